@@ -1,0 +1,79 @@
+# MLOps Path. `make` lists the targets; every target bootstraps what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.SHELLFLAGS := -eu -o pipefail -c
+
+# uv: the one on PATH, else a project-local copy installed with pip on first use.
+UV_LOCAL := .tools/bin/uv
+UV ?= $(shell command -v uv 2>/dev/null || echo $(UV_LOCAL))
+VENV := .venv
+PY := $(VENV)/bin/python
+IMAGE ?= mlops-path:latest
+PYTEST_ARGS ?=
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help
+help: ## List every target with what it does
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV_LOCAL):
+	python3 -m pip install --quiet --disable-pip-version-check --target .tools uv
+
+.PHONY: setup
+setup: $(if $(filter $(UV_LOCAL),$(UV)),$(UV_LOCAL)) ## Install uv if missing, then the locked environment (idempotent)
+	@$(UV) sync --frozen --all-extras --quiet
+
+.PHONY: data
+data: setup ## Fetch and verify the real Telco data (once; offline afterwards), tracked by DVC
+	$(PY) -m phase1_foundations fetch
+	@$(VENV)/bin/dvc add --quiet data/raw/telco
+
+.PHONY: test
+test: data ## Run the whole test suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: setup ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+.PHONY: format
+format: setup ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+.PHONY: typecheck
+typecheck: setup ## mypy --strict on the packages
+	$(VENV)/bin/mypy
+
+.PHONY: check
+check: lint typecheck test ## Lint, types and tests: run before every commit
+
+.PHONY: phase1
+phase1: data ## Phase 1: fingerprint the environment and retrain the baseline twice
+	$(PY) -m phase1_foundations repro
+
+.PHONY: check-phase1
+check-phase1: data ## Phase 1 exercise self-check
+	$(PY) -m pytest -q phase1_foundations/tests/test_exercise.py
+
+.PHONY: base-image
+base-image: ## Build a local Debian base image with debootstrap (when Docker Hub is out of reach)
+	bash phase1_foundations/docker/base-image.sh
+
+.PHONY: image
+image: data ## Build the project image (wheels prepared here; no network inside the build)
+	IMAGE=$(IMAGE) bash phase1_foundations/docker/build-image.sh
+
+.PHONY: phase1-container
+phase1-container: image ## Phase 1: the container's prediction hash equals the host's
+	$(PY) -m phase1_foundations repro-container --image $(IMAGE)
+
+.PHONY: bench-world
+bench-world: data ## Benchmark: one 1,000,000-row world week (seconds, peak memory)
+	$(PY) -m bench.bench_world
+
+.PHONY: clean
+clean: ## Remove runtime state, build outputs and caches (keeps .venv and the data)
+	rm -rf var build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

@@ -1,0 +1,46 @@
+"""Repo-wide test policy: system-dependent tests skip locally, but must run in CI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from functools import cache
+
+import pytest
+
+
+@cache
+def docker_ready() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        subprocess.run(["docker", "info"], capture_output=True, check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return True
+
+
+@cache
+def chromium_ready() -> bool:
+    return any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
+
+
+SYSTEM_PARTS: dict[str, tuple[Callable[[], bool], str]] = {
+    "docker": (docker_ready, "no Docker engine answers `docker info`"),
+    "browser": (chromium_ready, "no headless Chromium on PATH"),
+}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker, (ready, missing) in SYSTEM_PARTS.items():
+        if item.get_closest_marker(marker) is None or ready():
+            continue
+        if in_ci():
+            pytest.fail(f"CI=true but {missing}; .ci/run must install it", pytrace=False)
+        pytest.skip(f"{missing} (install it to run this test; CI runs it)")

@@ -1,0 +1,55 @@
+"""Settings read the environment lazily, and importing the project has no side effects."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from phase1_foundations.settings import PROJECT_ROOT, Settings, get_settings
+
+
+def test_defaults_point_inside_the_project() -> None:
+    settings = Settings()
+    assert settings.state_dir == PROJECT_ROOT / "var"
+    assert settings.tracking_uri.startswith("sqlite:///")
+    assert settings.tracking_uri.endswith("var/mlflow.db")
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MLOPS_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("MLOPS_SEED", "7")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "postgresql://127.0.0.1/mlflow")
+    settings = Settings()
+    assert settings.state_dir == tmp_path
+    assert settings.seed == 7
+    assert settings.tracking_uri == "postgresql://127.0.0.1/mlflow"
+
+
+def test_bad_value_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLOPS_SEED", "forty-two")
+    with pytest.raises(ValueError, match="seed"):
+        Settings()
+
+
+def test_get_settings_is_cached() -> None:
+    assert get_settings() is get_settings()
+
+
+def test_importing_every_module_has_no_side_effects(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    code = (
+        "import pkgutil, importlib, phase1_foundations as p\n"
+        "for m in pkgutil.walk_packages(p.__path__, 'phase1_foundations.'):\n"
+        "    if '.tests' not in m.name: importlib.import_module(m.name)\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"MLOPS_STATE_DIR": str(state), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    assert not state.exists()  # nothing created on import
+    assert list(tmp_path.iterdir()) == []  # nor in the working directory
