@@ -11,6 +11,8 @@ PY := $(VENV)/bin/python
 IMAGE ?= mlops-path:latest
 PYTEST_ARGS ?=
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Trust the system CA store too, so TLS-intercepting proxies (whose CA is installed) work.
+export UV_SYSTEM_CERTS ?= true
 
 .PHONY: help
 help: ## List every target with what it does
