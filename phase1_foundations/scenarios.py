@@ -1,0 +1,408 @@
+"""Scenarios: named, parametrized changes to the simulated world, loadable from YAML.
+
+A scenario is a list of effects. Each effect is a pydantic model with a ``kind`` discriminator, a
+``start_week`` before which it does nothing, and (where a partial effect makes sense) a
+``ramp_weeks`` over which its intensity rises linearly to full. The models only declare what
+changes; ``phase1_foundations.world`` applies them, in an order that keeps them separable:
+
+* world effects change the customers themselves (``covariate_shift``) or how they churn
+  (``concept_drift``); the labels follow them;
+* data-quality effects (``null_flood``, ``schema_break``, ``unit_change``, ``new_category``,
+  ``swapped_columns``, ``duplicate_rows``) corrupt only the features the service receives, never
+  the labels;
+* ``label_delay_change`` changes only when labels arrive.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, TypeVar
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from phase1_foundations.contract import (
+    COLUMNS_BY_NAME,
+    FEATURE_NAMES,
+    ID_COLUMN,
+    LABEL_COLUMN,
+    CategoricalColumn,
+    NumericColumn,
+)
+
+CATALOGUE_START_WEEK = 4
+CATALOGUE_RAMP_WEEKS = 4
+DEFAULT_NEW_CATEGORY = "Satellite"
+DEFAULT_UNIT_FACTOR = 100.0
+COLUMN_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def _check_feature(name: str) -> str:
+    if name not in FEATURE_NAMES:
+        raise ValueError(f"{name!r} is not a contract feature; expected one of {FEATURE_NAMES}")
+    return name
+
+
+def _check_numeric(name: str) -> str:
+    if not isinstance(COLUMNS_BY_NAME.get(_check_feature(name)), NumericColumn):
+        raise ValueError(f"{name!r} is not a numeric feature")
+    return name
+
+
+def _check_categorical(name: str) -> str:
+    if not isinstance(COLUMNS_BY_NAME.get(_check_feature(name)), CategoricalColumn):
+        raise ValueError(f"{name!r} is not a categorical feature")
+    return name
+
+
+def categories_of(feature: str) -> tuple[str, ...]:
+    """The contract's categories for a categorical feature."""
+    spec = COLUMNS_BY_NAME[feature]
+    if not isinstance(spec, CategoricalColumn):
+        raise ValueError(f"{feature!r} is not a categorical feature")
+    return spec.categories
+
+
+FeatureName = Annotated[str, AfterValidator(_check_feature)]
+NumericFeature = Annotated[str, AfterValidator(_check_numeric)]
+CategoricalFeature = Annotated[str, AfterValidator(_check_categorical)]
+Share = Annotated[float, Field(gt=0.0, le=1.0)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Effect(BaseModel):
+    """An effect that is off before ``start_week`` and fully on from it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start_week: int = Field(default=0, ge=0, description="First week the effect applies to.")
+
+    def intensity(self, week: int) -> float:
+        """How strongly the effect applies in a week, from 0 (off) to 1 (full)."""
+        return 1.0 if week >= self.start_week else 0.0
+
+
+class _RampedEffect(_Effect):
+    """An effect whose intensity rises linearly over ``ramp_weeks``, so drift can creep in."""
+
+    ramp_weeks: int = Field(
+        default=0,
+        ge=0,
+        description="Weeks over which intensity rises to full; 0 means full at start_week.",
+    )
+
+    def intensity(self, week: int) -> float:
+        if week < self.start_week:
+            return 0.0
+        if self.ramp_weeks == 0:
+            return 1.0
+        return min(1.0, (week - self.start_week + 1) / self.ramp_weeks)
+
+
+class CovariateShift(_RampedEffect):
+    """The customer mix changes on one feature; how customers churn does not.
+
+    Numeric features become ``value * scale + shift`` (at full intensity), kept inside the
+    contract's range. Categorical features move a ``fraction`` of the rows not already in
+    ``toward`` into it. Only this feature changes: other columns keep their values, even where a
+    real customer would have changed them too, so drift detectors can be checked column by column.
+    """
+
+    kind: Literal["covariate_shift"] = "covariate_shift"
+    feature: FeatureName
+    shift: FiniteFloat = Field(default=0.0, description="Numeric: added at full intensity.")
+    scale: float = Field(
+        default=1.0, gt=0.0, allow_inf_nan=False, description="Numeric: factor at full intensity."
+    )
+    toward: str | None = Field(default=None, description="Categorical: the category rows move to.")
+    fraction: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Categorical: share of the other rows moved into `toward` at full intensity.",
+    )
+
+    @model_validator(mode="after")
+    def _check_knobs(self) -> CovariateShift:
+        spec = COLUMNS_BY_NAME[self.feature]
+        if isinstance(spec, NumericColumn):
+            if self.toward is not None or self.fraction:
+                raise ValueError(f"toward/fraction apply to categorical features, not {spec.name}")
+            if self.shift == 0.0 and self.scale == 1.0:
+                raise ValueError("shift/scale: a numeric shift needs shift != 0 or scale != 1")
+        else:
+            if self.shift != 0.0 or self.scale != 1.0:
+                raise ValueError(f"shift/scale apply to numeric features, not {spec.name}")
+            if self.toward not in spec.categories:
+                raise ValueError(f"toward: must be one of {spec.categories}, got {self.toward!r}")
+            if self.fraction == 0.0:
+                raise ValueError("fraction: a categorical shift needs fraction > 0")
+        return self
+
+
+class ConceptDrift(_RampedEffect):
+    """Churn changes for one segment: the ground-truth logit moves by ``logit_delta`` there.
+
+    The features are not touched, and customers outside the segment churn exactly as before.
+    """
+
+    kind: Literal["concept_drift"] = "concept_drift"
+    feature: CategoricalFeature = Field(description="The feature that defines the segment.")
+    categories: tuple[str, ...] = Field(min_length=1, description="Segment: rows in these.")
+    logit_delta: FiniteFloat = Field(description="Added to the churn log-odds at full intensity.")
+
+    @model_validator(mode="after")
+    def _check_segment(self) -> ConceptDrift:
+        unknown = set(self.categories) - set(categories_of(self.feature))
+        if unknown:
+            raise ValueError(f"categories: {sorted(unknown)} are not categories of {self.feature}")
+        return self
+
+
+class NullFlood(_RampedEffect):
+    """A ``fraction`` of the values in the chosen columns arrive as nulls (chosen per column)."""
+
+    kind: Literal["null_flood"] = "null_flood"
+    columns: tuple[FeatureName, ...] = Field(min_length=1)
+    fraction: Share = Field(description="Share of rows nulled in each column at full intensity.")
+
+
+class SchemaBreak(_Effect):
+    """Upstream drops a column, or renames it to ``rename_to``; the values themselves are kept."""
+
+    kind: Literal["schema_break"] = "schema_break"
+    column: FeatureName
+    rename_to: str | None = Field(
+        default=None,
+        pattern=COLUMN_NAME_PATTERN,
+        description="New column name; leave empty to drop the column.",
+    )
+
+    @model_validator(mode="after")
+    def _check_new_name(self) -> SchemaBreak:
+        if self.rename_to in (*FEATURE_NAMES, ID_COLUMN, LABEL_COLUMN):
+            raise ValueError(f"rename_to: {self.rename_to!r} is already a contract column")
+        return self
+
+
+class UnitChange(_RampedEffect):
+    """A numeric column arrives in other units (cents for dollars): values times ``factor``."""
+
+    kind: Literal["unit_change"] = "unit_change"
+    column: NumericFeature
+    factor: float = Field(default=DEFAULT_UNIT_FACTOR, gt=0.0, allow_inf_nan=False)
+    fraction: Share = Field(default=1.0, description="Share of rows affected at full intensity.")
+
+    @model_validator(mode="after")
+    def _check_factor(self) -> UnitChange:
+        if self.factor == 1.0:
+            raise ValueError("factor: 1 changes nothing")
+        return self
+
+
+class NewCategory(_RampedEffect):
+    """A categorical column gains a value the contract has never seen (a new product)."""
+
+    kind: Literal["new_category"] = "new_category"
+    column: CategoricalFeature
+    category: str = Field(default=DEFAULT_NEW_CATEGORY, min_length=1)
+    fraction: Share = Field(description="Share of rows given the new value at full intensity.")
+
+    @model_validator(mode="after")
+    def _check_new(self) -> NewCategory:
+        if self.category in categories_of(self.column):
+            raise ValueError(f"category: {self.category!r} is already a category of {self.column}")
+        return self
+
+
+class SwappedColumns(_Effect):
+    """Two columns arrive with each other's values (a positional export bug)."""
+
+    kind: Literal["swapped_columns"] = "swapped_columns"
+    columns: tuple[FeatureName, FeatureName]
+
+    @model_validator(mode="after")
+    def _check_distinct(self) -> SwappedColumns:
+        if self.columns[0] == self.columns[1]:
+            raise ValueError("columns: swapping a column with itself changes nothing")
+        return self
+
+
+class DuplicateRows(_RampedEffect):
+    """A ``fraction`` of the week's rows are sent twice, with the same customer id."""
+
+    kind: Literal["duplicate_rows"] = "duplicate_rows"
+    fraction: Share = Field(description="Share of rows repeated at full intensity.")
+
+
+class LabelDelayChange(_Effect):
+    """From ``start_week``, a week's labels arrive ``delay_weeks`` weeks after it."""
+
+    kind: Literal["label_delay_change"] = "label_delay_change"
+    delay_weeks: int = Field(ge=0)
+
+
+Effect = Annotated[
+    CovariateShift
+    | ConceptDrift
+    | NullFlood
+    | SchemaBreak
+    | UnitChange
+    | NewCategory
+    | SwappedColumns
+    | DuplicateRows
+    | LabelDelayChange,
+    Field(discriminator="kind"),
+]
+Corruption = UnitChange | NewCategory | NullFlood | SwappedColumns | DuplicateRows | SchemaBreak
+# Corruptions apply in this order, whatever order a scenario lists them in, so that a schema
+# break (last) never hides a column an earlier corruption needs.
+CORRUPTION_ORDER: tuple[type[Corruption], ...] = (
+    UnitChange,
+    NewCategory,
+    NullFlood,
+    SwappedColumns,
+    DuplicateRows,
+    SchemaBreak,
+)
+
+EffectT = TypeVar("EffectT", bound=_Effect)
+
+
+class Scenario(BaseModel):
+    """A named world: the effects that change it, and what it is for."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = Field(min_length=1)
+    effects: tuple[Effect, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_schema_breaks(self) -> Scenario:
+        broken = [e.column for e in self.effects if isinstance(e, SchemaBreak)]
+        if len(broken) != len(set(broken)):
+            raise ValueError(f"effects: a column is broken twice by schema_break: {broken}")
+        return self
+
+    def effects_of(self, kind: type[EffectT]) -> list[tuple[int, EffectT]]:
+        """Each effect of one kind with its position (the position seeds its random stream)."""
+        return [(i, e) for i, e in enumerate(self.effects) if isinstance(e, kind)]
+
+    def corruptions(self) -> list[tuple[int, Corruption]]:
+        """The data-quality effects with their positions, in ``CORRUPTION_ORDER``."""
+        found = [(i, e) for i, e in enumerate(self.effects) if isinstance(e, CORRUPTION_ORDER)]
+        return sorted(found, key=lambda item: CORRUPTION_ORDER.index(type(item[1])))
+
+
+def parse_scenario_yaml(text: str) -> Scenario:
+    """A scenario from YAML text, validated like any other input."""
+    return Scenario.model_validate(yaml.safe_load(text))
+
+
+def dump_scenario_yaml(scenario: Scenario) -> str:
+    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
+
+
+def scenario_catalogue() -> dict[str, Scenario]:
+    """The named scenarios every phase and the simulator use: a baseline, one per effect kind."""
+    start, ramp = CATALOGUE_START_WEEK, CATALOGUE_RAMP_WEEKS
+    scenarios = (
+        Scenario(name="baseline", description="The calibrated world with nothing going wrong."),
+        Scenario(
+            name="covariate_shift",
+            description="Prices rise 25% over four weeks; who churns, and why, stays the same.",
+            effects=(
+                CovariateShift(
+                    feature="monthlycharges", scale=1.25, start_week=start, ramp_weeks=ramp
+                ),
+            ),
+        ),
+        Scenario(
+            name="category_shift",
+            description="A promotion moves 40% of customers onto month-to-month contracts.",
+            effects=(
+                CovariateShift(
+                    feature="contract",
+                    toward="Month-to-month",
+                    fraction=0.4,
+                    start_week=start,
+                    ramp_weeks=ramp,
+                ),
+            ),
+        ),
+        Scenario(
+            name="concept_drift",
+            description="A competitor targets month-to-month customers: their churn odds rise.",
+            effects=(
+                ConceptDrift(
+                    feature="contract",
+                    categories=("Month-to-month",),
+                    logit_delta=1.5,
+                    start_week=start,
+                    ramp_weeks=ramp,
+                ),
+            ),
+        ),
+        Scenario(
+            name="null_flood",
+            description="A broken join leaves 30% of total charges and payment methods empty.",
+            effects=(
+                NullFlood(
+                    columns=("totalcharges", "paymentmethod"),
+                    fraction=0.3,
+                    start_week=start,
+                    ramp_weeks=ramp,
+                ),
+            ),
+        ),
+        Scenario(
+            name="schema_break",
+            description="Upstream renames monthlycharges to monthly_charges.",
+            effects=(
+                SchemaBreak(column="monthlycharges", rename_to="monthly_charges", start_week=start),
+            ),
+        ),
+        Scenario(
+            name="schema_break_drop",
+            description="Upstream stops sending paymentmethod.",
+            effects=(SchemaBreak(column="paymentmethod", start_week=start),),
+        ),
+        Scenario(
+            name="unit_change",
+            description="Billing starts sending monthly charges in cents instead of dollars.",
+            effects=(UnitChange(column="monthlycharges", start_week=start),),
+        ),
+        Scenario(
+            name="new_category",
+            description="A satellite internet product launches and grows to 15% of customers.",
+            effects=(
+                NewCategory(
+                    column="internetservice", fraction=0.15, start_week=start, ramp_weeks=ramp
+                ),
+            ),
+        ),
+        Scenario(
+            name="swapped_columns",
+            description="An export bug swaps monthlycharges and totalcharges.",
+            effects=(SwappedColumns(columns=("monthlycharges", "totalcharges"), start_week=start),),
+        ),
+        Scenario(
+            name="duplicate_rows",
+            description="A retrying producer sends 5% of each week's rows twice.",
+            effects=(DuplicateRows(fraction=0.05, start_week=start),),
+        ),
+        Scenario(
+            name="label_delay_change",
+            description="The churn feed slows down: each week's labels arrive 8 weeks late.",
+            effects=(LabelDelayChange(delay_weeks=8, start_week=start),),
+        ),
+    )
+    return {scenario.name: scenario for scenario in scenarios}
+
+
+def get_scenario(name: str) -> Scenario:
+    """A catalogue scenario by name, with the known names in the error when it is not there."""
+    catalogue = scenario_catalogue()
+    if name not in catalogue:
+        raise KeyError(f"unknown scenario {name!r}; known: {sorted(catalogue)}")
+    return catalogue[name]
