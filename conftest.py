@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -27,9 +28,24 @@ def chromium_ready() -> bool:
     return any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
 
 
+def postgres_bin_dir() -> Path | None:
+    """Where initdb, pg_ctl and postgres live: on PATH, or Debian's versioned directory."""
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    return versions[-1].parent if versions else None
+
+
+@cache
+def postgres_ready() -> bool:
+    return postgres_bin_dir() is not None
+
+
 SYSTEM_PARTS: dict[str, tuple[Callable[[], bool], str]] = {
     "docker": (docker_ready, "no Docker engine answers `docker info`"),
     "browser": (chromium_ready, "no headless Chromium on PATH"),
+    "postgres": (postgres_ready, "no PostgreSQL server binaries (initdb, pg_ctl)"),
 }
 
 
