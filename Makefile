@@ -65,7 +65,7 @@ base-image: ## Build a local Debian base image with debootstrap (when Docker Hub
 
 .PHONY: image
 image: data ## Build the project image (wheels prepared here; no network inside the build)
-	IMAGE=$(IMAGE) bash phase1_foundations/docker/build-image.sh
+	IMAGE=$(IMAGE) UV=$(UV) bash phase1_foundations/docker/build-image.sh
 
 .PHONY: phase1-container
 phase1-container: image ## Phase 1: the container's prediction hash equals the host's
