@@ -9,8 +9,11 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(UV_LOCAL))
 VENV := .venv
 PY := $(VENV)/bin/python
 IMAGE ?= mlops-path:latest
+MLFLOW_PORT ?= 5000
 PYTEST_ARGS ?=
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# DVC stage commands say `python`: make it the project's interpreter.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Trust the system CA store too, so TLS-intercepting proxies (whose CA is installed) work.
 export UV_SYSTEM_CERTS ?= true
 
@@ -70,6 +73,38 @@ image: data ## Build the project image (wheels prepared here; no network inside 
 .PHONY: phase1-container
 phase1-container: image ## Phase 1: the container's prediction hash equals the host's
 	$(PY) -m phase1_foundations repro-container --image $(IMAGE)
+
+.PHONY: phase2
+phase2: data ## Phase 2: the gated DVC pipeline on the real data; prints the gate decision
+	$(VENV)/bin/dvc repro
+	$(PY) -m phase2_pipelines status
+
+.PHONY: check-phase2
+check-phase2: data ## Phase 2 exercise self-check: does your gate block what it should?
+	$(PY) -m pytest -q -s phase2_pipelines/tests/test_exercise.py
+
+.PHONY: history
+history: setup ## Print the registry's promotion history with reasons
+	$(PY) -m phase2_pipelines history
+
+.PHONY: rollback
+rollback: setup ## Restore the previous champion: make rollback REASON="why"
+	@test -n "$(REASON)" || { echo 'usage: make rollback REASON="why"'; exit 2; }
+	$(PY) -m phase2_pipelines rollback --reason "$(REASON)"
+
+.PHONY: reproduce
+reproduce: data ## Rebuild a run's model and compare predictions: make reproduce RUN_ID=<id>
+	@test -n "$(RUN_ID)" || { echo "usage: make reproduce RUN_ID=<mlflow run id>"; exit 2; }
+	$(PY) -m phase2_pipelines reproduce $(RUN_ID)
+
+.PHONY: experiments
+experiments: data ## Compare the model families and hyperparameters in params.yaml
+	$(PY) -m phase2_pipelines experiments
+
+.PHONY: mlflow-ui
+mlflow-ui: setup ## Browse runs and the registry at http://127.0.0.1:5000 (MLFLOW_PORT=...)
+	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
+		--backend-store-uri "$$($(PY) -c 'from phase1_foundations.settings import get_settings as g; print(g().tracking_uri)')"
 
 .PHONY: bench-world
 bench-world: data ## Benchmark: one 1,000,000-row world week (seconds, peak memory)

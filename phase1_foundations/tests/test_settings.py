@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -36,20 +34,3 @@ def test_bad_value_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_get_settings_is_cached() -> None:
     assert get_settings() is get_settings()
-
-
-def test_importing_every_module_has_no_side_effects(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    code = (
-        "import pkgutil, importlib, phase1_foundations as p\n"
-        "for m in pkgutil.walk_packages(p.__path__, 'phase1_foundations.'):\n"
-        "    if '.tests' not in m.name: importlib.import_module(m.name)\n"
-    )
-    subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env={"MLOPS_STATE_DIR": str(state), "PATH": "/usr/bin:/bin"},
-        check=True,
-    )
-    assert not state.exists()  # nothing created on import
-    assert list(tmp_path.iterdir()) == []  # nor in the working directory

@@ -1,0 +1,100 @@
+"""The training data's reference profile, logged with every model for phase 4's drift checks.
+
+It is small (a few KB of JSON) and enough to compare a new week against training without the
+training data: quantile bins and their shares for numbers, category frequencies, null rates,
+and the distribution of the model's own scores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+from phase1_foundations.contract import FEATURES, CategoricalColumn
+
+PROFILE_QUANTILES = 10
+SCORE_BINS = 20
+
+
+class NumericProfile(BaseModel):
+    edges: list[float]
+    shares: list[float]
+    mean: float
+    std: float
+    minimum: float
+    maximum: float
+    null_rate: float
+
+
+class CategoricalProfile(BaseModel):
+    frequencies: dict[str, float]
+    null_rate: float
+
+
+class ScoreProfile(BaseModel):
+    edges: list[float]
+    shares: list[float]
+    mean: float
+
+
+class ReferenceProfile(BaseModel):
+    """What training data looked like, feature by feature, and how the model scored it."""
+
+    n_rows: int
+    numeric: dict[str, NumericProfile]
+    categorical: dict[str, CategoricalProfile]
+    score: ScoreProfile
+
+
+def _shares(values: np.ndarray, edges: np.ndarray) -> list[float]:
+    # Outer bins are open, so new data below the minimum or above the maximum still lands in one.
+    inner = edges[1:-1]
+    counts = np.bincount(np.searchsorted(inner, values, side="right"), minlength=len(edges) - 1)
+    return [float(share) for share in counts / max(len(values), 1)]
+
+
+def profile_numeric(values: pd.Series, quantiles: int = PROFILE_QUANTILES) -> NumericProfile:
+    present = values.dropna().to_numpy(dtype=float)
+    edges = np.unique(np.quantile(present, np.linspace(0, 1, quantiles + 1)))
+    if len(edges) < 2:
+        edges = np.array([present.min(), present.min() + 1.0])
+    return NumericProfile(
+        edges=edges.tolist(),
+        shares=_shares(present, edges),
+        mean=float(present.mean()),
+        std=float(present.std()),
+        minimum=float(present.min()),
+        maximum=float(present.max()),
+        null_rate=float(values.isna().mean()),
+    )
+
+
+def profile_categorical(values: pd.Series, categories: tuple[str, ...]) -> CategoricalProfile:
+    counts = values.astype(object).value_counts(dropna=True)
+    total = max(int(counts.sum()), 1)
+    return CategoricalProfile(
+        frequencies={c: float(counts.get(c, 0)) / total for c in categories},
+        null_rate=float(values.isna().mean()),
+    )
+
+
+def profile_scores(scores: np.ndarray) -> ScoreProfile:
+    edges = np.linspace(0.0, 1.0, SCORE_BINS + 1)
+    return ScoreProfile(
+        edges=edges.tolist(), shares=_shares(scores, edges), mean=float(scores.mean())
+    )
+
+
+def fit_reference_profile(frame: pd.DataFrame, scores: np.ndarray) -> ReferenceProfile:
+    """Profile every contract feature of ``frame`` and the scores the model gave it."""
+    numeric: dict[str, NumericProfile] = {}
+    categorical: dict[str, CategoricalProfile] = {}
+    for spec in FEATURES:
+        if isinstance(spec, CategoricalColumn):
+            categorical[spec.name] = profile_categorical(frame[spec.name], spec.categories)
+        else:
+            numeric[spec.name] = profile_numeric(frame[spec.name])
+    return ReferenceProfile(
+        n_rows=len(frame), numeric=numeric, categorical=categorical, score=profile_scores(scores)
+    )

@@ -1,0 +1,129 @@
+"""The model registry: one registered model, moved by aliases, with every move's reason recorded.
+
+Aliases replace MLflow's deprecated stages: ``champion`` serves, ``challenger`` is staged for a
+rollout, ``previous_champion`` is where a rollback goes. Each move writes an event tag on the
+model version it concerns, so ``history()`` can rebuild who moved what, when and why.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+PREVIOUS_CHAMPION = "previous_champion"
+EVENT_TAG_PREFIX = "event."
+
+
+class RegistryError(RuntimeError):
+    """A registry move that cannot be made; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class RegistryEvent:
+    """One alias move: what happened to which version, and why."""
+
+    at: str
+    action: str
+    alias: str
+    version: str
+    replaced: str | None
+    reason: str
+
+    def render(self) -> str:
+        replaced = f" (was v{self.replaced})" if self.replaced else ""
+        return f"{self.at}  {self.action:<11} {self.alias}=v{self.version}{replaced}  {self.reason}"
+
+
+class Registry:
+    """Alias moves and their history for one registered model."""
+
+    def __init__(self, model_name: str, client: MlflowClient | None = None) -> None:
+        self.name = model_name
+        self.client = client or MlflowClient()
+
+    def version_for(self, alias: str) -> str | None:
+        try:
+            return str(self.client.get_model_version_by_alias(self.name, alias).version)
+        except MlflowException:
+            return None
+
+    def exists(self) -> bool:
+        try:
+            self.client.get_registered_model(self.name)
+        except MlflowException:
+            return False
+        return True
+
+    def _record(
+        self, action: str, alias: str, version: str, replaced: str | None, reason: str
+    ) -> RegistryEvent:
+        event = RegistryEvent(
+            at=datetime.now(UTC).isoformat(timespec="microseconds"),
+            action=action,
+            alias=alias,
+            version=version,
+            replaced=replaced,
+            reason=reason,
+        )
+        key = f"{EVENT_TAG_PREFIX}{time.time_ns():020d}"
+        self.client.set_model_version_tag(self.name, version, key, json.dumps(asdict(event)))
+        return event
+
+    def _require_version(self, version: str) -> None:
+        try:
+            self.client.get_model_version(self.name, version)
+        except MlflowException as error:
+            raise RegistryError(f"{self.name} has no version {version}") from error
+
+    def promote(self, version: str, reason: str) -> RegistryEvent:
+        """Make ``version`` the champion; the current champion becomes ``previous_champion``.
+
+        ``previous_champion`` is set before ``champion`` moves, so a failure part-way leaves the
+        current champion serving.
+        """
+        self._require_version(version)
+        current = self.version_for(CHAMPION)
+        if current == version:
+            raise RegistryError(f"v{version} is already the champion")
+        if current is not None:
+            self.client.set_registered_model_alias(self.name, PREVIOUS_CHAMPION, current)
+            self._record("demote", PREVIOUS_CHAMPION, current, None, reason)
+        self.client.set_registered_model_alias(self.name, CHAMPION, version)
+        if self.version_for(CHALLENGER) == version:
+            self.client.delete_registered_model_alias(self.name, CHALLENGER)
+        return self._record("promote", CHAMPION, version, current, reason)
+
+    def stage_challenger(self, version: str, reason: str) -> RegistryEvent:
+        """Point ``challenger`` at ``version`` for a shadow or canary rollout."""
+        self._require_version(version)
+        current = self.version_for(CHALLENGER)
+        self.client.set_registered_model_alias(self.name, CHALLENGER, version)
+        return self._record("challenge", CHALLENGER, version, current, reason)
+
+    def rollback(self, reason: str) -> RegistryEvent:
+        """Restore ``previous_champion`` as champion and mark the demoted version rolled back."""
+        previous = self.version_for(PREVIOUS_CHAMPION)
+        if previous is None:
+            raise RegistryError(f"{self.name} has no previous_champion to roll back to")
+        current = self.version_for(CHAMPION)
+        self.client.set_registered_model_alias(self.name, CHAMPION, previous)
+        self.client.delete_registered_model_alias(self.name, PREVIOUS_CHAMPION)
+        if current is not None:
+            self._record("rolled_back", CHAMPION, current, None, reason)
+        return self._record("rollback", CHAMPION, previous, current, reason)
+
+    def history(self) -> list[RegistryEvent]:
+        """Every recorded move across all versions, oldest first."""
+        events: list[tuple[str, RegistryEvent]] = []
+        for version in self.client.search_model_versions(f"name='{self.name}'"):
+            for key, value in version.tags.items():
+                if key.startswith(EVENT_TAG_PREFIX):
+                    events.append((key, RegistryEvent(**json.loads(value))))
+        return [event for _, event in sorted(events, key=lambda pair: pair[0])]

@@ -1,0 +1,47 @@
+"""params.yaml is the one place for thresholds, and a bad value names its field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from phase2_pipelines.params import PARAMS_FILE, load_params
+
+
+def test_repository_params_load() -> None:
+    params = load_params()
+    assert params.train.family in {"logreg", "hgb"}
+    assert len(params.experiments) >= 2  # `make experiments` compares at least two
+    assert set(params.flat()) >= {"gate.floors.roc_auc", "train.logreg.C", "evaluate.threshold"}
+
+
+def _write(tmp_path: Path, change: dict[str, object]) -> Path:
+    raw = yaml.safe_load(PARAMS_FILE.read_text())
+    for dotted, value in change.items():
+        *parents, leaf = dotted.split(".")
+        node = raw
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"gate.floors.roc_auc": 1.5}, "gate.floors.roc_auc"),
+        ({"train.family": "xgboost"}, "train.family"),
+        ({"evaluate.threshold": 0}, "evaluate.threshold"),
+        ({"data.world.holdout_weeks": [2, 4]}, "data.world"),
+        ({"gate.floor": {"roc_auc": 0.8}}, "gate.floor"),
+    ],
+)
+def test_bad_value_names_the_field(tmp_path: Path, change: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        load_params(_write(tmp_path, change))
+    assert field in str(error.value)

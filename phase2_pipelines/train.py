@@ -1,0 +1,92 @@
+"""Build and fit the churn model: one sklearn ``Pipeline`` from raw contract columns to a score.
+
+The fitted pipeline (preprocessing and model together) is the object that is evaluated,
+registered and served, so training and serving cannot disagree about features.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from phase1_foundations.contract import (
+    CATEGORICAL_FEATURES,
+    FEATURE_NAMES,
+    LABEL_COLUMN,
+    NUMERIC_FEATURES,
+    to_model_frame,
+)
+from phase1_foundations.repro import seed_everything
+from phase2_pipelines.params import HgbParams, LogRegParams, TrainParams
+
+
+def build_logreg(params: LogRegParams, seed: int) -> Pipeline:
+    preprocess = ColumnTransformer(
+        [
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL_FEATURES)),
+            (
+                "numeric",
+                # Charges and tenure are right-skewed (and >= 0 by contract): the log makes them
+                # closer to linear in the logit. A numpy ufunc pickles by reference, so the
+                # served model needs no project code.
+                make_pipeline(
+                    FunctionTransformer(np.log1p, feature_names_out="one-to-one"), StandardScaler()
+                ),
+                list(NUMERIC_FEATURES),
+            ),
+        ]
+    )
+    model = LogisticRegression(C=params.C, max_iter=params.max_iter, random_state=seed)
+    return Pipeline([("preprocess", preprocess), ("model", model)])
+
+
+def build_hgb(params: HgbParams, seed: int) -> Pipeline:
+    preprocess = ColumnTransformer(
+        [
+            (
+                "categorical",
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value",
+                    unknown_value=np.nan,
+                    encoded_missing_value=np.nan,
+                ),
+                list(CATEGORICAL_FEATURES),
+            ),
+            ("numeric", "passthrough", list(NUMERIC_FEATURES)),
+        ]
+    )
+    model = HistGradientBoostingClassifier(
+        learning_rate=params.learning_rate,
+        max_iter=params.max_iter,
+        max_leaf_nodes=params.max_leaf_nodes,
+        min_samples_leaf=params.min_samples_leaf,
+        l2_regularization=params.l2_regularization,
+        categorical_features=list(range(len(CATEGORICAL_FEATURES))),
+        random_state=seed,
+    )
+    return Pipeline([("preprocess", preprocess), ("model", model)])
+
+
+def build_model(params: TrainParams) -> Pipeline:
+    """The unfitted pipeline for the configured model family."""
+    if params.family == "logreg":
+        return build_logreg(params.logreg, params.seed)
+    return build_hgb(params.hgb, params.seed)
+
+
+def fit_model(train: pd.DataFrame, params: TrainParams) -> Pipeline:
+    """Fit the configured pipeline on contract-valid labeled data, deterministically."""
+    seed_everything(params.seed)
+    features = to_model_frame(train)
+    return build_model(params).fit(features, train[LABEL_COLUMN].to_numpy())
+
+
+def predict_scores(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
+    """Churn probabilities for each row of a contract-valid frame."""
+    scores: np.ndarray = model.predict_proba(to_model_frame(frame[list(FEATURE_NAMES)]))[:, 1]
+    return scores
