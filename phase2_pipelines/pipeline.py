@@ -323,7 +323,13 @@ def register(
     """Log the run, register the model version, and move aliases only if the gate said so."""
     import mlflow
 
-    from phase2_pipelines.registry import CHALLENGER, CHAMPION, Registry
+    from phase2_pipelines.registry import (
+        CHALLENGER,
+        CHAMPION,
+        CHECKSUM_TAG,
+        Registry,
+        artifact_checksum,
+    )
     from phase2_pipelines.tracking import TRAINING_EXPERIMENT, configure_mlflow
 
     settings = settings or get_settings()
@@ -333,7 +339,14 @@ def register(
     run_id, model_uri = _log_run(params, work, model, decision)
     version = str(mlflow.register_model(model_uri, params.registry.model_name).version)
     registry = Registry(params.registry.model_name)
-    tags = {"run_id": run_id, "gate.promote": str(decision.promote), "gate": decision.summary}
+    # The checksum of exactly what was stored; the service verifies it before serving.
+    checksum = artifact_checksum(Path(mlflow.artifacts.download_artifacts(model_uri)))
+    tags = {
+        "run_id": run_id,
+        "gate.promote": str(decision.promote),
+        "gate": decision.summary,
+        CHECKSUM_TAG: checksum,
+    }
     for key, value in tags.items():
         registry.client.set_model_version_tag(registry.name, version, key, value[:4000])
     if decision.promote and params.registry.promote_to == "champion":

@@ -7,10 +7,12 @@ model version it concerns, so ``history()`` can rebuild who moved what, when and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -19,6 +21,19 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous_champion"
 EVENT_TAG_PREFIX = "event."
+CHECKSUM_TAG = "model_sha256"
+# Written by MLflow into each download (it names the version asked for), not part of the model.
+DOWNLOAD_METADATA = frozenset({"registered_model_meta"})
+
+
+def artifact_checksum(directory: Path) -> str:
+    """sha256 over a downloaded model artifact's files: relative paths and bytes, sorted."""
+    digest = hashlib.sha256()
+    files = (p for p in directory.rglob("*") if p.is_file() and p.name not in DOWNLOAD_METADATA)
+    for path in sorted(files):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 class RegistryError(RuntimeError):
@@ -106,6 +121,14 @@ class Registry:
         current = self.version_for(CHALLENGER)
         self.client.set_registered_model_alias(self.name, CHALLENGER, version)
         return self._record("challenge", CHALLENGER, version, current, reason)
+
+    def retire_challenger(self, reason: str) -> RegistryEvent | None:
+        """Remove the ``challenger`` alias (a failed canary, say); the champion is untouched."""
+        current = self.version_for(CHALLENGER)
+        if current is None:
+            return None
+        self.client.delete_registered_model_alias(self.name, CHALLENGER)
+        return self._record("retired", CHALLENGER, current, None, reason)
 
     def rollback(self, reason: str) -> RegistryEvent:
         """Restore ``previous_champion`` as champion and mark the demoted version rolled back."""

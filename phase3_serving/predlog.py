@@ -1,0 +1,125 @@
+"""The prediction log: every scored row, for phase 4, written without blocking requests.
+
+The request path appends a ready-made frame to an in-memory buffer (no I/O, no per-row work).
+A writer thread turns buffered frames into parquet segments under
+``<state>/predictions/date=YYYY-MM-DD/``. Memory is bounded: when more than
+``max_pending_segments`` segments wait, new rows are dropped and counted rather than blocking a
+request. ``close()`` flushes everything, so a graceful stop loses nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+
+class PredictionLog:
+    def __init__(
+        self,
+        directory: Path,
+        flush_rows: int,
+        flush_seconds: float,
+        max_pending_segments: int,
+        on_drop: Callable[[int], None] = lambda rows: None,
+    ) -> None:
+        self.directory = directory
+        self.flush_rows = flush_rows
+        self.flush_seconds = flush_seconds
+        self.on_drop = on_drop
+        self._buffer: list[pd.DataFrame] = []
+        self._buffered_rows = 0
+        self._lock = threading.Lock()
+        self._segments: queue.Queue[list[pd.DataFrame] | None] = queue.Queue(max_pending_segments)
+        self._sequence = 0
+        self._last_flush = time.monotonic()
+        self._writer = threading.Thread(target=self._write_loop, name="prediction-log", daemon=True)
+        self._ticker = threading.Thread(
+            target=self._tick_loop, name="prediction-log-tick", daemon=True
+        )
+        self._closed = threading.Event()
+        self.rows_written = 0
+
+    def start(self) -> None:
+        self._writer.start()
+        self._ticker.start()
+
+    def append(self, rows: pd.DataFrame) -> None:
+        """Buffer scored rows; hand a full buffer to the writer. Never blocks on I/O."""
+        with self._lock:
+            self._buffer.append(rows)
+            self._buffered_rows += len(rows)
+            if self._buffered_rows >= self.flush_rows:
+                self._hand_off()
+
+    def _hand_off(self) -> None:
+        # Called with the lock held.
+        if not self._buffer:
+            return
+        segment, rows = self._buffer, self._buffered_rows
+        self._buffer, self._buffered_rows = [], 0
+        self._last_flush = time.monotonic()
+        try:
+            self._segments.put_nowait(segment)
+        except queue.Full:
+            self.on_drop(rows)
+
+    def _tick_loop(self) -> None:
+        while not self._closed.wait(self.flush_seconds / 2):
+            with self._lock:
+                if time.monotonic() - self._last_flush >= self.flush_seconds:
+                    self._hand_off()
+
+    def _write_loop(self) -> None:
+        while True:
+            segment = self._segments.get()
+            try:
+                if segment is None:
+                    return
+                self._write(segment)
+            finally:
+                self._segments.task_done()
+
+    def _write(self, segment: list[pd.DataFrame]) -> None:
+        frame = pd.concat(segment, ignore_index=True)
+        now = datetime.now(UTC)
+        folder = self.directory / f"date={now:%Y-%m-%d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        self._sequence += 1
+        name = f"part-{now:%H%M%S%f}-{os.getpid()}-{self._sequence:06d}.parquet"
+        partial = folder / f".{name}.partial"
+        frame.to_parquet(partial, index=False)
+        partial.replace(folder / name)  # readers never see half a segment
+        self.rows_written += len(frame)
+
+    def flush(self) -> None:
+        """Hand off whatever is buffered and wait until the writer has written all of it."""
+        with self._lock:
+            segment, self._buffer, self._buffered_rows = self._buffer, [], 0
+        if segment:
+            self._segments.put(segment)  # may wait for room: flush is never on the request path
+        self._segments.join()
+
+    def close(self) -> None:
+        """Flush everything and stop the threads; a graceful stop loses nothing."""
+        if self._closed.is_set():
+            return
+        self.flush()
+        self._closed.set()
+        self._segments.put(None)
+        self._writer.join()
+        self._ticker.join()
+
+
+def read_prediction_log(directory: Path) -> pd.DataFrame:
+    """Every logged row (phase 4 reads the same segments)."""
+    files = sorted(directory.glob("date=*/part-*.parquet"))
+    if not files:
+        return pd.DataFrame()
+    return pd.concat([pd.read_parquet(path) for path in files], ignore_index=True)

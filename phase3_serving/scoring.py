@@ -1,0 +1,206 @@
+"""The scoring engine: routes rows to a model, batches concurrent requests, logs every row.
+
+Concurrent single-row requests are queued and scored together in one model call: the fitted
+sklearn pipeline costs a few milliseconds per call whatever the batch size, so one call per
+request would cap a worker at a few hundred requests per second. The queue is flushed as soon as
+the event loop has nothing else ready (``call_soon``), so an idle service adds no waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
+from phase3_serving.metrics import ServiceMetrics
+from phase3_serving.model import LoadedModel
+from phase3_serving.predlog import PredictionLog
+from phase3_serving.rollout import Breach, Rollout, RolloutMode
+
+logger = logging.getLogger("phase3_serving")
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+class NotReady(RuntimeError):  # noqa: N818 - the state, not a failure of the caller
+    """No champion is loaded yet."""
+
+
+@dataclass
+class ModelSlots:
+    """The models being served. Swapping assigns a reference, so it is atomic: a batch holds the
+    model it started with and finishes on it."""
+
+    champion: LoadedModel | None = None
+    challenger: LoadedModel | None = None
+
+
+@dataclass
+class Scored:
+    scores: np.ndarray
+    decisions: np.ndarray
+    versions: list[str]
+    routes: list[str]
+
+
+@dataclass
+class _Pending:
+    row: dict[str, Any]
+    request_id: str
+    future: asyncio.Future[tuple[float, bool, str, str]]
+
+
+@dataclass
+class Scorer:
+    slots: ModelSlots
+    rollout: Rollout
+    log: PredictionLog
+    metrics: ServiceMetrics
+    on_breach: Any = None  # async callable(Breach) -> None, set by the app
+    _pending: list[_Pending] = field(default_factory=list)
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
+    _scheduled: bool = False
+
+    # ---- single rows, batched across requests -----------------------------------------------
+
+    async def score_one(self, row: dict[str, Any], request_id: str) -> tuple[float, bool, str, str]:
+        """(probability, decision, model version, route) for one validated row."""
+        if self.slots.champion is None:
+            raise NotReady("no champion model is loaded")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[float, bool, str, str]] = loop.create_future()
+        self._pending.append(_Pending(row, request_id, future))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        pending, self._pending, self._scheduled = self._pending, [], False
+        try:
+            frame = pd.DataFrame.from_records([p.row for p in pending], columns=_COLUMNS)
+            scored = self.score_frame(frame, [p.request_id for p in pending])
+        except Exception as error:
+            for p in pending:
+                if not p.future.done():
+                    p.future.set_exception(error)
+            return
+        for i, p in enumerate(pending):
+            if not p.future.done():
+                p.future.set_result(
+                    (float(scored.scores[i]), bool(scored.decisions[i]), scored.versions[i],
+                     scored.routes[i])
+                )  # fmt: skip
+
+    # ---- a frame of rows (the batch endpoint, and each flush) --------------------------------
+
+    def score_frame(self, frame: pd.DataFrame, request_ids: list[str]) -> Scored:
+        """Score rows with the model their route says, log them, and feed the guardrails."""
+        champion, challenger = self.slots.champion, self.slots.challenger
+        if champion is None:
+            raise NotReady("no champion model is loaded")
+        n = len(frame)
+        scores = np.empty(n)
+        versions = np.full(n, champion.version, dtype=object)
+        routes = np.full(n, CHAMPION, dtype=object)
+        to_challenger = np.zeros(n, dtype=bool)
+        if challenger is not None and self.rollout.canary_percent > 0:
+            ids = frame[ID_COLUMN].to_numpy()
+            to_challenger = np.fromiter(
+                (self.rollout.routes_to_challenger(i) for i in ids), dtype=bool, count=n
+            )
+        if to_challenger.any() and challenger is not None:
+            canary_scores = self._challenger_scores(challenger, frame[to_challenger])
+            if canary_scores is not None:
+                scores[to_challenger] = canary_scores
+                versions[to_challenger] = challenger.version
+                routes[to_challenger] = CHALLENGER
+            else:
+                to_challenger[:] = False  # the champion answers for a failing challenger
+        main = ~to_challenger
+        if main.any():
+            champion_scores = champion.score(frame[main] if not main.all() else frame)
+            scores[main] = champion_scores
+            if challenger is not None and self.rollout.canary_percent > 0:
+                self.rollout.monitor.record_champion(champion_scores)
+        thresholds = np.where(routes == CHALLENGER, _threshold(challenger), champion.threshold)
+        decisions = scores >= thresholds
+        result = Scored(scores, decisions, versions.tolist(), routes.tolist())
+        asyncio.get_running_loop().call_soon(
+            self._after_response, frame, request_ids, result, challenger
+        )
+        return result
+
+    def _challenger_scores(self, challenger: LoadedModel, frame: pd.DataFrame) -> np.ndarray | None:
+        started = time.perf_counter()
+        try:
+            scores = challenger.score(frame)
+        except Exception as error:
+            logger.warning("challenger v%s failed: %s", challenger.version, error)
+            self.metrics.challenger_errors.inc()
+            scores = None
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self.rollout.monitor.record_challenger(elapsed_ms, len(frame), scores)
+        return scores
+
+    def _after_response(
+        self,
+        frame: pd.DataFrame,
+        request_ids: list[str],
+        result: Scored,
+        challenger: LoadedModel | None,
+    ) -> None:
+        """Shadow scores, score metrics, the prediction log, guardrails: off the response path."""
+        shadow = None
+        if self.rollout.shadowing and challenger is not None:
+            shadow = self._challenger_scores(challenger, frame)
+            if shadow is not None:
+                self.rollout.monitor.record_champion(result.scores)
+        for version, route in set(zip(result.versions, result.routes, strict=True)):
+            mask = [
+                (v, r) == (version, route)
+                for v, r in zip(result.versions, result.routes, strict=True)
+            ]
+            for score in result.scores[np.array(mask)]:
+                self.metrics.scores.labels(version, route).observe(score)
+        logged = frame.copy()
+        logged["churn_probability"] = result.scores
+        logged["churn_decision"] = result.decisions
+        logged["model_version"] = result.versions
+        logged["routed_to"] = result.routes
+        logged["request_id"] = request_ids
+        logged["timestamp"] = time.time()
+        logged["shadow_probability"] = np.nan if shadow is None else shadow
+        logged["shadow_version"] = (
+            None if shadow is None or challenger is None else challenger.version
+        )
+        self.log.append(logged)
+        if challenger is None or self.rollout.mode is RolloutMode.OFF:
+            return
+        breach = self.rollout.monitor.check()
+        if breach is not None:
+            self._stop(breach)
+
+    def _stop(self, breach: Breach) -> None:
+        self.rollout.stop(breach)
+        self.metrics.rollbacks.labels(breach.guardrail).inc()
+        logger.error("rollout stopped, challenger rolled back: %s", breach.reason)
+        if self.on_breach is not None:
+            self._background.add(asyncio.get_running_loop().create_task(self.on_breach(breach)))
+
+
+_COLUMNS = [ID_COLUMN, *FEATURE_NAMES]
+
+
+def _threshold(model: LoadedModel | None) -> float:
+    return model.threshold if model is not None else 0.5
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex

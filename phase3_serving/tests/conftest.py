@@ -1,0 +1,36 @@
+"""Phase 3 fixtures: a real registry with a trained champion, in an isolated state directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from phase1_foundations.settings import Settings
+from phase1_foundations.tests.conftest import telco_sample, telco_sample_raw
+from phase2_pipelines.params import PipelineParams, load_params
+from phase2_pipelines.pipeline import Registration, run_pipeline
+from phase2_pipelines.tests.conftest import isolated_mlflow, workdir
+
+__all__ = ["telco_sample", "telco_sample_raw"]
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A state directory whose MLflow registry holds a champion trained on the real data."""
+
+    settings: Settings
+    params: PipelineParams
+    champion: Registration
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        isolated_mlflow(patch, tmp_path_factory.mktemp("serving") / "var") as settings,
+    ):
+        params = load_params()
+        champion = run_pipeline(params, workdir(settings, "champion"), settings)
+        yield Trained(settings=settings, params=params, champion=champion)
