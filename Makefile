@@ -9,6 +9,9 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(UV_LOCAL))
 VENV := .venv
 PY := $(VENV)/bin/python
 IMAGE ?= mlops-path:latest
+SERVING_IMAGE ?= mlops-path-serving:latest
+PORT ?= 8000
+WORKERS ?= 1
 MLFLOW_PORT ?= 5000
 PYTEST_ARGS ?=
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -105,6 +108,27 @@ experiments: data ## Compare the model families and hyperparameters in params.ya
 mlflow-ui: setup ## Browse runs and the registry at http://127.0.0.1:5000 (MLFLOW_PORT=...)
 	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
 		--backend-store-uri "$$($(PY) -c 'from phase1_foundations.settings import get_settings as g; print(g().tracking_uri)')"
+
+.PHONY: serve
+serve: data ## Phase 3: serve the champion on http://127.0.0.1:$(PORT) (trains one first if needed)
+	@$(PY) -m phase2_pipelines status >/dev/null 2>&1 || $(MAKE) --no-print-directory phase2
+	$(VENV)/bin/uvicorn phase3_serving.app:app --host 127.0.0.1 --port $(PORT) --workers $(WORKERS)
+
+.PHONY: serving-image
+serving-image: setup ## Build the serving image (core + serving deps only; no network inside the build)
+	IMAGE=$(SERVING_IMAGE) UV=$(UV) bash phase3_serving/deploy/build-serving-image.sh
+
+.PHONY: bench-serving
+bench-serving: data ## Benchmark: our service vs `mlflow models serve`, driven by wrk on 127.0.0.1
+	$(PY) -m bench.bench_serving
+
+.PHONY: bench-batch
+bench-batch: data ## Benchmark: batch scoring of a 1,000,000-row file (rows per second)
+	$(PY) -m bench.bench_batch
+
+.PHONY: check-phase3
+check-phase3: data ## Phase 3 exercise self-check
+	$(PY) -m pytest -q -s phase3_serving/tests/test_exercise.py
 
 .PHONY: bench-world
 bench-world: data ## Benchmark: one 1,000,000-row world week (seconds, peak memory)

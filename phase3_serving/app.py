@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -97,7 +98,11 @@ def build_state(settings: ServingSettings) -> ServiceState:
     slots = ModelSlots()
     return ServiceState(
         settings=settings, metrics=metrics, slots=slots, rollout=rollout, log=log,
-        scorer=Scorer(slots, rollout, log, metrics),
+        scorer=Scorer(
+            slots, rollout, log, metrics,
+            batch_max_rows=settings.serving_batch_max_rows,
+            batch_wait_s=settings.serving_batch_wait_ms / 1000,
+        ),
     )  # fmt: skip
 
 
@@ -125,8 +130,9 @@ async def refresh_models(state: ServiceState) -> dict[str, str | None]:
                     continue
                 model = await asyncio.to_thread(load_model, settings.serving_model_name, alias)
             except (ModelLoadError, OSError, RuntimeError) as error:
+                if state.last_error != str(error):  # one line per problem, not one per poll
+                    logger.error("%s not loaded: %s", slot, error)
                 state.last_error = str(error)
-                logger.error("%s not loaded: %s", slot, error)
                 continue
             setattr(slots, slot, model)  # the swap: one reference assignment
             state.metrics.swaps.labels(slot).inc()
@@ -223,46 +229,112 @@ def require_admin(request: Request, settings: SettingsDep) -> None:
 AdminDep = Annotated[None, Depends(require_admin)]
 
 
-# ---- the hot path ----------------------------------------------------------------------------
+# ---- the hot path: plain functions from body bytes to (status, body bytes, model version) ----
+#
+# ``FastPath`` (below) serves the two prediction routes straight from ASGI, skipping Starlette's
+# request objects and routing; the FastAPI routes call the same functions and exist for the
+# OpenAPI document (and for any server that mounts the FastAPI app directly).
+
+Outcome = tuple[int, bytes, str]
+NO_MODEL = "none"
 
 
-class BodyTooLargeError(Exception):
-    """The body (or batch) is over the configured limit: 413."""
+def _problem(state: ServiceState, status: int, errors: list[FieldError]) -> Outcome:
+    for error in errors:
+        state.metrics.rejected.labels(error.problem).inc()
+    return status, orjson.dumps({"detail": [e.model_dump() for e in errors]}), NO_MODEL
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLargeError(f"body of {declared} bytes exceeds {limit}")
+def _too_large(state: ServiceState, message: str) -> Outcome:
+    return _problem(state, 413, [FieldError(field="body", problem="too large", message=message)])
+
+
+def _not_ready(message: str) -> Outcome:
+    return 503, orjson.dumps({"detail": message}), NO_MODEL
+
+
+async def predict_one(state: ServiceState, body: bytes) -> Outcome:
+    try:
+        row = ROW_ADAPTER.validate_json(body)
+    except ValidationError as error:
+        return _problem(state, 422, field_errors(error))
+    request_id = new_request_id()
+    features = row.__dict__
+    try:
+        score, decision, version, route = await state.scorer.score_one(features, request_id)
+    except NotReady as error:
+        return _not_ready(str(error))
+    payload = {
+        "request_id": request_id,
+        "customerid": features[ID_COLUMN],
+        "churn_probability": score,
+        "churn_decision": decision,
+        "model_version": version,
+        "routed_to": route,
+    }
+    return 200, orjson.dumps(payload), version
+
+
+async def predict_many(state: ServiceState, body: bytes) -> Outcome:
+    try:
+        batch = BATCH_ADAPTER.validate_json(body)
+    except ValidationError as error:
+        return _problem(state, 422, field_errors(error))
+    limit = state.settings.serving_max_batch_rows
+    if len(batch.rows) > limit:
+        return _too_large(state, f"batch has {len(batch.rows)} rows; the maximum is {limit}")
+    request_id = new_request_id()
+    rows = [row.__dict__ for row in batch.rows]
+    frame = pd.DataFrame.from_records(rows, columns=[ID_COLUMN, *FEATURE_NAMES])
+    try:
+        scored = state.scorer.score_frame(frame, [request_id] * len(rows))
+    except NotReady as error:
+        return _not_ready(str(error))
+    predictions = [
+        {
+            "customerid": row[ID_COLUMN],
+            "churn_probability": float(scored.scores[i]),
+            "churn_decision": bool(scored.decisions[i]),
+            "model_version": scored.versions[i],
+            "routed_to": scored.routes[i],
+        }
+        for i, row in enumerate(rows)
+    ]
+    version = state.slots.champion.version if state.slots.champion else NO_MODEL
+    payload = {"request_id": request_id, "model_version": version, "predictions": predictions}
+    return 200, orjson.dumps(payload), version
+
+
+HANDLERS = {"/v1/predict": predict_one, "/v1/predict/batch": predict_many}
+
+
+def _response(outcome: Outcome, scope: Scope) -> Response:
+    status, body, version = outcome
+    scope["model_version"] = version
+    return Response(body, status_code=status, media_type=JSON)
+
+
+async def _request_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None if it is over the limit (declared or actual)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BodyTooLargeError(f"body exceeds {limit} bytes")
+            return None
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _json(payload: object, status: int = 200) -> Response:
-    return Response(orjson.dumps(payload), status_code=status, media_type=JSON)
-
-
-def _reject(state: ServiceState, errors: list[FieldError]) -> Response:
-    for error in errors:
-        state.metrics.rejected.labels(error.problem).inc()
-    return _json({"detail": [e.model_dump() for e in errors]}, 422)
-
-
-def _too_large(state: ServiceState, message: str) -> Response:
-    state.metrics.rejected.labels("too large").inc()
-    return _json({"detail": [{"field": "body", "problem": "too large", "message": message}]}, 413)
-
-
-def _not_ready(message: str) -> Response:
-    return _json({"detail": message}, 503)
-
-
 ROW_SCHEMA = CustomerRow.model_json_schema()
+BATCH_SCHEMA = {
+    "type": "object",
+    "properties": {"rows": {"type": "array", "items": ROW_SCHEMA}},
+    "required": ["rows"],
+    "additionalProperties": False,
+}
 
 
 def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
@@ -286,87 +358,22 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
 
-    @app.post(
-        "/v1/predict",
-        response_model=PredictResponse,
-        responses=ERRORS_DOC,
-        openapi_extra=_body_doc(ROW_SCHEMA),
-        summary="Score one customer",
-    )
-    async def predict(request: Request) -> Response:
+    async def documented(request: Request) -> Response:
         state: ServiceState = request.app.state.service
-        try:
-            body = await _read_body(request, state.settings.serving_max_body_bytes)
-            row = ROW_ADAPTER.validate_json(body)
-        except BodyTooLargeError as error:
-            return _too_large(state, str(error))
-        except ValidationError as error:
-            return _reject(state, field_errors(error))
-        request_id = new_request_id()
-        try:
-            score, decision, version, route = await state.scorer.score_one(row.__dict__, request_id)
-        except NotReady as error:
-            return _not_ready(str(error))
-        request.scope["model_version"] = version
-        return _json(
-            {
-                "request_id": request_id,
-                "customerid": row.__dict__[ID_COLUMN],
-                "churn_probability": score,
-                "churn_decision": decision,
-                "model_version": version,
-                "routed_to": route,
-            }
-        )
+        body = await _request_body(request, state.settings.serving_max_body_bytes)
+        if body is None:
+            return _response(_too_large(state, "body is over the size limit"), request.scope)
+        return _response(await HANDLERS[request.url.path](state, body), request.scope)
 
-    batch_schema = {
-        "type": "object",
-        "properties": {"rows": {"type": "array", "items": ROW_SCHEMA}},
-        "required": ["rows"],
-        "additionalProperties": False,
-    }
-
-    @app.post(
-        "/v1/predict/batch",
-        response_model=BatchResponse,
-        responses=ERRORS_DOC,
-        openapi_extra=_body_doc(batch_schema),
+    app.add_api_route(
+        "/v1/predict", documented, methods=["POST"], response_model=PredictResponse,
+        responses=ERRORS_DOC, openapi_extra=_body_doc(ROW_SCHEMA), summary="Score one customer",
+    )  # fmt: skip
+    app.add_api_route(
+        "/v1/predict/batch", documented, methods=["POST"], response_model=BatchResponse,
+        responses=ERRORS_DOC, openapi_extra=_body_doc(BATCH_SCHEMA),
         summary="Score up to MLOPS_SERVING_MAX_BATCH_ROWS customers",
-    )
-    async def predict_batch(request: Request) -> Response:
-        state: ServiceState = request.app.state.service
-        limit = state.settings.serving_max_batch_rows
-        try:
-            body = await _read_body(request, state.settings.serving_max_body_bytes)
-            batch = BATCH_ADAPTER.validate_json(body)
-        except BodyTooLargeError as error:
-            return _too_large(state, str(error))
-        except ValidationError as error:
-            return _reject(state, field_errors(error))
-        if len(batch.rows) > limit:
-            return _too_large(state, f"batch has {len(batch.rows)} rows; the maximum is {limit}")
-        request_id = new_request_id()
-        rows = [row.__dict__ for row in batch.rows]
-        frame = pd.DataFrame.from_records(rows, columns=[ID_COLUMN, *FEATURE_NAMES])
-        try:
-            scored = state.scorer.score_frame(frame, [request_id] * len(rows))
-        except NotReady as error:
-            return _not_ready(str(error))
-        request.scope["model_version"] = scored.versions[0] if rows else "none"
-        predictions = [
-            {
-                "customerid": row[ID_COLUMN],
-                "churn_probability": float(scored.scores[i]),
-                "churn_decision": bool(scored.decisions[i]),
-                "model_version": scored.versions[i],
-                "routed_to": scored.routes[i],
-            }
-            for i, row in enumerate(rows)
-        ]
-        version = state.slots.champion.version if state.slots.champion else "none"
-        return _json(
-            {"request_id": request_id, "model_version": version, "predictions": predictions}
-        )
+    )  # fmt: skip
 
     # ---- health, model info, metrics ---------------------------------------------------------
 
@@ -469,4 +476,64 @@ class MetricsMiddleware:
             )
 
 
-app = create_app()
+class FastPath:
+    """ASGI front door: serves POST /v1/predict and /v1/predict/batch directly, the rest via
+    FastAPI. Same handlers, same metrics; about a third of FastAPI's per-request cost."""
+
+    def __init__(self, api: FastAPI) -> None:
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = HANDLERS.get(scope.get("path", "")) if scope["type"] == "http" else None
+        state: ServiceState | None = getattr(self.api.state, "service", None)
+        if handler is None or state is None or scope["method"] != "POST":
+            await self.api(scope, receive, send)
+            return
+        metrics = state.metrics
+        metrics.in_flight.inc()
+        started = time.perf_counter()
+        status, version = 500, NO_MODEL
+        try:
+            body = await _receive_body(scope, receive, state.settings.serving_max_body_bytes)
+            if body is None:
+                outcome = _too_large(state, "body is over the size limit")
+            else:
+                outcome = await handler(state, body)
+            status, payload, version = outcome
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(payload)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": payload})
+        finally:
+            metrics.in_flight.dec()
+            metrics.requests.labels(scope["path"], str(status), version).inc()
+            metrics.latency.labels(scope["path"], version).observe(time.perf_counter() - started)
+
+
+async def _receive_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None once it is known to be over ``limit`` bytes."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            return None
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b""
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+app = FastPath(create_app())

@@ -22,6 +22,8 @@ class ServingSettings(Settings):
     serving_challenger_alias: str = "challenger"
     serving_poll_seconds: float = Field(10.0, gt=0, description="How often to check the aliases.")
     serving_max_batch_rows: int = Field(10_000, gt=0)
+    serving_batch_max_rows: int = Field(256, gt=0, description="Rows per micro-batched call.")
+    serving_batch_wait_ms: float = Field(2.0, ge=0, description="Longest a row waits for company.")
     serving_max_body_bytes: int = Field(16 * 1024 * 1024, gt=0)
     serving_admin_enabled: bool = False
     serving_admin_token: SecretStr = SecretStr("")

@@ -1,9 +1,10 @@
 """The scoring engine: routes rows to a model, batches concurrent requests, logs every row.
 
 Concurrent single-row requests are queued and scored together in one model call: the fitted
-sklearn pipeline costs a few milliseconds per call whatever the batch size, so one call per
-request would cap a worker at a few hundred requests per second. The queue is flushed as soon as
-the event loop has nothing else ready (``call_soon``), so an idle service adds no waiting.
+sklearn pipeline costs several milliseconds per call whatever the batch size, so one call per
+request would cap a worker at a few hundred requests per second. A queue is flushed when it
+reaches ``batch_max_rows`` or ``batch_wait_s`` after its first row, whichever comes first: a
+lone request waits at most that long, and under load each call carries many rows.
 """
 
 from __future__ import annotations
@@ -62,10 +63,12 @@ class Scorer:
     rollout: Rollout
     log: PredictionLog
     metrics: ServiceMetrics
+    batch_max_rows: int = 256
+    batch_wait_s: float = 0.002
     on_breach: Any = None  # async callable(Breach) -> None, set by the app
     _pending: list[_Pending] = field(default_factory=list)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
-    _scheduled: bool = False
+    _timer: asyncio.TimerHandle | None = None
 
     # ---- single rows, batched across requests -----------------------------------------------
 
@@ -76,13 +79,19 @@ class Scorer:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[float, bool, str, str]] = loop.create_future()
         self._pending.append(_Pending(row, request_id, future))
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
+        if len(self._pending) >= self.batch_max_rows:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self.batch_wait_s, self._flush)
         return await future
 
     def _flush(self) -> None:
-        pending, self._pending, self._scheduled = self._pending, [], False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
         try:
             frame = pd.DataFrame.from_records([p.row for p in pending], columns=_COLUMNS)
             scored = self.score_frame(frame, [p.request_id for p in pending])

@@ -12,6 +12,12 @@
 #                  pulled within PULL_TIMEOUT seconds (default 30), else mlops-path-base:bookworm
 #                  built from Debian packages by base-image.sh
 #   PIP_INDEX_URL  where wheels come from (default https://pypi.org/simple); hashes are checked
+#   EXTRAS         optional-dependency groups of pyproject.toml to install on top of the core
+#                  dependencies, space- or comma-separated (default none: the core environment)
+#   DOCKERFILE     Dockerfile to build, relative to the repository root
+#                  (default phase1_foundations/docker/Dockerfile)
+#   CONTEXT        folder the build context is prepared in (default build/image); give each image
+#                  its own, since the cached wheels there are only those its last export named
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,13 +27,25 @@ cd "$root"
 # uv: $UV, else the one on PATH, else the project-local copy `make setup` installs.
 uv="${UV:-$(command -v uv || echo "$root/.tools/bin/uv")}"
 image="${IMAGE:-mlops-path:latest}"
+dockerfile="${DOCKERFILE:-$here/Dockerfile}"
 official_base="python:3.11-slim-bookworm"
 local_base="mlops-path-base:bookworm"
-context="build/image"
+context="${CONTEXT:-build/image}"
 wheels="$context/wheels"
 started=$SECONDS
 
 say() { echo "build-image: $*"; }
+
+if [[ ! -f "$dockerfile" ]]; then
+    echo "build-image: no Dockerfile at $dockerfile" >&2
+    exit 1
+fi
+# `--extra NAME` for each name in EXTRAS.
+extra_names="${EXTRAS:-}"
+extras=()
+for extra in ${extra_names//,/ }; do
+    extras+=(--extra "$extra")
+done
 
 # --- 1. the base image ---------------------------------------------------------------------------
 if [[ -n "${BASE_IMAGE:-}" ]]; then
@@ -57,8 +75,10 @@ say "base image $base ($reason): Python $py_full, $arch, glibc $glibc"
 
 # --- 2. the locked requirements and their wheels ---------------------------------------------------
 mkdir -p "$wheels"
+say "requirements: core dependencies${extra_names:+ + extras: $extra_names}"
+# ${a[@]+"${a[@]}"}: an empty array is an unbound variable to bash 3.2 under set -u.
 "$uv" export --frozen --no-dev --no-emit-project --format requirements-txt --quiet \
-    --output-file "$context/requirements.txt"
+    ${extras[@]+"${extras[@]}"} --output-file "$context/requirements.txt"
 
 glibc_minor="${glibc#*.}"
 platforms=()
@@ -102,9 +122,10 @@ say "project: $(basename "$context"/project/*.whl)"
 # --- 4. the image, built offline -------------------------------------------------------------------
 git_commit="$(git rev-parse HEAD 2>/dev/null || true)"
 lock_sha256="$(sha256sum uv.lock | cut -c1-64)"
-say "building $image (commit ${git_commit:-unknown}, uv.lock $lock_sha256) with --network none"
+say "building $image from $dockerfile (commit ${git_commit:-unknown}, uv.lock $lock_sha256)" \
+    "with --network none"
 docker build --network none \
-    --file "$here/Dockerfile" \
+    --file "$dockerfile" \
     --build-arg BASE_IMAGE="$base" \
     --build-arg GIT_COMMIT="$git_commit" \
     --build-arg LOCK_SHA256="$lock_sha256" \

@@ -1,0 +1,222 @@
+"""The real service under uvicorn on 127.0.0.1: answers, rejections, metrics, the prediction log."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN, LABEL_COLUMN
+from phase1_foundations.telco import load_telco
+from phase3_serving.model import load_model
+from phase3_serving.predlog import read_prediction_log
+from phase3_serving.tests.conftest import Trained
+from phase3_serving.tests.server import Server, admin_headers, running_server, server_env
+
+pytestmark = pytest.mark.slow
+
+
+def request_rows(n: int, offset: int = 0) -> list[dict[str, Any]]:
+    """Real Telco customers as JSON-ready dicts (ints stay ints, charges floats)."""
+    test = load_telco().test.drop(columns=[LABEL_COLUMN]).iloc[offset : offset + n]
+    rows = test.astype(object).to_dict("records")
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in rows]
+
+
+@pytest.fixture(scope="module")
+def server(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with running_server(
+        trained.settings, log, MLOPS_SERVING_MAX_BATCH_ROWS="50",
+        MLOPS_SERVING_MAX_BODY_BYTES="200000",
+    ) as running:  # fmt: skip
+        yield running
+
+
+def test_health(server: Server, trained: Trained) -> None:
+    assert httpx.get(f"{server.url}/health/live").json() == {"status": "alive"}
+    ready = httpx.get(f"{server.url}/health/ready").json()
+    assert ready == {"status": "ready", "model_version": trained.champion.version}
+
+
+def test_single_prediction_matches_the_registered_pipeline(
+    server: Server, trained: Trained
+) -> None:
+    row = request_rows(1)[0]
+    body = httpx.post(f"{server.url}/v1/predict", json=row).json()
+    assert set(body) == {
+        "request_id", "customerid", "churn_probability", "churn_decision", "model_version",
+        "routed_to",
+    }  # fmt: skip
+    model = load_model(trained.params.registry.model_name, "champion")
+    expected = model.score(load_telco().test.iloc[[0]])[0]
+    assert body["churn_probability"] == pytest.approx(
+        expected, abs=1e-12
+    )  # same object, same score
+    assert body["churn_decision"] == (expected >= model.threshold)
+    assert body["model_version"] == trained.champion.version
+    assert body["customerid"] == row[ID_COLUMN]
+    assert body["routed_to"] == "champion"
+
+
+def test_batch_prediction(server: Server) -> None:
+    rows = request_rows(40)
+    body = httpx.post(f"{server.url}/v1/predict/batch", json={"rows": rows}).json()
+    assert len(body["predictions"]) == 40
+    assert [p["customerid"] for p in body["predictions"]] == [r[ID_COLUMN] for r in rows]
+    assert all(0.0 <= p["churn_probability"] <= 1.0 for p in body["predictions"])
+
+
+def _problems(response: httpx.Response) -> set[tuple[str, str]]:
+    assert response.status_code == 422, response.text
+    return {(d["field"], d["problem"]) for d in response.json()["detail"]}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"tenure": None}, ("tenure", "wrong type")),
+        ({"tenure": "12"}, ("tenure", "wrong type")),  # text posing as a number
+        ({"monthlycharges": 9_999.0}, ("monthlycharges", "out of range")),
+        ({"tenure": -1}, ("tenure", "out of range")),
+        ({"contract": "Lifetime"}, ("contract", "unknown category")),
+        ({"surprise": 1}, ("surprise", "unexpected field")),
+        ({"customerid": "has spaces"}, ("customerid", "malformed id")),
+    ],
+)
+def test_bad_field_is_named(
+    server: Server, change: dict[str, Any], expected: tuple[str, str]
+) -> None:
+    row = {**request_rows(1)[0], **change}
+    assert expected in _problems(httpx.post(f"{server.url}/v1/predict", json=row))
+
+
+def test_missing_field_is_named(server: Server) -> None:
+    row = request_rows(1)[0]
+    del row["paymentmethod"]
+    assert _problems(httpx.post(f"{server.url}/v1/predict", json=row)) == {
+        ("paymentmethod", "missing")
+    }
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_rejected(server: Server, literal: str) -> None:
+    row = request_rows(1)[0]
+    row["totalcharges"] = 1.5
+    raw = httpx.Request("POST", "/", json=row).content.replace(b"1.5", literal.encode())
+    response = httpx.post(f"{server.url}/v1/predict", content=raw)
+    assert ("totalcharges", "NaN or infinity") in _problems(response)
+
+
+def test_invalid_json_and_batch_field_paths(server: Server) -> None:
+    assert ("body", "invalid JSON") in _problems(
+        httpx.post(f"{server.url}/v1/predict", content=b'{"tenure": ')
+    )
+    rows = request_rows(3)
+    rows[2]["tenure"] = 500
+    found = _problems(httpx.post(f"{server.url}/v1/predict/batch", json={"rows": rows}))
+    assert found == {("rows.2.tenure", "out of range")}
+
+
+def test_oversized_batch_and_body_get_413(server: Server) -> None:
+    too_many = httpx.post(f"{server.url}/v1/predict/batch", json={"rows": request_rows(51)})
+    assert too_many.status_code == 413
+    assert "51 rows" in too_many.json()["detail"][0]["message"]
+    too_big = httpx.post(f"{server.url}/v1/predict", content=b" " * 200_001)
+    assert too_big.status_code == 413
+
+
+def test_model_endpoint_describes_the_champion(server: Server, trained: Trained) -> None:
+    info = httpx.get(f"{server.url}/v1/model").json()
+    assert info["version"] == trained.champion.version
+    assert info["run_id"] == trained.champion.run_id
+    assert len(info["data_fingerprint"]) == 64
+    assert info["trained_at"].startswith("20")
+
+
+def test_admin_needs_the_token(server: Server) -> None:
+    assert httpx.post(f"{server.url}/admin/reload").status_code == 401
+    wrong = {"Authorization": "Bearer nope"}
+    assert httpx.post(f"{server.url}/admin/reload", headers=wrong).status_code == 401
+    ok = httpx.post(f"{server.url}/admin/reload", headers=admin_headers())
+    assert ok.status_code == 200
+    assert ok.json()["champion"] is not None
+
+
+def test_metrics_expose_service_and_model_health(server: Server, trained: Trained) -> None:
+    for row in request_rows(5):
+        httpx.post(f"{server.url}/v1/predict", json=row)
+    httpx.post(f"{server.url}/v1/predict", json={"tenure": "x"})
+    text = httpx.get(f"{server.url}/metrics").text
+    version = trained.champion.version
+    assert (
+        f'churn_api_requests_total{{model_version="{version}",route="/v1/predict",status="200"}}'
+        in text
+    )
+    assert (
+        f'churn_api_request_seconds_bucket{{le="0.05",model_version="{version}",route="/v1/predict"}}'
+        in text
+    )
+    assert "churn_api_in_flight_requests" in text
+    assert (
+        f'churn_api_prediction_score_count{{model_version="{version}",routed_to="champion"}}'
+        in text
+    )
+    assert 'churn_api_rejected_inputs_total{reason="wrong type"}' in text
+    assert 'churn_api_rejected_inputs_total{reason="missing"}' in text
+    assert f'churn_api_model_info{{alias="champion",version="{version}"}} 1.0' in text
+
+
+def test_prediction_log_keeps_every_row_after_a_graceful_stop(
+    trained: Trained, tmp_path: Path
+) -> None:
+    state = trained.settings.model_copy(update={"state_dir": tmp_path / "state"})
+    # A fresh state dir for the log, pointing at the trained registry.
+    with running_server(
+        state, tmp_path / "log.txt", MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
+        MLOPS_SERVING_LOG_FLUSH_SECONDS="60", MLOPS_SERVING_LOG_FLUSH_ROWS="100000",
+    ) as server:  # fmt: skip
+        rows = request_rows(30)
+        single = [httpx.post(f"{server.url}/v1/predict", json=r).json() for r in rows[:10]]
+        batch = httpx.post(f"{server.url}/v1/predict/batch", json={"rows": rows[10:]}).json()
+    # Nothing was flushed while running (60 s, 100k rows); the stop must write everything.
+    assert "Application shutdown complete" in server.log()  # graceful (uvicorn re-raises SIGTERM)
+    log = read_prediction_log(tmp_path / "state" / "predictions")
+    assert len(log) == 30
+    assert set(log["request_id"]) == {r["request_id"] for r in single} | {batch["request_id"]}
+    assert set(FEATURE_NAMES) <= set(log.columns)
+    assert {"churn_probability", "model_version", "routed_to", "timestamp"} <= set(log.columns)
+    by_id = log.set_index(ID_COLUMN)
+    for response in single:
+        logged = by_id.loc[response["customerid"]]
+        assert math.isclose(logged["churn_probability"], response["churn_probability"])
+    assert (log["routed_to"] == "champion").all()
+    assert log["timestamp"].between(pd.Timestamp.now().timestamp() - 600, np.inf).all()
+
+
+def test_not_ready_without_a_model_stays_alive(tmp_path: Path, trained: Trained) -> None:
+    empty = trained.settings.model_copy(update={"state_dir": tmp_path / "empty"})
+    with running_server(empty, tmp_path / "log.txt", wait_ready=False) as server:
+        assert httpx.get(f"{server.url}/health/live").status_code == 200
+        assert httpx.get(f"{server.url}/health/ready").status_code == 503
+        assert httpx.post(f"{server.url}/v1/predict", json=request_rows(1)[0]).status_code == 503
+    lines = [line for line in server.log().splitlines() if line.startswith("not ready")]
+    assert len(lines) == 1  # one clear line
+
+
+def test_admin_with_a_default_token_refuses_to_start(trained: Trained, tmp_path: Path) -> None:
+    env = server_env(trained.settings, MLOPS_SERVING_ADMIN_TOKEN="changeme")
+    done = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "phase3_serving.app:app", "--port", "0"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "serving_admin_token" in done.stdout + done.stderr
