@@ -312,9 +312,22 @@ def _log_run(
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
             signature = infer_signature(sample, predict_scores(model, sample))
         info = mlflow.sklearn.log_model(
-            model, name="model", pip_requirements=model_pip_requirements(), signature=signature
+            model,
+            name="model",
+            pip_requirements=model_pip_requirements(),
+            signature=signature,
+            serialization_format="skops",  # no arbitrary code runs when the model is loaded
+            skops_trusted_types=trusted_types(model),
         )
         return run.info.run_id, info.model_uri
+
+
+def trusted_types(model: Pipeline) -> list[str]:
+    """The non-default types skops must allow for a model we just trained ourselves."""
+    import skops.io
+
+    untrusted: list[str] = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    return untrusted
 
 
 def register(

@@ -12,7 +12,7 @@ from phase1_foundations.settings import Settings, get_settings
 TRAINING_EXPERIMENT = "churn-training"
 EXPERIMENTS_EXPERIMENT = "churn-experiments"
 # What the fitted pipeline needs to unpickle and predict; pinned to this environment's versions.
-MODEL_REQUIREMENTS = ("scikit-learn", "numpy", "pandas", "scipy", "cloudpickle")
+MODEL_REQUIREMENTS = ("scikit-learn", "numpy", "pandas", "scipy", "skops")
 
 
 def model_pip_requirements() -> list[str]:
