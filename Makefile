@@ -110,8 +110,7 @@ mlflow-ui: setup ## Browse runs and the registry at http://127.0.0.1:5000 (MLFLO
 		--backend-store-uri "$$($(PY) -c 'from phase1_foundations.settings import get_settings as g; print(g().tracking_uri)')"
 
 .PHONY: serve
-serve: data ## Phase 3: serve the champion on http://127.0.0.1:$(PORT) (trains one first if needed)
-	@$(PY) -m phase2_pipelines status >/dev/null 2>&1 || $(MAKE) --no-print-directory phase2
+serve: data ## Phase 3: serve the champion on http://127.0.0.1:$(PORT) (after `make phase2`)
 	$(VENV)/bin/uvicorn phase3_serving.app:app --host 127.0.0.1 --port $(PORT) --workers $(WORKERS)
 
 .PHONY: serving-image

@@ -42,7 +42,13 @@ def postgres_ready() -> bool:
     return postgres_bin_dir() is not None
 
 
+@cache
+def wrk_ready() -> bool:
+    return shutil.which("wrk") is not None
+
+
 SYSTEM_PARTS: dict[str, tuple[Callable[[], bool], str]] = {
+    "load": (wrk_ready, "no wrk load generator on PATH"),
     "docker": (docker_ready, "no Docker engine answers `docker info`"),
     "browser": (chromium_ready, "no headless Chromium on PATH"),
     "postgres": (postgres_ready, "no PostgreSQL server binaries (initdb, pg_ctl)"),

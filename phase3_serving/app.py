@@ -23,12 +23,11 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import orjson
-import pandas as pd
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
+from phase1_foundations.contract import ID_COLUMN
 from phase2_pipelines.registry import Registry
 from phase3_serving.config import ServingSettings, get_serving_settings
 from phase3_serving.metrics import ServiceMetrics
@@ -176,7 +175,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.log.start()
     await refresh_models(state)
     if state.slots.champion is None:
-        logger.error("not ready: %s", state.last_error or "no champion alias in the registry")
+        reason = state.last_error or "no champion alias in the registry (run `make phase2`)"
+        logger.error("not ready: %s", reason)
     state.poller = asyncio.create_task(poll_registry(state))
     try:
         yield
@@ -285,9 +285,8 @@ async def predict_many(state: ServiceState, body: bytes) -> Outcome:
         return _too_large(state, f"batch has {len(batch.rows)} rows; the maximum is {limit}")
     request_id = new_request_id()
     rows = [row.__dict__ for row in batch.rows]
-    frame = pd.DataFrame.from_records(rows, columns=[ID_COLUMN, *FEATURE_NAMES])
     try:
-        scored = state.scorer.score_frame(frame, [request_id] * len(rows))
+        scored = state.scorer.score_records(rows, [request_id] * len(rows))
     except NotReady as error:
         return _not_ready(str(error))
     predictions = [

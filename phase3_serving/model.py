@@ -6,6 +6,7 @@ registered. Loading happens off the request path (at startup, and in the backgro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,8 +15,9 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from phase1_foundations.contract import FEATURE_NAMES
+from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
 from phase2_pipelines.registry import CHECKSUM_TAG, artifact_checksum
+from phase3_serving.compiled import LinearScorer
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -37,10 +39,21 @@ class LoadedModel:
     threshold: float
     data_fingerprint: str | None
     trained_at: str | None
+    fast: LinearScorer | None = None
 
     def score(self, features: pd.DataFrame) -> np.ndarray:
-        """Churn probabilities for contract-typed feature rows."""
+        """Churn probabilities for contract-typed feature rows (the verified fast path if any)."""
+        if self.fast is not None:
+            return self.fast.score_frame(features)
         scores: np.ndarray = self.pipeline.predict_proba(features[list(FEATURE_NAMES)])[:, 1]
+        return scores
+
+    def score_records(self, rows: Sequence[dict[str, object]]) -> np.ndarray:
+        """Churn probabilities for validated rows: the verified fast path when there is one."""
+        if self.fast is not None:
+            return self.fast.score_records(rows)
+        frame = pd.DataFrame.from_records(rows, columns=[ID_COLUMN, *FEATURE_NAMES])
+        scores: np.ndarray = self.pipeline.predict_proba(frame[list(FEATURE_NAMES)])[:, 1]
         return scores
 
     def describe(self) -> dict[str, object]:
@@ -53,6 +66,7 @@ class LoadedModel:
             "trained_at": self.trained_at,
             "threshold": self.threshold,
             "checksum": self.checksum,
+            "scorer": "compiled linear (verified)" if self.fast is not None else "pipeline",
         }
 
 
@@ -103,4 +117,5 @@ def load_model(name: str, alias: str) -> LoadedModel:
         threshold=float(params.get("evaluate.threshold", DEFAULT_THRESHOLD)),
         data_fingerprint=tags.get("data.train_fingerprint"),
         trained_at=started,
+        fast=LinearScorer.compile(pipeline),
     )

@@ -93,8 +93,7 @@ class Scorer:
         if not pending:
             return
         try:
-            frame = pd.DataFrame.from_records([p.row for p in pending], columns=_COLUMNS)
-            scored = self.score_frame(frame, [p.request_id for p in pending])
+            scored = self.score_records([p.row for p in pending], [p.request_id for p in pending])
         except Exception as error:
             for p in pending:
                 if not p.future.done():
@@ -107,60 +106,63 @@ class Scorer:
                      scored.routes[i])
                 )  # fmt: skip
 
-    # ---- a frame of rows (the batch endpoint, and each flush) --------------------------------
+    # ---- a list of rows (the batch endpoint, and each flush) ---------------------------------
 
-    def score_frame(self, frame: pd.DataFrame, request_ids: list[str]) -> Scored:
-        """Score rows with the model their route says, log them, and feed the guardrails."""
+    def score_records(self, rows: list[dict[str, Any]], request_ids: list[str]) -> Scored:
+        """Score rows with the model their route says; log them and feed the guardrails later."""
         champion, challenger = self.slots.champion, self.slots.challenger
         if champion is None:
             raise NotReady("no champion model is loaded")
-        n = len(frame)
+        n = len(rows)
         scores = np.empty(n)
         versions = np.full(n, champion.version, dtype=object)
         routes = np.full(n, CHAMPION, dtype=object)
         to_challenger = np.zeros(n, dtype=bool)
-        if challenger is not None and self.rollout.canary_percent > 0:
-            ids = frame[ID_COLUMN].to_numpy()
+        canary = challenger is not None and self.rollout.canary_percent > 0
+        if canary:
             to_challenger = np.fromiter(
-                (self.rollout.routes_to_challenger(i) for i in ids), dtype=bool, count=n
+                (self.rollout.routes_to_challenger(r[ID_COLUMN]) for r in rows), bool, n
             )
-        if to_challenger.any() and challenger is not None:
-            canary_scores = self._challenger_scores(challenger, frame[to_challenger])
+        if challenger is not None and to_challenger.any():
+            chosen = np.flatnonzero(to_challenger)
+            canary_scores = self._challenger_scores(challenger, [rows[i] for i in chosen])
             if canary_scores is not None:
-                scores[to_challenger] = canary_scores
-                versions[to_challenger] = challenger.version
-                routes[to_challenger] = CHALLENGER
+                scores[chosen] = canary_scores
+                versions[chosen] = challenger.version
+                routes[chosen] = CHALLENGER
             else:
                 to_challenger[:] = False  # the champion answers for a failing challenger
-        main = ~to_challenger
-        if main.any():
-            champion_scores = champion.score(frame[main] if not main.all() else frame)
+        main = np.flatnonzero(~to_challenger)
+        if len(main):
+            main_rows = rows if len(main) == n else [rows[i] for i in main]
+            champion_scores = champion.score_records(main_rows)
             scores[main] = champion_scores
-            if challenger is not None and self.rollout.canary_percent > 0:
+            if canary:
                 self.rollout.monitor.record_champion(champion_scores)
         thresholds = np.where(routes == CHALLENGER, _threshold(challenger), champion.threshold)
-        decisions = scores >= thresholds
-        result = Scored(scores, decisions, versions.tolist(), routes.tolist())
+        result = Scored(scores, scores >= thresholds, versions.tolist(), routes.tolist())
         asyncio.get_running_loop().call_soon(
-            self._after_response, frame, request_ids, result, challenger
+            self._after_response, rows, request_ids, result, challenger
         )
         return result
 
-    def _challenger_scores(self, challenger: LoadedModel, frame: pd.DataFrame) -> np.ndarray | None:
+    def _challenger_scores(
+        self, challenger: LoadedModel, rows: list[dict[str, Any]]
+    ) -> np.ndarray | None:
         started = time.perf_counter()
         try:
-            scores = challenger.score(frame)
+            scores = challenger.score_records(rows)
         except Exception as error:
             logger.warning("challenger v%s failed: %s", challenger.version, error)
             self.metrics.challenger_errors.inc()
             scores = None
         elapsed_ms = (time.perf_counter() - started) * 1000
-        self.rollout.monitor.record_challenger(elapsed_ms, len(frame), scores)
+        self.rollout.monitor.record_challenger(elapsed_ms, len(rows), scores)
         return scores
 
     def _after_response(
         self,
-        frame: pd.DataFrame,
+        rows: list[dict[str, Any]],
         request_ids: list[str],
         result: Scored,
         challenger: LoadedModel | None,
@@ -168,17 +170,17 @@ class Scorer:
         """Shadow scores, score metrics, the prediction log, guardrails: off the response path."""
         shadow = None
         if self.rollout.shadowing and challenger is not None:
-            shadow = self._challenger_scores(challenger, frame)
+            shadow = self._challenger_scores(challenger, rows)
             if shadow is not None:
                 self.rollout.monitor.record_champion(result.scores)
-        for version, route in set(zip(result.versions, result.routes, strict=True)):
-            mask = [
-                (v, r) == (version, route)
-                for v, r in zip(result.versions, result.routes, strict=True)
-            ]
-            for score in result.scores[np.array(mask)]:
-                self.metrics.scores.labels(version, route).observe(score)
-        logged = frame.copy()
+        versions, routes = np.array(result.versions), np.array(result.routes)
+        for route in (CHAMPION, CHALLENGER):
+            chosen = routes == route
+            if chosen.any():
+                histogram = self.metrics.scores.labels(str(versions[chosen][0]), route)
+                for score in result.scores[chosen]:
+                    histogram.observe(score)
+        logged = pd.DataFrame.from_records(rows, columns=_COLUMNS)
         logged["churn_probability"] = result.scores
         logged["churn_decision"] = result.decisions
         logged["model_version"] = result.versions
@@ -186,9 +188,8 @@ class Scorer:
         logged["request_id"] = request_ids
         logged["timestamp"] = time.time()
         logged["shadow_probability"] = np.nan if shadow is None else shadow
-        logged["shadow_version"] = (
-            None if shadow is None or challenger is None else challenger.version
-        )
+        shadow_version = challenger.version if shadow is not None and challenger else None
+        logged["shadow_version"] = shadow_version
         self.log.append(logged)
         if challenger is None or self.rollout.mode is RolloutMode.OFF:
             return

@@ -1,0 +1,113 @@
+"""How fast batch scoring runs, end to end, on a CSV and a parquet file of simulated customers.
+
+Run ``python -m bench.bench_batch`` (default: 1,000,000 rows, both formats). The customers come
+from one world week; the model is the configured pipeline fitted in-process on the Telco training
+split, so no registry is needed. Writing the input files is not timed; scoring them is, from
+opening the input to the last output row written (reading, parsing, the contract, the model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from phase1_foundations.contract import LABEL_COLUMN
+from phase1_foundations.telco import load_telco
+from phase1_foundations.world import World
+from phase2_pipelines.params import load_params
+from phase2_pipelines.train import fit_model
+from phase3_serving.batch import DEFAULT_CHUNK_ROWS, BatchSummary, score_file
+from phase3_serving.model import LoadedModel
+
+DEFAULT_ROWS = 1_000_000
+DEFAULT_SEED = 1
+FORMATS = ("csv", "parquet")
+BYTES_PER_MB = 1024 * 1024
+# ru_maxrss is in kilobytes on Linux and in bytes on macOS.
+RSS_UNIT_BYTES = 1 if sys.platform == "darwin" else 1024
+
+
+def fit_bench_model(train: pd.DataFrame) -> LoadedModel:
+    """The configured pipeline fitted on ``train``, wrapped as the service would load it."""
+    params = load_params()
+    return LoadedModel(
+        name="bench",
+        alias="none",
+        version="0",
+        run_id="",
+        pipeline=fit_model(train, params.train),
+        checksum="",
+        threshold=params.evaluate.threshold,
+        data_fingerprint=None,
+        trained_at=None,
+    )
+
+
+def write_customers(rows: int, seed: int, directory: Path, reference: pd.DataFrame | None) -> Path:
+    """One world week of ``rows`` customers as a parquet file (the CSV is derived from it)."""
+    features = World(seed, rows_per_week=rows, reference=reference).week(0).features
+    path = directory / "customers.parquet"
+    features.to_parquet(path, index=False)
+    return path
+
+
+def run(
+    rows: int = DEFAULT_ROWS,
+    seed: int = DEFAULT_SEED,
+    formats: tuple[str, ...] = FORMATS,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    reference: pd.DataFrame | None = None,
+) -> dict[str, BatchSummary]:
+    """Score ``rows`` customers in each format; a labeled ``reference`` replaces the Telco data."""
+    train = load_telco().train if reference is None else reference
+    if LABEL_COLUMN not in train.columns:
+        raise ValueError(f"reference: needs the {LABEL_COLUMN!r} column to fit the model")
+    model = fit_bench_model(train)
+    results: dict[str, BatchSummary] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as scratch:
+        directory = Path(scratch)
+        parquet = write_customers(rows, seed, directory, reference)
+        for file_format in formats:
+            source = parquet
+            if file_format == "csv":
+                source = directory / "customers.csv"
+                pd.read_parquet(parquet).to_csv(source, index=False)
+            results[file_format] = score_file(
+                model,
+                source,
+                directory / f"scores.{file_format}",
+                chunk_rows=chunk_rows,
+                progress=False,
+            )
+    return results
+
+
+def measure_max_rss_mb() -> float:
+    """The process's peak resident memory so far (includes generating the input)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * RSS_UNIT_BYTES / BYTES_PER_MB
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="customers to score")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="world seed")
+    parser.add_argument("--format", choices=FORMATS, action="append", help="default: both")
+    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    args = parser.parse_args(argv)
+    formats = tuple(args.format) if args.format else FORMATS
+    for file_format, summary in run(args.rows, args.seed, formats, args.chunk_rows).items():
+        print(
+            f"{file_format:<8} {summary.rows_read:>10,} rows in {summary.seconds:6.2f} s:"
+            f" {summary.rows_per_second:>10,.0f} rows/s"
+            f" ({summary.rows_scored:,} scored, {summary.rows_rejected:,} rejected)"
+        )
+    print(f"peak process memory: {measure_max_rss_mb():.1f} MB (ru_maxrss)")
+
+
+if __name__ == "__main__":
+    main()
