@@ -1,7 +1,8 @@
 """The prediction log: every scored row, for phase 4, written without blocking requests.
 
-The request path appends a ready-made frame to an in-memory buffer (no I/O, no per-row work).
-A writer thread turns buffered frames into parquet segments under
+The request path appends its rows (the validated dicts it already has) and a few result
+columns to an in-memory buffer: no I/O and no DataFrame per request. A writer thread builds one
+frame per segment and writes it as parquet under
 ``<state>/predictions/date=YYYY-MM-DD/``. Memory is bounded: when more than
 ``max_pending_segments`` segments wait, new rows are dropped and counted rather than blocking a
 request. ``close()`` flushes everything, so a graceful stop loses nothing.
@@ -16,8 +17,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
+
+# One scored batch: the request rows as validated dicts, and result columns aligned with them.
+Entry = tuple[list[dict[str, Any]], dict[str, Any]]
 
 
 class PredictionLog:
@@ -33,10 +39,10 @@ class PredictionLog:
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
         self.on_drop = on_drop
-        self._buffer: list[pd.DataFrame] = []
+        self._buffer: list[Entry] = []
         self._buffered_rows = 0
         self._lock = threading.Lock()
-        self._segments: queue.Queue[list[pd.DataFrame] | None] = queue.Queue(max_pending_segments)
+        self._segments: queue.Queue[list[Entry] | None] = queue.Queue(max_pending_segments)
         self._sequence = 0
         self._last_flush = time.monotonic()
         self._writer = threading.Thread(target=self._write_loop, name="prediction-log", daemon=True)
@@ -50,10 +56,10 @@ class PredictionLog:
         self._writer.start()
         self._ticker.start()
 
-    def append(self, rows: pd.DataFrame) -> None:
-        """Buffer scored rows; hand a full buffer to the writer. Never blocks on I/O."""
+    def append(self, rows: list[dict[str, Any]], results: dict[str, Any]) -> None:
+        """Buffer scored rows and their results; hand a full buffer to the writer. No I/O."""
         with self._lock:
-            self._buffer.append(rows)
+            self._buffer.append((rows, results))
             self._buffered_rows += len(rows)
             if self._buffered_rows >= self.flush_rows:
                 self._hand_off()
@@ -86,8 +92,8 @@ class PredictionLog:
             finally:
                 self._segments.task_done()
 
-    def _write(self, segment: list[pd.DataFrame]) -> None:
-        frame = pd.concat(segment, ignore_index=True)
+    def _write(self, segment: list[Entry]) -> None:
+        frame = segment_frame(segment)
         now = datetime.now(UTC)
         folder = self.directory / f"date={now:%Y-%m-%d}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -115,6 +121,17 @@ class PredictionLog:
         self._segments.put(None)
         self._writer.join()
         self._ticker.join()
+
+
+def segment_frame(segment: list[Entry]) -> pd.DataFrame:
+    """One frame from many scored batches: the rows' fields, then the result columns."""
+    rows = [row for batch, _ in segment for row in batch]
+    frame = pd.DataFrame.from_records(rows)
+    for name in segment[0][1]:
+        parts = [np.broadcast_to(np.asarray(results[name], dtype=object), (len(batch),))
+                 for batch, results in segment]  # fmt: skip
+        frame[name] = pd.Series(np.concatenate(parts)).infer_objects()
+    return frame
 
 
 def read_prediction_log(directory: Path) -> pd.DataFrame:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
 from phase3_serving.metrics import ServiceMetrics
@@ -180,17 +179,19 @@ class Scorer:
                 histogram = self.metrics.scores.labels(str(versions[chosen][0]), route)
                 for score in result.scores[chosen]:
                     histogram.observe(score)
-        logged = pd.DataFrame.from_records(rows, columns=_COLUMNS)
-        logged["churn_probability"] = result.scores
-        logged["churn_decision"] = result.decisions
-        logged["model_version"] = result.versions
-        logged["routed_to"] = result.routes
-        logged["request_id"] = request_ids
-        logged["timestamp"] = time.time()
-        logged["shadow_probability"] = np.nan if shadow is None else shadow
-        shadow_version = challenger.version if shadow is not None and challenger else None
-        logged["shadow_version"] = shadow_version
-        self.log.append(logged)
+        self.log.append(
+            rows,
+            {
+                "churn_probability": result.scores,
+                "churn_decision": result.decisions,
+                "model_version": result.versions,
+                "routed_to": result.routes,
+                "request_id": request_ids,
+                "timestamp": time.time(),
+                "shadow_probability": np.nan if shadow is None else shadow,
+                "shadow_version": challenger.version if shadow is not None and challenger else None,
+            },
+        )
         if challenger is None or self.rollout.mode is RolloutMode.OFF:
             return
         breach = self.rollout.monitor.check()

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +24,7 @@ def server(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield running
 
 
-def test_fuzzing_the_openapi_schema_finds_no_server_error(server: Server) -> None:
+def test_fuzzing_the_openapi_schema_finds_no_server_error(server: Server, tmp_path: Path) -> None:
     done = subprocess.run(
         [
             sys.executable, "-m", "schemathesis.cli", "run", f"{server.url}/openapi.json",
@@ -31,7 +32,7 @@ def test_fuzzing_the_openapi_schema_finds_no_server_error(server: Server) -> Non
             "--generation-deterministic", "--request-timeout", "30",
             "--header", f"Authorization: Bearer {ADMIN_TOKEN}",  # fuzz the admin API too
         ],
-        capture_output=True, text=True, timeout=600, check=False,
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     report = done.stdout + done.stderr
     assert done.returncode == 0, report[-4000:]

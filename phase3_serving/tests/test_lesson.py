@@ -1,0 +1,56 @@
+"""Every command the phase-3 lesson shows is exercised by a test; the example request is valid."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from phase1_foundations.settings import PROJECT_ROOT
+from phase1_foundations.tests.lesson import missing_coverage
+from phase3_serving.schemas import ROW_ADAPTER
+
+T = "phase3_serving.tests."
+EXAMPLE = PROJECT_ROOT / "phase3_serving" / "examples" / "customer.json"
+COVERED_BY = {
+    "make serve": T + "test_lesson::test_make_serve_runs_the_app_on_loopback",
+    "curl -s http://127.0.0.1:8000/health/ready": T + "test_service::test_health",
+    "curl -s -X POST http://127.0.0.1:8000/v1/predict -H 'content-type: application/json' -d "
+    "@phase3_serving/examples/customer.json":
+        T + "test_service::test_single_prediction_matches_the_registered_pipeline",
+    "python -m phase3_serving score data/raw/telco/test.csv var/scores.parquet":
+        T + "test_batch::test_cli_scores_a_file_and_prints_rows_per_second",
+    "make bench-serving": T + "test_bench_serving::test_run_loads_both_servers_in_both_cases",
+    "make serving-image":
+        T + "test_deploy::test_serving_image_holds_the_serving_stack_and_nothing_more",
+    "make check-phase3": T + "test_exercise::test_your_guardrails",
+}  # fmt: skip
+
+
+def test_lesson_commands_are_covered() -> None:
+    assert missing_coverage(PROJECT_ROOT / "phase3_serving" / "README.md", COVERED_BY) == []
+
+
+def test_example_request_passes_the_schema() -> None:
+    row = ROW_ADAPTER.validate_json(EXAMPLE.read_bytes())
+    assert row.__dict__["customerid"] == json.loads(EXAMPLE.read_text())["customerid"]
+
+
+def test_make_serve_runs_the_app_on_loopback() -> None:
+    dry = subprocess.run(
+        ["make", "-n", "serve", "PORT=8123"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
+    assert "uvicorn phase3_serving.app:app --host 127.0.0.1 --port 8123" in dry.stdout
+
+
+def test_make_targets_run_the_tested_commands() -> None:
+    recipes = {
+        "bench-serving": "-m bench.bench_serving",
+        "serving-image": "phase3_serving/deploy/build-serving-image.sh",
+        "check-phase3": "phase3_serving/tests/test_exercise.py",
+    }
+    for target, command in recipes.items():
+        dry = subprocess.run(
+            ["make", "-n", target], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        )
+        assert command in dry.stdout, f"make {target} no longer runs {command}"
