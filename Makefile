@@ -113,7 +113,8 @@ mlflow-ui: setup ## Browse runs and the registry at http://127.0.0.1:5000 (MLFLO
 serve: data ## Phase 3: serve the champion on http://127.0.0.1:$(PORT) (after `make phase2`)
 	@rm -rf var/prometheus && mkdir -p var/prometheus  # metrics shared by the workers
 	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus \
-		$(VENV)/bin/uvicorn phase3_serving.app:app --host 127.0.0.1 --port $(PORT) --workers $(WORKERS)
+		$(VENV)/bin/uvicorn phase3_serving.app:app --host 127.0.0.1 --port $(PORT) \
+		--workers $(WORKERS) --no-access-log
 
 .PHONY: serving-image
 serving-image: setup ## Build the serving image (core + serving deps only; no network inside the build)

@@ -293,8 +293,10 @@ def start_servers(
         our_extra["PROMETHEUS_MULTIPROC_DIR"] = str(prometheus_dir)
     ours = start_server(
         "ours",
+        # As `make serve` runs it: requests are counted in /metrics and kept in the prediction
+        # log, so there is no per-request access log line. MLflow keeps its defaults.
         [sys.executable, "-m", "uvicorn", "phase3_serving.app:app", "--host", LOCALHOST,
-         "--port", str(ours_port), "--workers", str(workers)],
+         "--port", str(ours_port), "--workers", str(workers), "--no-access-log"],
         server_env(state, our_extra), state / "ours.log", ours_port,
     )  # fmt: skip
     stack.callback(stop_server, ours)

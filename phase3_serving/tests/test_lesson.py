@@ -41,6 +41,7 @@ def test_make_serve_runs_the_app_on_loopback() -> None:
         check=True,
     )  # fmt: skip
     assert "uvicorn phase3_serving.app:app --host 127.0.0.1 --port 8123" in dry.stdout
+    assert "--no-access-log" in dry.stdout  # requests are in /metrics and the prediction log
 
 
 def test_make_targets_run_the_tested_commands() -> None:
