@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 import pytest
 
+from phase1_foundations.container import docker_available
+
 
 @cache
 def docker_ready() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        subprocess.run(["docker", "info"], capture_output=True, check=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return True
+    return docker_available()
 
 
 @cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import subprocess
 from pathlib import Path
 
 from phase1_foundations.settings import PROJECT_ROOT
@@ -43,3 +44,13 @@ def missing_coverage(readme: Path, covered_by: dict[str, str]) -> list[str]:
         if not hasattr(importlib.import_module(module), function):
             problems.append(f"{command!r}: covering test {test} does not exist")
     return problems
+
+
+def assert_make_runs(recipes: dict[str, str]) -> None:
+    """Each ``make TARGET [VAR=...]`` (dry run) still runs the command its lesson promises."""
+    for target, command in recipes.items():
+        dry = subprocess.run(
+            ["make", "-n", *target.split()], cwd=PROJECT_ROOT, capture_output=True, text=True,
+            check=True,
+        )  # fmt: skip
+        assert command in dry.stdout, f"make {target} no longer runs {command}"

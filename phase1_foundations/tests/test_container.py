@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from importlib import metadata
 
 import pytest
-from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 
 from phase1_foundations.container import compare_with_container
 from phase1_foundations.repro import check_reproducibility, git_state, lockfile_hash
 from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.telco import fetch_telco
+from phase1_foundations.tests.images import build_image, inspect, locked_versions, run_in
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 BUILD_SCRIPT = PROJECT_ROOT / "phase1_foundations" / "docker" / "build-image.sh"
 TEST_IMAGE = "mlops-path:test"
-BUILD_TIMEOUT_S = 1500
-# The same uv as build-image.sh: $UV, else the one on PATH, else the copy `make setup` installs.
-UV = os.environ.get("UV") or shutil.which("uv") or str(PROJECT_ROOT / ".tools" / "bin" / "uv")
-EXPORT_COMMAND = (
-    UV, "export", "--frozen", "--no-dev", "--no-emit-project",
-    "--format", "requirements-txt", "--no-hashes", "--quiet",
-)  # fmt: skip
 COMPILERS = ("gcc", "cc", "c++", "g++", "clang", "make")
 # The base interpreters' own bundled pip/setuptools wheels (for ensurepip) are allowed.
 BUNDLED_WHEEL_DIRS = ("*/ensurepip/_bundled/*", "/usr/share/python-wheels/*")
@@ -37,54 +27,7 @@ BUNDLED_WHEEL_DIRS = ("*/ensurepip/_bundled/*", "/usr/share/python-wheels/*")
 def image() -> str:
     """Build the image the way `make image` does, under a tag of its own."""
     fetch_telco()
-    done = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "IMAGE": TEST_IMAGE},
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT_S,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"build-image.sh failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    return TEST_IMAGE
-
-
-def docker(*args: str) -> str:
-    done = subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, f"docker {' '.join(args)} failed:\n{done.stderr[-2000:]}"
-    return done.stdout.strip()
-
-
-def run_in(image: str, *command: str, user: str | None = None) -> str:
-    user_args = ["--user", user] if user else []
-    return docker("run", "--rm", "--network", "none", *user_args, image, *command)
-
-
-def inspect(image: str, template: str) -> str:
-    return docker("image", "inspect", "--format", template, image)
-
-
-def locked_versions(python_full_version: str) -> dict[str, str]:
-    """name -> version of every core dependency in uv.lock, for the given Python."""
-    exported = subprocess.run(
-        EXPORT_COMMAND, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, timeout=120
-    ).stdout
-    python_version = ".".join(python_full_version.split(".")[:2])
-    target = {"python_full_version": python_full_version, "python_version": python_version}
-    versions: dict[str, str] = {}
-    for line in exported.splitlines():
-        if not line or line.startswith(("#", " ")):
-            continue
-        requirement, _, marker = line.partition(";")
-        if marker.strip() and not Marker(marker.strip()).evaluate(target):
-            continue
-        name, _, version = requirement.strip().partition("==")
-        versions[canonicalize_name(name)] = version
-    return versions
+    return build_image(BUILD_SCRIPT, TEST_IMAGE)
 
 
 def test_container_reproduces_the_host(image: str) -> None:

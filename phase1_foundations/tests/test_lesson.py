@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.lesson import missing_coverage
+from phase1_foundations.tests.lesson import assert_make_runs, missing_coverage
 
 T = "phase1_foundations.tests."
 COVERED_BY = {
@@ -42,8 +42,4 @@ def test_make_targets_run_the_tested_commands() -> None:
         "check-phase1": "phase1_foundations/tests/test_exercise.py",
         "bench-world": "-m bench.bench_world",
     }
-    for target, command in recipes.items():
-        dry = subprocess.run(
-            ["make", "-n", target], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
-        )
-        assert command in dry.stdout, f"make {target} no longer runs {command}"
+    assert_make_runs(recipes)

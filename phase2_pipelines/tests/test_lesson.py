@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.lesson import missing_coverage
+from phase1_foundations.tests.lesson import assert_make_runs, missing_coverage
 
 T = "phase2_pipelines.tests."
 COVERED_BY = {
@@ -42,12 +42,7 @@ def test_make_targets_run_the_tested_commands() -> None:
         "rollback REASON=why": "-m phase2_pipelines rollback --reason",
         "check-phase2": "phase2_pipelines/tests/test_exercise.py",
     }
-    for target, command in recipes.items():
-        dry = subprocess.run(
-            ["make", "-n", *target.split()], cwd=PROJECT_ROOT, capture_output=True, text=True,
-            check=True,
-        )  # fmt: skip
-        assert command in dry.stdout, f"make {target} no longer runs {command}"
+    assert_make_runs(recipes)
 
 
 def _free_port() -> int:

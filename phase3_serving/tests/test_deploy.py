@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import shutil
-import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -16,10 +13,10 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 
 from phase1_foundations.settings import PROJECT_ROOT
+from phase1_foundations.tests.images import build_image, docker, locked_versions, run_in
 from phase3_serving.config import ServingSettings
 
 # Manifests are checked against this Kubernetes release's schemas, bundled with
@@ -295,8 +292,6 @@ def test_images_are_pinned_to_what_the_build_script_tags(
 # --- the image (built for real: Docker, a minute or two with cached wheels) -------------------
 
 TEST_IMAGE = "mlops-path-serving:test"
-BUILD_TIMEOUT_S = 1500
-UV = os.environ.get("UV") or shutil.which("uv") or str(PROJECT_ROOT / ".tools" / "bin" / "uv")
 IMPORTS = ("fastapi", "uvicorn", "prometheus_client", "orjson", "mlflow", "sklearn")
 # The pipelines, monitoring and UI stacks, and the full MLflow server (flask, gunicorn).
 EXCLUDED = ("dvc", "matplotlib", "streamlit", "evidently", "mlflow", "flask", "gunicorn")
@@ -305,53 +300,7 @@ EXCLUDED = ("dvc", "matplotlib", "streamlit", "evidently", "mlflow", "flask", "g
 @pytest.fixture(scope="module")
 def serving_image() -> str:
     """Build the image the way `make serving-image` does, under a tag of its own."""
-    done = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "IMAGE": TEST_IMAGE, "VERSION_TAG": ""},
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT_S,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"build-serving-image.sh failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    return TEST_IMAGE
-
-
-def docker(*args: str) -> str:
-    done = subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, f"docker {' '.join(args)} failed:\n{done.stderr[-2000:]}"
-    return done.stdout.strip()
-
-
-def run_in(image: str, *command: str) -> str:
-    return docker("run", "--rm", "--network", "none", image, *command)
-
-
-def locked_serving_versions(python_full_version: str) -> dict[str, str]:
-    """name -> version of every core and `serving` dependency in uv.lock, for that Python."""
-    exported = subprocess.run(
-        [UV, "export", "--frozen", "--no-dev", "--no-emit-project", "--extra", "serving",
-         "--format", "requirements-txt", "--no-hashes", "--quiet"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, timeout=120,
-    ).stdout  # fmt: skip
-    target = {
-        "python_full_version": python_full_version,
-        "python_version": ".".join(python_full_version.split(".")[:2]),
-    }
-    versions: dict[str, str] = {}
-    for line in exported.splitlines():
-        if not line or line.startswith(("#", " ")):
-            continue
-        requirement, _, marker = line.partition(";")
-        if marker.strip() and not Marker(marker.strip()).evaluate(target):
-            continue
-        name, _, version = requirement.strip().partition("==")
-        versions[canonicalize_name(name)] = version
-    return versions
+    return build_image(BUILD_SCRIPT, TEST_IMAGE, VERSION_TAG="")
 
 
 @pytest.mark.docker
@@ -369,7 +318,7 @@ def test_serving_image_holds_the_serving_stack_and_nothing_more(serving_image: s
     for name in EXCLUDED:
         assert name not in installed, f"{name} is in the serving image"
     assert installed["mlflow-skinny"]  # the registry client, without the server
-    expected = locked_serving_versions(found["python"])
+    expected = locked_versions(found["python"], extras=("serving",))
     expected["mlops-path"] = metadata.version("mlops-path")
     assert installed == expected  # exactly the lock's core + serving set, no pip either
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.lesson import missing_coverage
+from phase1_foundations.tests.lesson import assert_make_runs, missing_coverage
 from phase3_serving.schemas import ROW_ADAPTER
 
 T = "phase3_serving.tests."
@@ -50,8 +50,4 @@ def test_make_targets_run_the_tested_commands() -> None:
         "serving-image": "phase3_serving/deploy/build-serving-image.sh",
         "check-phase3": "phase3_serving/tests/test_exercise.py",
     }
-    for target, command in recipes.items():
-        dry = subprocess.run(
-            ["make", "-n", target], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
-        )
-        assert command in dry.stdout, f"make {target} no longer runs {command}"
+    assert_make_runs(recipes)
