@@ -135,8 +135,8 @@ async def refresh_models(state: ServiceState) -> dict[str, str | None]:
                 continue
             setattr(slots, slot, model)  # the swap: one reference assignment
             state.metrics.swaps.labels(slot).inc()
-            if loaded is not None:
-                state.metrics.model_info.remove(slot, loaded.version)
+            if loaded is not None:  # 0, not removed: removal is not shared across workers
+                state.metrics.model_info.labels(slot, loaded.version).set(0)
             state.metrics.model_info.labels(slot, model.version).set(1)
             logger.info("serving %s v%s as %s", model.name, model.version, slot)
         if slots.champion is not None:
@@ -150,7 +150,10 @@ async def refresh_models(state: ServiceState) -> dict[str, str | None]:
 async def poll_registry(state: ServiceState) -> None:
     while True:
         await asyncio.sleep(state.settings.serving_poll_seconds)
-        await refresh_models(state)
+        try:
+            await refresh_models(state)
+        except Exception as error:
+            logger.error("registry poll failed: %s", error)
 
 
 async def retire_challenger(state: ServiceState, breach: Breach) -> None:

@@ -103,7 +103,10 @@ def load_model(name: str, alias: str) -> LoadedModel:
         raise ModelLoadError(
             f"{name} v{version.version}: artifact checksum {actual} != registered {expected}"
         )
-    pipeline = mlflow.sklearn.load_model(str(local))
+    try:
+        pipeline = mlflow.sklearn.load_model(str(local))
+    except (MlflowException, OSError, ValueError) as error:
+        raise ModelLoadError(f"{name} v{version.version} does not load: {error}") from error
     params = run.data.params if run else {}
     tags = run.data.tags if run else {}
     started = datetime.fromtimestamp(run.info.start_time / 1000, UTC).isoformat() if run else None

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +65,7 @@ class Scorer:
     metrics: ServiceMetrics
     batch_max_rows: int = 256
     batch_wait_s: float = 0.002
-    on_breach: Any = None  # async callable(Breach) -> None, set by the app
+    on_breach: Callable[[Breach], Coroutine[Any, Any, None]] | None = None  # set by the app
     _pending: list[_Pending] = field(default_factory=list)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
     _timer: asyncio.TimerHandle | None = None
