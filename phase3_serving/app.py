@@ -430,12 +430,6 @@ class RolloutPlan(BaseModel):
     canary_percent: float = Field(0.0, ge=0, le=100)
 
 
-async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
-    return JSONResponse(
-        {"detail": error.detail}, status_code=error.status_code, headers=error.headers
-    )
-
-
 # ---- request metrics: a plain ASGI middleware (cheaper than BaseHTTPMiddleware) -------------
 
 Scope = MutableMapping[str, Any]
@@ -446,6 +440,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class MetricsMiddleware:
+    """Requests, latency and in-flight for the routes FastAPI serves (FastPath counts its own)."""
+
     def __init__(self, app: ASGIApp, service_app: FastAPI) -> None:
         self.app = app
         self.service_app = service_app
