@@ -116,6 +116,10 @@ serve: data ## Phase 3: serve the champion on http://127.0.0.1:$(PORT) (after `m
 		$(VENV)/bin/uvicorn phase3_serving.app:app --host 127.0.0.1 --port $(PORT) \
 		--workers $(WORKERS) --no-access-log
 
+.PHONY: phase3
+phase3: phase2 ## Phase 3: train and register a champion (phase 2), then serve it on 127.0.0.1:$(PORT)
+	@$(MAKE) --no-print-directory serve
+
 .PHONY: serving-image
 serving-image: setup ## Build the serving image (core + serving deps only; no network inside the build)
 	IMAGE=$(SERVING_IMAGE) UV=$(UV) bash phase3_serving/deploy/build-serving-image.sh

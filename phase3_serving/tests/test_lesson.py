@@ -12,6 +12,7 @@ from phase3_serving.schemas import ROW_ADAPTER
 T = "phase3_serving.tests."
 EXAMPLE = PROJECT_ROOT / "phase3_serving" / "examples" / "customer.json"
 COVERED_BY = {
+    "make phase3": "tests.test_root_readme::test_make_phase3_trains_then_serves",
     "make serve": T + "test_lesson::test_make_serve_runs_the_app_on_loopback",
     "curl -s http://127.0.0.1:8000/health/ready": T + "test_service::test_health",
     "curl -s -X POST http://127.0.0.1:8000/v1/predict -H 'content-type: application/json' -d "
