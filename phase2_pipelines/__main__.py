@@ -75,8 +75,6 @@ def _registry(args: argparse.Namespace) -> Registry:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from phase2_pipelines.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
-
     registry = _registry(args)
     events = registry.history()
     if not events:
@@ -85,8 +83,7 @@ def _history(args: argparse.Namespace) -> int:
     print(f"promotion history of {registry.name}:")
     for event in events:
         print(f"  {event.render()}")
-    aliases = {a: registry.version_for(a) for a in (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)}
-    print("aliases now: " + ", ".join(f"{a}=v{v}" for a, v in aliases.items() if v))
+    _print_aliases(registry)
     return 0
 
 
@@ -95,7 +92,6 @@ def _status(args: argparse.Namespace) -> int:
     import json
 
     from phase2_pipelines.gate import GateDecision
-    from phase2_pipelines.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 
     work = WorkDir(args.workdir)
     gate_file, registered_file = work.gate / "gate.json", work.register / "registered.json"
@@ -105,10 +101,12 @@ def _status(args: argparse.Namespace) -> int:
     print(GateDecision.from_dict(json.loads(gate_file.read_text())).render())
     registered = json.loads(registered_file.read_text())
     print(f"last run {registered['run_id']} registered as v{registered['version']}")
-    registry = _registry(args)
-    aliases = {a: registry.version_for(a) for a in (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)}
-    print("aliases now: " + ", ".join(f"{a}=v{v}" for a, v in aliases.items() if v))
+    _print_aliases(_registry(args))
     return 0
+
+
+def _print_aliases(registry: Registry) -> None:
+    print("aliases now: " + ", ".join(f"{a}=v{v}" for a, v in registry.aliases().items()))
 
 
 def _rollback(args: argparse.Namespace) -> int:

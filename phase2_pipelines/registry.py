@@ -69,6 +69,11 @@ class Registry:
         except MlflowException:
             return None
 
+    def aliases(self) -> dict[str, str]:
+        """Each alias that points somewhere, and the version it points at."""
+        found = {a: self.version_for(a) for a in (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)}
+        return {alias: version for alias, version in found.items() if version is not None}
+
     def exists(self) -> bool:
         try:
             self.client.get_registered_model(self.name)
