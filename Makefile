@@ -1,13 +1,21 @@
-# MLOps Path. `make` lists the targets; every target bootstraps what it needs.
+# MLOps Path. `make` lists the targets. Every target bootstraps what it needs, except the
+# self-checks (`check-phaseN`): they check and never repair, and say what to run when a part is
+# missing.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .SHELLFLAGS := -eu -o pipefail -c
 
-# uv: the one on PATH, else a project-local copy installed with pip on first use.
-UV_LOCAL := .tools/bin/uv
-UV ?= $(shell command -v uv 2>/dev/null || echo $(UV_LOCAL))
 VENV := .venv
 PY := $(VENV)/bin/python
+# uv: the environment's own locked copy once `make setup` has run, else the one on PATH, else a
+# project-local copy installed with pip on first use.
+UV_LOCAL := .tools/bin/uv
+UV ?= $(firstword $(wildcard $(VENV)/bin/uv) $(shell command -v uv 2>/dev/null) $(UV_LOCAL))
+# Runtime state and data, from the same environment variables the settings read.
+STATE_DIR := $(abspath $(or $(MLOPS_STATE_DIR),var))
+DATA_DIR := $(abspath $(or $(MLOPS_DATA_DIR),data))
+# `make check` runs the tests without these markers; `make test` (and CI) runs them all.
+FAST_TESTS := not slow and not docker and not browser and not postgres and not load
 IMAGE ?= mlops-path:latest
 SERVING_IMAGE ?= mlops-path-serving:latest
 PORT ?= 8000
@@ -36,9 +44,28 @@ data: setup ## Fetch and verify the real Telco data (once; offline afterwards), 
 	$(PY) -m phase1_foundations fetch
 	@$(VENV)/bin/dvc add --quiet data/raw/telco
 
+# Guards for the self-checks: each says in one line what is missing and what to run first.
+.PHONY: need-env
+need-env:
+	@test -x $(PY) || { echo "No project environment in $(VENV): run \`make setup\` first."; exit 2; }
+
+.PHONY: need-data
+need-data: need-env
+	@test -f "$(DATA_DIR)/raw/telco/train.csv" -a -f "$(DATA_DIR)/raw/telco/test.csv" || \
+		{ echo "No Telco data in $(DATA_DIR)/raw/telco: run \`make data\` first."; exit 2; }
+
+.PHONY: need-docker
+need-docker:
+	@docker info >/dev/null 2>&1 || { echo "No Docker daemon answers \`docker info\`: start Docker \
+	(e.g. \`sudo systemctl start docker\`), then run \`make $(MAKECMDGOALS)\` again."; exit 2; }
+
 .PHONY: test
-test: data ## Run the whole test suite
+test: data ## The whole test suite, as CI runs it (slow, Docker, browser, load, PostgreSQL included)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: test-fast
+test-fast: data ## The fast tests: skips those marked slow, docker, browser, postgres or load
+	$(PY) -m pytest -q -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: setup ## ruff lint and format check
@@ -55,26 +82,26 @@ typecheck: setup ## mypy --strict on the packages
 	$(VENV)/bin/mypy
 
 .PHONY: check
-check: lint typecheck test ## Lint, types and tests: run before every commit
+check: lint typecheck test-fast ## The quick loop before each commit: lint, types, fast tests
 
 .PHONY: phase1
 phase1: data ## Phase 1: fingerprint the environment and retrain the baseline twice
 	$(PY) -m phase1_foundations repro
 
 .PHONY: check-phase1
-check-phase1: data ## Phase 1 exercise self-check
-	$(PY) -m pytest -q phase1_foundations/tests/test_exercise.py
+check-phase1: need-data ## Phase 1 exercise self-check: lock, environment, data, determinism
+	$(PY) -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning phase1_foundations/tests/test_exercise.py
 
 .PHONY: base-image
-base-image: ## Build a local Debian base image with debootstrap (when Docker Hub is out of reach)
+base-image: need-docker ## Build a local Debian base image with debootstrap (when Docker Hub is out of reach)
 	bash phase1_foundations/docker/base-image.sh
 
 .PHONY: image
-image: data ## Build the project image (wheels prepared here; no network inside the build)
+image: need-docker setup ## Build the project image (wheels prepared here; no network inside the build)
 	IMAGE=$(IMAGE) UV=$(UV) bash phase1_foundations/docker/build-image.sh
 
 .PHONY: phase1-container
-phase1-container: image ## Phase 1: the container's prediction hash equals the host's
+phase1-container: need-docker data image ## Phase 1: the container's prediction hash equals the host's
 	$(PY) -m phase1_foundations repro-container --image $(IMAGE)
 
 .PHONY: phase2
@@ -83,7 +110,7 @@ phase2: data ## Phase 2: the gated DVC pipeline on the real data; prints the gat
 	$(PY) -m phase2_pipelines status
 
 .PHONY: check-phase2
-check-phase2: data ## Phase 2 exercise self-check: does your gate block what it should?
+check-phase2: need-data ## Phase 2 exercise self-check: does your gate block what it should?
 	$(PY) -m pytest -q -s phase2_pipelines/tests/test_exercise.py
 
 .PHONY: history
@@ -104,15 +131,19 @@ reproduce: data ## Rebuild a run's model and compare predictions: make reproduce
 experiments: data ## Compare the model families and hyperparameters in params.yaml
 	$(PY) -m phase2_pipelines experiments
 
+# One worker and no job runner: a local browser needs neither, and MLflow's job runner leaves its
+# consumers running when it is stopped. `exec`: Ctrl-C and make's SIGTERM reach mlflow itself.
 .PHONY: mlflow-ui
 mlflow-ui: setup ## Browse runs and the registry at http://127.0.0.1:5000 (MLFLOW_PORT=...)
-	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
+	exec env MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(VENV)/bin/mlflow ui \
+		--host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1 \
+		--artifacts-destination "$(STATE_DIR)/mlartifacts" \
 		--backend-store-uri "$$($(PY) -c 'from phase1_foundations.settings import get_settings as g; print(g().tracking_uri)')"
 
 .PHONY: serve
 serve: data ## Phase 3: serve the champion on http://127.0.0.1:$(PORT) (after `make phase2`)
-	@rm -rf var/prometheus && mkdir -p var/prometheus  # metrics shared by the workers
-	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus \
+	@rm -rf "$(STATE_DIR)/prometheus" && mkdir -p "$(STATE_DIR)/prometheus"  # metrics shared by the workers
+	PROMETHEUS_MULTIPROC_DIR="$(STATE_DIR)/prometheus" \
 		$(VENV)/bin/uvicorn phase3_serving.app:app --host 127.0.0.1 --port $(PORT) \
 		--workers $(WORKERS) --no-access-log
 
@@ -121,7 +152,7 @@ phase3: phase2 ## Phase 3: train and register a champion (phase 2), then serve i
 	@$(MAKE) --no-print-directory serve
 
 .PHONY: serving-image
-serving-image: setup ## Build the serving image (core + serving deps only; no network inside the build)
+serving-image: need-docker setup ## Build the serving image (core + serving deps only; no network inside the build)
 	IMAGE=$(SERVING_IMAGE) UV=$(UV) bash phase3_serving/deploy/build-serving-image.sh
 
 .PHONY: bench-serving
@@ -133,7 +164,7 @@ bench-batch: data ## Benchmark: batch scoring of a 1,000,000-row file (rows per 
 	$(PY) -m bench.bench_batch
 
 .PHONY: check-phase3
-check-phase3: data ## Phase 3 exercise self-check
+check-phase3: need-data ## Phase 3 exercise self-check
 	$(PY) -m pytest -q -s phase3_serving/tests/test_exercise.py
 
 .PHONY: bench-world
@@ -141,6 +172,6 @@ bench-world: data ## Benchmark: one 1,000,000-row world week (seconds, peak memo
 	$(PY) -m bench.bench_world
 
 .PHONY: clean
-clean: ## Remove runtime state, build outputs and caches (keeps .venv and the data)
-	rm -rf var build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
+clean: ## Remove runtime state (MLOPS_STATE_DIR, default var/), build outputs and caches
+	rm -rf "$(STATE_DIR)" build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

@@ -62,10 +62,21 @@ def run_repro_in_container(image: str, data_dir: Path) -> dict[str, object]:
     """Run ``python -m phase1_foundations repro --json`` in the image with the data mounted."""
     env_args = [arg for name in PASSTHROUGH_ENV if name in os.environ for arg in ("-e", name)]
     command = [
-        "docker", "run", "--rm", "--network", "none", *env_args,
-        "-v", f"{data_dir.resolve()}:{CONTAINER_DATA_DIR}:ro",
-        image, "python", "-m", "phase1_foundations", "repro", "--json",
-    ]  # fmt: skip
+        "docker",
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        *env_args,
+        "-v",
+        f"{data_dir.resolve()}:{CONTAINER_DATA_DIR}:ro",
+        image,
+        "python",
+        "-m",
+        "phase1_foundations",
+        "repro",
+        "--json",
+    ]
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=CONTAINER_TIMEOUT_S, check=False

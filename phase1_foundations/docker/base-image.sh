@@ -14,6 +14,10 @@ suite="bookworm"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 force="${1:-}"
 
+if ! docker info >/dev/null 2>&1; then
+    echo "base-image: no Docker daemon answers \`docker info\`; start Docker first" >&2
+    exit 1
+fi
 if [[ "$force" != "--force" ]] && docker image inspect "$tag" >/dev/null 2>&1; then
     echo "base-image: $tag already exists (pass --force to rebuild)"
     exit 0

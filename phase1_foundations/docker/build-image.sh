@@ -36,6 +36,11 @@ started=$SECONDS
 
 say() { echo "build-image: $*"; }
 
+# Before anything slow (a base image, wheels): without a daemon nothing below can finish.
+if ! docker info >/dev/null 2>&1; then
+    echo "build-image: no Docker daemon answers \`docker info\`; start Docker first" >&2
+    exit 1
+fi
 if [[ ! -f "$dockerfile" ]]; then
     echo "build-image: no Dockerfile at $dockerfile" >&2
     exit 1

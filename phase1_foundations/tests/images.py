@@ -55,10 +55,24 @@ def locked_versions(python_full_version: str, extras: tuple[str, ...] = ()) -> d
     """name -> version of every dependency uv.lock pins for these extras, for that Python."""
     extra_args = [arg for extra in extras for arg in ("--extra", extra)]
     exported = subprocess.run(
-        [UV, "export", "--frozen", "--no-dev", "--no-emit-project", *extra_args,
-         "--format", "requirements-txt", "--no-hashes", "--quiet"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, timeout=120,
-    ).stdout  # fmt: skip
+        [
+            UV,
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-emit-project",
+            *extra_args,
+            "--format",
+            "requirements-txt",
+            "--no-hashes",
+            "--quiet",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
     python_version = ".".join(python_full_version.split(".")[:2])
     target = {"python_full_version": python_full_version, "python_version": python_version}
     versions: dict[str, str] = {}

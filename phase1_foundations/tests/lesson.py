@@ -50,7 +50,10 @@ def assert_make_runs(recipes: dict[str, str]) -> None:
     """Each ``make TARGET [VAR=...]`` (dry run) still runs the command its lesson promises."""
     for target, command in recipes.items():
         dry = subprocess.run(
-            ["make", "-n", *target.split()], cwd=PROJECT_ROOT, capture_output=True, text=True,
+            ["make", "-n", *target.split()],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
             check=True,
-        )  # fmt: skip
+        )
         assert command in dry.stdout, f"make {target} no longer runs {command}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from importlib import metadata
 
 import pytest
@@ -11,12 +12,10 @@ from packaging.utils import canonicalize_name
 from phase1_foundations.container import compare_with_container
 from phase1_foundations.repro import check_reproducibility, git_state, lockfile_hash
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.telco import fetch_telco
-from phase1_foundations.tests.images import build_image, inspect, locked_versions, run_in
+from phase1_foundations.tests.images import BUILD_TIMEOUT_S, inspect, locked_versions, run_in
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1800)]
 
-BUILD_SCRIPT = PROJECT_ROOT / "phase1_foundations" / "docker" / "build-image.sh"
 TEST_IMAGE = "mlops-path:test"
 COMPILERS = ("gcc", "cc", "c++", "g++", "clang", "make")
 # The base interpreters' own bundled pip/setuptools wheels (for ensurepip) are allowed.
@@ -25,9 +24,31 @@ BUNDLED_WHEEL_DIRS = ("*/ensurepip/_bundled/*", "/usr/share/python-wheels/*")
 
 @pytest.fixture(scope="module")
 def image() -> str:
-    """Build the image the way `make image` does, under a tag of its own."""
-    fetch_telco()
-    return build_image(BUILD_SCRIPT, TEST_IMAGE)
+    """Build the image with `make image`, as the lesson says, under a tag of its own."""
+    done = subprocess.run(
+        ["make", "--no-print-directory", "image", f"IMAGE={TEST_IMAGE}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"make image failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return TEST_IMAGE
+
+
+def test_make_phase1_container_reproduces_the_host(image: str) -> None:
+    done = subprocess.run(
+        ["make", "--no-print-directory", "phase1-container", f"IMAGE={image}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "=> EQUAL: the container reproduces the host" in done.stdout
 
 
 def test_container_reproduces_the_host(image: str) -> None:

@@ -1,0 +1,151 @@
+"""The phase-1 exercise, followed as written in a fresh clone: each step breaks a promise,
+`make check-phase1` fails and says what to do, the lesson's fix is run, and the check passes.
+
+Everything happens in a copy of the project with its own `.venv`, data, DVC cache and git
+repository, so breaking them leaves this checkout alone (the last test makes sure of it).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from importlib import metadata
+
+import pytest
+
+from phase1_foundations.settings import PROJECT_ROOT
+from phase1_foundations.telco import CSV_SHA256, raw_dir, sha256_file
+from phase1_foundations.tests.clone import Clone, make_clone
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+LESSON = (PROJECT_ROOT / "phase1_foundations" / "README.md").read_text()
+FAILED = re.compile(r"^FAILED [^:\s]+::(\S+)", re.MULTILINE)
+HASHES = re.compile(r"^run [12] predictions sha256 ([0-9a-f]{64})$", re.MULTILINE)
+UNPINNED = ('"pandas>=2.2,<3"', '"pandas>=2.2"')
+BASELINE_MODEL = "LogisticRegression(max_iter=BASELINE_MAX_ITER, random_state=seed)"
+FOREST_IMPORT = "from sklearn.ensemble import RandomForestClassifier\n"
+
+
+def lesson_says(command: str) -> str:
+    """A command the lesson shows, so the test runs what a learner reads."""
+    assert f"`{command}`" in LESSON, f"the phase-1 lesson no longer shows `{command}`"
+    return command
+
+
+def failed_checks(done: subprocess.CompletedProcess[str]) -> set[str]:
+    assert done.returncode != 0, f"the check passed on a broken state:\n{done.stdout}"
+    return set(FAILED.findall(done.stdout))
+
+
+def assert_check_passes(clone: Clone) -> None:
+    done = clone.make("check-phase1")
+    assert done.returncode == 0, (
+        f"the check fails on the fixed state:\n{done.stdout}\n{done.stderr}"
+    )
+
+
+def run_ok(clone: Clone, command: str) -> str:
+    done = clone.sh(command)
+    assert done.returncode == 0, f"`{command}` failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout + done.stderr
+
+
+def snapshot() -> dict[str, str]:
+    """What the exercise breaks, as it is in this checkout."""
+    files = ["pyproject.toml", "uv.lock", "phase1_foundations/repro.py"]
+    state = {name: sha256_file(PROJECT_ROOT / name) for name in files}
+    state |= {name: sha256_file(raw_dir() / name) for name in CSV_SHA256}
+    state["scikit-learn"] = metadata.version("scikit-learn")
+    return state
+
+
+@pytest.fixture(scope="module")
+def before() -> dict[str, str]:
+    return snapshot()
+
+
+@pytest.fixture(scope="module")
+def clone(before: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Clone:
+    return make_clone(tmp_path_factory.mktemp("learner"))
+
+
+def test_the_check_passes_on_a_fresh_clone(clone: Clone) -> None:
+    assert_check_passes(clone)
+
+
+def test_step1_an_unpinned_dependency_is_caught(clone: Clone) -> None:
+    clone.edit("pyproject.toml", *UNPINNED)
+    broken = clone.make("check-phase1")
+    assert failed_checks(broken) == {"test_lockfile_matches_pyproject"}
+    assert "uv.lock no longer matches pyproject.toml" in broken.stdout
+    assert "git checkout pyproject.toml" in broken.stdout  # says how to undo it
+    run_ok(clone, lesson_says("git checkout pyproject.toml"))
+    assert_check_passes(clone)
+
+
+def test_step2_one_changed_byte_of_data_is_caught(clone: Clone) -> None:
+    csv = clone.root / "data" / "raw" / "telco" / "test.csv"
+    original = csv.read_bytes()
+    position = original.index(b"Female")  # one character of a customer's row
+    csv.write_bytes(original[:position] + b"f" + original[position + 1 :])
+    broken = clone.make("check-phase1")
+    assert failed_checks(broken) == {
+        "test_raw_data_matches_its_pinned_digests",
+        "test_raw_data_matches_its_dvc_version",
+    }
+    restore = lesson_says("dvc checkout --force data/raw/telco")
+    assert broken.stdout.count(restore) == 2  # both failures say how to restore the file
+    plain = clone.sh("dvc checkout data/raw/telco")
+    assert plain.returncode != 0  # DVC won't overwrite a changed file unless told to
+    assert "--force" in plain.stderr  # (the lesson explains why)
+    run_ok(clone, restore)
+    assert csv.read_bytes() == original
+    assert_check_passes(clone)
+
+
+def test_step3_environment_drift_is_caught(clone: Clone) -> None:
+    run_ok(clone, lesson_says("uv pip install scikit-learn==1.5.2"))
+    broken = clone.make("check-phase1")
+    assert failed_checks(broken) == {"test_installed_environment_matches_the_lock"}
+    assert "installed: scikit-learn==1.5.2" in broken.stdout
+    assert f"locked:    scikit-learn=={metadata.version('scikit-learn')}" in broken.stdout
+    assert "make setup" in broken.stdout
+    run_ok(clone, lesson_says("make setup"))
+    assert_check_passes(clone)
+
+
+def test_step4_unseeded_randomness_is_caught(clone: Clone) -> None:
+    repro = "phase1_foundations/repro.py"
+    clone.edit(repro, BASELINE_MODEL, "RandomForestClassifier()")
+    clone.edit(repro, "from sklearn.linear_model", FOREST_IMPORT + "from sklearn.linear_model")
+    assert "`RandomForestClassifier()`" in LESSON
+    assert FOREST_IMPORT.strip() in LESSON
+
+    first = clone.sh(lesson_says("make phase1"))
+    assert first.returncode != 0
+    assert "=> DIFFERENT" in first.stdout
+    again = clone.sh("make phase1")
+    assert HASHES.findall(again.stdout) == HASHES.findall(first.stdout)  # the same pair again:
+    # the global seed makes the whole run repeat, and hides the unseeded model
+    unseeded_first_run = HASHES.findall(first.stdout)[0]
+
+    broken = clone.make("check-phase1")
+    assert failed_checks(broken) == {
+        "test_training_is_deterministic[42]",
+        "test_training_is_deterministic[7]",
+    }
+    assert "pass random_state=seed" in broken.stdout
+
+    clone.edit(repro, "RandomForestClassifier()", "RandomForestClassifier(random_state=seed)")
+    fixed = clone.sh("make phase1")
+    assert fixed.returncode == 0
+    assert "=> IDENTICAL" in fixed.stdout
+    # random_state=42 and the global generator seeded with 42 start from the same state
+    assert HASHES.findall(fixed.stdout) == [unseeded_first_run, unseeded_first_run]
+    assert_check_passes(clone)
+    run_ok(clone, lesson_says("git checkout phase1_foundations/repro.py"))
+
+
+def test_this_checkout_was_left_alone(clone: Clone, before: dict[str, str]) -> None:
+    assert snapshot() == before  # its files, its data and its .venv's scikit-learn
