@@ -87,8 +87,10 @@ def test_step1_an_unpinned_dependency_is_caught(clone: Clone) -> None:
 def test_step2_one_changed_byte_of_data_is_caught(clone: Clone) -> None:
     csv = clone.root / "data" / "raw" / "telco" / "test.csv"
     original = csv.read_bytes()
-    position = original.index(b"Female")  # one character of a customer's row
-    csv.write_bytes(original[:position] + b"f" + original[position + 1 :])
+    digit = re.search(rb",\d+\.\d(\d),", original)  # one digit of a customer's charges
+    assert digit is not None
+    changed = str((int(digit.group(1)) + 1) % 10).encode()
+    csv.write_bytes(original[: digit.start(1)] + changed + original[digit.end(1) :])
     broken = clone.make("check-phase1")
     assert failed_checks(broken) == {
         "test_raw_data_matches_its_pinned_digests",
@@ -99,6 +101,7 @@ def test_step2_one_changed_byte_of_data_is_caught(clone: Clone) -> None:
     plain = clone.sh("dvc checkout data/raw/telco")
     assert plain.returncode != 0  # DVC won't overwrite a changed file unless told to
     assert "--force" in plain.stderr  # (the lesson explains why)
+    assert csv.read_bytes() != original  # the check only looked: the change is still there
     run_ok(clone, restore)
     assert csv.read_bytes() == original
     assert_check_passes(clone)
