@@ -15,7 +15,7 @@ UV ?= $(firstword $(wildcard $(VENV)/bin/uv) $(shell command -v uv 2>/dev/null) 
 STATE_DIR := $(abspath $(or $(MLOPS_STATE_DIR),var))
 DATA_DIR := $(abspath $(or $(MLOPS_DATA_DIR),data))
 # `make check` runs the tests without these markers; `make test` (and CI) runs them all.
-FAST_TESTS := not slow and not docker and not browser and not postgres and not load
+FAST_TESTS := not slow and not docker and not browser and not postgres and not load and not prometheus
 IMAGE ?= mlops-path:latest
 SERVING_IMAGE ?= mlops-path-serving:latest
 PORT ?= 8000
@@ -64,7 +64,7 @@ test: data ## The whole test suite, as CI runs it (slow, Docker, browser, load, 
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: test-fast
-test-fast: data ## The fast tests: skips those marked slow, docker, browser, postgres or load
+test-fast: data ## The fast tests: none marked slow, docker, browser, postgres, load, prometheus
 	$(PY) -m pytest -q -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
 .PHONY: lint

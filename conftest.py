@@ -20,7 +20,9 @@ def docker_ready() -> bool:
 
 @cache
 def chromium_ready() -> bool:
-    return any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
+    """A headless browser and the driver selenium steers it with."""
+    browser = any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
+    return browser and shutil.which("chromedriver") is not None
 
 
 def postgres_bin_dir() -> Path | None:
@@ -42,10 +44,16 @@ def wrk_ready() -> bool:
     return shutil.which("wrk") is not None
 
 
+@cache
+def prometheus_ready() -> bool:
+    return shutil.which("prometheus") is not None and shutil.which("promtool") is not None
+
+
 SYSTEM_PARTS: dict[str, tuple[Callable[[], bool], str]] = {
     "load": (wrk_ready, "no wrk load generator on PATH"),
     "docker": (docker_ready, "no Docker engine answers `docker info`"),
-    "browser": (chromium_ready, "no headless Chromium on PATH"),
+    "browser": (chromium_ready, "no headless Chromium and chromedriver on PATH"),
+    "prometheus": (prometheus_ready, "no Prometheus server and promtool on PATH"),
     "postgres": (postgres_ready, "no PostgreSQL server binaries (initdb, pg_ctl)"),
 }
 

@@ -17,8 +17,6 @@ from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.telco import CSV_SHA256, raw_dir, sha256_file
 from phase1_foundations.tests.clone import Clone, make_clone
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
-
 LESSON = (PROJECT_ROOT / "phase1_foundations" / "README.md").read_text()
 FAILED = re.compile(r"^FAILED [^:\s]+::(\S+)", re.MULTILINE)
 HASHES = re.compile(r"^run [12] predictions sha256 ([0-9a-f]{64})$", re.MULTILINE)
@@ -70,10 +68,12 @@ def clone(before: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> C
     return make_clone(tmp_path_factory.mktemp("learner"))
 
 
+@pytest.mark.slow
 def test_the_check_passes_on_a_fresh_clone(clone: Clone) -> None:
     assert_check_passes(clone)
 
 
+@pytest.mark.slow
 def test_step1_an_unpinned_dependency_is_caught(clone: Clone) -> None:
     clone.edit("pyproject.toml", *UNPINNED)
     broken = clone.make("check-phase1")
@@ -84,6 +84,7 @@ def test_step1_an_unpinned_dependency_is_caught(clone: Clone) -> None:
     assert_check_passes(clone)
 
 
+@pytest.mark.slow
 def test_step2_one_changed_byte_of_data_is_caught(clone: Clone) -> None:
     csv = clone.root / "data" / "raw" / "telco" / "test.csv"
     original = csv.read_bytes()
@@ -107,6 +108,7 @@ def test_step2_one_changed_byte_of_data_is_caught(clone: Clone) -> None:
     assert_check_passes(clone)
 
 
+@pytest.mark.slow
 def test_step3_environment_drift_is_caught(clone: Clone) -> None:
     run_ok(clone, lesson_says("uv pip install scikit-learn==1.5.2"))
     broken = clone.make("check-phase1")
@@ -118,6 +120,7 @@ def test_step3_environment_drift_is_caught(clone: Clone) -> None:
     assert_check_passes(clone)
 
 
+@pytest.mark.slow
 def test_step4_unseeded_randomness_is_caught(clone: Clone) -> None:
     repro = "phase1_foundations/repro.py"
     clone.edit(repro, BASELINE_MODEL, "RandomForestClassifier()")
@@ -150,5 +153,28 @@ def test_step4_unseeded_randomness_is_caught(clone: Clone) -> None:
     run_ok(clone, lesson_says("git checkout phase1_foundations/repro.py"))
 
 
+@pytest.mark.slow
 def test_this_checkout_was_left_alone(clone: Clone, before: dict[str, str]) -> None:
     assert snapshot() == before  # its files, its data and its .venv's scikit-learn
+
+
+@pytest.mark.parametrize("check", ["check-phase1", "check-phase2", "check-phase3"])
+def test_a_check_says_what_to_run_first_and_installs_nothing(
+    check: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    bare = make_clone(tmp_path_factory.mktemp("bare"), bootstrap=False)
+    for name in CSV_SHA256:
+        (bare.root / "data" / "raw" / "telco" / name).unlink()
+    no_env = bare.make(check)
+    assert no_env.returncode != 0
+    assert no_env.stdout.splitlines() == [
+        "No project environment in .venv: run `make setup` first."
+    ]
+    assert not (bare.root / ".venv").exists()  # it did not install the environment
+    assert bare.make("setup").returncode == 0
+    no_data = bare.make(check)
+    assert no_data.returncode != 0
+    assert no_data.stdout.splitlines() == [
+        f"No Telco data in {bare.root / 'data'}/raw/telco: run `make data` first."
+    ]
+    assert not list((bare.root / "data" / "raw" / "telco").iterdir())  # nor fetched the data

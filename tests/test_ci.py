@@ -1,0 +1,63 @@
+"""CI installs every system part a marked test needs, and only what is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import conftest
+from phase1_foundations.settings import PROJECT_ROOT
+
+CI = PROJECT_ROOT / ".ci" / "run"
+# The Debian packages that provide what each marker's tests need.
+PACKAGES = {
+    "docker": {"docker.io", "debootstrap"},  # debootstrap: the base image without Docker Hub
+    "browser": {"chromium", "chromium-driver"},
+    "postgres": {"postgresql"},
+    "load": {"wrk"},
+    "prometheus": {"prometheus"},
+}
+
+
+def plan(path: str) -> set[str]:
+    """The packages `.ci/run` would install with this PATH (it installs nothing with --plan)."""
+    done = subprocess.run(
+        ["/bin/bash", str(CI), "--plan"],
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return set(done.stdout.split())
+
+
+def test_every_marker_has_its_packages() -> None:
+    assert set(PACKAGES) == set(conftest.SYSTEM_PARTS)
+
+
+def test_a_bare_machine_gets_every_part_found_on_path(tmp_path: Path) -> None:
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    dirname = shutil.which("dirname")
+    assert dirname is not None
+    (bare / "dirname").symlink_to(dirname)  # all the script needs before it looks around
+    wanted = plan(str(bare))
+    found_outside_path = {"debootstrap", "postgresql"}  # looked up at Debian's fixed paths
+    everything = set().union(*PACKAGES.values())
+    assert everything - found_outside_path <= wanted
+    assert wanted <= everything
+
+
+def test_a_machine_that_has_a_part_installs_nothing_for_it() -> None:
+    wanted = plan(os.environ["PATH"])
+    for marker, (ready, _) in conftest.SYSTEM_PARTS.items():
+        if ready() and marker != "docker":  # docker: the daemon may be down while dockerd exists
+            assert not PACKAGES[marker] & wanted, f"{marker} is here, yet CI would install it"
+
+
+def test_ci_calls_make_test_after_installing() -> None:
+    script = CI.read_text()
+    assert script.index("apt-get install") < script.index("\nmake test\n")
