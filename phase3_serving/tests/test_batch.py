@@ -455,9 +455,15 @@ def test_cli_exits_1_when_the_model_cannot_be_loaded(
 
 
 def test_bench_scores_both_formats(telco_sample: pd.DataFrame) -> None:
-    results = run_bench(200, seed=3, reference=telco_sample, chunk_rows=64)
+    results = run_bench(200, seed=3, reference=telco_sample, chunk_rows=64, repeat=2)
     assert set(results) == {"csv", "parquet"}
-    for summary in results.values():
-        assert summary.rows_read == 200 == summary.rows_scored + summary.rows_rejected
-        assert summary.rows_per_second > 0
-        assert len(summary.chunk_seconds) == 4  # 200 rows in chunks of 64
+    for name, result in results.items():
+        assert len(result.runs) == 2
+        for summary in result.runs:
+            assert summary.rows_read == 200 == summary.rows_scored + summary.rows_rejected
+            assert len(summary.chunk_seconds) == 4  # 200 rows in chunks of 64
+        assert len(result.chunk_seconds) == 8  # both runs' chunks pooled
+        assert 0 < result.chunk_ms(50) <= result.chunk_ms(99)
+        printed = result.render(name)
+        assert "rows/s" in printed
+        assert f"p50 {result.chunk_ms(50):.1f} ms, p99 {result.chunk_ms(99):.1f} ms" in printed
