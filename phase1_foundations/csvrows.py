@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from phase1_foundations.csvtext import open_text_csv
+from phase1_foundations.csvtext import open_text_csv, read_text_batches, text_schema
 
 IntArray = npt.NDArray[np.int64]
 HEADER_RECORDS = 1  # the header is one record; data records are numbered from 0 after it
@@ -117,8 +117,8 @@ def _row_breaks(table: pa.Table) -> IntArray:
 class RowNumbering:
     """Numbers the well-formed rows the reader yields, given the malformed rows it skipped.
 
-    ``skip`` is the reader's invalid-row handler. Arrow calls it while parsing, before it
-    yields the rows around the malformed one, so each chunk's numbers are known when it comes.
+    ``add_skipped`` takes the rows the reader skipped. Arrow skips them while parsing, before
+    it yields the rows around them, so each chunk's numbers are known when it comes.
     """
 
     def __init__(self) -> None:
@@ -127,9 +127,8 @@ class RowNumbering:
         self._malformed_before = 0  # malformed rows handed out so far
         self._breaks_before = 0  # line breaks inside the values of every record handed out
 
-    def skip(self, row: pa_csv.InvalidRow) -> str:
-        self._skipped.append(row)
-        return "skip"
+    def add_skipped(self, rows: Iterable[pa_csv.InvalidRow]) -> None:
+        self._skipped.extend(rows)
 
     def number(self, table: pa.Table, position: int, *, last: bool = False) -> TextChunk:
         """Where each row of the next chunk starts, and the malformed rows handed out with it."""
@@ -179,12 +178,20 @@ def read_text_chunks(path: Path, columns: Sequence[str], chunk_rows: int) -> Ite
     Memory is bounded by the chunk, plus any malformed rows after its last well-formed row.
     """
     numbering = RowNumbering()
-    with pa.OSFile(str(path)) as handle:
-        reader = open_text_csv(handle, columns, on_invalid_row=numbering.skip)
-        for table in rebatch(reader, chunk_rows):
-            yield numbering.number(table, handle.tell())
-        if numbering.pending:
-            yield numbering.number(reader.schema.empty_table(), handle.tell(), last=True)
+    position = 0
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        nonlocal position
+        for read in read_text_batches(path, columns):
+            numbering.add_skipped(read.skipped)
+            position = read.position
+            if read.batch is not None:
+                yield read.batch
+
+    for table in rebatch(batches(), chunk_rows):
+        yield numbering.number(table, position)
+    if numbering.pending:
+        yield numbering.number(text_schema(columns).empty_table(), position, last=True)
 
 
 def read_text_csv(path: Path) -> pd.DataFrame:

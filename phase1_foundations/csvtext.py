@@ -11,7 +11,11 @@ the wrong number of fields are in ``csvrows``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -25,12 +29,30 @@ from phase1_foundations.contract import CATEGORICAL_FEATURES, FEATURES, ID_COLUM
 # Arrow parses CSV in blocks of this size and reads ahead, so this also bounds the raw text
 # held in memory.
 CSV_BLOCK_BYTES = 1024 * 1024
+# Batches (of one block each) the background reader may hold ready: bounds memory.
+READ_AHEAD_BATCHES = 4
 # A number in a CSV cell is a plain ASCII decimal literal. "nan", "inf", "1_000" and non-ASCII
 # digits are refused, although some parsers accept them and turn them into a value nobody wrote.
 DECIMAL_PATTERN = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 BoolArray = npt.NDArray[np.bool_]
 InvalidRowHandler = Callable[[pa_csv.InvalidRow], str]
+
+
+def text_schema(columns: Iterable[str]) -> pa.Schema:
+    """Every column as text; categorical columns dictionary-encoded (still text).
+
+    Dictionary-encoded text turns into pandas categoricals much faster than one string object
+    per cell.
+    """
+    return pa.schema(
+        [
+            (name, pa.dictionary(pa.int32(), pa.string()))
+            if name in CATEGORICAL_FEATURES
+            else (name, pa.string())
+            for name in columns
+        ]
+    )
 
 
 def open_text_csv(
@@ -41,18 +63,12 @@ def open_text_csv(
 ) -> pa_csv.CSVStreamingReader:
     """A streaming reader that keeps every cell as text: no cell is parsed or becomes null.
 
-    Categorical columns are read dictionary-encoded (still text), which turns into pandas
-    categoricals much faster than one string object per cell. The reader runs on one thread:
-    only then does Arrow tell ``on_invalid_row`` the record number of a row with the wrong
-    number of fields (with threads it reports None). Empty lines are kept as rows of blank
-    cells, so record numbers count every line of a file without line breaks inside values.
+    The reader runs on one thread: only then does Arrow tell ``on_invalid_row`` the record
+    number of a row with the wrong number of fields (with threads it reports None). Empty lines
+    are kept as rows of blank cells, so a file's records are its lines, unless a quoted value
+    holds a line break.
     """
-    column_types = {
-        name: pa.dictionary(pa.int32(), pa.string())
-        if name in CATEGORICAL_FEATURES
-        else pa.string()
-        for name in columns or ()
-    }
+    schema = text_schema(columns or ())
     return pa_csv.open_csv(
         source,
         read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False),
@@ -62,11 +78,84 @@ def open_text_csv(
             invalid_row_handler=on_invalid_row,
         ),
         convert_options=pa_csv.ConvertOptions(
-            column_types=column_types,
+            column_types={name: schema.field(name).type for name in schema.names},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         ),
     )
+
+
+@dataclass
+class TextBatch:
+    """One block's rows as text, the rows the reader skipped while reading it, and the offset.
+
+    ``batch`` is None after the last block; ``error`` is what stopped the reader, if anything.
+    """
+
+    batch: pa.RecordBatch | None
+    skipped: list[pa_csv.InvalidRow] = field(default_factory=list)
+    position: int = 0
+    error: BaseException | None = None
+
+
+def _hand_over(ready: queue.Queue[TextBatch], item: TextBatch, stop: threading.Event) -> bool:
+    """Queue an item unless the consumer has gone; False when it has."""
+    while not stop.is_set():
+        try:
+            ready.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _read_blocks(
+    path: Path, columns: tuple[str, ...], ready: queue.Queue[TextBatch], stop: threading.Event
+) -> None:
+    skipped: list[pa_csv.InvalidRow] = []
+
+    def skip(row: pa_csv.InvalidRow) -> str:
+        skipped.append(row)
+        return "skip"
+
+    try:
+        with pa.OSFile(str(path)) as handle:
+            for batch in open_text_csv(handle, columns, on_invalid_row=skip):
+                if not _hand_over(ready, TextBatch(batch, skipped.copy(), handle.tell()), stop):
+                    return
+                skipped.clear()
+            _hand_over(ready, TextBatch(None, skipped.copy(), handle.tell()), stop)
+    except BaseException as error:  # handed to the consumer, which raises it
+        _hand_over(ready, TextBatch(None, error=error), stop)
+
+
+def read_text_batches(path: Path, columns: Iterable[str]) -> Iterator[TextBatch]:
+    """The file's blocks in order, read (and parsed) on a background thread while you work.
+
+    Arrow releases the GIL while it parses, so reading overlaps the caller's work on the
+    rows; the reader itself stays on one thread so malformed rows keep their numbers. The last
+    item has no batch. An error in the reader is raised here.
+    """
+    ready: queue.Queue[TextBatch] = queue.Queue(maxsize=READ_AHEAD_BATCHES)
+    stop = threading.Event()
+    reader = threading.Thread(
+        target=_read_blocks,
+        args=(path, tuple(columns), ready, stop),
+        name="csv-reader",
+        daemon=True,  # never keeps the interpreter alive, even if nobody closes this generator
+    )
+    reader.start()
+    try:
+        while True:
+            item = ready.get()
+            if item.error is not None:
+                raise item.error
+            yield item
+            if item.batch is None:
+                return
+    finally:
+        stop.set()
+        reader.join()
 
 
 def text_array(values: pd.Series) -> pa.Array:

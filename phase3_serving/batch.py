@@ -97,6 +97,7 @@ def score_file(
     chunk_seconds: list[float] = []
     rows_read = 0
     sinks: list[TableSink] = []
+    chunks = read_chunks(found, chunk_rows)
     bar = tqdm(
         total=found.size,
         unit=found.size_unit,
@@ -110,7 +111,7 @@ def score_file(
         rejected = TableSink(rejects, rejects_schema(found.columns))
         sinks.append(rejected)
         chunk_started = time.perf_counter()
-        for raw in read_chunks(found, chunk_rows):
+        for raw in chunks:
             parsed = parse_chunk(
                 raw.frame,
                 from_text=raw.from_text,
@@ -133,6 +134,7 @@ def score_file(
             sink.discard()
         raise
     finally:
+        chunks.close()  # stops the background reader now, not when the generator is collected
         bar.close()
     return BatchSummary(
         source=found.path,

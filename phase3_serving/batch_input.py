@@ -7,7 +7,7 @@ the column types it stores.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -158,7 +158,7 @@ def _parquet_chunks(source: InputFile, chunk_rows: int) -> Iterator[RawChunk]:
         yield RawChunk(frame, None, (), done)
 
 
-def read_chunks(source: InputFile, chunk_rows: int) -> Iterator[RawChunk]:
+def read_chunks(source: InputFile, chunk_rows: int) -> Generator[RawChunk, None, None]:
     """Chunks of up to ``chunk_rows`` rows in file order, each with the progress after it."""
     chunks = _csv_chunks if source.format == "csv" else _parquet_chunks
     rows = 0
