@@ -9,7 +9,7 @@ quoted value holds a line break, so those breaks are counted to give true line n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,7 +172,9 @@ def read_header(path: Path) -> tuple[str, ...]:
         return tuple(open_text_csv(handle, on_invalid_row=lambda row: "skip").schema.names)
 
 
-def read_text_chunks(path: Path, columns: Sequence[str], chunk_rows: int) -> Iterator[TextChunk]:
+def read_text_chunks(
+    path: Path, columns: Sequence[str], chunk_rows: int
+) -> Generator[TextChunk, None, None]:
     """The file's rows as text, ``chunk_rows`` well-formed rows at a time, malformed ones aside.
 
     Memory is bounded by the chunk, plus any malformed rows after its last well-formed row.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,13 @@ from phase1_foundations.csvrows import (
     read_text_chunks,
     read_text_csv,
 )
-from phase1_foundations.csvtext import empty_rows, parse_categories, parse_numbers
+from phase1_foundations.csvtext import (
+    CSV_BLOCK_BYTES,
+    READ_AHEAD_BATCHES,
+    empty_rows,
+    parse_categories,
+    parse_numbers,
+)
 from phase1_foundations.telco import CSV_SHA256, load_telco, raw_dir
 
 
@@ -152,3 +159,21 @@ def test_reader_keeps_every_cell_as_text(tmp_path: Path) -> None:
     frame = read_text_csv(path)
     assert frame.to_dict("list") == {"customerid": ["007", "NA"], "tenure": ["1e3", "nan"]}
     assert pa.types.is_string(pa.array(frame["tenure"]).type)  # nothing parsed
+
+
+def test_stopping_early_stops_the_background_reader(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    blocks = 2 * READ_AHEAD_BATCHES + 2  # more than the reader may hold ready: it must wait
+    path.write_bytes(b"a,b,c\n" + b"1,2,3\n" * (blocks * CSV_BLOCK_BYTES // 6))
+    chunks = read_text_chunks(path, read_header(path), chunk_rows=10)
+    next(chunks)
+    assert "csv-reader" in {thread.name for thread in threading.enumerate()}
+    chunks.close()
+    assert "csv-reader" not in {thread.name for thread in threading.enumerate()}
+
+
+def test_an_error_in_the_background_reader_is_raised_to_the_caller(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_bytes(b"a,b,c\n1,2,3\n\xff,2,3\n")
+    with pytest.raises(pa.ArrowInvalid, match="invalid UTF8"):
+        list(read_text_chunks(path, read_header(path), chunk_rows=10))
