@@ -38,8 +38,6 @@ from phase3_serving.batch_validate import (
     LINE_COLUMN,
     RAW_TEXT_COLUMN,
     REASONS_COLUMN,
-    SeenIds,
-    parse_chunk,
 )
 from phase3_serving.config import ServingSettings
 from phase3_serving.model import LoadedModel
@@ -224,62 +222,6 @@ def test_chunks_give_the_same_output_as_one_chunk(
         chunked_scores[PROBABILITY_COLUMN], whole_scores[PROBABILITY_COLUMN], rtol=1e-12
     )
     assert 250 in set(whole_rejects[INPUT_ROW_COLUMN])
-
-
-def raw_frame(telco_sample_raw: pd.DataFrame, **cells: str) -> pd.DataFrame:
-    """Two clean text rows; the first gets the given cells."""
-    blank = telco_sample_raw["totalcharges"].str.strip() == ""
-    frame = telco_sample_raw[~blank].head(2).reset_index(drop=True)
-    for column, value in cells.items():
-        frame.loc[0, column] = value
-    return frame
-
-
-@pytest.mark.parametrize(
-    ("column", "value", "reason"),
-    [
-        ("tenure", "abc", "tenure: wrong type"),  # not also "null values"
-        ("tenure", "nan", "tenure: wrong type"),  # not a number anyone wrote
-        ("totalcharges", "1_000", "totalcharges: wrong type"),  # Python's float would take it
-        ("totalcharges", "1e400", "totalcharges: NaN or infinity"),
-        ("tenure", "1.5", "tenure: not an integer"),
-        ("tenure", "", "tenure: null values"),
-        ("gender", " ", "gender: null values"),  # blank text is null in every column
-        ("gender", "female", "gender: unknown category"),  # no case folding
-        (ID_COLUMN, "", "customerid: null values"),
-    ],
-)
-def test_parse_chunk_rejects_text_that_is_not_what_the_contract_says(
-    telco_sample_raw: pd.DataFrame, column: str, value: str, reason: str
-) -> None:
-    parsed = parse_chunk(raw_frame(telco_sample_raw, **{column: value}))
-    assert parsed.rejected[REASONS_COLUMN].tolist() == [reason]
-    assert parsed.rejected[column].tolist() == [value]
-    assert len(parsed.accepted) == 1
-
-
-def test_parse_chunk_reads_padded_and_signed_numbers(telco_sample_raw: pd.DataFrame) -> None:
-    parsed = parse_chunk(raw_frame(telco_sample_raw, tenure=" 12 ", totalcharges="+1.5e2"))
-    assert len(parsed.rejected) == 0
-    assert parsed.accepted.loc[0, "tenure"] == 12
-    assert parsed.accepted.loc[0, "totalcharges"] == 150.0
-
-
-def test_parse_chunk_checks_typed_columns_as_they_are(telco_sample: pd.DataFrame) -> None:
-    frame = telco_sample.head(3).reset_index(drop=True)
-    frame["tenure"] = pd.Series([12, "12", 7], dtype=object)  # text among numbers: not parsed
-    parsed = parse_chunk(frame, from_text=False)
-    assert parsed.rejected[REASONS_COLUMN].tolist() == ["tenure: wrong type"]
-    assert parsed.rejected["tenure"].tolist() == ["12"]
-    assert parsed.accepted["tenure"].tolist() == [12, 7]
-
-
-def test_seen_ids_flags_only_ids_from_earlier_chunks() -> None:
-    seen = SeenIds()
-    first = seen.flag_repeats(pd.Series(["a", "b", None, "b"], dtype=object))
-    second = seen.flag_repeats(pd.Series(["c", "b", None, "a", "c"], dtype=object))
-    assert first.tolist() == [False, False, False, False]  # repeats within: the contract's job
-    assert second.tolist() == [False, True, False, True, False]
 
 
 def csv_records(raw: pd.DataFrame, copies: int) -> tuple[str, list[str]]:
