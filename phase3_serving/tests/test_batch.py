@@ -250,7 +250,8 @@ def test_malformed_lines_are_rejected_with_their_line_and_the_rest_scored(
     clean = telco_sample_raw.drop(index=list(blank_total_rows(telco_sample_raw)))
     copies = 2 * CSV_BLOCK_BYTES // len(clean.to_csv(index=False)) + 1
     header, records = csv_records(clean, copies)
-    quoted, empty, short, long = 40, len(records) // 2, len(records) - 500, len(records) - 3
+    # The long row is the file's last: it comes after every well-formed row.
+    quoted, empty, short, long = 40, len(records) // 2, len(records) - 500, len(records) - 1
     fields = records[quoted].split(",")
     fields[FEATURE_NAMES.index("paymentmethod") + 1] = '"Electronic\ncheck"'  # a line break
     records[quoted] = ",".join(fields)
