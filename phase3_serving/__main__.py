@@ -12,15 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from phase3_serving.batch import (
-    DEFAULT_CHUNK_ROWS,
-    BatchInputError,
-    check_output_paths,
-    default_rejects_path,
-    load_batch_model,
-    open_input,
-    score_file,
-)
+from phase3_serving.batch import DEFAULT_CHUNK_ROWS, load_batch_model, score_file
+from phase3_serving.batch_input import BatchInputError, open_input
+from phase3_serving.batch_output import check_output_paths, default_rejects_path
 from phase3_serving.config import ServingSettings, get_serving_settings
 from phase3_serving.model import ModelLoadError
 

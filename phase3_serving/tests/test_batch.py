@@ -1,35 +1,49 @@
-"""Batch scoring with the real champion on real files: each row is scored or rejected, none lost."""
+"""Batch scoring with the real champion on real files: each row is scored or rejected, none lost.
+
+Every score is checked against the registered pipeline's own ``predict_proba``, loaded with
+MLflow apart from phase 3, never against the fast path that batch scoring runs on.
+"""
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.pipeline import Pipeline
 
 from bench.bench_batch import run as run_bench
-from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN, to_model_frame
+from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN, LABEL_COLUMN
+from phase1_foundations.csvtext import CSV_BLOCK_BYTES
+from phase1_foundations.telco import clean_telco, load_telco, raw_dir
 from phase2_pipelines.registry import CHAMPION
 from phase3_serving.__main__ import main
-from phase3_serving.batch import (
-    CSV_BLOCK_BYTES,
+from phase3_serving.batch import load_batch_model, score_file
+from phase3_serving.batch_input import BatchInputError
+from phase3_serving.batch_output import (
     DECISION_COLUMN,
-    INPUT_ROW_COLUMN,
     PROBABILITY_COLUMN,
-    REASONS_COLUMN,
     VERSION_COLUMN,
-    BatchInputError,
-    SeenIds,
     default_rejects_path,
-    load_batch_model,
-    parse_chunk,
-    score_file,
+)
+from phase3_serving.batch_validate import (
+    EMPTY_ROW_REASON,
+    INPUT_ROW_COLUMN,
+    LINE_COLUMN,
+    RAW_TEXT_COLUMN,
+    REASONS_COLUMN,
 )
 from phase3_serving.config import ServingSettings
 from phase3_serving.model import LoadedModel
 from phase3_serving.tests.conftest import Trained
 
+LESSON_COMMAND = "python -m phase3_serving score data/raw/telco/test.csv var/scores.parquet"
 # Rows of the raw sample that get one injected problem each, and the reason the contract gives.
 INJECTED = {
     3: ("tenure", "abc", "tenure: wrong type"),
@@ -37,11 +51,24 @@ INJECTED = {
     8: ("contract", "Three year", "contract: unknown category"),
     13: ("monthlycharges", "999", "monthlycharges: out of range"),
 }
+# The fast path and the pipeline agree to rounding (see test_compiled); nothing looser.
+SCORE_TOLERANCE = 1e-12
 
 
 @pytest.fixture(scope="module")
 def model(trained: Trained) -> LoadedModel:
     return load_batch_model(trained.settings, trained.params.registry.model_name, CHAMPION)
+
+
+@pytest.fixture(scope="module")
+def registered_pipeline(trained: Trained, model: LoadedModel) -> Pipeline:
+    """The champion as MLflow stores it, loaded without phase 3: the oracle for every score."""
+    import mlflow.sklearn
+
+    assert model.version == trained.champion.version  # batch scoring loaded that very version
+    uri = f"models:/{trained.params.registry.model_name}/{trained.champion.version}"
+    pipeline: Pipeline = mlflow.sklearn.load_model(uri)
+    return pipeline
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +78,24 @@ def serving_settings(trained: Trained) -> ServingSettings:
         mlflow_tracking_uri=trained.settings.tracking_uri,
         serving_model_name=trained.params.registry.model_name,
     )
+
+
+def expected_scores(pipeline: Pipeline, customers: pd.DataFrame) -> np.ndarray:
+    """What the registered pipeline itself says about contract-typed customers."""
+    scores: np.ndarray = pipeline.predict_proba(customers[list(FEATURE_NAMES)])[:, 1]
+    return scores
+
+
+def assert_scored_like_the_pipeline(
+    scores: pd.DataFrame, pipeline: Pipeline, customers: pd.DataFrame, threshold: float
+) -> None:
+    """The scores are the pipeline's for these customers, row for row and in their order."""
+    expected = expected_scores(pipeline, customers)
+    assert scores[ID_COLUMN].tolist() == customers[ID_COLUMN].tolist()  # same rows, same order
+    probabilities = scores[PROBABILITY_COLUMN].astype(float).to_numpy()
+    np.testing.assert_allclose(probabilities, expected, rtol=0, atol=SCORE_TOLERANCE)
+    decisions = scores[DECISION_COLUMN].astype(str).str.lower() == "true"
+    assert decisions.tolist() == (expected >= threshold).tolist()  # the run's threshold
 
 
 def read_text(path: Path) -> pd.DataFrame:
@@ -69,21 +114,23 @@ def with_injected_problems(raw: pd.DataFrame) -> pd.DataFrame:
     return broken
 
 
-def test_clean_csv_is_scored_row_for_row_like_the_model(
-    model: LoadedModel, telco_sample: pd.DataFrame, tmp_path: Path
+def test_clean_csv_is_scored_row_for_row_like_the_registered_pipeline(
+    model: LoadedModel,
+    registered_pipeline: Pipeline,
+    trained: Trained,
+    telco_sample: pd.DataFrame,
+    tmp_path: Path,
 ) -> None:
     source = tmp_path / "customers.csv"
     telco_sample.to_csv(source, index=False)  # the label column may ride along
     summary = score_file(model, source, tmp_path / "scores.parquet", progress=False)
 
     scores = pd.read_parquet(tmp_path / "scores.parquet")
-    expected = model.score(to_model_frame(telco_sample))
     assert summary.rows_read == summary.rows_scored == len(telco_sample)  # nothing rejected
-    assert scores[ID_COLUMN].tolist() == telco_sample[ID_COLUMN].tolist()  # order kept
-    assert scores[PROBABILITY_COLUMN].between(0, 1).all()
-    np.testing.assert_array_equal(scores[PROBABILITY_COLUMN].to_numpy(), expected)
-    assert (scores[DECISION_COLUMN] == (expected >= model.threshold)).all()
-    assert set(scores[VERSION_COLUMN]) == {model.version}
+    assert_scored_like_the_pipeline(
+        scores, registered_pipeline, telco_sample, trained.params.evaluate.threshold
+    )
+    assert set(scores[VERSION_COLUMN]) == {trained.champion.version}
     assert len(pd.read_parquet(tmp_path / "scores.rejected.parquet")) == 0
 
 
@@ -110,14 +157,20 @@ def test_bad_rows_are_rejected_with_reasons_and_the_rest_scored(
         assert by_row.loc[row, column] == value  # the original text, untouched
         assert by_row.loc[row, ID_COLUMN] == raw.loc[row, ID_COLUMN]
         assert by_row.loc[row, LABEL_COLUMN] == raw.loc[row, LABEL_COLUMN]
+        assert by_row.loc[row, LINE_COLUMN] == str(row + 2)  # after the header, one per line
+        assert by_row.loc[row, RAW_TEXT_COLUMN] == ""  # split into columns: no raw text
     for row in blank_totals:
         assert by_row.loc[row, REASONS_COLUMN] == "totalcharges: null values"
     assert summary.reasons["tenure: wrong type"] == 1
     assert summary.reasons["totalcharges: null values"] == len(blank_totals) + 1
 
 
-def test_parquet_input_keeps_its_types_and_scores_like_the_model(
-    model: LoadedModel, telco_sample: pd.DataFrame, tmp_path: Path
+def test_parquet_input_keeps_its_types_and_scores_like_the_registered_pipeline(
+    model: LoadedModel,
+    registered_pipeline: Pipeline,
+    trained: Trained,
+    telco_sample: pd.DataFrame,
+    tmp_path: Path,
 ) -> None:
     frame = telco_sample.copy()
     frame.loc[2, "tenure"] = -1
@@ -129,16 +182,18 @@ def test_parquet_input_keeps_its_types_and_scores_like_the_model(
     # The whole monthlycharges column is text in the file, so every row has the wrong type.
     assert summary.rows_rejected == len(frame)
     assert summary.reasons == {"monthlycharges: wrong type": len(frame), "tenure: out of range": 1}
+    assert read_text(tmp_path / "scores.rejected.csv")[LINE_COLUMN].eq("").all()  # no lines
 
     good = telco_sample.drop(index=[2])
     good.to_parquet(source, index=False)
     summary = score_file(model, source, tmp_path / "scores.csv", progress=False)
-    scores = read_text(tmp_path / "scores.csv")
     assert summary.rows_scored == len(good)
     assert summary.rows_rejected == 0
-    np.testing.assert_array_equal(
-        scores[PROBABILITY_COLUMN].astype(float).to_numpy(),
-        model.score(to_model_frame(good)),
+    assert_scored_like_the_pipeline(
+        read_text(tmp_path / "scores.csv"),
+        registered_pipeline,
+        good,
+        trained.params.evaluate.threshold,
     )
 
 
@@ -169,99 +224,118 @@ def test_chunks_give_the_same_output_as_one_chunk(
     assert 250 in set(whole_rejects[INPUT_ROW_COLUMN])
 
 
-def raw_frame(telco_sample_raw: pd.DataFrame, **cells: str) -> pd.DataFrame:
-    """Two clean text rows; the first gets the given cells."""
-    blank = telco_sample_raw["totalcharges"].str.strip() == ""
-    frame = telco_sample_raw[~blank].head(2).reset_index(drop=True)
-    for column, value in cells.items():
-        frame.loc[0, column] = value
-    return frame
+def csv_records(raw: pd.DataFrame, copies: int) -> tuple[str, list[str]]:
+    """The header and ``copies`` copies of the rows as CSV lines, with ids unique per copy."""
+    header, *body = raw.to_csv(index=False, lineterminator="\n").splitlines()
+    return header, [f"{copy}-{line}" for copy in range(copies) for line in body]
 
 
-@pytest.mark.parametrize(
-    ("column", "value", "reason"),
-    [
-        ("tenure", "abc", "tenure: wrong type"),  # not also "null values"
-        ("tenure", "nan", "tenure: wrong type"),  # not a number anyone wrote
-        ("totalcharges", "1_000", "totalcharges: wrong type"),  # Python's float would take it
-        ("totalcharges", "1e400", "totalcharges: NaN or infinity"),
-        ("tenure", "1.5", "tenure: not an integer"),
-        ("tenure", "", "tenure: null values"),
-        ("gender", " ", "gender: null values"),  # blank text is null in every column
-        ("gender", "female", "gender: unknown category"),  # no case folding
-        (ID_COLUMN, "", "customerid: null values"),
-    ],
-)
-def test_parse_chunk_rejects_text_that_is_not_what_the_contract_says(
-    telco_sample_raw: pd.DataFrame, column: str, value: str, reason: str
-) -> None:
-    parsed = parse_chunk(raw_frame(telco_sample_raw, **{column: value}))
-    assert parsed.rejected[REASONS_COLUMN].tolist() == [reason]
-    assert parsed.rejected[column].tolist() == [value]
-    assert len(parsed.accepted) == 1
+def start_lines(records: list[str]) -> list[int]:
+    """The line each record starts on, counted here from the text itself (the header is 1)."""
+    starts, line = [], 2
+    for record in records:
+        starts.append(line)
+        line += record.count("\n") + 1
+    return starts
 
 
-def test_parse_chunk_reads_padded_and_signed_numbers(telco_sample_raw: pd.DataFrame) -> None:
-    parsed = parse_chunk(raw_frame(telco_sample_raw, tenure=" 12 ", totalcharges="+1.5e2"))
-    assert len(parsed.rejected) == 0
-    assert parsed.accepted.loc[0, "tenure"] == 12
-    assert parsed.accepted.loc[0, "totalcharges"] == 150.0
-
-
-def test_parse_chunk_checks_typed_columns_as_they_are(telco_sample: pd.DataFrame) -> None:
-    frame = telco_sample.head(3).reset_index(drop=True)
-    frame["tenure"] = pd.Series([12, "12", 7], dtype=object)  # text among numbers: not parsed
-    parsed = parse_chunk(frame, from_text=False)
-    assert parsed.rejected[REASONS_COLUMN].tolist() == ["tenure: wrong type"]
-    assert parsed.rejected["tenure"].tolist() == ["12"]
-    assert parsed.accepted["tenure"].tolist() == [12, 7]
-
-
-def test_seen_ids_flags_only_ids_from_earlier_chunks() -> None:
-    seen = SeenIds()
-    first = seen.flag_repeats(pd.Series(["a", "b", None, "b"], dtype=object))
-    second = seen.flag_repeats(pd.Series(["c", "b", None, "a", "c"], dtype=object))
-    assert first.tolist() == [False, False, False, False]  # repeats within: the contract's job
-    assert second.tolist() == [False, True, False, True, False]
-
-
-def test_a_broken_line_stops_the_run_and_leaves_no_output(
-    model: LoadedModel, telco_sample_raw: pd.DataFrame, tmp_path: Path
-) -> None:
-    source = tmp_path / "customers.csv"
-    telco_sample_raw.to_csv(source, index=False)
-    header, *body = source.read_text().splitlines()
-    # Past the reader's first block, so the header check passes and chunks are written first.
-    copies = CSV_BLOCK_BYTES // source.stat().st_size + 2
-    lines = body * copies
-    lines[-10] += ",an extra field"
-    source.write_text("\n".join([header, *lines]) + "\n")
-    out = tmp_path / "out" / "scores.parquet"
-    with pytest.raises(BatchInputError, match="Expected 21 columns, got 22"):
-        score_file(model, source, out, progress=False)
-    assert list(out.parent.iterdir()) == []  # no output, no rejects, no partial files
-
-
-def test_cli_scores_a_file_and_prints_rows_per_second(
+def test_malformed_lines_are_rejected_with_their_line_and_the_rest_scored(
     serving_settings: ServingSettings,
+    registered_pipeline: Pipeline,
+    trained: Trained,
     telco_sample_raw: pd.DataFrame,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    clean = telco_sample_raw.drop(index=list(blank_total_rows(telco_sample_raw)))
+    copies = 2 * CSV_BLOCK_BYTES // len(clean.to_csv(index=False)) + 1
+    header, records = csv_records(clean, copies)
+    # The long row is the file's last: it comes after every well-formed row.
+    quoted, empty, short, long = 40, len(records) // 2, len(records) - 500, len(records) - 1
+    fields = records[quoted].split(",")
+    fields[FEATURE_NAMES.index("paymentmethod") + 1] = '"Electronic\ncheck"'  # a line break
+    records[quoted] = ",".join(fields)
+    records[empty] = ""
+    records[short] = ",".join(records[short].split(",")[:18])
+    records[long] += ",an extra field"
     source = tmp_path / "customers.csv"
-    telco_sample_raw.to_csv(source, index=False)
+    source.write_text("\n".join([header, *records]) + "\n")
     out = tmp_path / "scores.parquet"
-    code = main(["score", str(source), str(out), "--chunk-rows", "64"], settings=serving_settings)
+    code = main(["score", str(source), str(out), "--chunk-rows", "1000"], settings=serving_settings)
 
-    printed = capsys.readouterr()
-    blank_totals = len(blank_total_rows(telco_sample_raw))
-    assert code == 0  # rejected rows are not a failure
-    assert f"{len(telco_sample_raw) - blank_totals:>12,} rows -> {out}" in printed.out
-    assert f"rejected {blank_totals:>12,} rows" in printed.out
-    assert "rows/s" in printed.out
-    assert "customers.csv" in printed.err  # the progress bar
-    assert len(pd.read_parquet(out)) + len(pd.read_parquet(default_rejects_path(out))) == len(
-        telco_sample_raw
+    printed = capsys.readouterr().out
+    assert code == 0  # one bad line no longer stops the file
+    assert len("\n".join(records[:short])) > CSV_BLOCK_BYTES  # past the reader's first block
+    scores = pd.read_parquet(out)
+    rejects = pd.read_parquet(default_rejects_path(out)).set_index(INPUT_ROW_COLUMN)
+    bad = [quoted, empty, short, long]
+    assert rejects.index.tolist() == bad  # in file order
+    assert len(scores) + len(rejects) == len(records)  # every row in exactly one output
+    starts = start_lines(records)
+    assert rejects[LINE_COLUMN].tolist() == [starts[row] for row in bad]  # true line numbers
+    assert rejects[REASONS_COLUMN].tolist() == [
+        "paymentmethod: unknown category",
+        EMPTY_ROW_REASON,
+        "row has 18 fields, expected 21",
+        "row has 22 fields, expected 21",
+    ]
+    assert rejects[RAW_TEXT_COLUMN].tolist() == [None, None, records[short], records[long]]
+    assert rejects.loc[quoted, "paymentmethod"] == "Electronic\ncheck"  # the value as written
+    assert rejects.loc[short, ID_COLUMN] is None  # a line that can't be split has no columns
+    assert "row has 18 fields, expected 21: 1 row(s)" in printed
+    typed = clean_telco(clean).reset_index(drop=True)
+    every_copy = pd.concat(
+        [typed.assign(**{ID_COLUMN: f"{copy}-" + typed[ID_COLUMN]}) for copy in range(copies)],
+        ignore_index=True,
+    )
+    assert_scored_like_the_pipeline(
+        scores, registered_pipeline, every_copy.drop(index=bad), trained.params.evaluate.threshold
+    )
+
+
+def test_an_unreadable_file_stops_the_run_and_leaves_no_output(
+    model: LoadedModel, telco_sample_raw: pd.DataFrame, tmp_path: Path
+) -> None:
+    copies = CSV_BLOCK_BYTES // len(telco_sample_raw.to_csv(index=False)) + 2
+    header, records = csv_records(telco_sample_raw, copies)
+    # Past the reader's first block, so the header check passes and chunks are written first.
+    records[-10] = "\udcff" + records[-10]  # a byte that is not UTF-8: no text to keep
+    source = tmp_path / "customers.csv"
+    source.write_bytes("\n".join([header, *records]).encode("utf-8", "surrogateescape"))
+    out = tmp_path / "out" / "scores.parquet"
+    with pytest.raises(BatchInputError, match="invalid UTF8 data"):
+        score_file(model, source, out, chunk_rows=1000, progress=False)
+    assert list(out.parent.iterdir()) == []  # no output, no rejects, no partial files
+
+
+def test_cli_scores_a_file_and_prints_rows_per_second(
+    trained: Trained, registered_pipeline: Pipeline
+) -> None:
+    """The lesson's command as written, from a directory laid out like the repository."""
+    root = trained.settings.state_dir.parent  # its var/ is the registry's state directory
+    (root / "data" / "raw" / "telco").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(raw_dir() / "test.csv", root / "data" / "raw" / "telco" / "test.csv")
+    python, *args = shlex.split(LESSON_COMMAND)
+    env = {**os.environ, "MLOPS_STATE_DIR": str(trained.settings.state_dir)}
+    done = subprocess.run(
+        [sys.executable, *args], cwd=root, env=env, capture_output=True, text=True, check=False
+    )
+
+    assert python == "python"
+    assert done.returncode == 0, done.stderr  # rejected rows are not a failure
+    test = load_telco().test
+    blank_totals = 3  # the lesson's figure: the raw test file's blank totalcharges
+    assert f"scored   {len(test) - blank_totals:>12,} rows -> var/scores.parquet" in done.stdout
+    assert f"rejected {blank_totals:>12,} rows" in done.stdout
+    assert f"totalcharges: null values: {blank_totals} row(s)" in done.stdout
+    assert "rows/s" in done.stdout
+    assert "test.csv" in done.stderr  # the progress bar
+    scores = pd.read_parquet(root / "var" / "scores.parquet")
+    rejects = pd.read_parquet(root / "var" / "scores.rejected.parquet")
+    assert len(scores) + len(rejects) == len(test)
+    scored = test[~test[ID_COLUMN].isin(rejects[ID_COLUMN])]
+    assert_scored_like_the_pipeline(
+        scores, registered_pipeline, scored, trained.params.evaluate.threshold
     )
 
 
@@ -324,8 +398,15 @@ def test_cli_exits_1_when_the_model_cannot_be_loaded(
 
 
 def test_bench_scores_both_formats(telco_sample: pd.DataFrame) -> None:
-    results = run_bench(200, seed=3, reference=telco_sample, chunk_rows=64)
+    results = run_bench(200, seed=3, reference=telco_sample, chunk_rows=64, repeat=2)
     assert set(results) == {"csv", "parquet"}
-    for summary in results.values():
-        assert summary.rows_read == 200 == summary.rows_scored + summary.rows_rejected
-        assert summary.rows_per_second > 0
+    for name, result in results.items():
+        assert len(result.runs) == 2
+        for summary in result.runs:
+            assert summary.rows_read == 200 == summary.rows_scored + summary.rows_rejected
+            assert len(summary.chunk_seconds) == 4  # 200 rows in chunks of 64
+        assert len(result.chunk_seconds) == 8  # both runs' chunks pooled
+        assert 0 < result.chunk_ms(50) <= result.chunk_ms(99)
+        printed = result.render(name)
+        assert "rows/s" in printed
+        assert f"p50 {result.chunk_ms(50):.1f} ms, p99 {result.chunk_ms(99):.1f} ms" in printed
