@@ -1,0 +1,337 @@
+"""Fast drift checks: a window of data against the champion's reference profile.
+
+Per feature, on the profile's own bins (no training rows needed): PSI and Jensen-Shannon
+distance for every feature, and for numbers a Wasserstein-1 distance scaled by the reference
+standard deviation. Nulls are left out of the distributions (``dataquality`` counts them), so a
+null flood does not pose as drift. Each statistic is a single pass of cheap comparisons over the
+column: about 10 ms for a million rows.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from phase1_foundations.contract import FEATURES, CategoricalColumn
+from phase2_pipelines.profile import (
+    CategoricalProfile,
+    NumericProfile,
+    ReferenceProfile,
+    ScoreProfile,
+)
+from phase4_monitoring.evidence import Check, Evidence, Verdict, judge, verdict_from, worst
+from phase4_monitoring.params import MonitoringParams
+from phase4_monitoring.stats import (
+    FloatArray,
+    cdf_l1,
+    cdf_l1_noise_floor,
+    js_distance,
+    js_noise_floor,
+    mean_shift_noise_floor,
+    psi,
+    psi_noise_floor,
+)
+
+UNKNOWN_BUCKET = "(not in the contract)"
+SCORE_FEATURE = "churn_probability"
+MIN_STD = 1e-3  # a constant reference column: distances in units of this (as Evidently does)
+
+
+class FeatureDrift(Check):
+    """One feature's (or the score's) drift: PSI, JS and, for numbers, scaled Wasserstein."""
+
+    check: str = "drift"
+    kind: Literal["numeric", "categorical", "score"]
+    n: int
+
+
+class DriftReport(Check):
+    """Every feature's drift and the prediction drift, with the overall verdict."""
+
+    check: str = "drift"
+    features: tuple[FeatureDrift, ...]
+    prediction: FeatureDrift | None = None
+
+    @property
+    def drifted(self) -> list[str]:
+        """Features whose drift is an alert (not the prediction)."""
+        return [f.column or "" for f in self.features if f.verdict is Verdict.ALERT]
+
+
+def numeric_values(values: pd.Series) -> FloatArray:
+    """The column as floats; nulls and values that are not numbers become NaN."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return np.asarray(values.to_numpy(dtype=np.float64, na_value=np.nan))
+    return np.asarray(pd.to_numeric(values, errors="coerce"), dtype=np.float64)
+
+
+def _shares(below: FloatArray, n: int) -> FloatArray:
+    """Bin shares from the counts strictly below each inner edge."""
+    return np.diff(np.concatenate([[0.0], below, [float(n)]])) / max(n, 1)
+
+
+def numeric_drift(
+    name: str,
+    values: pd.Series,
+    profile: NumericProfile,
+    n_reference: int,
+    params: MonitoringParams,
+) -> FeatureDrift:
+    """PSI, JS and scaled Wasserstein of one numeric column against its profile."""
+    x = numeric_values(values)
+    x = x[~np.isnan(x)]
+    n = len(x)
+    if n == 0:
+        return _empty(name, "numeric")
+    edges = np.asarray(profile.edges, dtype=np.float64)
+    below = np.array([np.count_nonzero(x < edge) for edge in edges[1:-1]], dtype=np.float64)
+    window = _shares(below, n)
+    reference = np.asarray(profile.shares, dtype=np.float64)
+    limits = params.drift
+    alpha, ratio = params.noise_alpha, params.max_floor_ratio
+    bins = max(int(np.count_nonzero(reference)), 2)
+    evidence = [
+        judge(
+            "psi",
+            psi(window, reference, limits.empty_bin_share),
+            limits.psi,
+            psi_noise_floor(bins, n, n_reference, alpha),
+            n=n,
+            n_reference=n_reference,
+            max_floor_ratio=ratio,
+        ),
+        judge(
+            "jensen_shannon",
+            js_distance(window, reference),
+            limits.jensen_shannon,
+            js_noise_floor(bins, n, n_reference, alpha),
+            n=n,
+            n_reference=n_reference,
+            max_floor_ratio=ratio,
+        ),
+        _wasserstein(x, edges, below, profile, n_reference, params),
+    ]
+    verdict, reason = verdict_from(evidence)
+    return FeatureDrift(
+        column=name, kind="numeric", n=n, verdict=verdict, reason=reason, evidence=tuple(evidence)
+    )
+
+
+def _wasserstein(
+    x: FloatArray,
+    edges: FloatArray,
+    below: FloatArray,
+    profile: NumericProfile,
+    n_reference: int,
+    params: MonitoringParams,
+) -> Evidence:
+    """W1 / reference std, from the CDFs at the profile's edges, with exact tails.
+
+    Inside the reference range the distance is the trapezoid integral of the gap between the
+    two CDFs at the bin edges (the profile's resolution); beyond it the reference has no mass,
+    so the window's own excess is exact. A two-valued column has one bin and no inner edge:
+    there W1 is the difference of the means, which the profile keeps.
+    """
+    n = len(x)
+    scale = max(profile.std, MIN_STD)
+    alpha = params.noise_alpha
+    if len(edges) <= 2:
+        value = abs(float(x.mean()) - profile.mean) / scale
+        floor = mean_shift_noise_floor(n, n_reference, alpha)
+    else:
+        low, high = edges[0], edges[-1]
+        # F(x < e) at each edge but the last, where F(x <= max) is 1 for the reference.
+        counts = np.concatenate([[np.count_nonzero(x < low)], below, [np.count_nonzero(x <= high)]])
+        window_cdf = counts / n
+        reference_cdf = np.concatenate([[0.0], np.cumsum(profile.shares)[:-1], [1.0]])
+        tails = float(np.maximum(low - x, 0).sum() + np.maximum(x - high, 0).sum()) / n
+        value = (cdf_l1(edges, window_cdf, reference_cdf) + tails) / scale
+        floor = cdf_l1_noise_floor(edges, reference_cdf, n, n_reference, alpha) / scale
+    return judge(
+        "wasserstein",
+        value,
+        params.drift.wasserstein,
+        floor,
+        n=n,
+        n_reference=n_reference,
+        max_floor_ratio=params.max_floor_ratio,
+    )
+
+
+def category_counts(values: pd.Series, categories: tuple[str, ...]) -> FloatArray:
+    """Counts of each contract category, then of every other value; nulls are not counted."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        found = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories))
+        position = {c: i for i, c in enumerate(categories)}
+        counts = np.zeros(len(categories) + 1)
+        for category, count in zip(values.cat.categories, found, strict=True):
+            counts[position.get(str(category), len(categories))] += count
+        return counts
+    present = values[values.notna()].astype(str)
+    known = pd.Categorical(present, categories=list(categories))
+    codes = np.asarray(known.codes)
+    counts = np.bincount(codes[codes >= 0], minlength=len(categories)).astype(np.float64)
+    return np.append(counts, float(np.count_nonzero(codes < 0)))
+
+
+def categorical_drift(
+    name: str,
+    values: pd.Series,
+    profile: CategoricalProfile,
+    categories: tuple[str, ...],
+    n_reference: int,
+    params: MonitoringParams,
+) -> FeatureDrift:
+    """PSI and JS distance over the contract's categories plus one bucket for anything else."""
+    counts = category_counts(values, categories)
+    n = int(counts.sum())
+    if n == 0:
+        return _empty(name, "categorical")
+    window = counts / n
+    reference = np.array([profile.frequencies.get(c, 0.0) for c in categories] + [0.0])
+    evidence = _binned_evidence(
+        window, reference, n, n_reference, params.drift.psi, params.drift.jensen_shannon, params
+    )
+    verdict, reason = verdict_from(evidence)
+    return FeatureDrift(
+        column=name,
+        kind="categorical",
+        n=n,
+        verdict=verdict,
+        reason=reason,
+        evidence=tuple(evidence),
+    )
+
+
+def _binned_evidence(
+    window: FloatArray,
+    reference: FloatArray,
+    n: int,
+    n_reference: int,
+    psi_limit: float,
+    js_limit: float,
+    params: MonitoringParams,
+) -> list[Evidence]:
+    bins = max(int(np.count_nonzero(reference)), 2)
+    alpha, ratio = params.noise_alpha, params.max_floor_ratio
+    return [
+        judge(
+            "psi",
+            psi(window, reference, params.drift.empty_bin_share),
+            psi_limit,
+            psi_noise_floor(bins, n, n_reference, alpha),
+            n=n,
+            n_reference=n_reference,
+            max_floor_ratio=ratio,
+        ),
+        judge(
+            "jensen_shannon",
+            js_distance(window, reference),
+            js_limit,
+            js_noise_floor(bins, n, n_reference, alpha),
+            n=n,
+            n_reference=n_reference,
+            max_floor_ratio=ratio,
+        ),
+    ]
+
+
+def score_drift(
+    scores: FloatArray, profile: ScoreProfile, n_reference: int, params: MonitoringParams
+) -> FeatureDrift:
+    """Prediction drift: the champion's scores on the window against its reference scores."""
+    scores = scores[~np.isnan(scores)]
+    n = len(scores)
+    if n == 0:
+        return _empty(SCORE_FEATURE, "score")
+    edges = np.asarray(profile.edges, dtype=np.float64)
+    below = np.array([np.count_nonzero(scores < edge) for edge in edges[1:-1]], dtype=np.float64)
+    reference = np.asarray(profile.shares, dtype=np.float64)
+    limits = params.prediction
+    evidence = _binned_evidence(
+        _shares(below, n), reference, n, n_reference, limits.psi, limits.jensen_shannon, params
+    )
+    # The reference spread, from its binned shares (bin midpoints); the window's, exactly.
+    middles = (edges[1:] + edges[:-1]) / 2
+    reference_var = float(np.sum(reference * (middles - profile.mean) ** 2))
+    spread = np.sqrt(max(reference_var, float(scores.var()), MIN_STD**2))
+    evidence.append(
+        judge(
+            "mean_shift",
+            abs(float(scores.mean()) - profile.mean),
+            params.prediction.mean_shift,
+            float(spread * mean_shift_noise_floor(n, n_reference, params.noise_alpha)),
+            n=n,
+            n_reference=n_reference,
+            max_floor_ratio=params.max_floor_ratio,
+        )
+    )
+    verdict, reason = verdict_from(evidence)
+    return FeatureDrift(
+        column=SCORE_FEATURE,
+        kind="score",
+        n=n,
+        verdict=verdict,
+        reason=reason,
+        evidence=tuple(evidence),
+    )
+
+
+def _empty(name: str, kind: Literal["numeric", "categorical", "score"]) -> FeatureDrift:
+    return FeatureDrift(
+        column=name, kind=kind, n=0, verdict=Verdict.INSUFFICIENT, reason="no values to compare"
+    )
+
+
+def _missing(name: str, kind: Literal["numeric", "categorical"]) -> FeatureDrift:
+    return FeatureDrift(
+        column=name,
+        kind=kind,
+        n=0,
+        verdict=Verdict.SKIPPED,
+        reason="not in the window (see the schema check)",
+    )
+
+
+def feature_drift(
+    frame: pd.DataFrame, name: str, profile: ReferenceProfile, params: MonitoringParams
+) -> FeatureDrift:
+    """One contract feature of the window against its profile."""
+    spec = next(s for s in FEATURES if s.name == name)
+    kind: Literal["numeric", "categorical"] = (
+        "categorical" if isinstance(spec, CategoricalColumn) else "numeric"
+    )
+    if name not in frame.columns:
+        return _missing(name, kind)
+    if isinstance(spec, CategoricalColumn):
+        return categorical_drift(
+            name, frame[name], profile.categorical[name], spec.categories, profile.n_rows, params
+        )
+    return numeric_drift(name, frame[name], profile.numeric[name], profile.n_rows, params)
+
+
+def check_drift(
+    frame: pd.DataFrame,
+    profile: ReferenceProfile,
+    params: MonitoringParams,
+    scores: FloatArray | None = None,
+    score_reference_rows: int | None = None,
+) -> DriftReport:
+    """Every contract feature, and the scores when given, against the reference profile.
+
+    ``score_reference_rows`` is how many rows the profile's score distribution came from
+    (the profile's ``n_rows`` unless said otherwise).
+    """
+    features = tuple(feature_drift(frame, spec.name, profile, params) for spec in FEATURES)
+    prediction = None
+    if scores is not None:
+        rows = score_reference_rows or profile.n_rows
+        prediction = score_drift(np.asarray(scores, dtype=np.float64), profile.score, rows, params)
+    checks = [*features, *([prediction] if prediction else [])]
+    verdict = worst(c.verdict for c in checks if c.verdict is not Verdict.SKIPPED)
+    alerts = [c.column or "" for c in checks if c.verdict is Verdict.ALERT]
+    reason = f"drift in {', '.join(alerts)}" if alerts else "no feature or score drift"
+    return DriftReport(features=features, prediction=prediction, verdict=verdict, reason=reason)
