@@ -264,10 +264,6 @@ def _label(check: Check) -> str:
     return f"{check.check} {check.column}: " if check.column else f"{check.check}: "
 
 
-def _label(check: Check) -> str:
-    return f"{check.check} {check.column}: " if check.column else f"{check.check}: "
-
-
 def _service_columns(frame: pd.DataFrame) -> list[str]:
     """Columns the prediction log adds to the request's fields: not part of the schema check."""
     return [str(c) for c in frame.columns if c in LOG_COLUMNS]
