@@ -57,6 +57,10 @@ def monitoring_params() -> MonitoringParams:
 
 @pytest.fixture(scope="session")
 def world_champion(monitoring_params: MonitoringParams) -> WorldChampion:
+    return build_world_champion(monitoring_params)
+
+
+def build_world_champion(monitoring_params: MonitoringParams) -> WorldChampion:
     """Trained in-process by phase 2's own functions (the pipeline's train and evaluate)."""
     params = world_params()
     train, holdout = load_world_window(params.data.world)
