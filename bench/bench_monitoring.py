@@ -149,7 +149,9 @@ def nannyml_estimates(champion: WorldChampion, table: pd.DataFrame) -> dict[str,
             for row in table.itertuples()
         ]
         pd.concat(chunks).to_parquet(paths[1])
-        subprocess.run([str(NANNYML_PYTHON), str(NANNYML_SCRIPT), *map(str, paths)], check=True)
+        command = [str(NANNYML_PYTHON), str(NANNYML_SCRIPT), *map(str, paths)]
+        no_telemetry = {**os.environ, "NML_DISABLE_USAGE_LOGGING": "1"}
+        subprocess.run(command, check=True, env=no_telemetry)
         estimates: dict[str, float] = json.loads(paths[2].read_text())
     return estimates
 
@@ -157,8 +159,13 @@ def nannyml_estimates(champion: WorldChampion, table: pd.DataFrame) -> dict[str,
 def cbpe_table(champion: WorldChampion, weeks: range, rows: int, seed: int) -> None:
     table = cbpe_weeks(champion, weeks, rows, seed)
     nanny = nannyml_estimates(champion, table)
+    ours = "isotonic on the holdout" if champion.reference.calibrator else "none needed"
+    print(f"\nrecalibration before CBPE: ours {ours}", end="")
     if nanny is None:
         print(f"\n(NannyML column skipped: no interpreter at {NANNYML_PYTHON}; `make nannyml-env`)")
+    else:
+        calibrated = nanny.pop("_calibrated") > 0
+        print(f"; NannyML {'isotonic on the holdout' if calibrated else 'none'}")
     print(f"\nCBPE vs realized ROC AUC, {rows:,} rows a week (shift starts week 4, full by 7)")
     print(f"  {'scenario':<28}{'week':>5}{'realized':>10}{'CBPE':>8}{'NannyML':>9}{'error':>8}")
     for row in table.itertuples():

@@ -10,8 +10,12 @@ REFERENCE has ``score``, ``prediction`` and ``churn``; ANALYSIS has ``score``, `
 """
 
 import json
+import os
 import sys
 import warnings
+
+# NannyML reports usage to a web service unless this is set; nothing here leaves the machine.
+os.environ["NML_DISABLE_USAGE_LOGGING"] = "1"
 
 import nannyml
 import pandas as pd
@@ -34,6 +38,7 @@ def main(reference_path: str, analysis_path: str, out_path: str) -> None:
     for chunk, rows in analysis.groupby("chunk", sort=False):
         result = estimator.estimate(rows.drop(columns=["chunk"])).filter(period="analysis")
         estimates[str(chunk)] = float(result.to_df()[("roc_auc", "value")].iloc[0])
+    estimates["_calibrated"] = float(estimator.needs_calibration)
     with open(out_path, "w") as handle:
         json.dump(estimates, handle)
 

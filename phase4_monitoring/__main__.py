@@ -59,6 +59,20 @@ def _pvalues(args: argparse.Namespace) -> int:
     return 0
 
 
+def _world_week(args: argparse.Namespace) -> int:
+    from phase4_monitoring.weeks import write_week
+
+    try:
+        frame = write_week(
+            args.scenario, args.week, args.path, rows=args.rows, seed=args.seed, labels=args.labels
+        )
+    except KeyError as error:  # an unknown scenario: the message lists the known ones
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return CANNOT_CHECK
+    print(f"wrote {len(frame):,} rows of {args.scenario} week {args.week} to {args.path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m phase4_monitoring", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     pvalues.add_argument("--seed", type=int, default=42)
     pvalues.add_argument("--price-change", type=float, default=0.01, help="e.g. 0.01 for +1%%")
     pvalues.set_defaults(handler=_pvalues)
+
+    week = commands.add_parser("world-week", help="write a simulated week to a CSV or parquet file")
+    week.add_argument("scenario", help="a scenario of phase 1's catalogue, e.g. covariate_shift")
+    week.add_argument("week", type=int, help="the week number (scenarios start at week 4)")
+    week.add_argument("path", type=Path, help="where to write it (.csv or .parquet)")
+    week.add_argument("--rows", type=int, default=2_000)
+    week.add_argument("--seed", type=int, default=7)
+    week.add_argument("--labels", action="store_true", help="include the (future) churn labels")
+    week.set_defaults(handler=_world_week)
 
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean terminal

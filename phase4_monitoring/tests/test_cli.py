@@ -81,6 +81,16 @@ def test_clean_labeled_csv_exits_0(registered: Registered, tmp_path: Path) -> No
     assert "Downloading artifacts" not in result.stderr
 
 
+def test_the_lesson_checks_the_telco_holdout(registered: Registered) -> None:
+    # The lesson's first command, as written: the real Telco customers (labels spelled Yes/No,
+    # eleven blank total charges of unbilled customers) against the world-trained champion.
+    result = run_check(registered, "data/raw/telco/test.csv")
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    assert "window data/raw/telco/test.csv: 2,113 rows" in result.stdout
+    assert "totalcharges" in result.stdout
+    assert "roc_auc" in result.stdout  # the churn column is read as labels
+
+
 def test_drifted_parquet_exits_1(registered: Registered, tmp_path: Path) -> None:
     result = run_check(registered, week_file(tmp_path / "week.parquet", "covariate_shift", 9))
     assert result.returncode == 1, result.stdout + result.stderr
