@@ -19,7 +19,6 @@ from phase2_pipelines.profile import (
     CategoricalProfile,
     NumericProfile,
     ReferenceProfile,
-    ScoreProfile,
 )
 from phase4_monitoring.evidence import Check, Evidence, Verdict, judge, verdict_from, worst
 from phase4_monitoring.params import MonitoringParams
@@ -34,8 +33,6 @@ from phase4_monitoring.stats import (
     psi_noise_floor,
 )
 
-UNKNOWN_BUCKET = "(not in the contract)"
-SCORE_FEATURE = "churn_probability"
 MIN_STD = 1e-3  # a constant reference column: distances in units of this (as Evidently does)
 
 
@@ -67,7 +64,7 @@ def numeric_values(values: pd.Series) -> FloatArray:
     return np.asarray(pd.to_numeric(values, errors="coerce"), dtype=np.float64)
 
 
-def _shares(below: FloatArray, n: int) -> FloatArray:
+def bin_shares(below: FloatArray, n: int) -> FloatArray:
     """Bin shares from the counts strictly below each inner edge."""
     return np.diff(np.concatenate([[0.0], below, [float(n)]])) / max(n, 1)
 
@@ -84,10 +81,10 @@ def numeric_drift(
     x = x[~np.isnan(x)]
     n = len(x)
     if n == 0:
-        return _empty(name, "numeric")
+        return empty_drift(name, "numeric")
     edges = np.asarray(profile.edges, dtype=np.float64)
     below = np.array([np.count_nonzero(x < edge) for edge in edges[1:-1]], dtype=np.float64)
-    window = _shares(below, n)
+    window = bin_shares(below, n)
     reference = np.asarray(profile.shares, dtype=np.float64)
     limits = params.drift
     alpha, ratio = params.noise_alpha, params.max_floor_ratio
@@ -189,10 +186,10 @@ def categorical_drift(
     counts = category_counts(values, categories)
     n = int(counts.sum())
     if n == 0:
-        return _empty(name, "categorical")
+        return empty_drift(name, "categorical")
     window = counts / n
     reference = np.array([profile.frequencies.get(c, 0.0) for c in categories] + [0.0])
-    evidence = _binned_evidence(
+    evidence = binned_evidence(
         window, reference, n, n_reference, params.drift.psi, params.drift.jensen_shannon, params
     )
     verdict, reason = verdict_from(evidence)
@@ -206,7 +203,7 @@ def categorical_drift(
     )
 
 
-def _binned_evidence(
+def binned_evidence(
     window: FloatArray,
     reference: FloatArray,
     n: int,
@@ -239,48 +236,7 @@ def _binned_evidence(
     ]
 
 
-def score_drift(
-    scores: FloatArray, profile: ScoreProfile, n_reference: int, params: MonitoringParams
-) -> FeatureDrift:
-    """Prediction drift: the champion's scores on the window against its reference scores."""
-    scores = scores[~np.isnan(scores)]
-    n = len(scores)
-    if n == 0:
-        return _empty(SCORE_FEATURE, "score")
-    edges = np.asarray(profile.edges, dtype=np.float64)
-    below = np.array([np.count_nonzero(scores < edge) for edge in edges[1:-1]], dtype=np.float64)
-    reference = np.asarray(profile.shares, dtype=np.float64)
-    limits = params.prediction
-    evidence = _binned_evidence(
-        _shares(below, n), reference, n, n_reference, limits.psi, limits.jensen_shannon, params
-    )
-    # The reference spread, from its binned shares (bin midpoints); the window's, exactly.
-    middles = (edges[1:] + edges[:-1]) / 2
-    reference_var = float(np.sum(reference * (middles - profile.mean) ** 2))
-    spread = np.sqrt(max(reference_var, float(scores.var()), MIN_STD**2))
-    evidence.append(
-        judge(
-            "mean_shift",
-            abs(float(scores.mean()) - profile.mean),
-            params.prediction.mean_shift,
-            float(spread * mean_shift_noise_floor(n, n_reference, params.noise_alpha)),
-            n=n,
-            n_reference=n_reference,
-            max_floor_ratio=params.max_floor_ratio,
-        )
-    )
-    verdict, reason = verdict_from(evidence)
-    return FeatureDrift(
-        column=SCORE_FEATURE,
-        kind="score",
-        n=n,
-        verdict=verdict,
-        reason=reason,
-        evidence=tuple(evidence),
-    )
-
-
-def _empty(name: str, kind: Literal["numeric", "categorical", "score"]) -> FeatureDrift:
+def empty_drift(name: str, kind: Literal["numeric", "categorical", "score"]) -> FeatureDrift:
     return FeatureDrift(
         column=name, kind=kind, n=0, verdict=Verdict.INSUFFICIENT, reason="no values to compare"
     )
@@ -317,20 +273,12 @@ def check_drift(
     frame: pd.DataFrame,
     profile: ReferenceProfile,
     params: MonitoringParams,
-    scores: FloatArray | None = None,
-    score_reference_rows: int | None = None,
+    prediction: FeatureDrift | None = None,
 ) -> DriftReport:
-    """Every contract feature, and the scores when given, against the reference profile.
-
-    ``score_reference_rows`` is how many rows the profile's score distribution came from
-    (the profile's ``n_rows`` unless said otherwise).
-    """
+    """Every contract feature against the reference profile, with the prediction drift if any
+    (``prediction.score_drift``)."""
     features = tuple(feature_drift(frame, spec.name, profile, params) for spec in FEATURES)
-    prediction = None
-    if scores is not None:
-        rows = score_reference_rows or profile.n_rows
-        prediction = score_drift(np.asarray(scores, dtype=np.float64), profile.score, rows, params)
-    checks = [*features, *([prediction] if prediction else [])]
+    checks = [*features, *([prediction] if prediction is not None else [])]
     verdict = worst(c.verdict for c in checks if c.verdict is not Verdict.SKIPPED)
     alerts = [c.column or "" for c in checks if c.verdict is Verdict.ALERT]
     reason = f"drift in {', '.join(alerts)}" if alerts else "no feature or score drift"

@@ -18,6 +18,7 @@ from phase4_monitoring.drift import DriftReport, check_drift
 from phase4_monitoring.estimate import Calibrator, PerformanceEstimate, estimate_performance
 from phase4_monitoring.evidence import Check, Verdict, worst
 from phase4_monitoring.params import MonitoringParams
+from phase4_monitoring.prediction import score_drift
 from phase4_monitoring.quality import QualityBaseline, QualityReport, check_quality
 from phase4_monitoring.stats import FloatArray
 
@@ -82,9 +83,12 @@ def monitor_window(
         window_scores = scorer(to_model_frame(rows[list(FEATURE_NAMES)]))
     else:
         window_scores = np.empty(0, dtype=np.float64)
-    drift = check_drift(
-        frame, reference.profile, params, window_scores if scorer or scores is not None else None
-    )
+    prediction = None
+    if scorer is not None or scores is not None:
+        # The profile's score distribution came from its n_rows scored rows.
+        rows_scored = reference.profile.n_rows
+        prediction = score_drift(window_scores, reference.profile.score, rows_scored, params)
+    drift = check_drift(frame, reference.profile, params, prediction)
     estimate = None
     if len(window_scores):
         estimate = estimate_performance(
