@@ -42,7 +42,8 @@ DRIFT_SCENARIO = "covariate_shift"
 DRIFT_WEEK = 9
 CBPE_SCENARIOS: dict[str, object] = {
     "clean": "baseline",
-    "covariate shift": "covariate_shift",
+    "covariate shift (prices)": "covariate_shift",
+    "covariate shift (contracts)": "category_shift",
     "concept drift (catalogue)": "concept_drift",
     "concept drift (loyal leave)": LOYAL_CUSTOMERS_LEAVE,
 }

@@ -42,10 +42,13 @@ def test_expected_auc_equals_realized_auc_on_labels_drawn_from_the_scores() -> N
     assert expected_roc_auc(scores) == pytest.approx(roc_auc_score(labels, scores), abs=0.005)
 
 
-def test_cbpe_tracks_realized_auc_under_covariate_shift(world_champion: WorldChampion) -> None:
-    pairs = [cbpe_and_realized(world_champion, "covariate_shift", w) for w in SHIFTED_WEEKS]
+@pytest.mark.parametrize("scenario", ["covariate_shift", "category_shift"])
+def test_cbpe_tracks_realized_auc_under_covariate_shift(
+    world_champion: WorldChampion, scenario: str
+) -> None:
+    pairs = [cbpe_and_realized(world_champion, scenario, w) for w in SHIFTED_WEEKS]
     errors = [abs(estimate - realized) for estimate, realized in pairs]
-    print(f"CBPE mean absolute error under covariate shift: {np.mean(errors):.4f}")
+    print(f"CBPE mean absolute error under {scenario}: {np.mean(errors):.4f}")
     assert np.mean(errors) <= 0.03
 
 
