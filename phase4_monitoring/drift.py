@@ -24,6 +24,7 @@ from phase4_monitoring.evidence import Check, Evidence, Verdict, judge, verdict_
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.stats import (
     FloatArray,
+    binned_p_value,
     cdf_l1,
     cdf_l1_noise_floor,
     js_distance,
@@ -87,26 +88,9 @@ def numeric_drift(
     window = bin_shares(below, n)
     reference = np.asarray(profile.shares, dtype=np.float64)
     limits = params.drift
-    alpha, ratio = params.noise_alpha, params.max_floor_ratio
-    bins = max(int(np.count_nonzero(reference)), 2)
     evidence = [
-        judge(
-            "psi",
-            psi(window, reference, limits.empty_bin_share),
-            limits.psi,
-            psi_noise_floor(bins, n, n_reference, alpha),
-            n=n,
-            n_reference=n_reference,
-            max_floor_ratio=ratio,
-        ),
-        judge(
-            "jensen_shannon",
-            js_distance(window, reference),
-            limits.jensen_shannon,
-            js_noise_floor(bins, n, n_reference, alpha),
-            n=n,
-            n_reference=n_reference,
-            max_floor_ratio=ratio,
+        *binned_evidence(
+            window, reference, n, n_reference, limits.psi, limits.jensen_shannon, params
         ),
         _wasserstein(x, edges, below, profile, n_reference, params),
     ]
@@ -212,26 +196,32 @@ def binned_evidence(
     js_limit: float,
     params: MonitoringParams,
 ) -> list[Evidence]:
+    """PSI and Jensen-Shannon distance of two binned distributions, with chi-square p-values
+    beside them for information."""
     bins = max(int(np.count_nonzero(reference)), 2)
     alpha, ratio = params.noise_alpha, params.max_floor_ratio
+    stability = psi(window, reference, params.drift.empty_bin_share)
+    distance = js_distance(window, reference)
     return [
         judge(
             "psi",
-            psi(window, reference, params.drift.empty_bin_share),
+            stability,
             psi_limit,
             psi_noise_floor(bins, n, n_reference, alpha),
             n=n,
             n_reference=n_reference,
             max_floor_ratio=ratio,
+            p_value=binned_p_value(stability, bins, n, n_reference),
         ),
         judge(
             "jensen_shannon",
-            js_distance(window, reference),
+            distance,
             js_limit,
             js_noise_floor(bins, n, n_reference, alpha),
             n=n,
             n_reference=n_reference,
             max_floor_ratio=ratio,
+            p_value=binned_p_value(8 * distance**2, bins, n, n_reference),
         ),
     ]
 

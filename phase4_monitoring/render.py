@@ -8,14 +8,20 @@ from phase4_monitoring.evidence import Check, Verdict
 from phase4_monitoring.monitor import WindowReport
 
 HEADER = (
-    f"{'feature':<18}{'kind':<12}{'n':>10}{'psi':>8}{'js':>8}{'wass.':>8}{'nulls':>8}"
-    f"  {'verdict':<13}reason"
+    f"{'feature':<18}{'kind':<12}{'n':>10}{'psi':>8}{'js':>8}{'wass.':>8}{'p (info)':>10}"
+    f"{'nulls':>8}  {'verdict':<13}reason"
 )
 
 
 def _metric(check: FeatureDrift, name: str) -> str:
     found = [e.value for e in check.evidence if e.metric == name]
     return f"{found[0]:.3f}" if found else "-"
+
+
+def _p_value(check: FeatureDrift) -> str:
+    """The chi-square p-value beside the effect sizes: shown, never decided on."""
+    found = [e.p_value for e in check.evidence if e.metric == "psi" and e.p_value is not None]
+    return f"{found[0]:.1e}" if found else "-"
 
 
 def _null_rate(quality: DataQualityReport, column: str | None) -> str:
@@ -35,7 +41,8 @@ def feature_table(report: WindowReport) -> list[str]:
         rows.append(
             f"{check.column or '':<18}{check.kind:<12}{check.n:>10,}{_metric(check, 'psi'):>8}"
             f"{_metric(check, 'jensen_shannon'):>8}{_metric(check, 'wasserstein'):>8}"
-            f"{_null_rate(report.data_quality, check.column):>8}  {check.verdict.value:<13}"
+            f"{_p_value(check):>10}{_null_rate(report.data_quality, check.column):>8}"
+            f"  {check.verdict.value:<13}"
             f"{check.reason if check.verdict is not Verdict.OK else ''}"
         )
     return rows

@@ -57,6 +57,13 @@ def js_noise_floor(bins: int, n: int, n_reference: int, alpha: float) -> float:
     return math.sqrt(_chi2_quantile(bins, alpha) * inverse_size(n, n_reference) / 8)
 
 
+def binned_p_value(divergence: float, bins: int, n: int, n_reference: int) -> float:
+    """The chi-square p-value of a binned difference (PSI, or 8 x JS divergence), for reading
+    beside the effect size: on large samples it is tiny for any difference at all."""
+    statistic = divergence / inverse_size(n, n_reference)
+    return float(stats.chi2.sf(statistic, max(bins - 1, 1)))
+
+
 def two_sided_z(alpha: float) -> float:
     return float(stats.norm.ppf(1 - alpha / 2))
 

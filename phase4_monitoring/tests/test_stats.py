@@ -10,6 +10,7 @@ from sklearn.metrics import roc_auc_score
 from phase4_monitoring.stats import (
     auc_delong,
     auc_standard_error,
+    binned_p_value,
     cdf_l1,
     cdf_l1_noise_floor,
     js_distance,
@@ -69,6 +70,9 @@ def test_binned_noise_floors_are_the_99th_percentile_under_no_change(
     assert np.quantile(jss, 1 - ALPHA) == pytest.approx(
         js_noise_floor(bins, n, n_reference, ALPHA), rel=0.25
     )
+    # Under no change the p-values are roughly uniform: about 1% fall below 0.01.
+    p_values = [binned_p_value(value, bins, n, n_reference) for value in psis]
+    assert np.mean(np.array(p_values) < ALPHA) == pytest.approx(ALPHA, abs=0.01)
 
 
 def test_cdf_distance_floor_is_its_99th_percentile_under_no_change() -> None:
