@@ -9,14 +9,14 @@ thresholds are effect sizes and not p-values.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from datetime import datetime
 from pathlib import Path
 
+from phase4_monitoring.monitor import EXIT_CANNOT_CHECK
 from phase4_monitoring.windows import WeekRange, WindowError
-
-CANNOT_CHECK = 2
 
 
 def _when(text: str) -> datetime:
@@ -38,7 +38,7 @@ def _check(args: argparse.Namespace) -> int:
 
     if (args.path is None) == (args.log is None):
         print("error: give either PATH or --log DIR", file=sys.stderr)
-        return CANNOT_CHECK
+        return EXIT_CANNOT_CHECK
     request = CheckRequest(
         path=args.path,
         log=args.log,
@@ -68,7 +68,7 @@ def _world_week(args: argparse.Namespace) -> int:
         )
     except KeyError as error:  # an unknown scenario: the message lists the known ones
         print(f"error: {error.args[0]}", file=sys.stderr)
-        return CANNOT_CHECK
+        return EXIT_CANNOT_CHECK
     print(f"wrote {len(frame):,} rows of {args.scenario} week {args.week} to {args.path}")
     return 0
 
@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean terminal
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # store set-up notes: not news
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     code: int = args.handler(args)
     return code
 

@@ -19,7 +19,12 @@ from phase1_foundations.settings import Settings, get_settings
 from phase2_pipelines.params import PipelineParams, load_params
 from phase4_monitoring.dataquality import validate_window
 from phase4_monitoring.estimate import Calibrator, check_calibration
-from phase4_monitoring.monitor import MonitorReference, WindowReport, monitor_window
+from phase4_monitoring.monitor import (
+    EXIT_CANNOT_CHECK,
+    MonitorReference,
+    WindowReport,
+    monitor_window,
+)
 from phase4_monitoring.params import MonitoringParams, load_monitoring_params
 from phase4_monitoring.reference import Champion, ReferenceUnavailable, holdout_rows, load_champion
 from phase4_monitoring.render import render_report
@@ -33,7 +38,6 @@ from phase4_monitoring.windows import (
     read_window,
 )
 
-CANNOT_CHECK = 2
 CHECKS_FILE = "checks.json"
 
 
@@ -53,9 +57,10 @@ def load_request_window(request: CheckRequest) -> tuple[pd.DataFrame, str]:
     if request.log is not None:
         frame = read_log_window(request.log, request.since, request.until, request.weeks)
         source = f"log {request.log}"
-    else:
-        assert request.path is not None
+    elif request.path is not None:
         frame, source = read_window(request.path), str(request.path)
+    else:
+        raise WindowError("give either PATH or --log DIR")
     if request.labels is not None:
         frame = attach_labels(frame, request.labels)
     return frame, source
@@ -129,7 +134,7 @@ def run_check(request: CheckRequest, settings: Settings | None = None) -> int:
         champion = load_champion(settings, pipeline.registry.model_name, request.model_version)
     except (WindowError, ReferenceUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
-        return CANNOT_CHECK
+        return EXIT_CANNOT_CHECK
     calibrator, calibration_note = holdout_calibration(champion, settings, pipeline, params)
     reference = MonitorReference(
         profile=champion.profile,

@@ -23,6 +23,7 @@ from phase4_monitoring.quality import QualityBaseline, QualityReport, check_qual
 from phase4_monitoring.stats import FloatArray
 
 EXIT_CODES = {Verdict.FAIL: 2, Verdict.ALERT: 1}
+EXIT_CANNOT_CHECK = 2  # the window or the reference could not be read: as bad as a broken schema
 
 Scorer = Callable[[pd.DataFrame], FloatArray]
 

@@ -30,9 +30,11 @@ from phase4_monitoring.weeks import labeled_week
 ROWS = 3_000
 
 
-def run_check(registered: Registered, *args: str | Path) -> subprocess.CompletedProcess[str]:
+def run_check(
+    registered: Registered, *args: str | Path, state_dir: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env["MLOPS_STATE_DIR"] = str(registered.settings.state_dir)
+    env["MLOPS_STATE_DIR"] = str(state_dir or registered.settings.state_dir)
     return subprocess.run(
         [sys.executable, "-m", "phase4_monitoring", "check", *map(str, args)],
         cwd=PROJECT_ROOT,
@@ -145,6 +147,12 @@ def test_another_model_version_and_a_missing_one(registered: Registered, tmp_pat
     assert chosen.returncode == 0, chosen.stdout + chosen.stderr
     assert f"churn-model v{version}" in chosen.stdout
     assert_one_line_error(run_main(path, "--model-version", "99"), "v99")
+
+
+def test_no_champion_yet_is_one_line(registered: Registered, tmp_path: Path) -> None:
+    path = week_file(tmp_path / "week.parquet", "baseline", 3)
+    result = run_check(registered, path, state_dir=tmp_path / "empty-state")
+    assert_one_line_error(result, "churn-model has no champion")
 
 
 def write_log(directory: Path, frame: pd.DataFrame, version: str, scores: np.ndarray) -> None:
