@@ -171,6 +171,16 @@ check-phase3: need-data ## Phase 3 exercise self-check
 bench-world: data ## Benchmark: one 1,000,000-row world week (seconds, peak memory)
 	$(PY) -m bench.bench_world
 
+.PHONY: bench-monitoring
+bench-monitoring: data ## Benchmark: fast drift checks vs Evidently (100k, 1M rows); CBPE vs realized AUC (and NannyML)
+	$(PY) -m bench.bench_monitoring
+
+NANNYML_ENV := .tools/nannyml-env
+.PHONY: nannyml-env
+nannyml-env: $(if $(filter $(UV_LOCAL),$(UV)),$(UV_LOCAL)) ## A throwaway env with NannyML (~1.8 GB, not in the lock) for bench-monitoring's comparison
+	$(UV) venv --quiet --allow-existing -p 3.11 $(NANNYML_ENV)
+	$(UV) pip install --quiet --python $(NANNYML_ENV)/bin/python nannyml==0.13.1 statsmodels
+
 .PHONY: clean
 clean: ## Remove runtime state (MLOPS_STATE_DIR, default var/), build outputs and caches
 	rm -rf "$(STATE_DIR)" build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

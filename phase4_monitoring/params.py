@@ -1,0 +1,69 @@
+"""Typed view of the ``monitoring:`` section of ``params.yaml``: every threshold of phase 4.
+
+Phase 2 validates its own sections of the same file and ignores this one. Every threshold here
+is an effect size (how large a change must be to matter), never a p-value: with a million rows
+a p-value flags differences nobody cares about.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from phase2_pipelines.params import PARAMS_FILE
+
+SECTION = "monitoring"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DriftThresholds(_Strict):
+    psi: float = Field(0.2, gt=0)
+    wasserstein: float = Field(0.1, gt=0)
+    jensen_shannon: float = Field(0.1, gt=0, le=1)
+    empty_bin_share: float = Field(1e-4, gt=0, lt=0.01)
+
+
+class PredictionThresholds(_Strict):
+    psi: float = Field(0.2, gt=0)
+    jensen_shannon: float = Field(0.1, gt=0, le=1)
+    mean_shift: float = Field(0.05, gt=0, lt=1)
+
+
+class DataQualityThresholds(_Strict):
+    null_rate_increase: float = Field(0.01, gt=0, le=1)
+    duplicate_share: float = Field(0.005, ge=0, le=1)
+    contract_violation_share: float = Field(0.0, ge=0, le=1)
+
+
+class QualityThresholds(_Strict):
+    auc_drop: float = Field(0.05, gt=0, lt=1)
+    calibration_gap: float = Field(0.05, gt=0, lt=1)
+    label_rate_change: float = Field(0.05, gt=0, lt=1)
+    value_drop_per_customer: float = Field(3.0, gt=0)
+
+
+class CbpeParams(_Strict):
+    max_ece: float = Field(0.03, gt=0, lt=1)
+
+
+class MonitoringParams(_Strict):
+    """Thresholds for every check, and how sure an effect estimate must be before it counts."""
+
+    noise_alpha: float = Field(0.01, gt=0, lt=0.5)
+    max_floor_ratio: float = Field(0.75, gt=0, le=1)
+    drift: DriftThresholds = DriftThresholds()
+    prediction: PredictionThresholds = PredictionThresholds()
+    data_quality: DataQualityThresholds = DataQualityThresholds()
+    quality: QualityThresholds = QualityThresholds()
+    cbpe: CbpeParams = CbpeParams()
+
+
+def load_monitoring_params(path: Path = PARAMS_FILE) -> MonitoringParams:
+    """Read and validate the ``monitoring:`` section (defaults where the section is absent)."""
+    raw = yaml.safe_load(path.read_text()) or {}
+    return MonitoringParams.model_validate(raw.get(SECTION) or {})

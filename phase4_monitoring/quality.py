@@ -1,0 +1,178 @@
+"""Quality once labels arrive: ranking, calibration, business value and the label rate.
+
+Each is compared with the champion's holdout (the baseline the gate approved it on), with
+both sample sizes in the noise floor: a holdout of a few thousand rows is itself uncertain.
+The metrics come from phase 2's ``compute_metrics``, so the business value is computed by the
+one definition the gate uses.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict
+
+from phase2_pipelines.evaluate import Metrics, compute_metrics, net_value
+from phase2_pipelines.params import BusinessParams
+from phase4_monitoring.evidence import Check, Evidence, Verdict, judge, verdict_from, worst
+from phase4_monitoring.params import MonitoringParams
+from phase4_monitoring.stats import (
+    auc_delong,
+    auc_standard_error,
+    proportion_diff_noise_floor,
+    two_sided_z,
+    wilson_interval,
+)
+
+
+class QualityBaseline(BaseModel):
+    """The champion's holdout metrics: what "no change" looks like once labels arrive."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int
+    roc_auc: float
+    churn_rate: float
+    net_value_per_customer: float
+
+    @classmethod
+    def from_metrics(cls, metrics: Metrics) -> QualityBaseline:
+        return cls(
+            n=metrics.n,
+            roc_auc=metrics.roc_auc,
+            churn_rate=metrics.churn_rate,
+            net_value_per_customer=metrics.net_value_per_customer,
+        )
+
+    @property
+    def roc_auc_se(self) -> float:
+        positives = self.n * self.churn_rate
+        return auc_standard_error(self.roc_auc, positives, self.n - positives)
+
+
+class QualityReport(Check):
+    """Realized quality on a labeled window and how it compares with the holdout."""
+
+    check: str = "quality"
+    metrics: dict[str, float]
+    checks: tuple[Check, ...]
+
+
+def expected_calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int) -> float:
+    """Share-weighted mean |observed rate - mean score| over equal-width score bins."""
+    index = np.minimum((scores * bins).astype(np.int64), bins - 1)
+    counts = np.bincount(index, minlength=bins)
+    observed = np.bincount(index, weights=labels, minlength=bins)
+    predicted = np.bincount(index, weights=scores, minlength=bins)
+    used = counts > 0
+    return float(np.abs(observed[used] - predicted[used]).sum() / max(len(scores), 1))
+
+
+def _row_values(labels: np.ndarray, contacted: np.ndarray, business: BusinessParams) -> np.ndarray:
+    """Each row's net value, using phase 2's definition for one contacted churner or not."""
+    churner = net_value(np.array([1]), np.array([True]), business)
+    stayer = net_value(np.array([0]), np.array([True]), business)
+    return np.where(contacted, np.where(labels == 1, churner, stayer), 0.0)
+
+
+def check_quality(
+    labels: npt.ArrayLike,
+    scores: npt.ArrayLike,
+    baseline: QualityBaseline,
+    *,
+    threshold: float,
+    business: BusinessParams,
+    calibration_bins: int,
+    params: MonitoringParams,
+) -> QualityReport:
+    """ROC AUC (DeLong interval), calibration, label rate and net value against the holdout."""
+    y = np.asarray(labels, dtype=np.int64)
+    s = np.asarray(scores, dtype=np.float64)
+    n = len(y)
+    if n == 0:
+        return QualityReport(verdict=Verdict.SKIPPED, reason="no labels yet", metrics={}, checks=())
+    metrics = compute_metrics(y, s, threshold, business)
+    limits, alpha, ratio = params.quality, params.noise_alpha, params.max_floor_ratio
+    z = two_sided_z(alpha)
+    auc, auc_se = auc_delong(y, s)
+    auc_check = _judged(
+        "roc_auc",
+        judge(
+            "auc_drop",
+            baseline.roc_auc - auc,
+            limits.auc_drop,
+            z * math.hypot(auc_se, baseline.roc_auc_se),
+            n=n,
+            n_reference=baseline.n,
+            max_floor_ratio=ratio,
+            interval=(auc - z * auc_se, auc + z * auc_se),
+        ),
+    )
+    rate = float(y.mean())
+    calibration = _judged(
+        "calibration",
+        judge(
+            "calibration_gap",
+            abs(rate - float(s.mean())),
+            limits.calibration_gap,
+            z * math.sqrt(float(np.sum(s * (1 - s)))) / n,
+            n=n,
+            n_reference=None,
+            max_floor_ratio=ratio,
+            interval=wilson_interval(float(y.sum()), n, alpha),
+        ),
+        Evidence(
+            metric="expected_calibration_error",
+            n=n,
+            value=expected_calibration_error(y, s, calibration_bins),
+        ),
+        Evidence(metric="brier", value=metrics.brier, n=n),
+    )
+    target = _judged(
+        "target_drift",
+        judge(
+            "label_rate_change",
+            abs(rate - baseline.churn_rate),
+            limits.label_rate_change,
+            proportion_diff_noise_floor(baseline.churn_rate, n, baseline.n, alpha),
+            n=n,
+            n_reference=baseline.n,
+            max_floor_ratio=ratio,
+            interval=wilson_interval(float(y.sum()), n, alpha),
+        ),
+    )
+    values = _row_values(y, s >= threshold, business)
+    value_se = float(values.std(ddof=1)) / math.sqrt(n) if n > 1 else float("inf")
+    value_se_reference = float(values.std(ddof=1)) / math.sqrt(max(baseline.n, 1)) if n > 1 else 0
+    value = _judged(
+        "business_value",
+        judge(
+            "value_drop_per_customer",
+            baseline.net_value_per_customer - metrics.net_value_per_customer,
+            limits.value_drop_per_customer,
+            z * math.hypot(value_se, value_se_reference),
+            n=n,
+            n_reference=baseline.n,
+            max_floor_ratio=ratio,
+            interval=(
+                metrics.net_value_per_customer - z * value_se,
+                metrics.net_value_per_customer + z * value_se,
+            ),
+        ),
+    )
+    checks = (auc_check, calibration, target, value)
+    alerts = [c for c in checks if c.verdict is Verdict.ALERT]
+    return QualityReport(
+        verdict=worst(c.verdict for c in checks),
+        reason="; ".join(f"{c.column}: {c.reason}" for c in alerts)
+        or f"roc_auc {auc:.3f} on {n:,} labels, as on the holdout ({baseline.roc_auc:.3f})",
+        metrics=metrics.to_dict(),
+        checks=checks,
+    )
+
+
+def _judged(name: str, *evidence: Evidence) -> Check:
+    verdict, reason = verdict_from(evidence)
+    return Check(check="quality", column=name, verdict=verdict, reason=reason, evidence=evidence)

@@ -1,0 +1,36 @@
+"""Run world weeks through the monitor, as the capstone will."""
+
+from __future__ import annotations
+
+from phase1_foundations.scenarios import ConceptDrift, Scenario
+from phase1_foundations.world import World
+from phase4_monitoring.monitor import WindowReport, monitor_window
+from phase4_monitoring.params import MonitoringParams
+from phase4_monitoring.tests.conftest import WorldChampion
+from phase4_monitoring.weeks import labeled_week
+
+# The catalogue's concept drift raises churn where the model already ranks customers highest,
+# so ranking improves while calibration breaks. This one hits the customers it ranks lowest.
+LOYAL_CUSTOMERS_LEAVE = Scenario(
+    name="loyal_customers_leave",
+    description="Two-year customers start leaving: their churn odds rise sharply.",
+    effects=(
+        ConceptDrift(feature="contract", categories=("Two year",), logit_delta=2.0, start_week=4),
+    ),
+)
+
+
+def check_week(
+    champion: WorldChampion,
+    params: MonitoringParams,
+    scenario: str | Scenario,
+    week: int,
+    *,
+    seed: int = 7,
+    rows: int = 2_000,
+    labels: bool = False,
+) -> WindowReport:
+    """One world week through every check; with its released labels when ``labels``."""
+    batch = World(seed, scenario, rows_per_week=rows).week(week)
+    frame = labeled_week(batch) if labels else batch.features
+    return monitor_window(frame, champion.reference, params, scorer=champion.score)

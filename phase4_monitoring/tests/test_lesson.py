@@ -1,0 +1,27 @@
+"""Every command the phase-4 lesson shows is exercised by a named test."""
+
+from __future__ import annotations
+
+from phase1_foundations.settings import PROJECT_ROOT
+from phase1_foundations.tests.lesson import missing_coverage
+
+T = "phase4_monitoring.tests."
+COVERED_BY = {
+    "python -m phase4_monitoring check data/raw/telco/test.csv":
+        T + "test_cli::test_the_lesson_checks_the_telco_holdout",
+    "python -m phase4_monitoring world-week covariate_shift 9 var/week.parquet":
+        T + "test_demo::test_world_week_writes_a_week_to_check",
+    "python -m phase4_monitoring check var/week.parquet --report var/reports/week":
+        T + "test_cli::test_report_writes_the_evidently_html_and_the_checks",
+    "python -m phase4_monitoring check --log var/predictions --weeks 9 --labels var/labels.parquet":
+        T + "test_cli::test_a_window_of_the_prediction_log_with_released_labels",
+    "python -m phase4_monitoring pvalues": T + "test_demo::test_pvalues_command_runs_as_written",
+    "make bench-monitoring":
+        T + "test_bench_monitoring::test_bench_prints_times_ratio_agreement_and_the_cbpe_table",
+    "make nannyml-env":
+        T + "test_bench_monitoring::test_make_targets_run_the_benchmark_and_build_the_nannyml_env",
+}  # fmt: skip
+
+
+def test_lesson_commands_are_covered() -> None:
+    assert missing_coverage(PROJECT_ROOT / "phase4_monitoring" / "README.md", COVERED_BY) == []

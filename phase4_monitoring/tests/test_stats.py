@@ -1,0 +1,97 @@
+"""The statistics against independent oracles: scipy, sklearn, and simulation under no change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import jensenshannon
+from sklearn.metrics import roc_auc_score
+
+from phase4_monitoring.stats import (
+    auc_delong,
+    auc_standard_error,
+    binned_p_value,
+    cdf_l1,
+    cdf_l1_noise_floor,
+    js_distance,
+    js_noise_floor,
+    psi,
+    psi_noise_floor,
+    wilson_interval,
+)
+
+ALPHA = 0.01
+SHARES = np.array([0.1, 0.2, 0.3, 0.25, 0.15])
+
+
+def test_js_distance_is_scipys() -> None:
+    window = np.array([0.5, 0.3, 0.2, 0.0])
+    reference = np.array([0.25, 0.25, 0.25, 0.25])
+    assert js_distance(window, reference) == pytest.approx(jensenshannon(window, reference))
+
+
+def test_psi_of_a_known_pair() -> None:
+    window, reference = np.array([0.6, 0.4]), np.array([0.5, 0.5])
+    expected = 0.1 * np.log(0.6 / 0.5) + (-0.1) * np.log(0.4 / 0.5)
+    assert psi(window, reference, 1e-4) == pytest.approx(expected)
+    assert psi(reference, reference, 1e-4) == 0.0
+
+
+def test_delong_auc_is_sklearns_and_its_error_matches_a_bootstrap() -> None:
+    rng = np.random.default_rng(1)
+    labels = rng.random(3_000) < 0.3
+    scores = rng.normal(size=3_000) + labels * 1.2
+    auc, se = auc_delong(labels, scores)
+    assert auc == pytest.approx(roc_auc_score(labels, scores))
+    boot = []
+    for _ in range(300):
+        pick = rng.integers(0, len(labels), len(labels))
+        boot.append(roc_auc_score(labels[pick], scores[pick]))
+    assert se == pytest.approx(np.std(boot), rel=0.2)
+    positives = labels.sum()
+    assert auc_standard_error(auc, positives, len(labels) - positives) == pytest.approx(se, rel=0.2)
+
+
+@pytest.mark.parametrize(("n", "n_reference"), [(500, 2_000), (2_000, 16_000)])
+def test_binned_noise_floors_are_the_99th_percentile_under_no_change(
+    n: int, n_reference: int
+) -> None:
+    rng = np.random.default_rng(2)
+    psis, jss = [], []
+    for _ in range(2_000):
+        window = rng.multinomial(n, SHARES) / n
+        reference = rng.multinomial(n_reference, SHARES) / n_reference
+        psis.append(psi(window, reference, 1e-4))
+        jss.append(js_distance(window, reference))
+    bins = len(SHARES)
+    assert np.quantile(psis, 1 - ALPHA) == pytest.approx(
+        psi_noise_floor(bins, n, n_reference, ALPHA), rel=0.25
+    )
+    assert np.quantile(jss, 1 - ALPHA) == pytest.approx(
+        js_noise_floor(bins, n, n_reference, ALPHA), rel=0.25
+    )
+    # Under no change the p-values are roughly uniform: about 1% fall below 0.01.
+    p_values = [binned_p_value(value, bins, n, n_reference) for value in psis]
+    assert np.mean(np.array(p_values) < ALPHA) == pytest.approx(ALPHA, abs=0.01)
+
+
+def test_cdf_distance_floor_is_its_99th_percentile_under_no_change() -> None:
+    rng = np.random.default_rng(3)
+    knots = np.quantile(rng.gamma(2.0, 20.0, 100_000), np.linspace(0, 1, 11))
+    reference_cdf = np.linspace(0, 1, 11)
+    n, n_reference = 2_000, 8_000
+    gaps = []
+    for _ in range(1_000):
+        a, b = rng.gamma(2.0, 20.0, n), rng.gamma(2.0, 20.0, n_reference)
+        cdf_a = np.array([np.mean(a < k) for k in knots])
+        cdf_b = np.array([np.mean(b < k) for k in knots])
+        gaps.append(cdf_l1(knots, cdf_a, cdf_b))
+    floor = cdf_l1_noise_floor(knots, reference_cdf, n, n_reference, ALPHA)
+    assert np.quantile(gaps, 1 - ALPHA) == pytest.approx(floor, rel=0.25)
+
+
+def test_wilson_interval_covers_the_rate() -> None:
+    low, high = wilson_interval(30, 100, 0.05)
+    assert low < 0.3 < high
+    assert wilson_interval(0, 1_000, 0.05)[0] == pytest.approx(0.0, abs=1e-12)
+    assert wilson_interval(0, 0, 0.05) == (0.0, 1.0)
