@@ -1,7 +1,7 @@
 """Read a window to monitor: a CSV or parquet file of customers, or a slice of the prediction log.
 
-CSV cells are parsed by the project's one strict text-to-contract rule (today in
-``phase3_serving.batch``; ``_parse_text_column`` is the only place that imports it). Nothing is
+CSV cells are read and parsed by the project's one strict text-to-contract rule, phase 1's
+``csvrows`` and ``csvtext``. Nothing is
 repaired: a value that does not parse stays as it was, for the contract check to report. A file
 that cannot be read at all raises ``WindowError`` with one line that names the problem.
 """
@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 
 from phase1_foundations.contract import (
     CATEGORICAL_FEATURES,
@@ -25,6 +24,8 @@ from phase1_foundations.contract import (
     LABEL_COLUMN,
     NumericColumn,
 )
+from phase1_foundations.csvrows import CsvTextError, read_header, read_text_csv
+from phase1_foundations.csvtext import parse_categories, parse_ids, parse_numbers
 from phase1_foundations.world import ID_PREFIX, ID_WEEK_DIGITS
 
 READ_ERRORS = (OSError, ValueError, pa.ArrowException)
@@ -59,12 +60,12 @@ class WeekRange:
 
 
 def _parse_text_column(name: str, values: pd.Series) -> pd.Series:
-    """One CSV column from text to contract types by the strict rule; others stay text."""
-    from phase3_serving.batch import parse_categories, parse_numbers
-
+    """One CSV column from text to contract types by phase 1's rule; other columns stay text."""
     spec = COLUMNS_BY_NAME.get(name)
     if name == LABEL_COLUMN:
         return parse_numbers(values.replace(TELCO_LABELS))
+    if name == ID_COLUMN:
+        return parse_ids(values)
     if isinstance(spec, NumericColumn):
         return parse_numbers(values)
     if spec is not None:
@@ -73,26 +74,14 @@ def _parse_text_column(name: str, values: pd.Series) -> pd.Series:
 
 
 def read_csv_window(path: Path) -> pd.DataFrame:
-    """Every cell as text, then typed column by column (blank cells are null)."""
+    """Every cell as text (phase 1's one CSV reader), then typed column by column."""
     try:
-        with pa.OSFile(str(path)) as handle:
-            names = pa_csv.open_csv(handle).schema.names
-        _refuse_repeated(names, path)
-        types = {
-            name: pa.dictionary(pa.int32(), pa.string())
-            if name in CATEGORICAL_FEATURES
-            else pa.string()
-            for name in names
-        }
-        table = pa_csv.read_csv(
-            path,
-            convert_options=pa_csv.ConvertOptions(
-                column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
-            ),
-        )
+        _refuse_repeated(list(read_header(path)), path)
+        raw = read_text_csv(path)
+    except CsvTextError as error:  # names the file, the line and the problem already
+        raise WindowError(_first_line(error)) from error
     except READ_ERRORS as error:
         raise WindowError(f"{path}: cannot read it as CSV: {_first_line(error)}") from error
-    raw = table.to_pandas(types_mapper={pa.string(): pd.ArrowDtype(pa.string())}.get)
     return pd.DataFrame({name: _parse_text_column(name, raw[name]) for name in raw.columns})
 
 

@@ -126,7 +126,11 @@ def test_a_value_that_is_not_a_number_fails_the_contract_naming_the_column(
         ("week.txt", "a,b\n1,2\n", ["unknown suffix '.txt'"]),
         ("missing.csv", None, ["no such file"]),
         ("empty.csv", "customerid,tenure\n", ["no rows"]),
-        ("ragged.csv", "customerid,tenure\nw1,3\nw2,4,5\n", ["cannot read it as CSV", "columns"]),
+        (
+            "ragged.csv",
+            "customerid,tenure\nw1,3\nw2,4,5\n",
+            ["line 3", "row has 3 fields, expected 2"],
+        ),
         ("twice.csv", "tenure,tenure\n1,2\n", ["'tenure' appears more than once"]),
         ("bad.parquet", "not parquet at all", ["cannot read it as parquet"]),
     ],
