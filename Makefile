@@ -38,6 +38,10 @@ $(UV_LOCAL):
 .PHONY: setup
 setup: $(if $(filter $(UV_LOCAL),$(UV)),$(UV_LOCAL)) ## Install uv if missing, then the locked environment (idempotent)
 	@$(UV) sync --frozen --all-extras --quiet
+	@# Bytecode once per lock: every CLI and test subprocess then skips compiling its imports
+	@# (this machine sets PYTHONDONTWRITEBYTECODE, so Python never caches them itself).
+	@if [ ! $(VENV)/.bytecode -nt uv.lock ]; then \
+		$(UV) sync --frozen --all-extras --quiet --compile-bytecode && touch $(VENV)/.bytecode; fi
 
 .PHONY: data
 data: setup ## Fetch and verify the real Telco data (once; offline afterwards), tracked by DVC
