@@ -9,15 +9,16 @@ champion fitted on a random fraction of them: less data, a worse model, for real
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
-from phase2_pipelines.evaluate import EvaluationReport, evaluate_scores
-from phase2_pipelines.gate import HoldoutComparison
-from phase2_pipelines.params import EvaluateParams, TrainParams
+from phase2_pipelines.evaluate import EvaluationReport, evaluate_scores, slice_values
+from phase2_pipelines.gate import SUPERIORITY, HoldoutComparison, decide_promotion
+from phase2_pipelines.params import EvaluateParams, PipelineParams, TrainParams
 from phase2_pipelines.train import fit_model, predict_scores
 
 
@@ -76,3 +77,58 @@ def comparison_of(
 def candidate_report(pair: Pair, holdout: pd.DataFrame, params: EvaluateParams) -> EvaluationReport:
     """The candidate's evaluation on the holdout (what the floors and sanity check read)."""
     return evaluate_scores(holdout, holdout[LABEL_COLUMN].to_numpy(), pair.candidate, params)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One candidate through the gate: what it decided, why, and how long it took."""
+
+    promote: bool
+    superior: bool  # passed the superiority check
+    slice_blocked: bool  # some gated slice failed its non-inferiority check
+    difference: float  # the point estimate of dAUC
+    gate_seconds: float
+
+
+def judge_pair(pair: Pair, holdout: pd.DataFrame, params: PipelineParams) -> Trial:
+    """Run one pair through the gate exactly as the pipeline's gate stage does."""
+    report = candidate_report(pair, holdout, params.evaluate)
+    comparison = comparison_of(pair, holdout, slice_values(holdout, params.evaluate))
+    started = time.perf_counter()
+    decision = decide_promotion(report, comparison, params.gate)
+    seconds = time.perf_counter() - started
+    superiority = next(c for c in decision.checks if c.name == SUPERIORITY)
+    assert superiority.evidence is not None
+    return Trial(
+        promote=decision.promote,
+        superior=superiority.passed,
+        slice_blocked=any(not c.passed for c in decision.slice_checks),
+        difference=superiority.evidence.difference,
+        gate_seconds=seconds,
+    )
+
+
+def equal_skill_trials(
+    train: pd.DataFrame, holdout: pd.DataFrame, params: PipelineParams, trials: int
+) -> list[Trial]:
+    """``trials`` equal-skill pairs through the gate: every promotion is a false superiority."""
+    return [
+        judge_pair(equal_skill_pair(train, holdout, params.train, trial), holdout, params)
+        for trial in range(trials)
+    ]
+
+
+def better_candidate_trials(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    params: PipelineParams,
+    trials: int,
+    fraction: float,
+) -> list[Trial]:
+    """Candidates on all rows against champions on ``fraction`` of them: the gate's power."""
+    return [
+        judge_pair(
+            better_candidate_pair(train, holdout, params.train, trial, fraction), holdout, params
+        )
+        for trial in range(trials)
+    ]

@@ -14,7 +14,8 @@ from phase2_pipelines.params import PARAMS_FILE, load_params
 def test_repository_params_load() -> None:
     params = load_params()
     assert params.train.family in {"logreg", "hgb"}
-    assert len(params.experiments) >= 2  # `make experiments` compares at least two
+    assert len(params.experiments.candidates) >= 2  # `make experiments` compares at least two
+    assert set(params.gate.slices) <= set(params.evaluate.slices)
     assert set(params.flat()) >= {"gate.floors.roc_auc", "train.logreg.C", "evaluate.threshold"}
 
 
@@ -37,7 +38,10 @@ def _write(tmp_path: Path, change: dict[str, object]) -> Path:
         ({"gate.floors.roc_auc": 1.5}, "gate.floors.roc_auc"),
         ({"train.family": "xgboost"}, "train.family"),
         ({"evaluate.threshold": 0}, "evaluate.threshold"),
-        ({"data.world.holdout_weeks": [2, 4]}, "data.world"),
+        ({"data.world.cutoff_week": 5}, "need a later cutoff_week"),
+        ({"gate.slices": ["seniorcitizen"]}, "gate.slices ['seniorcitizen'] are not in"),
+        ({"gate.confidence": 1.5}, "gate.confidence"),
+        ({"gate.min_slice_positives": 0}, "gate.min_slice_positives"),
         ({"gate.floor": {"roc_auc": 0.8}}, "gate.floor"),
     ],
 )
