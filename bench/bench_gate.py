@@ -22,7 +22,7 @@ from phase2_pipelines.stats import wilson_interval
 
 DEFAULT_EQUAL_TRIALS = 200
 DEFAULT_POWER_TRIALS = 100
-DEFAULT_FRACTIONS = (0.1, 0.25, 0.5)
+DEFAULT_FRACTIONS = (0.05, 0.1, 0.25, 0.5)
 
 
 def rate(count: int, trials: int) -> str:

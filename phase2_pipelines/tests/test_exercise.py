@@ -92,10 +92,14 @@ def test_too_high_a_minimum_leaves_seniors_ungated(scores: ExerciseScores, tmp_p
     assert "lower gate.min_slice_positives to at most 138" in found["A"].advice
 
 
-def test_gating_tiny_slices_blocks_the_better_model(scores: ExerciseScores, tmp_path: Path) -> None:
-    found = findings_for(write_params(tmp_path, seniors=True, min_slice_positives=5), scores)
-    assert not found["B"].passed  # contract=Two year (12 churners) cannot show anything
-    assert "raise gate.min_slice_positives above" in found["B"].advice
+def test_zero_tolerance_blocks_the_better_model_on_noise(
+    scores: ExerciseScores, tmp_path: Path
+) -> None:
+    """Tolerance 0 asks every slice to prove it improved; a 79-churner slice cannot."""
+    found = findings_for(write_params(tmp_path, seniors=True, slice_tolerance=0.0), scores)
+    assert not found["B"].passed
+    assert "tenure_band=012-023m: dAUC +" in found["B"].advice  # better, but not provably
+    assert "raise gate.min_slice_positives above 79" in found["B"].advice
 
 
 def test_a_margin_beyond_the_evidence_blocks_the_better_model(

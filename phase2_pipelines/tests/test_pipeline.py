@@ -112,6 +112,21 @@ def test_better_model_is_promoted_on_its_interval(
     assert logged["checks"][4]["evidence"]["low"] == pytest.approx(evidence.low)
 
 
+def test_status_prints_the_last_decision_with_its_evidence(
+    story: dict[str, Registration],
+    module_state: Settings,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    work = workdir(module_state, "second")
+    assert main(["status", "--workdir", str(work.root)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Gate decision: PROMOTE: passed all")
+    assert "vs champion v1: dAUC +" in out
+    assert "slices not gated:" in out
+    assert "contract=Two year: not gated, 12 churners < min_slice_positives 50" in out
+    assert "last run: registered as v3; promoted to champion" in out
+
+
 def test_the_same_model_is_never_registered_twice(
     story: dict[str, Registration], params: PipelineParams
 ) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from pydantic import ValidationError
 
 from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.world import World
-from phase2_pipelines.params import WorldWindow
+from phase2_pipelines.params import DataParams, PipelineParams, WorldWindow
+from phase2_pipelines.stages.ingest import ingest
+from phase2_pipelines.workdir import WorkDir
 from phase2_pipelines.world_source import NotEnoughLabels, load_world_window
 
 ROWS = 40
@@ -81,3 +85,15 @@ def test_too_few_released_weeks_is_a_clear_error() -> None:
 def test_a_cutoff_before_enough_labels_is_refused_by_the_params() -> None:
     with pytest.raises(ValidationError, match="need a later cutoff_week"):
         WorldWindow(cutoff_week=10, label_delay_weeks=4, train_weeks=8, holdout_weeks=2)
+
+
+def test_the_ingest_stage_reads_the_world_window(tmp_path: Path) -> None:
+    window = WorldWindow(rows_per_week=ROWS, cutoff_week=10, train_weeks=4, holdout_weeks=2)
+    params = PipelineParams(data=DataParams(source="world", world=window))
+    summary = ingest(params, WorkDir(tmp_path))
+    assert (summary["source"], summary["train_rows"], summary["holdout_rows"]) == (
+        "world",
+        4 * ROWS,
+        2 * ROWS,
+    )
+    assert summary["dvc_data_version"] is None  # simulated weeks are not DVC-tracked files
