@@ -46,8 +46,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--equal-trials", type=int, default=DEFAULT_EQUAL_TRIALS)
     parser.add_argument("--power-trials", type=int, default=DEFAULT_POWER_TRIALS)
     parser.add_argument("--fractions", type=float, nargs="*", default=list(DEFAULT_FRACTIONS))
+    parser.add_argument("--confidence", type=float, help="override gate.confidence")
+    parser.add_argument("--superiority-margin", type=float, help="override the margin")
     args = parser.parse_args(argv)
     params = load_params()
+    overrides = {
+        "confidence": args.confidence,
+        "superiority_margin": args.superiority_margin,
+    }
+    changed = {key: value for key, value in overrides.items() if value is not None}
+    if changed:
+        params = params.model_copy(update={"gate": params.gate.model_copy(update=changed)})
     splits = load_telco(get_settings())
     gate = params.gate
     print(f"gate from {PARAMS_FILE}: confidence {gate.confidence}, {gate.resamples} resamples,")

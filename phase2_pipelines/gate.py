@@ -79,11 +79,10 @@ class GateDecision(_Frozen):
         if self.same_as_champion:
             return f"NOTHING TO PROMOTE: {self.note}"
         if self.promote:
+            passed = f"passed all {len(self.checks)} checks"
             if self.champion_version is None:
-                return f"PROMOTE: first model, passed all {len(self.checks)} checks against floors"
-            return f"PROMOTE: passed all {len(self.checks)} checks against champion v" + str(
-                self.champion_version
-            )
+                return f"PROMOTE: first model, {passed} against floors"
+            return f"PROMOTE: {passed} against champion v{self.champion_version}"
         return "REJECT: " + "; ".join(f"{c.name}: {c.detail}" for c in self.failures)
 
     def render(self) -> str:

@@ -170,8 +170,16 @@ def _move_aliases(
     params: PipelineParams, decision: GateDecision, registry: Registry, version: str
 ) -> str:
     """Promote or stage ``version`` if the gate said so; return what happened."""
+    from phase2_pipelines.registry import CHAMPION
+
     if not decision.promote:
         return "not promoted"
+    judged, current = decision.champion_version, registry.version_for(CHAMPION)
+    if current != judged:
+        return (
+            f"not promoted: the gate judged against champion v{judged}, but the champion is now"
+            f" v{current}; run the pipeline again"
+        )
     rolled_back = registry.rolled_back(version)
     if rolled_back is not None:
         return (

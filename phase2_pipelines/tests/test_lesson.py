@@ -28,6 +28,8 @@ COVERED_BY = {
     'make rollback REASON="why"': T + "test_pipeline::test_rollback_restores_previous_champion",
     "make mlflow-ui": T + "test_lesson::test_mlflow_ui_serves_the_store",
     ".venv/bin/python -m bench.bench_gate": T + "test_lesson::test_gate_benchmark_runs",
+    ".venv/bin/python -m bench.bench_gate --superiority-margin 0": T
+    + "test_lesson::test_gate_benchmark_runs",
     f'{CLI} stage-challenger 2 --reason "shadow the new model"': T
     + "test_pipeline::test_challenger_is_staged_and_retired_from_the_command_line",
     f'{CLI} retire-challenger --reason "shadow showed no gain"': T
@@ -70,6 +72,8 @@ def test_gate_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "false superiority (promoted):  " in out
     assert "power (promoted):" in out
     assert "gate decision time over 4 decisions: p50 " in out
+    assert main(["--superiority-margin", "0", "--equal-trials", "2", "--fractions"]) == 0
+    assert "superiority_margin 0.0," in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -26,7 +26,17 @@ from phase1_foundations.settings import PROJECT_ROOT, Settings
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.__main__ import main
 from phase2_pipelines.params import PipelineParams
-from phase2_pipelines.pipeline import DataRejected, Registration, run_pipeline
+from phase2_pipelines.pipeline import (
+    DataRejected,
+    Registration,
+    evaluate,
+    gate,
+    ingest,
+    register,
+    run_pipeline,
+    train,
+    validate,
+)
 from phase2_pipelines.registry import (
     CHALLENGER,
     CHAMPION,
@@ -246,6 +256,27 @@ def test_challenger_is_staged_and_retired_from_the_command_line(
     assert "retired challenger v2" in capsys.readouterr().out
     assert reg.version_for(CHALLENGER) is None
     assert [e.action for e in reg.history()][-2:] == ["challenge", "retired"]
+
+
+def test_register_does_not_act_on_a_decision_about_an_older_champion(
+    story: dict[str, Registration], module_state: Settings, params: PipelineParams
+) -> None:
+    reg = registry(params)
+    reg.promote("1", "test: the pilot serves again", override=True)
+    work = workdir(module_state, "stale-decision")
+    ingest(params, work, module_state)
+    validate(work, module_state)
+    train(params, work)
+    evaluate(params, work)
+    decision = gate(params, work, module_state)
+    assert decision.promote  # against v1, the full model is better ...
+    reg.promote("2", "test: someone moved the champion meanwhile", override=True)
+    registration = register(params, work, module_state)
+    assert "not promoted: the gate judged against champion v1, but the champion is now v2" in (
+        registration.note
+    )
+    assert reg.version_for(CHAMPION) == "2"  # ... but the decision was about v1
+    reg.promote("3", "test: back to the full model", override=True)
 
 
 def test_registry_works_in_a_plain_python_session(
