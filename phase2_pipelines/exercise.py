@@ -78,7 +78,7 @@ class Finding:
 
 
 def build_scores(settings: Settings | None = None) -> ExerciseScores:
-    """Train the champion, A, B and the equal-skill pairs; score the holdout (about 20 s)."""
+    """Train the champion, A, B and the equal-skill pairs; score the holdout (under a minute)."""
     splits = load_telco(settings or get_settings())
     recipe = TrainParams()  # the lesson's recipe, whatever params.yaml trains today
     holdout = splits.test.reset_index(drop=True)
@@ -219,7 +219,7 @@ def judge(params: PipelineParams, scores: ExerciseScores) -> list[Finding]:
 def run_check(params_file: Path, settings: Settings | None = None) -> int:
     """Print each requirement and what to change; 0 if all are met, 1 if not."""
     params = load_params(params_file)
-    print(f"Checking the gate in {params_file} (training the candidates takes about 20 s)...")
+    print(f"Checking the gate in {params_file} (training the candidates takes under a minute)...")
     findings = judge(params, build_scores(settings))
     for finding in findings:
         print(finding.render())

@@ -8,6 +8,7 @@ window and scored once on the test split, the split the gate and the lesson repo
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -76,13 +77,12 @@ def validation_split(
     World weeks are in time order, so the latest rows are the validation split (the past predicts
     the future, as in the gate). The Telco rows carry no time, so the split is stratified at random.
     """
-    fraction = params.experiments.validation_fraction
+    rows = math.ceil(len(train) * params.experiments.validation_fraction)
     if params.data.source == "world":
-        cut = round(len(train) * (1 - fraction))
-        return train.iloc[:cut], train.iloc[cut:]
+        return train.iloc[:-rows], train.iloc[-rows:]
     fit, validation = train_test_split(
         train,
-        test_size=fraction,
+        test_size=rows,
         stratify=train[LABEL_COLUMN],
         random_state=params.train.seed,
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
@@ -9,7 +12,7 @@ from phase1_foundations.settings import Settings
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.__main__ import main
 from phase2_pipelines.experiments import comparison_table, run_experiments, validation_split
-from phase2_pipelines.params import PipelineParams
+from phase2_pipelines.params import DataParams, PipelineParams
 from phase2_pipelines.tracking import EXPERIMENTS_EXPERIMENT
 
 
@@ -33,7 +36,8 @@ def test_experiments_choose_on_validation_and_test_only_the_chosen(
     table = comparison_table(outcome.results)
     assert table["roc_auc"].is_monotonic_decreasing  # best first
     assert set(table["family"]) == {"logreg", "hgb"}  # at least two families
-    validation_rows = round(len(load_telco(state).train) * params.experiments.validation_fraction)
+    fraction = params.experiments.validation_fraction
+    validation_rows = math.ceil(len(load_telco(state).train) * fraction)
     assert outcome.validation_rows == validation_rows
     assert all(r.metrics["n"] == validation_rows for r in outcome.results)  # chosen on validation
     assert outcome.chosen == table["experiment"][0]
@@ -59,3 +63,12 @@ def test_experiments_command_prints_the_choice_and_its_test_figures(
     assert "hgb-default" in out
     assert "chosen: " in out
     assert "its test figures (refitted on the whole training window" in out
+
+
+def test_world_validation_is_the_latest_weeks(telco_sample: pd.DataFrame) -> None:
+    """World rows come in week order, so the validation split is the most recent rows."""
+    params = PipelineParams(data=DataParams(source="world"))
+    fit, validation = validation_split(telco_sample, params)
+    rows = math.ceil(len(telco_sample) * params.experiments.validation_fraction)
+    assert validation.index.tolist() == telco_sample.index[-rows:].tolist()
+    assert fit.index.tolist() == telco_sample.index[:-rows].tolist()
