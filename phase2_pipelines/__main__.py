@@ -65,6 +65,8 @@ def _status(args: argparse.Namespace) -> int:
     """The last pipeline run's gate decision and where the aliases point now."""
     import json
 
+    from pydantic import ValidationError
+
     from phase2_pipelines.gate import GateDecision
 
     work = WorkDir(args.workdir)
@@ -72,9 +74,15 @@ def _status(args: argparse.Namespace) -> int:
     if not registered_file.is_file():
         print(f"no pipeline run in {work.root} yet: run `make phase2`", file=sys.stderr)
         return 1
-    print(GateDecision.from_dict(json.loads(gate_file.read_text())).render())
+    try:
+        decision = GateDecision.from_dict(json.loads(gate_file.read_text()))
+    except ValidationError:
+        print(f"{gate_file} was written by an older version: run `make phase2`", file=sys.stderr)
+        return 1
+    print(decision.render())
     registered = json.loads(registered_file.read_text())
-    print(f"last run: {registered['note']} (run {registered['run_id']})")
+    note = registered.get("note", f"registered as v{registered['version']}")
+    print(f"last run: {note} (run {registered['run_id']})")
     _print_aliases(_registry(args))
     return 0
 
@@ -229,7 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)
-    except ValidationError as error:  # a bad params.yaml: name the field, no traceback
+    except ValidationError as error:
+        if error.title != "PipelineParams":
+            raise
+        # A bad params.yaml: name the field, no traceback.
         print(f"error: {args.params} is not valid:\n{error}", file=sys.stderr)
         return 2
     return code

@@ -49,3 +49,16 @@ def test_bad_value_names_the_field(tmp_path: Path, change: dict[str, object], fi
     with pytest.raises(ValidationError) as error:
         load_params(_write(tmp_path, change))
     assert field in str(error.value)
+
+
+def test_the_command_line_names_the_bad_field_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from phase2_pipelines.__main__ import main
+
+    bad = _write(tmp_path, {"gate.slices": ["seniorcitizen"]})
+    assert main(["--params", str(bad), "check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {bad} is not valid:")
+    assert "gate.slices ['seniorcitizen'] are not in evaluate.slices" in err
+    assert "Traceback" not in err
