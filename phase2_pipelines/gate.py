@@ -220,7 +220,7 @@ def decide_promotion(
     if comparison.identical:
         note = (
             f"candidate is champion v{version} (identical scores on all"
-            f" {len(comparison.labels)} holdout rows); nothing to promote"
+            f" {len(comparison.labels)} holdout rows)"
         )
         return GateDecision(
             promote=False, checks=checks, champion_version=version, same_as_champion=True, note=note

@@ -24,7 +24,14 @@ from phase2_pipelines.workdir import STAGES
 
 pytestmark = pytest.mark.slow
 
-COPIED = ("dvc.yaml", "params.yaml", "uv.lock", "phase1_foundations", "phase2_pipelines")
+COPIED = (
+    "dvc.yaml",
+    "params.yaml",
+    "uv.lock",
+    ".gitignore",
+    "phase1_foundations",
+    "phase2_pipelines",
+)
 COPIED_DATA = "data/raw"
 MODEL = "churn-model"
 
@@ -93,7 +100,9 @@ def _gate(project: Path) -> dict[str, object]:
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("dvc-project")
     _copy_project(root)
-    _dvc(root, "init", "--no-scm", "--quiet")
+    # A git repository with the project's .gitignore, as a learner's clone is.
+    subprocess.run(["git", "init", "--quiet"], cwd=root, check=True)
+    _dvc(root, "init", "--quiet")
     return root
 
 
@@ -108,6 +117,20 @@ def test_repro_runs_every_stage_and_promotes_the_first_model(project: Path) -> N
     assert _ran(first) == list(STAGES)
     assert "Gate decision: PROMOTE: first model" in first
     assert _registry(project) == (1, "1")
+
+
+def test_dvc_lock_stays_out_of_git_without_being_ignored(project: Path) -> None:
+    """DVC refuses to read a git-ignored dvc.lock, so it is left untracked instead."""
+    ignored = subprocess.run(["git", "check-ignore", "-q", "dvc.lock"], cwd=project, check=False)
+    assert ignored.returncode == 1  # not ignored: DVC would fail with "is git-ignored"
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "dvc.lock"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert status.stdout.strip() == "?? dvc.lock"  # untracked: never staged behind your back
 
 
 def test_unchanged_repro_reruns_only_the_registry_stages_and_registers_nothing(
