@@ -6,46 +6,24 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from phase2_pipelines.params import PARAMS_FILE, load_params
-from phase2_pipelines.pipeline import STAGES, DataRejected, WorkDir
+from phase2_pipelines.workdir import STAGES, StageError, WorkDir
 
 if TYPE_CHECKING:
     from phase2_pipelines.registry import Registry
 
 
 def _stage(args: argparse.Namespace) -> int:
-    from phase2_pipelines import pipeline
-
-    params = load_params(args.params)
-    work = WorkDir(args.workdir)
+    """One stage in its own process, importing only that stage's module (what dvc.yaml runs)."""
+    module = importlib.import_module(f"phase2_pipelines.stages.{args.name}")
     try:
-        if args.name == "ingest":
-            summary = pipeline.ingest(params, work)
-            print(f"ingested {summary['train_rows']} training and {summary['holdout_rows']}"
-                  f" holdout rows from {summary['source']}")  # fmt: skip
-        elif args.name == "validate":
-            pipeline.validate(work)
-            print("both batches pass the data contract")
-        elif args.name == "train":
-            pipeline.train(params, work)
-            print(f"trained a {params.train.family} pipeline")
-        elif args.name == "evaluate":
-            report = pipeline.evaluate(params, work)
-            overall = report.overall
-            print(f"holdout roc_auc {overall.roc_auc:.4f}  pr_auc {overall.pr_auc:.4f}"
-                  f"  brier {overall.brier:.4f}  net value/customer"
-                  f" {overall.net_value_per_customer:.2f}")  # fmt: skip
-        elif args.name == "gate":
-            print(pipeline.gate(params, work).render())
-        else:
-            registration = pipeline.register(params, work)
-            print(f"run {registration.run_id} registered as {params.registry.model_name}"
-                  f" v{registration.version}; champion is v{registration.champion}")  # fmt: skip
-    except DataRejected as error:
+        print(module.main(load_params(args.params), WorkDir(args.workdir)))
+    except StageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
@@ -56,21 +34,17 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         registration = run_pipeline(load_params(args.params), WorkDir(args.workdir))
-    except DataRejected as error:
+    except StageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(registration.decision.render())
-    print(f"registered v{registration.version} (run {registration.run_id});"
-          f" champion is v{registration.champion}")  # fmt: skip
+    print(registration.render(load_params(args.params).registry.model_name))
     return 0
 
 
 def _registry(args: argparse.Namespace) -> Registry:
-    from phase1_foundations.settings import get_settings
     from phase2_pipelines.registry import Registry
-    from phase2_pipelines.tracking import configure_mlflow
 
-    configure_mlflow(get_settings())
     return Registry(load_params(args.params).registry.model_name)
 
 
@@ -91,6 +65,8 @@ def _status(args: argparse.Namespace) -> int:
     """The last pipeline run's gate decision and where the aliases point now."""
     import json
 
+    from pydantic import ValidationError
+
     from phase2_pipelines.gate import GateDecision
 
     work = WorkDir(args.workdir)
@@ -98,9 +74,15 @@ def _status(args: argparse.Namespace) -> int:
     if not registered_file.is_file():
         print(f"no pipeline run in {work.root} yet: run `make phase2`", file=sys.stderr)
         return 1
-    print(GateDecision.from_dict(json.loads(gate_file.read_text())).render())
+    try:
+        decision = GateDecision.from_dict(json.loads(gate_file.read_text()))
+    except ValidationError:
+        print(f"{gate_file} was written by an older version: run `make phase2`", file=sys.stderr)
+        return 1
+    print(decision.render())
     registered = json.loads(registered_file.read_text())
-    print(f"last run {registered['run_id']} registered as v{registered['version']}")
+    note = registered.get("note", f"registered as v{registered['version']}")
+    print(f"last run: {note} (run {registered['run_id']})")
     _print_aliases(_registry(args))
     return 0
 
@@ -123,16 +105,58 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
+    """A promotion by hand bypasses the gate: refused without --force, recorded as an override."""
+    from phase2_pipelines.registry import RegistryError
+
+    if not args.force:
+        print(
+            "error: promoting by hand bypasses the gate, which is what decides promotions"
+            " (`make phase2` runs it on the holdout, against the champion).\n"
+            "If you mean to override the gate, say so: add --force and a --reason; the move is"
+            " recorded as an override in `make history`.",
+            file=sys.stderr,
+        )
+        return 2
+    registry = _registry(args)
+    try:
+        event = registry.promote(args.version, args.reason, override=True)
+    except RegistryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"override: champion is v{event.version} (was v{event.replaced}), gate bypassed")
+    return 0
+
+
+def _stage_challenger(args: argparse.Namespace) -> int:
     from phase2_pipelines.registry import RegistryError
 
     registry = _registry(args)
     try:
-        event = registry.promote(args.version, args.reason)
+        event = registry.stage_challenger(args.version, args.reason)
     except RegistryError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"promoted: champion is v{event.version} (was v{event.replaced})")
+    replaced = f" (was v{event.replaced})" if event.replaced else ""
+    print(
+        f"challenger is v{event.version}{replaced}; champion is v{registry.version_for('champion')}"
+    )
     return 0
+
+
+def _retire_challenger(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    event = registry.retire_challenger(args.reason)
+    if event is None:
+        print(f"{registry.name} has no challenger; nothing to retire")
+        return 0
+    print(f"retired challenger v{event.version}; champion is v{registry.version_for('champion')}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from phase2_pipelines.exercise import run_check
+
+    return run_check(args.params)
 
 
 def _reproduce(args: argparse.Namespace) -> int:
@@ -148,10 +172,9 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _experiments(args: argparse.Namespace) -> int:
-    from phase2_pipelines.experiments import comparison_table, run_experiments
+    from phase2_pipelines.experiments import run_experiments
 
-    table = comparison_table(run_experiments(load_params(args.params)))
-    print(table.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    print(run_experiments(load_params(args.params)).render())
     return 0
 
 
@@ -175,10 +198,25 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", help="restore the previous champion")
     rollback.add_argument("--reason", required=True)
     rollback.set_defaults(handler=_rollback)
-    promote = commands.add_parser("promote", help="make a version the champion")
+    promote = commands.add_parser(
+        "promote", help="make a version the champion by hand, bypassing the gate (needs --force)"
+    )
     promote.add_argument("version")
     promote.add_argument("--reason", required=True)
+    promote.add_argument("--force", action="store_true", help="override the gate (recorded)")
     promote.set_defaults(handler=_promote)
+    challenger = commands.add_parser(
+        "stage-challenger", help="point the challenger alias at a version (shadow, canary)"
+    )
+    challenger.add_argument("version")
+    challenger.add_argument("--reason", required=True)
+    challenger.set_defaults(handler=_stage_challenger)
+    retire = commands.add_parser("retire-challenger", help="remove the challenger alias")
+    retire.add_argument("--reason", required=True)
+    retire.set_defaults(handler=_retire_challenger)
+    commands.add_parser(
+        "check", help="the phase-2 exercise self-check: does your gate block what it should?"
+    ).set_defaults(handler=_check)
     reproduce = commands.add_parser("reproduce", help="rebuild a run's model and compare")
     reproduce.add_argument("run_id")
     reproduce.add_argument("--allow-dirty", action="store_true")
@@ -194,8 +232,17 @@ def main(argv: list[str] | None = None) -> int:
 
     # A command-line run needs no progress bar for each small artifact it downloads.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from pydantic import ValidationError
+
     args = build_parser().parse_args(argv)
-    code: int = args.handler(args)
+    try:
+        code: int = args.handler(args)
+    except ValidationError as error:
+        if error.title != "PipelineParams":
+            raise
+        # A bad params.yaml: name the field, no traceback.
+        print(f"error: {args.params} is not valid:\n{error}", file=sys.stderr)
+        return 2
     return code
 
 

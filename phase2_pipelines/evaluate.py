@@ -132,6 +132,12 @@ def slice_columns(frame: pd.DataFrame, params: EvaluateParams) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index)
 
 
+def slice_values(frame: pd.DataFrame, params: EvaluateParams) -> dict[str, np.ndarray]:
+    """Each row's value of every evaluated slice, as strings (what the gate groups rows by)."""
+    columns = slice_columns(frame, params)
+    return {name: columns[name].astype(str).to_numpy() for name in params.slices}
+
+
 def evaluate_scores(
     frame: pd.DataFrame, labels: np.ndarray, scores: np.ndarray, params: EvaluateParams
 ) -> EvaluationReport:

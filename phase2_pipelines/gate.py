@@ -1,90 +1,144 @@
-"""The promotion gate: a pure function from evidence to a decision with every reason.
+"""The promotion gate: a pure function from evidence to a decision, each check with its evidence.
 
-A candidate is promoted only if it clears absolute floors, predicts a sane churn rate, beats the
-champion on the primary metric by a margin, and is no worse than the champion on any slice
-(within a tolerance). The first model has no champion, so only floors and sanity apply.
+A candidate is promoted only if it clears absolute floors, predicts a sane churn rate, is better
+than the champion on the same holdout rows by more than the noise, and is not worse on any slice
+that has enough churners and stayers to tell. Comparisons with the champion are judged on paired
+bootstrap intervals of the ROC AUC difference (``stats.paired_auc_difference``), never on point
+estimates: the superiority check needs the interval's lower bound above ``superiority_margin``,
+each gated slice needs its lower bound above ``-slice_tolerance``. The first model has no
+champion, so only floors and sanity apply. A candidate identical to the champion is not compared
+with it: there is nothing to promote.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from phase2_pipelines.evaluate import EvaluationReport
 from phase2_pipelines.params import GateParams
+from phase2_pipelines.stats import ClassCounts, PairedDifference, paired_auc_difference
 
-GATED_SLICE_METRIC = "roc_auc"
+SUPERIORITY = "beats champion on roc_auc"
 
 
-@dataclass(frozen=True)
-class GateCheck:
-    """One rule, whether it passed, and the numbers behind it."""
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class GateCheck(_Frozen):
+    """One rule, whether it passed, and the evidence behind it."""
 
     name: str
     passed: bool
     detail: str
+    evidence: PairedDifference | None = None
 
     def __str__(self) -> str:
         return f"[{'PASS' if self.passed else 'FAIL'}] {self.name}: {self.detail}"
 
 
-@dataclass(frozen=True)
-class GateDecision:
+class UngatedSlice(_Frozen):
+    """A slice the gate reports but does not judge, and why."""
+
+    name: str
+    reason: str
+    counts: ClassCounts
+
+    def __str__(self) -> str:
+        return f"{self.name}: not gated, {self.reason}"
+
+
+class GateDecision(_Frozen):
+    """Whether to promote, with every check and every slice that was not gated."""
+
     promote: bool
-    checks: list[GateCheck] = field(default_factory=list)
+    checks: list[GateCheck] = []
     champion_version: str | None = None
+    ungated: list[UngatedSlice] = []
+    same_as_champion: bool = False
+    note: str = ""
 
     @property
     def failures(self) -> list[GateCheck]:
         return [check for check in self.checks if not check.passed]
 
     @property
+    def comparison(self) -> PairedDifference | None:
+        """The overall AUC difference with the champion, when there was one to compare with."""
+        return next((c.evidence for c in self.checks if c.name == SUPERIORITY), None)
+
+    @property
+    def slice_checks(self) -> list[GateCheck]:
+        return [check for check in self.checks if check.name.startswith("non-inferior on ")]
+
+    @property
     def summary(self) -> str:
+        if self.same_as_champion:
+            return f"NOTHING TO PROMOTE: {self.note}"
         if self.promote:
-            against = f"champion v{self.champion_version}" if self.champion_version else "floors"
-            return f"PROMOTE: passed all {len(self.checks)} checks against {against}"
+            passed = f"passed all {len(self.checks)} checks"
+            if self.champion_version is None:
+                return f"PROMOTE: first model, {passed} against floors"
+            return f"PROMOTE: {passed} against champion v{self.champion_version}"
         return "REJECT: " + "; ".join(f"{c.name}: {c.detail}" for c in self.failures)
 
     def render(self) -> str:
-        return "\n".join([f"Gate decision: {self.summary}", *(f"  {c}" for c in self.checks)])
+        lines = [f"Gate decision: {self.summary}"]
+        if self.comparison is not None:
+            lines.append(f"  vs champion v{self.champion_version}: {self.comparison.describe()}")
+        slice_checks = self.slice_checks
+        lines += [f"  {check}" for check in self.checks if check not in slice_checks]
+        if slice_checks:
+            lines.append("  gated slices:")
+            lines += [f"    {check}" for check in slice_checks]
+        if self.ungated:
+            lines.append("  slices not gated:")
+            lines += [f"    {entry}" for entry in self.ungated]
+        return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "promote": self.promote,
-            "summary": self.summary,
-            "champion_version": self.champion_version,
-            "checks": [asdict(check) for check in self.checks],
-        }
+        return self.model_dump(mode="python")
 
     @classmethod
     def from_dict(cls, payload: dict[str, object]) -> GateDecision:
-        checks = payload.get("checks", [])
-        assert isinstance(checks, list)
-        version = payload.get("champion_version")
-        return cls(
-            promote=bool(payload["promote"]),
-            checks=[GateCheck(**check) for check in checks],
-            champion_version=None if version is None else str(version),
-        )
+        return cls.model_validate(payload)
+
+
+@dataclass(frozen=True)
+class HoldoutComparison:
+    """Both models' scores on the same holdout rows, their labels, and each row's slice values."""
+
+    labels: np.ndarray
+    candidate: np.ndarray
+    champion: np.ndarray
+    slices: dict[str, np.ndarray]
+    champion_version: str
+
+    @property
+    def identical(self) -> bool:
+        return bool(np.array_equal(self.candidate, self.champion))
 
 
 def _floor_checks(candidate: EvaluationReport, params: GateParams) -> list[GateCheck]:
     overall, floors = candidate.overall, params.floors
     return [
         GateCheck(
-            "floor roc_auc",
-            overall.roc_auc >= floors.roc_auc,
-            f"{overall.roc_auc:.4f} vs floor {floors.roc_auc:.4f}",
+            name="floor roc_auc",
+            passed=overall.roc_auc >= floors.roc_auc,
+            detail=f"{overall.roc_auc:.4f} vs floor {floors.roc_auc:.4f}",
         ),
         GateCheck(
-            "floor pr_auc",
-            overall.pr_auc >= floors.pr_auc,
-            f"{overall.pr_auc:.4f} vs floor {floors.pr_auc:.4f}",
+            name="floor pr_auc",
+            passed=overall.pr_auc >= floors.pr_auc,
+            detail=f"{overall.pr_auc:.4f} vs floor {floors.pr_auc:.4f}",
         ),
         GateCheck(
-            "ceiling brier",
-            overall.brier <= floors.max_brier,
-            f"{overall.brier:.4f} vs max {floors.max_brier:.4f}",
+            name="ceiling brier",
+            passed=overall.brier <= floors.max_brier,
+            detail=f"{overall.brier:.4f} vs max {floors.max_brier:.4f}",
         ),
     ]
 
@@ -93,63 +147,92 @@ def _sanity_check(candidate: EvaluationReport, params: GateParams) -> GateCheck:
     low, high = params.churn_rate_bounds
     rate = candidate.overall.predicted_churn_rate
     return GateCheck(
-        "sane predicted churn rate",
-        low <= rate <= high,
-        f"mean score {rate:.3f}, allowed [{low:.2f}, {high:.2f}]",
+        name="sane predicted churn rate",
+        passed=low <= rate <= high,
+        detail=f"mean score {rate:.3f}, allowed [{low:.2f}, {high:.2f}]",
     )
 
 
-def _superiority_check(
-    candidate: EvaluationReport, champion: EvaluationReport, params: GateParams
-) -> GateCheck:
-    metric = params.primary_metric
-    ours = float(getattr(candidate.overall, metric))
-    theirs = float(getattr(champion.overall, metric))
+def _compare(
+    comparison: HoldoutComparison, rows: np.ndarray, params: GateParams, stream: int
+) -> PairedDifference:
+    return paired_auc_difference(
+        comparison.labels[rows],
+        comparison.candidate[rows],
+        comparison.champion[rows],
+        confidence=params.confidence,
+        resamples=params.resamples,
+        seed=params.seed + stream,
+    )
+
+
+def _bound_check(name: str, evidence: PairedDifference, bound: float, label: str) -> GateCheck:
+    passed = evidence.low > bound
+    relation = ">" if passed else "<="
     return GateCheck(
-        f"beats champion on {metric}",
-        ours >= theirs + params.superiority_margin,
-        f"{ours:.4f} vs champion {theirs:.4f} + margin {params.superiority_margin:.4f}",
+        name=name,
+        passed=passed,
+        detail=f"{evidence.render()}; lower bound {relation} {label} {bound:+.4f}",
+        evidence=evidence,
     )
 
 
 def _slice_checks(
-    candidate: EvaluationReport, champion: EvaluationReport, params: GateParams, min_rows: int
-) -> list[GateCheck]:
-    checks = []
-    for slice_name, values in candidate.slices.items():
-        for value, ours in values.items():
-            theirs = champion.slices.get(slice_name, {}).get(value)
-            if theirs is None or min(ours.n, theirs.n) < min_rows:
-                continue
-            a, b = getattr(ours, GATED_SLICE_METRIC), getattr(theirs, GATED_SLICE_METRIC)
-            if not (math.isfinite(a) and math.isfinite(b)):
-                continue
-            checks.append(
-                GateCheck(
-                    f"non-inferior on {slice_name}={value}",
-                    a >= b - params.slice_tolerance,
-                    f"{GATED_SLICE_METRIC} {a:.4f} vs champion {b:.4f}"
-                    f" - tolerance {params.slice_tolerance:.3f}",
+    comparison: HoldoutComparison, params: GateParams
+) -> tuple[list[GateCheck], list[UngatedSlice]]:
+    checks: list[GateCheck] = []
+    ungated: list[UngatedSlice] = []
+    stream = 0
+    for family, values in comparison.slices.items():
+        for value in sorted(set(values.tolist())):
+            stream += 1
+            rows = values == value
+            name = f"{family}={value}"
+            counts = ClassCounts.of(comparison.labels[rows])
+            if family not in params.slices:
+                reason = f"{family} is not in gate.slices"
+            elif min(counts.positives, counts.negatives) < params.min_slice_positives:
+                smaller = "churners" if counts.positives <= counts.negatives else "stayers"
+                fewest = min(counts.positives, counts.negatives)
+                reason = f"{fewest} {smaller} < min_slice_positives {params.min_slice_positives}"
+            else:
+                evidence = _compare(comparison, rows, params, stream)
+                checks.append(
+                    _bound_check(
+                        f"non-inferior on {name}", evidence, -params.slice_tolerance, "-tolerance"
+                    )
                 )
-            )
-    return checks
+                continue
+            ungated.append(UngatedSlice(name=name, reason=reason, counts=counts))
+    return checks, ungated
 
 
 def decide_promotion(
     candidate: EvaluationReport,
-    champion: EvaluationReport | None,
+    comparison: HoldoutComparison | None,
     params: GateParams,
-    *,
-    min_slice_rows: int,
-    champion_version: str | None = None,
 ) -> GateDecision:
-    """Decide whether ``candidate`` replaces ``champion``; both evaluated on the same holdout."""
+    """Decide whether the candidate replaces the champion scored on the same holdout rows."""
     checks = [*_floor_checks(candidate, params), _sanity_check(candidate, params)]
-    if champion is not None:
-        checks.append(_superiority_check(candidate, champion, params))
-        checks.extend(_slice_checks(candidate, champion, params, min_slice_rows))
+    if comparison is None:
+        return GateDecision(promote=all(check.passed for check in checks), checks=checks)
+    version = comparison.champion_version
+    if comparison.identical:
+        note = (
+            f"candidate is champion v{version} (identical scores on all"
+            f" {len(comparison.labels)} holdout rows)"
+        )
+        return GateDecision(
+            promote=False, checks=checks, champion_version=version, same_as_champion=True, note=note
+        )
+    everyone = np.ones(len(comparison.labels), dtype=bool)
+    overall = _compare(comparison, everyone, params, stream=0)
+    checks.append(_bound_check(SUPERIORITY, overall, params.superiority_margin, "margin"))
+    slice_checks, ungated = _slice_checks(comparison, params)
+    checks.extend(slice_checks)
     return GateDecision(
         promote=all(check.passed for check in checks),
         checks=checks,
-        champion_version=champion_version,
+        champion_version=version,
+        ungated=ungated,
     )

@@ -24,17 +24,31 @@ class _Strict(BaseModel):
 
 
 class WorldWindow(_Strict):
+    """Which simulated weeks the pipeline learns from, as seen at the end of ``cutoff_week``.
+
+    Only labels already released by the cutoff are used (a week's labels arrive
+    ``label_delay_weeks`` later). Of the event weeks whose labels are out, the latest
+    ``holdout_weeks`` are held out for evaluation and the gate, and the ``train_weeks`` before them
+    are trained on: the holdout is later in time than training, and both were known at the cutoff.
+    """
+
     seed: int = 42
     scenario: str = "baseline"
     rows_per_week: int = Field(2000, gt=0)
-    train_weeks: tuple[int, int] = (0, 8)
-    holdout_weeks: tuple[int, int] = (8, 10)
+    label_delay_weeks: int = Field(4, ge=0)
+    cutoff_week: int = Field(13, ge=0)
+    train_weeks: int = Field(8, gt=0)
+    holdout_weeks: int = Field(2, gt=0)
 
     @model_validator(mode="after")
-    def _holdout_is_later(self) -> WorldWindow:
-        (train_start, train_stop), (hold_start, hold_stop) = self.train_weeks, self.holdout_weeks
-        if not (0 <= train_start < train_stop <= hold_start < hold_stop):
-            raise ValueError("need 0 <= train start < train stop <= holdout start < holdout stop")
+    def _enough_released_weeks(self) -> WorldWindow:
+        released = self.cutoff_week - self.label_delay_weeks + 1
+        if released < self.train_weeks + self.holdout_weeks:
+            raise ValueError(
+                f"by week {self.cutoff_week} the labels of {max(released, 0)} event week(s) are"
+                f" released (delay {self.label_delay_weeks}); train_weeks + holdout_weeks ="
+                f" {self.train_weeks + self.holdout_weeks} need a later cutoff_week"
+            )
         return self
 
 
@@ -59,6 +73,7 @@ class HgbParams(_Strict):
 class TrainParams(_Strict):
     family: Literal["logreg", "hgb"] = "logreg"
     seed: int = 42
+    profile_folds: int = Field(5, ge=2)
     logreg: LogRegParams = LogRegParams()
     hgb: HgbParams = HgbParams()
 
@@ -73,7 +88,6 @@ class EvaluateParams(_Strict):
     threshold: float = Field(0.35, gt=0, lt=1)
     tenure_bands: tuple[int, ...] = (0, 12, 24, 48, 121)
     slices: tuple[str, ...] = ("contract", "tenure_band", "internetservice")
-    min_slice_rows: int = Field(30, ge=1)
     calibration_bins: int = Field(10, ge=2)
     business: BusinessParams = BusinessParams()
 
@@ -85,11 +99,17 @@ class Floors(_Strict):
 
 
 class GateParams(_Strict):
+    """The promotion gate. Champion comparisons are judged on paired bootstrap intervals."""
+
     floors: Floors = Floors()
-    primary_metric: Literal["roc_auc", "pr_auc", "net_value_per_customer"] = "roc_auc"
-    superiority_margin: float = Field(0.002, ge=0)
-    slice_tolerance: float = Field(0.03, ge=0)
     churn_rate_bounds: tuple[float, float] = (0.05, 0.60)
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    resamples: int = Field(2000, ge=200)
+    seed: int = 42
+    superiority_margin: float = Field(0.003, ge=0, lt=1)
+    slices: tuple[str, ...] = ("contract", "tenure_band", "internetservice")
+    slice_tolerance: float = Field(0.05, ge=0, lt=1)
+    min_slice_positives: int = Field(50, ge=1)
 
 
 class RegistryParams(_Strict):
@@ -104,13 +124,29 @@ class Experiment(_Strict):
     hgb: HgbParams = HgbParams()
 
 
+class ExperimentsParams(_Strict):
+    """``make experiments``: candidates compared on a validation split of the training window."""
+
+    validation_fraction: float = Field(0.25, gt=0, lt=1)
+    candidates: tuple[Experiment, ...] = ()
+
+
 class PipelineParams(_Strict):
     data: DataParams = DataParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
     gate: GateParams = GateParams()
     registry: RegistryParams = RegistryParams()
-    experiments: tuple[Experiment, ...] = ()
+    experiments: ExperimentsParams = ExperimentsParams()
+
+    @model_validator(mode="after")
+    def _gated_slices_are_evaluated(self) -> PipelineParams:
+        missing = [name for name in self.gate.slices if name not in self.evaluate.slices]
+        if missing:
+            raise ValueError(
+                f"gate.slices {missing} are not in evaluate.slices {list(self.evaluate.slices)}"
+            )
+        return self
 
     def flat(self) -> dict[str, str]:
         """Dotted keys to string values, the shape MLflow params take."""

@@ -2,7 +2,8 @@
 
 It is small (a few KB of JSON) and enough to compare a new week against training without the
 training data: quantile bins and their shares for numbers, category frequencies, null rates,
-and the distribution of the model's own scores.
+and the distribution of the model's scores on customers it was not fitted on (out-of-fold scores
+of the training rows), which is what phase 4's prediction-drift check compares live scores with.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from phase1_foundations.contract import FEATURES, CategoricalColumn
 
 PROFILE_QUANTILES = 10
 SCORE_BINS = 20
+OUT_OF_FOLD = "out-of-fold scores of the training rows"
 
 
 class NumericProfile(BaseModel):
@@ -36,6 +38,7 @@ class ScoreProfile(BaseModel):
     edges: list[float]
     shares: list[float]
     mean: float
+    source: str = OUT_OF_FOLD
 
 
 class ReferenceProfile(BaseModel):
@@ -79,15 +82,20 @@ def profile_categorical(values: pd.Series, categories: tuple[str, ...]) -> Categ
     )
 
 
-def profile_scores(scores: np.ndarray) -> ScoreProfile:
+def profile_scores(scores: np.ndarray, source: str) -> ScoreProfile:
     edges = np.linspace(0.0, 1.0, SCORE_BINS + 1)
     return ScoreProfile(
-        edges=edges.tolist(), shares=_shares(scores, edges), mean=float(scores.mean())
+        edges=edges.tolist(),
+        shares=_shares(scores, edges),
+        mean=float(scores.mean()),
+        source=source,
     )
 
 
-def fit_reference_profile(frame: pd.DataFrame, scores: np.ndarray) -> ReferenceProfile:
-    """Profile every contract feature of ``frame`` and the scores the model gave it."""
+def fit_reference_profile(
+    frame: pd.DataFrame, scores: np.ndarray, score_source: str = OUT_OF_FOLD
+) -> ReferenceProfile:
+    """Profile every contract feature of ``frame`` and out-of-sample ``scores`` of its rows."""
     numeric: dict[str, NumericProfile] = {}
     categorical: dict[str, CategoricalProfile] = {}
     for spec in FEATURES:
@@ -96,5 +104,8 @@ def fit_reference_profile(frame: pd.DataFrame, scores: np.ndarray) -> ReferenceP
         else:
             numeric[spec.name] = profile_numeric(frame[spec.name])
     return ReferenceProfile(
-        n_rows=len(frame), numeric=numeric, categorical=categorical, score=profile_scores(scores)
+        n_rows=len(frame),
+        numeric=numeric,
+        categorical=categorical,
+        score=profile_scores(scores, score_source),
     )

@@ -2,7 +2,12 @@
 
 Aliases replace MLflow's deprecated stages: ``champion`` serves, ``challenger`` is staged for a
 rollout, ``previous_champion`` is where a rollback goes. Each move writes an event tag on the
-model version it concerns, so ``history()`` can rebuild who moved what, when and why.
+model version it concerns, so ``history()`` can rebuild who moved what, when and why. A promotion
+that bypassed the gate is recorded as an ``override``.
+
+``Registry(name)`` without a client talks to the project's store (the tracking URI MLflow was
+configured with, else the sqlite file under the state directory), so it works the same in the
+pipeline, the service and a plain Python session, and never creates ``./mlflow.db``.
 """
 
 from __future__ import annotations
@@ -17,11 +22,18 @@ from pathlib import Path
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from phase2_pipelines.tracking import project_client
+
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous_champion"
 EVENT_TAG_PREFIX = "event."
 CHECKSUM_TAG = "model_sha256"
+# Same training data, params and holdout predictions: the same model (see stages.register).
+IDENTITY_TAG = "model_identity"
+PROMOTE = "promote"
+OVERRIDE = "override"
+ROLLED_BACK = "rolled_back"
 # Written by MLflow into each download (it names the version asked for), not part of the model.
 DOWNLOAD_METADATA = frozenset({"registered_model_meta"})
 
@@ -61,7 +73,7 @@ class Registry:
 
     def __init__(self, model_name: str, client: MlflowClient | None = None) -> None:
         self.name = model_name
-        self.client = client or MlflowClient()
+        self.client = client or project_client()
 
     def version_for(self, alias: str) -> str | None:
         try:
@@ -102,11 +114,11 @@ class Registry:
         except MlflowException as error:
             raise RegistryError(f"{self.name} has no version {version}") from error
 
-    def promote(self, version: str, reason: str) -> RegistryEvent:
+    def promote(self, version: str, reason: str, *, override: bool = False) -> RegistryEvent:
         """Make ``version`` the champion; the current champion becomes ``previous_champion``.
 
         ``previous_champion`` is set before ``champion`` moves, so a failure part-way leaves the
-        current champion serving.
+        current champion serving. ``override`` records a promotion the gate did not make.
         """
         self._require_version(version)
         current = self.version_for(CHAMPION)
@@ -118,7 +130,7 @@ class Registry:
         self.client.set_registered_model_alias(self.name, CHAMPION, version)
         if self.version_for(CHALLENGER) == version:
             self.client.delete_registered_model_alias(self.name, CHALLENGER)
-        return self._record("promote", CHAMPION, version, current, reason)
+        return self._record(OVERRIDE if override else PROMOTE, CHAMPION, version, current, reason)
 
     def stage_challenger(self, version: str, reason: str) -> RegistryEvent:
         """Point ``challenger`` at ``version`` for a shadow or canary rollout."""
@@ -144,8 +156,23 @@ class Registry:
         self.client.set_registered_model_alias(self.name, CHAMPION, previous)
         self.client.delete_registered_model_alias(self.name, PREVIOUS_CHAMPION)
         if current is not None:
-            self._record("rolled_back", CHAMPION, current, None, reason)
+            self._record(ROLLED_BACK, CHAMPION, current, None, reason)
         return self._record("rollback", CHAMPION, previous, current, reason)
+
+    def version_tagged(self, key: str, value: str) -> str | None:
+        """The oldest version whose tag ``key`` is ``value``, if any."""
+        versions = self.client.search_model_versions(f"name='{self.name}'")
+        found = sorted(int(v.version) for v in versions if v.tags.get(key) == value)
+        return str(found[0]) if found else None
+
+    def tags(self, version: str) -> dict[str, str]:
+        tags: dict[str, str] = self.client.get_model_version(self.name, version).tags
+        return tags
+
+    def rolled_back(self, version: str) -> RegistryEvent | None:
+        """The last event that rolled ``version`` back, if it ever was."""
+        events = [e for e in self.history() if e.action == ROLLED_BACK and e.version == version]
+        return events[-1] if events else None
 
     def history(self) -> list[RegistryEvent]:
         """Every recorded move across all versions, oldest first."""

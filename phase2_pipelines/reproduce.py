@@ -16,7 +16,7 @@ from mlflow.exceptions import MlflowException
 from phase1_foundations.repro import dataset_fingerprint, git_state, lockfile_hash, prediction_hash
 from phase1_foundations.settings import Settings, get_settings
 from phase2_pipelines.params import PipelineParams
-from phase2_pipelines.pipeline import load_window
+from phase2_pipelines.stages.ingest import load_window
 from phase2_pipelines.tracking import configure_mlflow
 from phase2_pipelines.train import fit_model, predict_scores
 

@@ -20,6 +20,22 @@ def model_pip_requirements() -> list[str]:
     return [f"{name}=={metadata.version(name)}" for name in MODEL_REQUIREMENTS]
 
 
+def project_client(settings: Settings | None = None) -> MlflowClient:
+    """A client of the project's store: MLflow's configured tracking URI, else the settings'.
+
+    A plain ``MlflowClient()`` in a process that configured nothing uses ``./mlflow.db`` in the
+    current directory: a different, empty store.
+    """
+    from mlflow.tracking._tracking_service.utils import is_tracking_uri_set
+
+    # Set by configure_mlflow in this process, or exported as MLFLOW_TRACKING_URI.
+    if is_tracking_uri_set():  # type: ignore[no-untyped-call]
+        return MlflowClient()
+    settings = settings or get_settings()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return MlflowClient(tracking_uri=settings.tracking_uri)
+
+
 def configure_mlflow(
     settings: Settings | None = None, experiment: str = TRAINING_EXPERIMENT
 ) -> str:

@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
@@ -89,4 +90,22 @@ def fit_model(train: pd.DataFrame, params: TrainParams) -> Pipeline:
 def predict_scores(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
     """Churn probabilities for each row of a contract-valid frame."""
     scores: np.ndarray = model.predict_proba(to_model_frame(frame[list(FEATURE_NAMES)]))[:, 1]
+    return scores
+
+
+def out_of_fold_scores(train: pd.DataFrame, params: TrainParams) -> np.ndarray:
+    """Each training row scored by a model fitted without it (``profile_folds``-fold).
+
+    In-sample scores are more confident than any the model will give a new customer, most of all
+    for flexible models; these are what the model's scores on unseen customers look like.
+    """
+    seed_everything(params.seed)
+    folds = StratifiedKFold(n_splits=params.profile_folds, shuffle=True, random_state=params.seed)
+    scores: np.ndarray = cross_val_predict(
+        build_model(params),
+        to_model_frame(train),
+        train[LABEL_COLUMN].to_numpy(),
+        cv=folds,
+        method="predict_proba",
+    )[:, 1]
     return scores

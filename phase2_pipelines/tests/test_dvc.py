@@ -1,7 +1,8 @@
-"""Real DVC: `dvc repro` runs the six stages, a repeat is a no-op, a param re-runs only its stages.
+"""Real DVC: stages re-run when their data, params or code change, and the registry stages always.
 
-The project's pipeline files, code and raw data are copied into a temporary project, so the run
-has its own DVC state, its own var/ and its own MLflow store.
+The project's pipeline files, code, lock and raw data are copied into a temporary project, so the
+run has its own DVC state, its own var/ and its own MLflow store. The tests run in order, as one
+story: later tests start from the state earlier ones left.
 """
 
 from __future__ import annotations
@@ -16,17 +17,28 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mlflow import MlflowClient
 
 from phase1_foundations.settings import PROJECT_ROOT
+from phase2_pipelines.workdir import STAGES
 
 pytestmark = pytest.mark.slow
 
-COPIED = ("dvc.yaml", "params.yaml", "phase1_foundations", "phase2_pipelines", "data/raw")
+COPIED = (
+    "dvc.yaml",
+    "params.yaml",
+    "uv.lock",
+    ".gitignore",
+    "phase1_foundations",
+    "phase2_pipelines",
+)
+COPIED_DATA = "data/raw"
+MODEL = "churn-model"
 
 
 def _copy_project(target: Path) -> None:
     ignore = shutil.ignore_patterns("tests", "__pycache__", "docker", "*.md")
-    for name in COPIED:
+    for name in (*COPIED, COPIED_DATA):
         source = PROJECT_ROOT / name
         if source.is_dir():
             shutil.copytree(source, target / name, ignore=ignore)
@@ -44,8 +56,12 @@ def _dvc(project: Path, *args: str) -> str:
     env.pop("MLFLOW_TRACKING_URI", None)
     done = subprocess.run(
         [sys.executable, "-m", "dvc", *args],
-        cwd=project, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, f"dvc {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
 
@@ -54,37 +70,140 @@ def _ran(output: str) -> list[str]:
     return re.findall(r"Running stage '(\w+)'", output)
 
 
+def _edit_params(project: Path, section: str, key: str, value: object) -> None:
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    node = params
+    for part in section.split("."):
+        node = node[part]
+    node[key] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def _registry(project: Path) -> tuple[int, str | None]:
+    """(number of registered versions, champion version) read straight from the MLflow store."""
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'var' / 'mlflow.db'}")
+    versions = client.search_model_versions(f"name='{MODEL}'")
+    try:
+        champion: str | None = str(client.get_model_version_by_alias(MODEL, "champion").version)
+    except Exception:  # no champion yet
+        champion = None
+    return len(versions), champion
+
+
+def _gate(project: Path) -> dict[str, object]:
+    decision: dict[str, object] = json.loads((project / "var/pipeline/gate/gate.json").read_text())
+    return decision
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("dvc-project")
     _copy_project(root)
-    _dvc(root, "init", "--no-scm", "--quiet")
+    # A git repository with the project's .gitignore, as a learner's clone is.
+    subprocess.run(["git", "init", "--quiet"], cwd=root, check=True)
+    _dvc(root, "init", "--quiet")
     return root
 
 
 def test_pipeline_is_a_dag_of_six_stages(project: Path) -> None:
     dag = _dvc(project, "dag", "--md")
-    for stage in ("ingest", "validate", "train", "evaluate", "gate", "register"):
+    for stage in STAGES:
         assert stage in dag
 
 
-def test_repro_runs_every_stage_then_is_a_no_op(project: Path) -> None:
+def test_repro_runs_every_stage_and_promotes_the_first_model(project: Path) -> None:
     first = _dvc(project, "repro")
-    assert _ran(first) == ["ingest", "validate", "train", "evaluate", "gate", "register"]
-    assert "Gate decision: PROMOTE" in first
-    registered = json.loads((project / "var/pipeline/register/registered.json").read_text())
-    assert registered["champion"] == registered["version"] == "1"
-    second = _dvc(project, "repro")
-    assert _ran(second) == []  # same data and params: nothing re-runs
-    assert "Data and pipelines are up to date" in second
+    assert _ran(first) == list(STAGES)
+    assert "Gate decision: PROMOTE: first model" in first
+    assert _registry(project) == (1, "1")
+
+
+def test_dvc_lock_stays_out_of_git_without_being_ignored(project: Path) -> None:
+    """DVC refuses to read a git-ignored dvc.lock, so it is left untracked instead."""
+    ignored = subprocess.run(["git", "check-ignore", "-q", "dvc.lock"], cwd=project, check=False)
+    assert ignored.returncode == 1  # not ignored: DVC would fail with "is git-ignored"
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "dvc.lock"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert status.stdout.strip() == "?? dvc.lock"  # untracked: never staged behind your back
+
+
+def test_unchanged_repro_reruns_only_the_registry_stages_and_registers_nothing(
+    project: Path,
+) -> None:
+    again = _dvc(project, "repro")
+    assert _ran(again) == ["gate", "register"]  # always_changed; the rest is up to date
+    assert "NOTHING TO PROMOTE: candidate is champion v1" in again
+    assert "beats champion" not in again  # the champion is never compared with itself
+    assert _registry(project) == (1, "1")  # no duplicate version
 
 
 def test_changed_param_reruns_only_the_stages_it_affects(project: Path) -> None:
-    params_file = project / "params.yaml"
-    params = yaml.safe_load(params_file.read_text())
-    params["evaluate"]["threshold"] = 0.4
-    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    _edit_params(project, "evaluate", "threshold", 0.4)
     output = _dvc(project, "repro")
     assert _ran(output) == ["evaluate", "gate", "register"]  # not ingest, validate or train
     metrics = json.loads((project / "var/pipeline/evaluate/metrics.json").read_text())
     assert metrics["threshold"] == 0.4
+    _edit_params(project, "evaluate", "threshold", 0.35)  # the next repro puts it back
+
+
+@pytest.mark.parametrize(
+    ("module", "first_stage"),
+    [("phase2_pipelines/stages/train.py", "train"), ("phase2_pipelines/plots.py", "evaluate")],
+)
+def test_editing_a_stages_code_reruns_that_stage(
+    project: Path, module: str, first_stage: str
+) -> None:
+    path = project / module
+    original = path.read_text()
+    path.write_text(original + "\n# an edit DVC must notice\n")
+    try:
+        ran = _ran(_dvc(project, "repro"))
+    finally:
+        path.write_text(original)  # the next repro restores the stage from the run cache
+    assert ran[0] == first_stage
+    assert "ingest" not in ran
+    assert "validate" not in ran
+    assert ran[-2:] == ["gate", "register"]
+
+
+def test_the_gate_decides_afresh_each_run_and_the_champion_follows(project: Path) -> None:
+    # A floor above what the model reaches: the gate says so, nothing moves.
+    _edit_params(project, "gate.floors", "roc_auc", 0.99)
+    raised = _dvc(project, "repro")
+    assert _ran(raised) == ["gate", "register"]
+    assert "[FAIL] floor roc_auc" in raised
+    assert _registry(project) == (1, "1")
+    # Restored: decided again, not replayed from DVC's run cache.
+    _edit_params(project, "gate.floors", "roc_auc", 0.80)
+    restored = _dvc(project, "repro")
+    assert "[PASS] floor roc_auc" in restored
+    assert _registry(project) == (1, "1")
+    # A different candidate is registered once and judged against the champion.
+    _edit_params(project, "train.logreg", "C", 0.02)
+    other = _dvc(project, "repro")
+    assert _ran(other)[0] == "train"
+    decision = _gate(project)
+    assert decision["champion_version"] == "1"
+    assert "vs champion v1: dAUC" in other
+    expected_champion = "2" if decision["promote"] else "1"
+    assert _registry(project) == (2, expected_champion)
+    # Back to the first params: train and evaluate come from DVC's cache, the gate does not.
+    _edit_params(project, "train.logreg", "C", 0.3)
+    back = _dvc(project, "repro")
+    assert "train" not in _ran(back)  # restored from the run cache
+    assert _ran(back)[-2:] == ["gate", "register"]
+    decision = _gate(project)
+    assert decision["champion_version"] == expected_champion  # judged against today's champion
+    count, champion = _registry(project)
+    assert count == 2  # v1's model again: found by its identity, not registered a third time
+    if expected_champion == "1":
+        assert decision["same_as_champion"] is True
+        assert champion == "1"
+    else:
+        assert champion == ("1" if decision["promote"] else "2")

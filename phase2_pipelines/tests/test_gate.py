@@ -1,40 +1,74 @@
-"""The gate: floors always, champion comparisons when there is one, and a reason for each."""
+"""The gate: floors always; against a champion, intervals decide, and every check shows them."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from phase2_pipelines.evaluate import EvaluationReport, Metrics
-from phase2_pipelines.gate import decide_promotion
+from phase2_pipelines.gate import GateDecision, HoldoutComparison, decide_promotion
 from phase2_pipelines.params import GateParams
 
 GOOD = Metrics(
     n=1000, churn_rate=0.26, roc_auc=0.86, pr_auc=0.68, brier=0.13, precision=0.55, recall=0.7,
     predicted_churn_rate=0.27, contacted_share=0.3, net_value=9000.0, net_value_per_customer=9.0,
 )  # fmt: skip
-PARAMS = GateParams()
+PARAMS = GateParams(resamples=1000, slices=("contract",), min_slice_positives=30)
+N = 3000
 
 
-def report(overall: Metrics = GOOD, **slice_auc: float) -> EvaluationReport:
-    slices = {
-        "contract": {name: replace(GOOD, n=300, roc_auc=auc) for name, auc in slice_auc.items()}
-    }
-    return EvaluationReport(overall=overall, slices=slices)
+def report(overall: Metrics = GOOD) -> EvaluationReport:
+    return EvaluationReport(overall=overall)
 
 
-def names(decision_checks: list[object]) -> set[str]:
-    return {getattr(check, "name") for check in decision_checks}  # noqa: B009
+def holdout(
+    candidate_noise: float,
+    champion_noise: float = 1.0,
+    *,
+    seed: int = 0,
+    small_slice_noise: float | None = None,
+) -> HoldoutComparison:
+    """A synthetic holdout: both models see the same signal plus their own noise (less is better).
+
+    Rows 0-299 are contract "Two year" with few churners; the rest "Month-to-month".
+    """
+    rng = np.random.default_rng(seed)
+    contract = np.where(np.arange(N) < 300, "Two year", "Month-to-month")
+    rate = np.where(contract == "Two year", 0.07, 0.3)
+    labels = (rng.random(N) < rate).astype(int)
+    signal = 1.5 * labels
+    champion = signal + rng.normal(scale=champion_noise, size=N)
+    candidate = signal + rng.normal(scale=candidate_noise, size=N)
+    if small_slice_noise is not None:
+        rows = contract == "Two year"
+        candidate[rows] = signal[rows] + rng.normal(scale=small_slice_noise, size=rows.sum())
+    return HoldoutComparison(
+        labels=labels,
+        candidate=candidate,
+        champion=champion,
+        slices={"contract": contract, "internetservice": np.where(labels == 1, "DSL", "No")},
+        champion_version="3",
+    )
+
+
+def names(decision: GateDecision) -> list[str]:
+    return [check.name for check in decision.checks]
 
 
 def test_first_model_is_judged_on_floors_and_sanity_only() -> None:
-    decision = decide_promotion(report(), None, PARAMS, min_slice_rows=30)
+    decision = decide_promotion(report(), None, PARAMS)
     assert decision.promote
-    assert names(decision.checks) == {
-        "floor roc_auc", "floor pr_auc", "ceiling brier", "sane predicted churn rate",
-    }  # fmt: skip
-    assert decision.summary.startswith("PROMOTE")
+    assert names(decision) == [
+        "floor roc_auc",
+        "floor pr_auc",
+        "ceiling brier",
+        "sane predicted churn rate",
+    ]
+    assert decision.summary == "PROMOTE: first model, passed all 4 checks against floors"
+    assert decision.comparison is None
 
 
 @pytest.mark.parametrize(
@@ -49,48 +83,99 @@ def test_first_model_is_judged_on_floors_and_sanity_only() -> None:
     ],
 )
 def test_each_floor_blocks_alone(change: dict[str, float], failed: str) -> None:
-    decision = decide_promotion(report(replace(GOOD, **change)), None, PARAMS, min_slice_rows=30)
+    decision = decide_promotion(report(replace(GOOD, **change)), None, PARAMS)
     assert not decision.promote
     assert [check.name for check in decision.failures] == [failed]
     assert failed in decision.summary
 
 
-def test_candidate_must_beat_champion_by_the_margin() -> None:
-    champion = report(replace(GOOD, roc_auc=0.859))
-    slightly_better = report(replace(GOOD, roc_auc=0.860))  # +0.001 < margin 0.002
-    clearly_better = report(replace(GOOD, roc_auc=0.862))
-    blocked = decide_promotion(slightly_better, champion, PARAMS, min_slice_rows=30)
-    assert not blocked.promote
-    assert [c.name for c in blocked.failures] == ["beats champion on roc_auc"]
-    assert decide_promotion(clearly_better, champion, PARAMS, min_slice_rows=30).promote
+def test_clearly_better_candidate_is_promoted_with_its_interval() -> None:
+    decision = decide_promotion(report(), holdout(candidate_noise=0.7), PARAMS)
+    assert decision.promote, decision.render()
+    evidence = decision.comparison
+    assert evidence is not None
+    assert evidence.low > PARAMS.superiority_margin  # judged on the lower bound
+    assert evidence.counts.n == N
+    assert evidence.counts.positives + evidence.counts.negatives == N
+    assert (
+        decision.summary == f"PROMOTE: passed all {len(decision.checks)} checks against champion v3"
+    )
+
+
+def test_a_gain_inside_the_noise_is_not_superiority() -> None:
+    """Equal skill: the point estimate may favour the candidate; the interval does not."""
+    for seed in range(5):
+        decision = decide_promotion(report(), holdout(1.0, 1.0, seed=seed), PARAMS)
+        superiority = decision.checks[4]
+        assert superiority.name == "beats champion on roc_auc"
+        assert superiority.evidence is not None
+        assert superiority.evidence.low < superiority.evidence.difference
+        if not superiority.passed:
+            assert "lower bound <= margin" in superiority.detail
+        assert superiority.passed == (superiority.evidence.low > PARAMS.superiority_margin)
+
+
+def test_positive_point_estimate_with_wide_interval_is_rejected() -> None:
+    comparison = holdout(candidate_noise=0.97, seed=3)
+    decision = decide_promotion(report(), comparison, PARAMS)
+    evidence = decision.comparison
+    assert evidence is not None
+    assert evidence.difference > PARAMS.superiority_margin  # a point-estimate gate would promote
+    assert evidence.low <= PARAMS.superiority_margin
+    assert not decision.promote
+    assert [c.name for c in decision.failures] == ["beats champion on roc_auc"]
+
+
+def test_candidate_identical_to_champion_has_nothing_to_promote() -> None:
+    comparison = holdout(candidate_noise=1.0)
+    same = replace(comparison, candidate=comparison.champion.copy())
+    decision = decide_promotion(report(), same, PARAMS)
+    assert not decision.promote
+    assert decision.same_as_champion
+    assert decision.summary.startswith("NOTHING TO PROMOTE: candidate is champion v3")
+    assert "beats champion" not in decision.render()  # never compared with itself
 
 
 def test_a_worse_slice_blocks_a_better_model() -> None:
-    champion = report(replace(GOOD, roc_auc=0.80), **{"Month-to-month": 0.75, "Two year": 0.70})
-    candidate = report(replace(GOOD, roc_auc=0.90), **{"Month-to-month": 0.80, "Two year": 0.60})
-    decision = decide_promotion(candidate, champion, PARAMS, min_slice_rows=30)
+    comparison = holdout(candidate_noise=0.7, small_slice_noise=4.0)
+    params = GateParams(resamples=1000, slices=("contract",), min_slice_positives=10)
+    decision = decide_promotion(report(), comparison, params)
     assert not decision.promote
     assert [c.name for c in decision.failures] == ["non-inferior on contract=Two year"]
-    assert "0.6000 vs champion 0.7000" in decision.failures[0].detail
+    failed = decision.failures[0]
+    assert failed.evidence is not None
+    assert failed.evidence.low <= -params.slice_tolerance
+    assert "lower bound <= -tolerance -0.0500" in failed.detail
 
 
-def test_slice_drop_within_tolerance_passes() -> None:
-    champion = report(replace(GOOD, roc_auc=0.80), **{"Two year": 0.70})
-    candidate = report(replace(GOOD, roc_auc=0.90), **{"Two year": 0.68})  # -0.02 < 0.03
-    assert decide_promotion(candidate, champion, PARAMS, min_slice_rows=30).promote
+def test_small_slices_are_listed_with_the_reason_and_not_gated() -> None:
+    comparison = holdout(candidate_noise=0.7, small_slice_noise=4.0)
+    churners = int(comparison.labels[:300].sum())
+    params = GateParams(resamples=1000, slices=("contract",), min_slice_positives=churners + 1)
+    decision = decide_promotion(report(), comparison, params)
+    assert decision.promote  # the broken slice is too small to judge, and says so
+    ungated = {u.name: u.reason for u in decision.ungated}
+    assert ungated["contract=Two year"] == (
+        f"{churners} churners < min_slice_positives {churners + 1}"
+    )
+    assert ungated["internetservice=DSL"] == "internetservice is not in gate.slices"
+    assert "non-inferior on contract=Month-to-month" in names(decision)
 
 
-def test_small_slices_are_not_gated() -> None:
-    champion = report(**{"Two year": 0.90})
-    candidate = report(replace(GOOD, roc_auc=0.90), **{"Two year": 0.50})
-    decision = decide_promotion(candidate, champion, PARAMS, min_slice_rows=301)
-    assert decision.promote
-    assert not any(c.name.startswith("non-inferior") for c in decision.checks)
+def test_render_shows_the_difference_and_both_kinds_of_slices() -> None:
+    params = GateParams(resamples=500, slices=("contract",), min_slice_positives=30)
+    text = decide_promotion(report(), holdout(candidate_noise=0.7), params).render()
+    assert "vs champion v3: dAUC +" in text
+    assert "95% CI" in text
+    assert "gated slices:" in text
+    assert "[PASS] non-inferior on contract=Month-to-month" in text
+    assert "slices not gated:" in text
+    assert "contract=Two year: not gated, " in text
 
 
 def test_decision_round_trips_through_json() -> None:
-    decision = decide_promotion(report(replace(GOOD, roc_auc=0.5)), report(), PARAMS,
-                                min_slice_rows=30, champion_version="3")  # fmt: skip
-    again = type(decision).from_dict(decision.to_dict())
+    decision = decide_promotion(report(replace(GOOD, roc_auc=0.5)), holdout(0.7), PARAMS)
+    again = GateDecision.from_dict(json.loads(json.dumps(decision.to_dict())))
     assert again == decision
+    assert again.render() == decision.render()
     assert "[FAIL] floor roc_auc" in again.render()

@@ -17,15 +17,27 @@ from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.tests.lesson import assert_make_runs, missing_coverage
 
 T = "phase2_pipelines.tests."
+CLI = ".venv/bin/python -m phase2_pipelines"
 COVERED_BY = {
-    "make phase2": T + "test_dvc::test_repro_runs_every_stage_then_is_a_no_op",
+    "make phase2": T + "test_dvc::test_repro_runs_every_stage_and_promotes_the_first_model",
     ".venv/bin/dvc dag": T + "test_dvc::test_pipeline_is_a_dag_of_six_stages",
     "make history": T + "test_pipeline::test_rollback_restores_previous_champion",
-    "make experiments": T + "test_experiments::test_experiments_command_prints_the_table",
+    "make experiments": T
+    + "test_experiments::test_experiments_command_prints_the_choice_and_its_test_figures",
     "make reproduce RUN_ID=<run id>": T + "test_pipeline::test_run_reproduces_from_its_id",
     'make rollback REASON="why"': T + "test_pipeline::test_rollback_restores_previous_champion",
     "make mlflow-ui": T + "test_lesson::test_mlflow_ui_serves_the_store",
-    "make check-phase2": T + "test_exercise::test_your_gate_and_a_tightened_floor",
+    ".venv/bin/python -m bench.bench_gate": T + "test_lesson::test_gate_benchmark_runs",
+    ".venv/bin/python -m bench.bench_gate --superiority-margin 0": T
+    + "test_lesson::test_gate_benchmark_runs",
+    f'{CLI} stage-challenger 2 --reason "shadow the new model"': T
+    + "test_pipeline::test_challenger_is_staged_and_retired_from_the_command_line",
+    f'{CLI} retire-challenger --reason "shadow showed no gain"': T
+    + "test_pipeline::test_challenger_is_staged_and_retired_from_the_command_line",
+    f'{CLI} promote 2 --reason "why the gate is wrong here" --force': T
+    + "test_pipeline::test_manual_promotion_needs_force_and_is_recorded_as_an_override",
+    "make check-phase2": T
+    + "test_exercise::test_the_command_fails_with_advice_then_passes_when_fixed",
 }
 
 
@@ -35,12 +47,12 @@ def test_lesson_commands_are_covered() -> None:
 
 def test_make_targets_run_the_tested_commands() -> None:
     recipes = {
-        "phase2": "dvc repro",
+        "phase2": "dvc repro 2>&1 | sed -e '/To track the changes with git, run:/",
         "history": "-m phase2_pipelines history",
         "experiments": "-m phase2_pipelines experiments",
         "reproduce RUN_ID=abc": "-m phase2_pipelines reproduce abc",
         "rollback REASON=why": "-m phase2_pipelines rollback --reason",
-        "check-phase2": "phase2_pipelines/tests/test_exercise.py",
+        "check-phase2": "-m phase2_pipelines check",
     }
     assert_make_runs(recipes)
 
@@ -49,6 +61,19 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_gate_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """The benchmark's own entry point, with few trials (the lesson's figures use the defaults)."""
+    from bench.bench_gate import main
+
+    assert main(["--equal-trials", "2", "--power-trials", "2", "--fractions", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "false superiority (promoted):  " in out
+    assert "power (promoted):" in out
+    assert "gate decision time over 4 decisions: p50 " in out
+    assert main(["--superiority-margin", "0", "--equal-trials", "2", "--fractions"]) == 0
+    assert "superiority_margin 0.0," in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -14,7 +14,8 @@ from phase2_pipelines.params import PARAMS_FILE, load_params
 def test_repository_params_load() -> None:
     params = load_params()
     assert params.train.family in {"logreg", "hgb"}
-    assert len(params.experiments) >= 2  # `make experiments` compares at least two
+    assert len(params.experiments.candidates) >= 2  # `make experiments` compares at least two
+    assert set(params.gate.slices) <= set(params.evaluate.slices)
     assert set(params.flat()) >= {"gate.floors.roc_auc", "train.logreg.C", "evaluate.threshold"}
 
 
@@ -37,7 +38,10 @@ def _write(tmp_path: Path, change: dict[str, object]) -> Path:
         ({"gate.floors.roc_auc": 1.5}, "gate.floors.roc_auc"),
         ({"train.family": "xgboost"}, "train.family"),
         ({"evaluate.threshold": 0}, "evaluate.threshold"),
-        ({"data.world.holdout_weeks": [2, 4]}, "data.world"),
+        ({"data.world.cutoff_week": 5}, "need a later cutoff_week"),
+        ({"gate.slices": ["seniorcitizen"]}, "gate.slices ['seniorcitizen'] are not in"),
+        ({"gate.confidence": 1.5}, "gate.confidence"),
+        ({"gate.min_slice_positives": 0}, "gate.min_slice_positives"),
         ({"gate.floor": {"roc_auc": 0.8}}, "gate.floor"),
     ],
 )
@@ -45,3 +49,16 @@ def test_bad_value_names_the_field(tmp_path: Path, change: dict[str, object], fi
     with pytest.raises(ValidationError) as error:
         load_params(_write(tmp_path, change))
     assert field in str(error.value)
+
+
+def test_the_command_line_names_the_bad_field_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from phase2_pipelines.__main__ import main
+
+    bad = _write(tmp_path, {"gate.slices": ["seniorcitizen"]})
+    assert main(["--params", str(bad), "check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {bad} is not valid:")
+    assert "gate.slices ['seniorcitizen'] are not in evaluate.slices" in err
+    assert "Traceback" not in err

@@ -1,0 +1,235 @@
+"""``make check-phase2``: does the gate in your params.yaml protect senior citizens?
+
+The gate as shipped protects contract types, tenure bands and internet service, not senior
+citizens. The check runs three kinds of candidate through *your* gate (the ``gate:`` and
+``evaluate:`` sections of params.yaml), each against a champion trained on the pilot's first 7% of
+the training rows, all scored on the real holdout:
+
+- **A**, trained on all the rows but with a feature bug for customers aged 65+ (their tenure is
+  joined from another senior's record): better on average, worse for seniors. It must be blocked,
+  and by the seniors check;
+- **B**, the same recipe without the bug, better for everyone. It must be promoted;
+- **20 candidates of equal skill** (bootstrap retrains of one recipe): at most one may be promoted.
+
+The models are fixed (the lesson's training recipe); only your gate settings vary. The check reads
+params.yaml and the data, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from phase1_foundations.contract import LABEL_COLUMN
+from phase1_foundations.settings import Settings, get_settings
+from phase1_foundations.telco import load_telco
+from phase2_pipelines.controls import Pair, equal_skill_pair
+from phase2_pipelines.evaluate import evaluate_scores, slice_values
+from phase2_pipelines.gate import (
+    SUPERIORITY,
+    GateCheck,
+    GateDecision,
+    HoldoutComparison,
+    decide_promotion,
+)
+from phase2_pipelines.params import PipelineParams, TrainParams, load_params
+from phase2_pipelines.stats import paired_auc_difference
+from phase2_pipelines.train import fit_model, predict_scores
+
+SEGMENT, SEGMENT_VALUE = "seniorcitizen", "1"
+SEGMENT_CHECK = f"non-inferior on {SEGMENT}={SEGMENT_VALUE}"
+PILOT_FRACTION = 0.07  # the champion's training rows: a pilot of about 200 customers
+SEED = 7
+EQUAL_SKILL_TRIALS = 20
+MAX_EQUAL_PROMOTED = 1
+
+
+@dataclass(frozen=True)
+class ExerciseScores:
+    """Every model's scores on the holdout; they do not depend on your params.yaml."""
+
+    holdout: pd.DataFrame
+    champion: np.ndarray
+    broken_for_seniors: np.ndarray  # A
+    better: np.ndarray  # B
+    equal_skill: list[Pair]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One requirement of the exercise, whether your gate meets it, and what to change if not."""
+
+    title: str
+    passed: bool
+    advice: str
+    decision: GateDecision | None = None
+
+    def render(self) -> str:
+        lines = [f"[{'ok' if self.passed else 'FAIL'}] {self.title}"]
+        if self.decision is not None:
+            lines += [f"      {line}" for line in self.decision.render().splitlines()]
+        if not self.passed:
+            lines += [f"  -> {line}" for line in self.advice.splitlines()]
+        return "\n".join(lines)
+
+
+def build_scores(settings: Settings | None = None) -> ExerciseScores:
+    """Train the champion, A, B and the equal-skill pairs; score the holdout (under a minute)."""
+    splits = load_telco(settings or get_settings())
+    recipe = TrainParams()  # the lesson's recipe, whatever params.yaml trains today
+    holdout = splits.test.reset_index(drop=True)
+    champion = fit_model(splits.train.sample(frac=PILOT_FRACTION, random_state=SEED), recipe)
+    full = fit_model(splits.train, recipe)
+    bugged = holdout.copy()
+    seniors = bugged[SEGMENT] == int(SEGMENT_VALUE)
+    rng = np.random.default_rng(SEED)
+    bugged.loc[seniors, "tenure"] = rng.permutation(bugged.loc[seniors, "tenure"].to_numpy())
+    return ExerciseScores(
+        holdout=holdout,
+        champion=predict_scores(champion, holdout),
+        broken_for_seniors=predict_scores(full, bugged),
+        better=predict_scores(full, holdout),
+        equal_skill=[
+            equal_skill_pair(splits.train, holdout, recipe, trial)
+            for trial in range(EQUAL_SKILL_TRIALS)
+        ],
+    )
+
+
+def _decide(
+    params: PipelineParams, holdout: pd.DataFrame, candidate: np.ndarray, champion: np.ndarray
+) -> GateDecision:
+    labels = holdout[LABEL_COLUMN].to_numpy()
+    report = evaluate_scores(holdout, labels, candidate, params.evaluate)
+    comparison = HoldoutComparison(
+        labels=labels,
+        candidate=candidate,
+        champion=champion,
+        slices=slice_values(holdout, params.evaluate),
+        champion_version="1",
+    )
+    return decide_promotion(report, comparison, params.gate)
+
+
+def _segment_advice(params: PipelineParams, scores: ExerciseScores, decision: GateDecision) -> str:
+    """Why the seniors check did not block A, and the setting that would make it."""
+    gate = params.gate
+    if SEGMENT not in params.evaluate.slices:
+        return (
+            f"Your gate never looks at senior citizens. In params.yaml add {SEGMENT} to"
+            f" evaluate.slices (so it is measured) and to gate.slices (so it is protected)."
+        )
+    if SEGMENT not in gate.slices:
+        return f"{SEGMENT} is measured but not protected: add it to gate.slices in params.yaml."
+    ungated = next((u for u in decision.ungated if u.name == f"{SEGMENT}={SEGMENT_VALUE}"), None)
+    if ungated is not None:
+        return (
+            f"{ungated.name} is {ungated.reason}, so it is not gated: lower"
+            f" gate.min_slice_positives to at most {ungated.counts.positives}."
+        )
+    rows = scores.holdout[SEGMENT].astype(str).to_numpy() == SEGMENT_VALUE
+    harm = paired_auc_difference(
+        scores.holdout[LABEL_COLUMN].to_numpy()[rows],
+        scores.broken_for_seniors[rows],
+        scores.champion[rows],
+        confidence=gate.confidence,
+        resamples=gate.resamples,
+        seed=gate.seed,
+    )
+    return (
+        f"For seniors A shows {harm.render()}: it may cost them {-harm.low:.3f} AUC. Your"
+        f" gate.slice_tolerance {gate.slice_tolerance} accepts that: set it below {-harm.low:.3f}."
+    )
+
+
+def judge_broken_for_seniors(params: PipelineParams, scores: ExerciseScores) -> Finding:
+    decision = _decide(params, scores.holdout, scores.broken_for_seniors, scores.champion)
+    seniors = next((c for c in decision.checks if c.name == SEGMENT_CHECK), None)
+    blocked_for_seniors = seniors is not None and not seniors.passed
+    advice = "" if blocked_for_seniors else _segment_advice(params, scores, decision)
+    if not blocked_for_seniors and not decision.promote:
+        failed = ", ".join(c.name for c in decision.failures)
+        advice = f"Your gate rejected A, but not for what it does to seniors ({failed}).\n{advice}"
+    return Finding(
+        "A (better on average, worse for senior citizens) is blocked by the seniors check",
+        blocked_for_seniors and not decision.promote,
+        advice,
+        decision,
+    )
+
+
+def _blocking_advice(params: PipelineParams, check: GateCheck) -> str:
+    gate = params.gate
+    evidence = check.evidence
+    if check.name == SUPERIORITY and evidence is not None:
+        return (
+            f"B is better: {evidence.render()},"
+            f" but gate.superiority_margin {gate.superiority_margin} is above that lower bound"
+            f" (or gate.confidence {gate.confidence} makes the interval too wide): lower them."
+        )
+    if check.name.startswith("non-inferior on ") and evidence is not None:
+        counts = evidence.counts
+        return (
+            f"{check.name.removeprefix('non-inferior on ')}: {evidence.render()}. With"
+            f" {counts.positives} churners the interval is too wide to show a drop smaller than"
+            f" {gate.slice_tolerance}: raise gate.min_slice_positives above {counts.positives}"
+            f" (the slice is then reported, not gated), or widen gate.slice_tolerance."
+        )
+    return (
+        f"{check.name} ({check.detail}) blocks a clearly better model: floors and bounds are"
+        " minimums a sound model clears easily; put this one back."
+    )
+
+
+def judge_better(params: PipelineParams, scores: ExerciseScores) -> Finding:
+    decision = _decide(params, scores.holdout, scores.better, scores.champion)
+    advice = "\n".join(_blocking_advice(params, check) for check in decision.failures)
+    return Finding("B (better for everyone) is promoted", decision.promote, advice, decision)
+
+
+def judge_equal_skill(params: PipelineParams, scores: ExerciseScores) -> Finding:
+    promoted = sum(
+        _decide(params, scores.holdout, pair.candidate, pair.champion).promote
+        for pair in scores.equal_skill
+    )
+    gate = params.gate
+    return Finding(
+        f"equal-skill candidates are not promoted ({promoted} of {len(scores.equal_skill)}"
+        f" promoted, at most {MAX_EQUAL_PROMOTED} allowed)",
+        promoted <= MAX_EQUAL_PROMOTED,
+        f"Your gate calls noise an improvement: the superiority check needs the lower bound of"
+        f" the interval above the margin. Raise gate.confidence (now {gate.confidence}) or"
+        f" gate.superiority_margin (now {gate.superiority_margin}).",
+    )
+
+
+def judge(params: PipelineParams, scores: ExerciseScores) -> list[Finding]:
+    """Every requirement of the exercise, judged with the gate ``params`` describe."""
+    return [
+        judge_broken_for_seniors(params, scores),
+        judge_better(params, scores),
+        judge_equal_skill(params, scores),
+    ]
+
+
+def run_check(params_file: Path, settings: Settings | None = None) -> int:
+    """Print each requirement and what to change; 0 if all are met, 1 if not."""
+    params = load_params(params_file)
+    print(f"Checking the gate in {params_file} (training the candidates takes under a minute)...")
+    findings = judge(params, build_scores(settings))
+    for finding in findings:
+        print(finding.render())
+    failed = [f for f in findings if not f.passed]
+    if failed:
+        print(
+            f"\ncheck-phase2: {len(failed)} of {len(findings)} requirements not met. Change"
+            " params.yaml as advised above, then run `make check-phase2` again.",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"\ncheck-phase2: all {len(findings)} requirements met.")
+    return 0

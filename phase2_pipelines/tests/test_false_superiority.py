@@ -1,0 +1,51 @@
+"""The gate's healthy control: candidates of equal skill are rarely promoted; better ones are.
+
+Equal skill: one recipe fitted on two bootstrap resamples of the real Telco training rows, with
+two seeds; neither model is better in expectation, so each promotion is a false superiority.
+`python -m bench.bench_gate` runs more trials and reports the rates in full.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from phase1_foundations.settings import Settings
+from phase1_foundations.telco import load_telco
+from phase2_pipelines.controls import better_candidate_trials, equal_skill_trials
+from phase2_pipelines.params import PipelineParams
+from phase2_pipelines.stats import wilson_interval
+
+pytestmark = pytest.mark.slow
+
+EQUAL_TRIALS = 60
+MAX_FALSE_SUPERIORITY = 0.05
+POWER_TRIALS = 20
+# A champion trained on a twentieth of the rows (about 140 customers) is worse by about 0.03 AUC.
+WEAK_CHAMPION_FRACTION = 0.05
+MIN_POWER = 0.8
+
+
+def test_false_superiority_rate_is_at_most_five_percent(
+    state: Settings, params: PipelineParams
+) -> None:
+    splits = load_telco(state)
+    trials = equal_skill_trials(splits.train, splits.test, params, EQUAL_TRIALS)
+    promoted = sum(trial.promote for trial in trials)
+    low, high = wilson_interval(promoted, len(trials))
+    blocked = sum(trial.slice_blocked for trial in trials)
+    print(
+        f"\nfalse superiority: {promoted}/{len(trials)} = {promoted / len(trials):.1%}"
+        f" [95% CI {low:.1%}, {high:.1%}]; blocked by a slice check: {blocked}/{len(trials)}"
+    )
+    assert promoted / len(trials) <= MAX_FALSE_SUPERIORITY
+
+
+def test_a_genuinely_better_candidate_is_promoted(state: Settings, params: PipelineParams) -> None:
+    """Without this, a gate that never promotes would pass the control above."""
+    splits = load_telco(state)
+    trials = better_candidate_trials(
+        splits.train, splits.test, params, POWER_TRIALS, WEAK_CHAMPION_FRACTION
+    )
+    promoted = sum(trial.promote for trial in trials)
+    print(f"\npower against a champion on 5% of the rows: {promoted}/{len(trials)}")
+    assert promoted / len(trials) >= MIN_POWER
