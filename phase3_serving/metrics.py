@@ -30,29 +30,44 @@ class ServiceMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter(
-            "churn_api_requests", "HTTP requests served.",
-            ["route", "status", "model_version"], registry=r,
-        )  # fmt: skip
+            "churn_api_requests",
+            "HTTP requests served.",
+            ["route", "status", "model_version"],
+            registry=r,
+        )
         self.latency = Histogram(
-            "churn_api_request_seconds", "Request latency.",
-            ["route", "model_version"], buckets=LATENCY_BUCKETS, registry=r,
-        )  # fmt: skip
+            "churn_api_request_seconds",
+            "Request latency.",
+            ["route", "model_version"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.in_flight = Gauge(
-            "churn_api_in_flight_requests", "Requests being served now.",
-            registry=r, multiprocess_mode="livesum",
-        )  # fmt: skip
+            "churn_api_in_flight_requests",
+            "Requests being served now.",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.scores = Histogram(
-            "churn_api_prediction_score", "Churn probabilities returned.",
-            ["model_version", "routed_to"], buckets=SCORE_BUCKETS, registry=r,
-        )  # fmt: skip
+            "churn_api_prediction_score",
+            "Churn probabilities returned.",
+            ["model_version", "routed_to"],
+            buckets=SCORE_BUCKETS,
+            registry=r,
+        )
         self.rejected = Counter(
-            "churn_api_rejected_inputs", "Inputs rejected by validation, by reason.",
-            ["reason"], registry=r,
-        )  # fmt: skip
+            "churn_api_rejected_inputs",
+            "Inputs rejected by validation, by reason.",
+            ["reason"],
+            registry=r,
+        )
         self.model_info = Gauge(
-            "churn_api_model_info", "1 for each loaded model version and its role.",
-            ["alias", "version"], registry=r, multiprocess_mode="liveall",
-        )  # fmt: skip
+            "churn_api_model_info",
+            "1 for each loaded model version and its role.",
+            ["alias", "version"],
+            registry=r,
+            multiprocess_mode="liveall",
+        )
         self.swaps = Counter(
             "churn_api_model_swaps", "Hot swaps of a loaded model.", ["alias"], registry=r
         )
@@ -60,13 +75,25 @@ class ServiceMetrics:
             "churn_api_canary_rollbacks", "Canaries ended by a guardrail.", ["reason"], registry=r
         )
         self.challenger_errors = Counter(
-            "churn_api_challenger_errors", "Challenger failures (the champion answered).",
+            "churn_api_challenger_errors",
+            "Challenger failures (the champion answered).",
             registry=r,
-        )  # fmt: skip
+        )
+        self.shadow_skipped = Counter(
+            "churn_api_shadow_skipped_rows",
+            "Rows logged without a shadow score because the shadow model fell behind.",
+            registry=r,
+        )
+        self.model_errors = Counter(
+            "churn_api_model_errors",
+            "Rows the champion could not score (their requests failed).",
+            registry=r,
+        )
         self.log_dropped = Counter(
             "churn_api_prediction_log_dropped_rows",
-            "Prediction log rows dropped because the writer fell behind.", registry=r,
-        )  # fmt: skip
+            "Prediction log rows dropped because the writer fell behind.",
+            registry=r,
+        )
 
     def exposition(self) -> bytes:
         """The text format; aggregated across workers in multiprocess mode."""

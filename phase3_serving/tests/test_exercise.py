@@ -34,8 +34,9 @@ def _replay(champion: np.ndarray, challenger: np.ndarray, limits: GuardrailLimit
     monitor = GuardrailMonitor(limits)
     for start in range(0, len(champion), BATCH):
         monitor.record_champion(champion[start : start + BATCH])
-        monitor.record_challenger(5.0, len(challenger[start : start + BATCH]),
-                                  challenger[start : start + BATCH])  # fmt: skip
+        monitor.record_challenger(
+            5.0, len(challenger[start : start + BATCH]), challenger[start : start + BATCH]
+        )
         if (breach := monitor.check()) is not None:
             return breach.reason
     return None

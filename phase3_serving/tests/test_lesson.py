@@ -16,15 +16,15 @@ COVERED_BY = {
     "make serve": T + "test_lesson::test_make_serve_runs_the_app_on_loopback",
     "curl -s http://127.0.0.1:8000/health/ready": T + "test_service::test_health",
     "curl -s -X POST http://127.0.0.1:8000/v1/predict -H 'content-type: application/json' -d "
-    "@phase3_serving/examples/customer.json":
-        T + "test_service::test_single_prediction_matches_the_registered_pipeline",
-    "python -m phase3_serving score data/raw/telco/test.csv var/scores.parquet":
-        T + "test_batch::test_cli_scores_a_file_and_prints_rows_per_second",
+    "@phase3_serving/examples/customer.json": T
+    + "test_service::test_single_prediction_matches_the_registered_pipeline",
+    "python -m phase3_serving score data/raw/telco/test.csv var/scores.parquet": T
+    + "test_batch::test_cli_scores_a_file_and_prints_rows_per_second",
     "make bench-serving": T + "test_bench_serving::test_run_loads_both_servers_in_both_cases",
-    "make serving-image":
-        T + "test_deploy::test_serving_image_holds_the_serving_stack_and_nothing_more",
+    "make serving-image": T
+    + "test_deploy::test_serving_image_holds_the_serving_stack_and_nothing_more",
     "make check-phase3": T + "test_exercise::test_your_guardrails",
-}  # fmt: skip
+}
 
 
 def test_lesson_commands_are_covered() -> None:
@@ -38,9 +38,12 @@ def test_example_request_passes_the_schema() -> None:
 
 def test_make_serve_runs_the_app_on_loopback() -> None:
     dry = subprocess.run(
-        ["make", "-n", "serve", "PORT=8123"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        ["make", "-n", "serve", "PORT=8123"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
         check=True,
-    )  # fmt: skip
+    )
     assert "uvicorn phase3_serving.app:app --host 127.0.0.1 --port 8123" in dry.stdout
     assert "--no-access-log" in dry.stdout  # requests are in /metrics and the prediction log
 

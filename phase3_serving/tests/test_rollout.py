@@ -31,9 +31,11 @@ def bad_challenger(trained: Trained) -> str:
     shuffled = splits.train.copy()
     shuffled[LABEL_COLUMN] = np.random.default_rng(0).permutation(shuffled[LABEL_COLUMN])
     bad = run_pipeline(
-        trained.params, workdir(trained.settings, "bad"), trained.settings,
+        trained.params,
+        workdir(trained.settings, "bad"),
+        trained.settings,
         (shuffled, splits.test),
-    )  # fmt: skip
+    )
     assert not bad.decision.promote  # the gate already said no; the canary must catch it too
     return bad.version
 
@@ -42,9 +44,11 @@ def bad_challenger(trained: Trained) -> str:
 def canary_server(trained: Trained, bad_challenger: str, tmp_path: Path) -> Iterator[Server]:
     Registry(trained.params.registry.model_name).stage_challenger(bad_challenger, "canary test")
     with running_server(
-        trained.settings, tmp_path / "server.log",
-        MLOPS_SERVING_CANARY_PERCENT="50", MLOPS_SERVING_GUARDRAIL_MIN_REQUESTS="60",
-    ) as server:  # fmt: skip
+        trained.settings,
+        tmp_path / "server.log",
+        MLOPS_SERVING_CANARY_PERCENT="50",
+        MLOPS_SERVING_GUARDRAIL_MIN_REQUESTS="60",
+    ) as server:
         yield server
 
 
@@ -87,8 +91,9 @@ def test_shadow_scores_every_request_off_the_response_path(
         trained.settings.model_copy(update={"state_dir": tmp_path / "state"}),
         tmp_path / "server.log",
         MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
-        MLOPS_SERVING_SHADOW="true", MLOPS_SERVING_GUARDRAIL_MAX_SCORE_SHIFT="1000",
-    ) as server:  # fmt: skip
+        MLOPS_SERVING_SHADOW="true",
+        MLOPS_SERVING_GUARDRAIL_MAX_SCORE_SHIFT="1000",
+    ) as server:
         answers = [httpx.post(f"{server.url}/v1/predict", json=r).json() for r in request_rows(40)]
     assert {a["routed_to"] for a in answers} == {"champion"}  # users only see the champion
     log = read_prediction_log(tmp_path / "state" / "predictions")
