@@ -33,6 +33,18 @@ class ServingSettings(Settings):
     serving_inference_threads: int = Field(
         1, gt=0, description="Threads that call models off the event loop (per worker)."
     )
+    serving_model_threads: int = Field(
+        1,
+        gt=0,
+        description="Native threads (OpenMP, BLAS) one model call may use: more than the cores"
+        " a worker has makes a gradient-boosting call many times slower.",
+    )
+    serving_switch_interval_ms: float = Field(
+        1.0,
+        gt=0,
+        description="Longest a thread holds the GIL while another waits (Python: 5 ms): how"
+        " long a model call on the inference thread can keep the event loop waiting.",
+    )
     serving_inline_max_rows: int = Field(
         512, ge=0, description="A verified fast path scores up to this many rows on the loop."
     )

@@ -79,6 +79,7 @@ class BatchScores:
     champion: LoadedModel
     challenger: LoadedModel | None
     canary: ChallengerCall | None  # the challenger's part of a canary batch
+    champion_ms: float  # the champion's call (0 if it had no rows)
 
     @property
     def champion_scores(self) -> np.ndarray:
@@ -118,8 +119,9 @@ def score_batch(
         routes[answered] = CHALLENGER
         canary = ChallengerCall(elapsed_ms, len(chosen), result.scores[~result.failed])
     main = np.flatnonzero(routes == CHAMPION)
+    champion_ms = 0.0
     if len(main):
-        result = score_isolated(
+        result, champion_ms = timed(
             champion, rows if len(main) == n else [rows[i] for i in main.tolist()]
         )
         if result.error:
@@ -135,5 +137,13 @@ def score_batch(
     thresholds = np.where(routes == CHALLENGER, challenger_threshold, champion.threshold)
     decisions = ~failed & (np.nan_to_num(scores, nan=-1.0) >= thresholds)
     return BatchScores(
-        scores, decisions, versions.tolist(), routes.tolist(), failed, champion, challenger, canary
+        scores,
+        decisions,
+        versions.tolist(),
+        routes.tolist(),
+        failed,
+        champion,
+        challenger,
+        canary,
+        champion_ms,
     )

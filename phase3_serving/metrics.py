@@ -20,6 +20,22 @@ from prometheus_client import (
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 SCORE_BUCKETS = (*(round(0.05 * i, 2) for i in range(1, 20)), 1.0)
+CALL_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+)
+ROWS_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -77,6 +93,19 @@ class ServiceMetrics:
         self.challenger_errors = Counter(
             "churn_api_challenger_errors",
             "Challenger failures (the champion answered).",
+            registry=r,
+        )
+        self.model_calls = Histogram(
+            "churn_api_model_call_seconds",
+            "Time of one model call (many rows), by role: champion, challenger or shadow.",
+            ["role", "model_version"],
+            buckets=CALL_BUCKETS,
+            registry=r,
+        )
+        self.microbatch_rows = Histogram(
+            "churn_api_microbatch_rows",
+            "Single-row requests scored together in one model call.",
+            buckets=ROWS_BUCKETS,
             registry=r,
         )
         self.shadow_skipped = Counter(

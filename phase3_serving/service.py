@@ -13,6 +13,7 @@ import contextlib
 import gc
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -73,6 +74,7 @@ def build_state(settings: ServingSettings) -> ServiceState:
         batch_wait_s=settings.serving_batch_wait_ms / 1000,
         inline_max_rows=settings.serving_inline_max_rows,
         inference_threads=settings.serving_inference_threads,
+        model_threads=settings.serving_model_threads,
         shadow_max_pending_rows=settings.serving_shadow_max_pending_rows,
         check_every_s=settings.serving_guardrail_sync_seconds,
     )
@@ -207,6 +209,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await refresh_models(state)
     if state.slots.champion is None:
         logger.error("not ready: %s", state.errors.get(CHAMPION, NOT_LOADED))
+    # The event loop shares the GIL with the inference thread: let it have it back within
+    # this long (Python's default is 5 ms, and a request needs the GIL several times).
+    sys.setswitchinterval(settings.serving_switch_interval_ms / 1000)
     if settings.serving_gc_freeze:
         gc.collect()
         gc.freeze()  # the models and libraries loaded so far are never collected: skip them
