@@ -78,12 +78,16 @@ def register(
     builder: Builder | None = None,
     window: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> str:
-    """Train and register a version through phase 2's stages; its version number."""
+    """Train and register a version through phase 2's stages; its version number. Whatever the
+    gate says, only ``challenger`` may move: the test decides who serves."""
     work = workdir(settings, name)
+    staged = params.model_copy(
+        update={"registry": params.registry.model_copy(update={"promote_to": "challenger"})}
+    )
     if builder is None:
-        return stages.run_pipeline(params, work, settings, window).version
+        return stages.run_pipeline(staged, work, settings, window).version
     with training_with(builder):
-        return stages.run_pipeline(params, work, settings, window).version
+        return stages.run_pipeline(staged, work, settings, window).version
 
 
 def make_champion(params: PipelineParams, version: str) -> None:
