@@ -20,7 +20,7 @@ from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.params import load_params
 from phase2_pipelines.train import fit_model, predict_scores
-from phase3_serving.guardrails import Evidence, GuardrailPolicy
+from phase3_serving.guardrails import Evidence, GuardrailPolicy, Verdict
 from phase3_serving.rollout import canary_bucket
 
 CANARY_PERCENT = 20.0
@@ -56,7 +56,17 @@ class Outcome:
     guardrail: str | None
     look: int | None
     challenger_requests: int  # when it was stopped, or when the last look passed
-    reason: str | None = None
+    verdict: Verdict | None  # the breach, or the last look's evidence
+
+    @property
+    def reason(self) -> str | None:
+        return self.verdict.breach.reason if self.verdict and self.verdict.breach else None
+
+    def evidence(self, guardrail: str) -> str:
+        """What the last look said about one guardrail."""
+        if self.verdict is None:
+            return "no look was taken"
+        return next(c.reason for c in self.verdict.checks if c.guardrail == guardrail)
 
 
 @dataclass
@@ -108,6 +118,7 @@ def replay_canary(
     evidence = Evidence.empty(policy)
     done = 0
     n = len(replay.customer_ids)
+    verdict = None
     while done < len(policy.looks):
         rows = rng.integers(0, n, 1 + rng.poisson(MEAN_BATCH_ROWS - 1))
         canary = rows[replay.in_canary[rows]]
@@ -125,8 +136,8 @@ def replay_canary(
         verdict = policy.check(evidence, look)
         if verdict.breach is not None:
             breach = verdict.breach
-            return Outcome(True, breach.guardrail, verdict.look, evidence.requests, breach.reason)
-    return Outcome(False, None, None, evidence.requests)
+            return Outcome(True, breach.guardrail, verdict.look, evidence.requests, verdict)
+    return Outcome(False, None, None, evidence.requests, verdict)
 
 
 def run_canaries(
