@@ -12,6 +12,7 @@ Each is a real sklearn pipeline, trained on the real data, registered by phase 2
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from phase1_foundations.contract import LABEL_COLUMN, NUMERIC_FEATURES, to_model_frame
 from phase1_foundations.settings import Settings
 from phase2_pipelines import pipeline as stages
+from phase2_pipelines import train as train_module
 from phase2_pipelines.params import PipelineParams, TrainParams
 from phase2_pipelines.registry import CHAMPION, Registry
 from phase2_pipelines.tests.conftest import workdir
@@ -67,7 +69,13 @@ def training_with(builder: Builder) -> Iterator[None]:
         return builder(params).fit(to_model_frame(train), train[LABEL_COLUMN].to_numpy())
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(stages, "fit_model", fit)
+        # Wherever a stage imported phase 2's fit_model (its module layout may change).
+        for module in list(sys.modules.values()):
+            name = getattr(module, "__name__", "")
+            if name.startswith("phase2_pipelines") and getattr(module, "fit_model", None) is (
+                train_module.fit_model
+            ):
+                patch.setattr(module, "fit_model", fit)
         yield
 
 
