@@ -69,10 +69,14 @@ def _status(args: argparse.Namespace, settings: ServingSettings) -> int:
     print(f"service {settings.serving_url} (worker {status['worker']})")
     for role in ("champion", "challenger"):
         model = status[role]
-        shown = "none" if model is None else (
-            f"{model['name']} v{model['version']} ({model['scorer']}),"
-            f" threshold {model['threshold']}"
-        )  # fmt: skip
+        shown = (
+            "none"
+            if model is None
+            else (
+                f"{model['name']} v{model['version']} ({model['scorer']}),"
+                f" threshold {model['threshold']}"
+            )
+        )
         print(f"  {role:<11}{shown}")
     for slot, error in status["load_errors"].items():
         print(f"  {slot} not loaded: {error}")
@@ -153,8 +157,10 @@ def _replay(args: argparse.Namespace, settings: ServingSettings) -> int:
                 print(f"first failure: {error}", file=sys.stderr)
     seconds = time.perf_counter() - started
     served = ", ".join(f"{count} {route}" for route, count in sorted(routes.items()))
-    print(f"sent {args.rows} customers in {seconds:.1f} s: {served or 'none answered'};"
-          f" {failed} failed")  # fmt: skip
+    print(
+        f"sent {args.rows} customers in {seconds:.1f} s: {served or 'none answered'};"
+        f" {failed} failed"
+    )
     return EXIT_SERVICE if failed else 0
 
 

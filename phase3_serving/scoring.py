@@ -1,5 +1,4 @@
-"""The scoring engine: batches concurrent requests, keeps model calls off the event loop, and
-does everything that is not the answer after the answer has been sent.
+"""The scoring engine: batches concurrent requests and keeps model calls off the event loop.
 
 Concurrent single-row requests are queued and scored together in one model call: the fitted
 sklearn pipeline costs milliseconds per call whatever the batch size, so one call per request
@@ -10,18 +9,14 @@ the inference thread, rows keep queueing and go in the next call as soon as it e
 Where a model runs: a verified fast path (``compiled.py``) costs microseconds and is called on
 the event loop (handing it to a thread would cost more than the call); any other model is called
 on a dedicated inference thread, so the loop keeps answering health probes and parsing requests.
-After the responses are released: score metrics, the prediction log, guardrail evidence and,
-on a second thread, shadow scoring and guardrail looks. A slow challenger never delays the
-champion's answers.
+Everything that is not the answer runs after the answers are released (``after_response.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
-from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from phase1_foundations.contract import ID_COLUMN
-from phase3_serving.guardrails import Verdict
-from phase3_serving.inference import CHALLENGER, CHAMPION, BatchScores, score_batch, timed
+from phase3_serving.after_response import AfterResponse, spawn
+from phase3_serving.inference import CHALLENGER, CHAMPION, BatchScores, score_batch
 from phase3_serving.metrics import ServiceMetrics
 from phase3_serving.model import LoadedModel
 from phase3_serving.predlog import PredictionLog
@@ -68,13 +63,6 @@ class _Pending:
 
 
 @dataclass
-class _Shadowed:
-    rows: list[dict[str, Any]]
-    request_ids: list[str]
-    result: BatchScores
-
-
-@dataclass
 class Scorer:
     slots: ModelSlots
     rollout: Rollout
@@ -85,20 +73,16 @@ class Scorer:
     inline_max_rows: int = 512
     inference_threads: int = 1
     model_threads: int = 1
-    shadow_max_pending_rows: int = 20_000
-    check_every_s: float = 0.5
-    on_breach: Callable[[Verdict], Coroutine[Any, Any, None]] | None = None  # set by the app
+    after: AfterResponse = field(init=False)
     _inference: ThreadPoolExecutor | None = None
     _background: ThreadPoolExecutor | None = None
     _pending: list[_Pending] = field(default_factory=list)
     _timer: asyncio.TimerHandle | None = None
     _in_flight: int = 0
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    _shadow_queue: list[_Shadowed] = field(default_factory=list)
-    _shadow_rows: int = 0
-    _shadowing: bool = False
-    _checking: bool = False
-    _next_check: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.after = AfterResponse(self.rollout, self.log, self.metrics)
 
     def start(self) -> None:
         limit = (self.model_threads,)
@@ -108,6 +92,7 @@ class Scorer:
         self._background = ThreadPoolExecutor(
             1, "after-response", initializer=limit_native_threads, initargs=limit
         )
+        self.after.background = self._background
 
     def close(self) -> None:
         for pool in (self._inference, self._background):
@@ -138,7 +123,7 @@ class Scorer:
         pending = self._pending[: self.batch_max_rows]
         del self._pending[: self.batch_max_rows]
         self._in_flight += 1
-        self._spawn(self._run(pending))
+        spawn(self._tasks, self._run(pending))
 
     async def _run(self, pending: list[_Pending]) -> None:
         rows, request_ids = [p.row for p in pending], [p.request_id for p in pending]
@@ -197,155 +182,11 @@ class Scorer:
             self._inference, score_batch, champion, challenger, rows, to_challenger
         )
 
-    # ---- after the response ------------------------------------------------------------------
-
     def after_response(
         self, rows: list[dict[str, Any]], request_ids: list[str], result: BatchScores
     ) -> None:
-        """Queue the bookkeeping behind the responses (call_soon runs it after them)."""
-        asyncio.get_running_loop().call_soon(self._after_response, rows, request_ids, result)
-
-    def _after_response(
-        self, rows: list[dict[str, Any]], request_ids: list[str], result: BatchScores
-    ) -> None:
-        self._observe_scores(result)
-        challenger = result.challenger
-        if self.rollout.active and challenger is not None:
-            if result.canary is not None:
-                self.rollout.record_challenger(
-                    result.canary.latency_ms, result.canary.rows, result.canary.scores
-                )
-                if len(result.canary.scores) < result.canary.rows:
-                    self.metrics.challenger_errors.inc(
-                        result.canary.rows - len(result.canary.scores)
-                    )
-            if self.rollout.canary_percent > 0:
-                self.rollout.record_champion(result.champion_scores)
-        if self.rollout.shadowing and challenger is not None:
-            if self._shadow_rows + len(rows) <= self.shadow_max_pending_rows:
-                self._shadow_queue.append(_Shadowed(rows, request_ids, result))
-                self._shadow_rows += len(rows)
-                if not self._shadowing:
-                    self._shadowing = True
-                    self._spawn(self._shadow_loop())
-                return
-            self.metrics.shadow_skipped.inc(len(rows))  # the shadow fell behind: log without it
-        self._append_log(rows, request_ids, result, None, None)
-        self.maybe_check()
-
-    def _observe_scores(self, result: BatchScores) -> None:
-        calls = self.metrics.model_calls
-        if result.champion_ms:
-            calls.labels(CHAMPION, result.champion.version).observe(result.champion_ms / 1000)
-        if result.canary is not None and result.challenger is not None:
-            calls.labels(CHALLENGER, result.challenger.version).observe(
-                result.canary.latency_ms / 1000
-            )
-        routes = np.array(result.routes)
-        for route, model in ((CHAMPION, result.champion), (CHALLENGER, result.challenger)):
-            chosen = (routes == route) & ~result.failed
-            if model is not None and chosen.any():
-                histogram = self.metrics.scores.labels(model.version, route)
-                for score in result.scores[chosen].tolist():
-                    histogram.observe(score)
-
-    def _append_log(
-        self,
-        rows: list[dict[str, Any]],
-        request_ids: list[str],
-        result: BatchScores,
-        shadow: np.ndarray | None,
-        shadow_version: str | None,
-    ) -> None:
-        keep = ~result.failed
-        if not keep.all():
-            rows = [row for row, ok in zip(rows, keep, strict=True) if ok]
-            request_ids = [rid for rid, ok in zip(request_ids, keep, strict=True) if ok]
-            shadow = None if shadow is None else shadow[keep]
-        if not rows:
-            return
-        self.log.append(
-            rows,
-            {
-                "churn_probability": result.scores[keep],
-                "churn_decision": result.decisions[keep],
-                "model_version": [v for v, ok in zip(result.versions, keep, strict=True) if ok],
-                "routed_to": [r for r, ok in zip(result.routes, keep, strict=True) if ok],
-                "request_id": request_ids,
-                "timestamp": time.time(),
-                "shadow_probability": np.nan if shadow is None else shadow,
-                "shadow_version": shadow_version,
-            },
-        )
-
-    async def _shadow_loop(self) -> None:
-        """Score queued batches with the challenger on the background thread, many per call."""
-        loop = asyncio.get_running_loop()
-        try:
-            while self._shadow_queue:
-                queued, self._shadow_queue, self._shadow_rows = self._shadow_queue, [], 0
-                challenger = queued[0].result.challenger
-                rows = [row for item in queued for row in item.rows]
-                if challenger is None or not self.rollout.shadowing:
-                    for item in queued:
-                        self._append_log(item.rows, item.request_ids, item.result, None, None)
-                    continue
-                result, elapsed_ms = await loop.run_in_executor(
-                    self._background, timed, challenger, rows
-                )
-                self.rollout.record_challenger(elapsed_ms, len(rows), result.scores[~result.failed])
-                self.metrics.model_calls.labels("shadow", challenger.version).observe(
-                    elapsed_ms / 1000
-                )
-                if result.error:
-                    logger.warning("shadow v%s failed: %s", challenger.version, result.error)
-                    self.metrics.challenger_errors.inc(int(result.failed.sum()))
-                start = 0
-                for item in queued:
-                    shadow = result.scores[start : start + len(item.rows)]
-                    start += len(item.rows)
-                    both = ~np.isnan(shadow) & ~item.result.failed
-                    self.rollout.record_champion(item.result.scores[both])
-                    self._append_log(
-                        item.rows, item.request_ids, item.result, shadow, challenger.version
-                    )
-                self.maybe_check()
-        finally:
-            self._shadowing = False
-
-    # ---- guardrails --------------------------------------------------------------------------
-
-    def maybe_check(self) -> None:
-        """Share evidence and test a due look, at most every ``check_every_s``, off the loop."""
-        now = time.monotonic()
-        if self._checking or now < self._next_check or not self.rollout.active:
-            return
-        self._next_check = now + self.check_every_s
-        self._checking = True
-        self._spawn(self._check())
-
-    async def _check(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            verdict = await loop.run_in_executor(self._background, self.rollout.check)
-            if verdict is None or verdict.breach is None:
-                return
-            stopped = await loop.run_in_executor(self._background, self.rollout.stop, verdict)
-            if not stopped:
-                return
-            self.metrics.rollbacks.labels(verdict.breach.guardrail).inc()
-            logger.error("rollout stopped, challenger rolled back: %s", verdict.breach.reason)
-            if self.on_breach is not None:
-                await self.on_breach(verdict)
-        except Exception:
-            logger.exception("guardrail check failed")
-        finally:
-            self._checking = False
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Queue the bookkeeping behind the responses (it runs after them)."""
+        self.after.schedule(rows, request_ids, result)
 
 
 def limit_native_threads(threads: int) -> None:

@@ -75,9 +75,9 @@ def build_state(settings: ServingSettings) -> ServiceState:
         inline_max_rows=settings.serving_inline_max_rows,
         inference_threads=settings.serving_inference_threads,
         model_threads=settings.serving_model_threads,
-        shadow_max_pending_rows=settings.serving_shadow_max_pending_rows,
-        check_every_s=settings.serving_guardrail_sync_seconds,
     )
+    scorer.after.shadow_max_pending_rows = settings.serving_shadow_max_pending_rows
+    scorer.after.check_every_s = settings.serving_guardrail_sync_seconds
     return ServiceState(settings, metrics, slots, rollout, log, scorer)
 
 
@@ -171,7 +171,7 @@ async def watch_rollout(state: ServiceState) -> None:
         await asyncio.sleep(state.settings.serving_rollout_poll_seconds)
         try:
             state.rollout.refresh()
-            state.scorer.maybe_check()
+            state.scorer.after.maybe_check()
         except Exception:
             logger.exception("rollout watch failed")
 
@@ -200,7 +200,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.startup_refusal = settings_problem(error)
         raise StartupRefused(app.state.startup_refusal) from None
     state = build_state(settings)
-    state.scorer.on_breach = lambda verdict: retire_challenger(state, verdict)
+    state.scorer.after.on_breach = lambda verdict: retire_challenger(state, verdict)
     app.state.service = state
     mlflow.set_tracking_uri(settings.tracking_uri)
     state.log.start()

@@ -41,8 +41,9 @@ def log_pipeline(params: TrainParams) -> Pipeline:
     model = build_model(params)
     preprocess = model.named_steps["preprocess"]
     others = [c for c in NUMERIC_FEATURES if c != "tenure"]
-    tenure = make_pipeline(FunctionTransformer(np.log, feature_names_out="one-to-one"),
-                           StandardScaler())  # fmt: skip
+    tenure = make_pipeline(
+        FunctionTransformer(np.log, feature_names_out="one-to-one"), StandardScaler()
+    )
     preprocess.transformers = [
         preprocess.transformers[0],
         ("tenure", tenure, ["tenure"]),

@@ -57,10 +57,13 @@ def test_healthy_challengers_are_rarely_rolled_back(
     [
         ("shuffled labels", Behaviour(), "score_shift_psi"),
         ("errors on 8% of requests", Behaviour(error_rate=0.08), "error_rate"),
-        ("slow: ~400 ms a call", Behaviour(latency_median_ms=400.0, latency_sigma=0.3),
-         "p95_latency_ms"),
+        (
+            "slow: ~400 ms a call",
+            Behaviour(latency_median_ms=400.0, latency_sigma=0.3),
+            "p95_latency_ms",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_challenger_is_still_rolled_back(
     replay: Replay, policy: GuardrailPolicy, kind: str, behaviour: Behaviour, guardrail: str
 ) -> None:

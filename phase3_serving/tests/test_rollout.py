@@ -146,9 +146,11 @@ def test_shadow_logs_both_scores_and_the_log_reads_as_one_data_set(
     registry.stage_challenger(bad_challenger, "shadow test")
     state = trained.settings.model_copy(update={"state_dir": tmp_path / "state"})
     with running_server(
-        state, tmp_path / "server.log", MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
+        state,
+        tmp_path / "server.log",
+        MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
         MLOPS_SERVING_GUARDRAIL_MAX_SCORE_SHIFT="1000",
-    ) as server:  # fmt: skip
+    ) as server:
         before = [httpx.post(f"{server.url}/v1/predict", json=r) for r in request_rows(20)]
         deadline = time.monotonic() + 30
         while len(read_prediction_log(tmp_path / "state" / "predictions")) < 20:

@@ -11,9 +11,13 @@ from phase3_serving.rollout import Rollout, RolloutMode, RolloutPlan, canary_buc
 from phase3_serving.shared import EvidenceBoard, PlanStore
 
 POLICY = GuardrailPolicy(
-    alpha=0.01, looks=(100, 200), max_error_rate=0.02, max_p95_ms=50.0, max_score_shift=0.25,
+    alpha=0.01,
+    looks=(100, 200),
+    max_error_rate=0.02,
+    max_p95_ms=50.0,
+    max_score_shift=0.25,
     score_bins=10,
-)  # fmt: skip
+)
 
 
 def worker(directory: Path, name: str) -> Rollout:

@@ -60,9 +60,13 @@ def test_single_prediction_matches_the_registered_pipeline(
     rows = request_rows(20)
     bodies = [httpx.post(f"{server.url}/v1/predict", json=row).json() for row in rows]
     assert set(bodies[0]) == {
-        "request_id", "customerid", "churn_probability", "churn_decision", "model_version",
+        "request_id",
+        "customerid",
+        "churn_probability",
+        "churn_decision",
+        "model_version",
         "routed_to",
-    }  # fmt: skip
+    }
     # The oracle: the registered version loaded here, on its own, and its predict_proba.
     pipeline = registered_pipeline(
         trained.settings, trained.params.registry.model_name, trained.champion.version
@@ -242,8 +246,16 @@ def test_not_ready_without_a_model_stays_alive(tmp_path: Path, trained: Trained)
 
 def _leaks(text: str, trained: Trained) -> list[str]:
     """Anything in a public answer that names a file, a store or a stack frame."""
-    markers = [str(trained.settings.state_dir), "sqlite", "file:", "/tmp", "Traceback",
-               "mlartifacts", "checksum", "Error"]  # fmt: skip
+    markers = [
+        str(trained.settings.state_dir),
+        "sqlite",
+        "file:",
+        "/tmp",
+        "Traceback",
+        "mlartifacts",
+        "checksum",
+        "Error",
+    ]
     return [marker for marker in markers if marker in text]
 
 

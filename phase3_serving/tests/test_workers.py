@@ -96,8 +96,10 @@ def test_a_plan_set_through_one_worker_is_in_force_on_all(
 
     rows = request_rows(200)
     routes = [fresh(server.url, "POST", "/v1/predict", json=row).json() for row in rows]
-    expected = ["challenger" if canary_bucket(r["customerid"]) < CANARY_PERCENT else "champion"
-                for r in rows]  # fmt: skip
+    expected = [
+        "challenger" if canary_bucket(r["customerid"]) < CANARY_PERCENT else "champion"
+        for r in rows
+    ]
     assert [r["routed_to"] for r in routes] == expected  # the same sticky split on every worker
     canary_rows = expected.count("challenger")
     assert canary_rows > 30
