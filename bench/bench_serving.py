@@ -84,6 +84,8 @@ class CaseResult(TypedDict):
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    load_before: float  # the machine's 1-minute load average as the case started
+    load_after: float
 
 
 class CorrectnessResult(TypedDict):
@@ -229,10 +231,22 @@ def start_servers(
     )
     stack.callback(ours.stop)
     mlflow_command = [
-        sys.executable, "-m", "mlflow", "models", "serve", "-m",
-        f"models:/{MODEL_NAME}/{MODEL_VERSION}", "--env-manager", "local", "--host", LOCALHOST,
-        "--port", str(mlflow_port), "--workers", str(workers),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        f"models:/{MODEL_NAME}/{MODEL_VERSION}",
+        "--env-manager",
+        "local",
+        "--host",
+        LOCALHOST,
+        "--port",
+        str(mlflow_port),
+        "--workers",
+        str(workers),
+    ]
     mlflow = launch("mlflow", mlflow_command, bench_env(state, {}), mlflow_port, state)
     stack.callback(mlflow.stop)
     try:
@@ -433,6 +447,7 @@ def measure(
     connections: int,
     threads: int,
 ) -> CaseResult:
+    load_before = os.getloadavg()[0]
     stats = run_wrk(f"{server.url}{workload.path}", script, duration_s, connections, threads)
     seconds = stats["duration_us"] / 1e6
     ok = int(stats["requests"] - stats["status"])
@@ -449,6 +464,8 @@ def measure(
         p99_ms=stats["p99_us"] / 1000,
         non_2xx=int(stats["status"]),
         socket_errors=int(stats["connect"] + stats["read"] + stats["write"] + stats["timeout"]),
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
     )
 
 
@@ -529,7 +546,7 @@ def render(result: BenchResult) -> str:
     """The results table, the ours/MLflow ratios, and the conditions they were measured in."""
     header = (
         f"{'case':<12}{'server':<8}{'body B':>8}{'req/s':>9}{'rows/s':>10}{'p50 ms':>9}"
-        f"{'p99 ms':>9}{'non-2xx':>9}{'sock err':>9}"
+        f"{'p99 ms':>9}{'non-2xx':>9}{'sock err':>9}{'load':>11}"
     )
     lines = [header, "-" * len(header)]
     for c in result["cases"]:
@@ -537,7 +554,7 @@ def render(result: BenchResult) -> str:
         lines.append(
             f"{label:<12}{c['server']:<8}{c['mean_body_bytes']:>8,.0f}{c['requests_per_s']:>9,.0f}"
             f"{c['rows_per_s']:>10,.0f}{c['p50_ms']:>9.2f}{c['p99_ms']:>9.2f}{c['non_2xx']:>9}"
-            f"{c['socket_errors']:>9}"
+            f"{c['socket_errors']:>9}{c['load_before']:>6.1f}->{c['load_after']:<4.1f}"
         )
     by_key = {(c["case"], c["server"]): c for c in result["cases"]}
     for case in CASES:
@@ -556,7 +573,8 @@ def render(result: BenchResult) -> str:
         f" - {check['detail']} (max |p - p_model| = {check['max_probability_diff']:.2g})",
         f"{result['cpu_count']} CPUs, shared by wrk ({result['threads']} thread(s)) and the"
         f" server under load; {result['workers']} uvicorn workers per server,"
-        f" {result['connections']} connections, {result['duration_s']:g} s per case.",
+        f" {result['connections']} connections, {result['duration_s']:g} s per case. load: the"
+        " machine's 1-minute load average before and after each case (other work included).",
     ]
     return "\n".join(lines)
 

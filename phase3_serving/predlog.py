@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +48,11 @@ RESULT_FIELDS = (
     pa.field("shadow_probability", pa.float64()),  # null when no shadow scored the row
     pa.field("shadow_version", pa.string()),
 )
-LOG_SCHEMA = pa.schema(
-    [
-        pa.field(ID_COLUMN, pa.string()),
-        *(_contract_field(spec) for spec in FEATURES),
-        *RESULT_FIELDS,
-    ]
+ARROW_SLICE_ROWS = 500  # rows converted per call: about half a millisecond holding the GIL
+ROW_SCHEMA = pa.schema(
+    [pa.field(ID_COLUMN, pa.string()), *(_contract_field(spec) for spec in FEATURES)]
 )
+LOG_SCHEMA = pa.schema([*ROW_SCHEMA, *RESULT_FIELDS])
 
 # One scored batch: the request rows as validated dicts, and result columns aligned with them.
 Entry = tuple[list[dict[str, Any]], dict[str, Any]]
@@ -157,21 +156,38 @@ class PredictionLog:
 
 
 def segment_table(segment: list[Entry]) -> pa.Table:
-    """One table from many scored batches, in the declared schema whatever the values held."""
-    columns: list[pa.Array] = []
-    for spec in LOG_SCHEMA:
-        if spec.name in segment[0][1]:
-            parts = [
-                np.broadcast_to(np.asarray(results[spec.name], dtype=object), (len(batch),))
-                for batch, results in segment
-            ]
-            values = np.concatenate(parts).tolist()
+    """One table from many scored batches, in the declared schema whatever the values held.
+
+    It runs on the writer thread but holds the GIL the event loop needs, so it is kept cheap
+    (about 9 ms for 5,000 rows, in steps of under a millisecond): the rows' fields are
+    converted by Arrow, the result columns by numpy, never row by row in Python.
+    """
+    rows = [row for batch, _ in segment for row in batch]
+    sizes = [len(batch) for batch, _ in segment]
+    # In slices: one Arrow call holds the GIL throughout, and the loop waits for it to end.
+    table = pa.concat_tables(
+        pa.Table.from_pylist(rows[start : start + ARROW_SLICE_ROWS], schema=ROW_SCHEMA)
+        for start in range(0, max(len(rows), 1), ARROW_SLICE_ROWS)
+    )
+    for spec in RESULT_FIELDS:
+        values = [results[spec.name] for _, results in segment]
+        if pa.types.is_string(spec.type):
+            strings = chain.from_iterable(
+                value if isinstance(value, list) else [value] * size
+                for value, size in zip(values, sizes, strict=True)
+            )
+            column = pa.array(list(strings), type=spec.type)
         else:
-            values = [row[spec.name] for batch, _ in segment for row in batch]
-        if pa.types.is_floating(spec.type):
-            values = [None if v is None or v != v else v for v in values]  # NaN is "no value"
-        columns.append(pa.array(values, type=spec.type))
-    return pa.Table.from_arrays(columns, schema=LOG_SCHEMA)
+            kind = np.bool_ if pa.types.is_boolean(spec.type) else np.float64
+            parts: list[np.ndarray] = [
+                value if isinstance(value, np.ndarray) else np.full(size, value, dtype=kind)
+                for value, size in zip(values, sizes, strict=True)
+            ]
+            column = pa.array(
+                np.concatenate(parts).astype(kind, copy=False), type=spec.type, from_pandas=True
+            )  # NaN: null
+        table = table.append_column(spec, column)
+    return table
 
 
 def read_prediction_log(directory: Path) -> pd.DataFrame:

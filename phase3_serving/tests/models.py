@@ -69,12 +69,14 @@ def training_with(builder: Builder) -> Iterator[None]:
     def fit(train: pd.DataFrame, params: TrainParams) -> Pipeline:
         return builder(params).fit(to_model_frame(train), train[LABEL_COLUMN].to_numpy())
 
+    original = train_module.fit_model
     with pytest.MonkeyPatch.context() as patch:
         # Wherever a stage imported phase 2's fit_model (its module layout may change).
         for module in list(sys.modules.values()):
             name = getattr(module, "__name__", "")
-            if name.startswith("phase2_pipelines") and getattr(module, "fit_model", None) is (
-                train_module.fit_model
+            if (
+                name.startswith("phase2_pipelines")
+                and getattr(module, "fit_model", None) is original
             ):
                 patch.setattr(module, "fit_model", fit)
         yield
