@@ -18,11 +18,9 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -34,8 +32,19 @@ import numpy as np
 import pandas as pd
 
 from phase1_foundations.contract import FEATURE_NAMES, LABEL_COLUMN
-from phase1_foundations.settings import PROJECT_ROOT
+from phase1_foundations.settings import PROJECT_ROOT, Settings
 from phase1_foundations.telco import load_telco
+from phase3_serving.tests.server import (
+    LOCALHOST,
+    Server,
+    ServerError,
+    free_port,
+    server_env,
+    start_process,
+    tracking_uri,
+    uvicorn_command,
+    wait_until_up,
+)
 
 logger = logging.getLogger("bench.serving")
 
@@ -53,13 +62,9 @@ CHECK_SINGLE_ROWS = 20  # rows also sent one by one in the correctness check
 PROBABILITY_TOLERANCE = 1e-9
 WRK_TIMEOUT_S = 10  # per request; wrk's default (2 s) is too short for big batches under load
 PIPELINE_TIMEOUT_S = 600.0
-READY_TIMEOUT_S = 180.0
-STOP_TIMEOUT_S = 15.0
 HTTP_TIMEOUT_S = 30.0
 LOG_TAIL_CHARS = 3000
-STARTED_LINE = "Application startup complete."  # uvicorn logs it once per worker
 RESULT_PREFIX = "BENCH_RESULT "
-LOCALHOST = "127.0.0.1"
 
 Case = Literal["single", "batch"]
 ServerName = Literal["ours", "mlflow"]
@@ -79,6 +84,8 @@ class CaseResult(TypedDict):
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    load_before: float  # the machine's 1-minute load average as the case started
+    load_after: float
 
 
 class CorrectnessResult(TypedDict):
@@ -103,25 +110,6 @@ class BenchResult(TypedDict):
 
 class BenchError(RuntimeError):
     """A server did not start or answered wrongly; the message says which and why."""
-
-
-@dataclass(frozen=True)
-class Server:
-    name: ServerName
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    def url(self, path: str) -> str:
-        return f"http://{LOCALHOST}:{self.port}{path}"
-
-    def log_text(self) -> str:
-        with contextlib.suppress(OSError):
-            return self.log.read_text(errors="replace")
-        return ""
-
-    def log_tail(self) -> str:
-        return self.log_text()[-LOG_TAIL_CHARS:]
 
 
 @dataclass(frozen=True)
@@ -188,32 +176,19 @@ def build_workloads(
     }
 
 
-# ---- processes -------------------------------------------------------------------------------
+# ---- processes (started, awaited and stopped by the tests' helpers) ---------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOCALHOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
+def state_settings(state: Path) -> Settings:
+    return Settings(state_dir=state, mlflow_tracking_uri=None)
 
 
-def tracking_uri(state: Path) -> str:
-    return f"sqlite:///{(state / 'mlflow.db').resolve()}"
-
-
-def server_env(state: Path, extra: dict[str, str]) -> dict[str, str]:
-    """The caller's environment, pointed at the temporary state; the venv's scripts first."""
-    env = dict(os.environ)
-    env.update(
-        MLOPS_STATE_DIR=str(state),
-        MLFLOW_TRACKING_URI=tracking_uri(state),
-        MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false",
-        # `mlflow models serve` execs a bare `uvicorn`: it must find the one in this venv.
-        PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
-        **extra,
-    )
-    return env
+def bench_env(state: Path, extra: dict[str, str]) -> dict[str, str]:
+    """The servers' environment: the temporary state, the serving defaults, and any
+    ``MLOPS_SERVING_*`` tuning the caller exported (so a setting can be benchmarked)."""
+    tuning = {k: v for k, v in os.environ.items() if k.startswith("MLOPS_SERVING_")}
+    defaults = {"MLOPS_SERVING_POLL_SECONDS": "10", "MLOPS_SERVING_LOG_FLUSH_SECONDS": "2"}
+    return server_env(state_settings(state), **{**defaults, **tuning, **extra})
 
 
 def train_champion(state: Path) -> None:
@@ -221,64 +196,24 @@ def train_champion(state: Path) -> None:
     workdir = state / "pipeline"
     command = [sys.executable, "-m", "phase2_pipelines", "run", "--workdir", str(workdir)]
     done = subprocess.run(
-        command, cwd=PROJECT_ROOT, env=server_env(state, {}), capture_output=True,
-        text=True, timeout=PIPELINE_TIMEOUT_S, check=False,
-    )  # fmt: skip
+        command,
+        cwd=PROJECT_ROOT,
+        env=bench_env(state, {}),
+        capture_output=True,
+        text=True,
+        timeout=PIPELINE_TIMEOUT_S,
+        check=False,
+    )
     if done.returncode != 0:
         output = (done.stdout + done.stderr)[-LOG_TAIL_CHARS:]
         raise BenchError(f"the pipeline failed (exit {done.returncode}):\n{output}")
 
 
-def start_server(
-    name: ServerName, command: list[str], env: dict[str, str], log: Path, port: int
+def launch(
+    name: ServerName, command: list[str], env: dict[str, str], port: int, state: Path
 ) -> Server:
-    """Start ``command`` in its own session, so stopping it stops all its workers."""
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=sink,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    return Server(name=name, process=process, port=port, log=log)
-
-
-def stop_server(server: Server) -> None:
-    """SIGTERM the whole process group, SIGKILL it if it lingers, and reap the leader."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.process.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.process.wait(timeout=STOP_TIMEOUT_S)
-            break
-    with contextlib.suppress(ProcessLookupError):  # a worker that outlived its parent
-        os.killpg(server.process.pid, signal.SIGKILL)
-
-
-def http_status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as response:
-            status: int = response.status
-            return status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except (OSError, urllib.error.URLError):
-        return None
-
-
-def wait_until_ready(server: Server, path: str, workers: int, deadline: float) -> None:
-    """Until ``path`` answers 200 and every uvicorn worker has logged that it started."""
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise BenchError(
-                f"{server.name} server exited with {server.process.returncode}:\n"
-                f"{server.log_tail()}"
-            )
-        if (
-            http_status(server.url(path)) == 200
-            and server.log_text().count(STARTED_LINE) >= workers
-        ):
-            return
-        time.sleep(0.5)
-    raise BenchError(f"{server.name} server not ready in time:\n{server.log_tail()}")
+    log = state / f"{name}.log"
+    return Server(f"http://{LOCALHOST}:{port}", start_process(command, env, log), log)
 
 
 def start_servers(
@@ -291,26 +226,34 @@ def start_servers(
         prometheus_dir = state / "prometheus"
         prometheus_dir.mkdir()
         our_extra["PROMETHEUS_MULTIPROC_DIR"] = str(prometheus_dir)
-    ours = start_server(
-        "ours",
-        # As `make serve` runs it: requests are counted in /metrics and kept in the prediction
-        # log, so there is no per-request access log line. MLflow keeps its defaults.
-        [sys.executable, "-m", "uvicorn", "phase3_serving.app:app", "--host", LOCALHOST,
-         "--port", str(ours_port), "--workers", str(workers), "--no-access-log"],
-        server_env(state, our_extra), state / "ours.log", ours_port,
-    )  # fmt: skip
-    stack.callback(stop_server, ours)
-    mlflow = start_server(
+    ours = launch(
+        "ours", uvicorn_command(ours_port, workers), bench_env(state, our_extra), ours_port, state
+    )
+    stack.callback(ours.stop)
+    mlflow_command = [
+        sys.executable,
+        "-m",
         "mlflow",
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m",
-         f"models:/{MODEL_NAME}/{MODEL_VERSION}", "--env-manager", "local", "--host", LOCALHOST,
-         "--port", str(mlflow_port), "--workers", str(workers)],
-        server_env(state, {}), state / "mlflow.log", mlflow_port,
-    )  # fmt: skip
-    stack.callback(stop_server, mlflow)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    wait_until_ready(ours, "/health/ready", workers, deadline)
-    wait_until_ready(mlflow, "/ping", workers, deadline)
+        "models",
+        "serve",
+        "-m",
+        f"models:/{MODEL_NAME}/{MODEL_VERSION}",
+        "--env-manager",
+        "local",
+        "--host",
+        LOCALHOST,
+        "--port",
+        str(mlflow_port),
+        "--workers",
+        str(workers),
+    ]
+    mlflow = launch("mlflow", mlflow_command, bench_env(state, {}), mlflow_port, state)
+    stack.callback(mlflow.stop)
+    try:
+        wait_until_up(ours, "/health/ready", workers)
+        wait_until_up(mlflow, "/ping", workers)
+    except ServerError as error:
+        raise BenchError(str(error)) from error
     return {"ours": ours, "mlflow": mlflow}
 
 
@@ -346,16 +289,16 @@ def _list(payload: object) -> list[object]:
 def our_probabilities(server: Server, rows: list[dict[str, object]]) -> np.ndarray:
     """Churn probabilities from our service: one row by ``/v1/predict``, more by the batch route."""
     if len(rows) == 1:
-        answers = [post_json(server.url("/v1/predict"), our_body(rows, batch=False))]
+        answers = [post_json(f"{server.url}/v1/predict", our_body(rows, batch=False))]
     else:
-        batch = post_json(server.url("/v1/predict/batch"), our_body(rows, batch=True))
+        batch = post_json(f"{server.url}/v1/predict/batch", our_body(rows, batch=True))
         answers = _list(_field(batch, "predictions"))
     return np.array([float(str(_field(answer, "churn_probability"))) for answer in answers])
 
 
 def predicted_labels(server: Server, rows: list[dict[str, object]]) -> np.ndarray:
     """What MLflow's ``/invocations`` predicts for ``rows``."""
-    answer = post_json(server.url("/invocations"), mlflow_body(rows))
+    answer = post_json(f"{server.url}/invocations", mlflow_body(rows))
     return np.asarray(_list(_field(answer, "predictions")))
 
 
@@ -367,7 +310,7 @@ def reference_predictions(
     from mlflow import MlflowClient
 
     # An explicit client: a models:/ URI would consult the default (cwd) registry on the way.
-    store = tracking_uri(state)
+    store = tracking_uri(state)  # the same URI the servers use
     client = MlflowClient(tracking_uri=store, registry_uri=store)
     local = client.get_model_version_download_uri(MODEL_NAME, MODEL_VERSION)
     model = mlflow.sklearn.load_model(local)
@@ -471,10 +414,19 @@ def run_wrk(
         raise BenchError("wrk is not on PATH (Debian/Ubuntu: apt-get install wrk)")
     seconds = max(1, round(duration_s))
     command = [
-        wrk, "--threads", str(threads), "--connections", str(connections),
-        "--duration", f"{seconds}s", "--timeout", f"{WRK_TIMEOUT_S}s",
-        "--script", str(script), url,
-    ]  # fmt: skip
+        wrk,
+        "--threads",
+        str(threads),
+        "--connections",
+        str(connections),
+        "--duration",
+        f"{seconds}s",
+        "--timeout",
+        f"{WRK_TIMEOUT_S}s",
+        "--script",
+        str(script),
+        url,
+    ]
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=seconds + WRK_TIMEOUT_S + 30, check=False
     )
@@ -486,6 +438,7 @@ def run_wrk(
 
 
 def measure(
+    name: ServerName,
     server: Server,
     case: Case,
     workload: Workload,
@@ -494,13 +447,14 @@ def measure(
     connections: int,
     threads: int,
 ) -> CaseResult:
-    stats = run_wrk(server.url(workload.path), script, duration_s, connections, threads)
+    load_before = os.getloadavg()[0]
+    stats = run_wrk(f"{server.url}{workload.path}", script, duration_s, connections, threads)
     seconds = stats["duration_us"] / 1e6
     ok = int(stats["requests"] - stats["status"])
     per_second = ok / seconds if seconds > 0 else 0.0
     return CaseResult(
         case=case,
-        server=server.name,
+        server=name,
         rows_per_request=workload.rows_per_request,
         mean_body_bytes=float(np.mean([len(body) for body in workload.bodies])),
         requests=int(stats["requests"]),
@@ -510,6 +464,8 @@ def measure(
         p99_ms=stats["p99_us"] / 1000,
         non_2xx=int(stats["status"]),
         socket_errors=int(stats["connect"] + stats["read"] + stats["write"] + stats["timeout"]),
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
     )
 
 
@@ -559,7 +515,7 @@ def run(
             for name in SERVERS:
                 script = scratch / f"{case}-{name}.lua"
                 write_wrk_script(workloads[case, name], script)
-                args = (servers[name], case, workloads[case, name], script)
+                args = (name, servers[name], case, workloads[case, name], script)
                 if warmup_s > 0:
                     measure(*args, min(warmup_s, duration_s), connections, threads)
                 logger.info("wrk: %s rows against %s for %.0f s", case, name, duration_s)
@@ -590,7 +546,7 @@ def render(result: BenchResult) -> str:
     """The results table, the ours/MLflow ratios, and the conditions they were measured in."""
     header = (
         f"{'case':<12}{'server':<8}{'body B':>8}{'req/s':>9}{'rows/s':>10}{'p50 ms':>9}"
-        f"{'p99 ms':>9}{'non-2xx':>9}{'sock err':>9}"
+        f"{'p99 ms':>9}{'non-2xx':>9}{'sock err':>9}{'load':>11}"
     )
     lines = [header, "-" * len(header)]
     for c in result["cases"]:
@@ -598,7 +554,7 @@ def render(result: BenchResult) -> str:
         lines.append(
             f"{label:<12}{c['server']:<8}{c['mean_body_bytes']:>8,.0f}{c['requests_per_s']:>9,.0f}"
             f"{c['rows_per_s']:>10,.0f}{c['p50_ms']:>9.2f}{c['p99_ms']:>9.2f}{c['non_2xx']:>9}"
-            f"{c['socket_errors']:>9}"
+            f"{c['socket_errors']:>9}{c['load_before']:>6.1f}->{c['load_after']:<4.1f}"
         )
     by_key = {(c["case"], c["server"]): c for c in result["cases"]}
     for case in CASES:
@@ -617,31 +573,45 @@ def render(result: BenchResult) -> str:
         f" - {check['detail']} (max |p - p_model| = {check['max_probability_diff']:.2g})",
         f"{result['cpu_count']} CPUs, shared by wrk ({result['threads']} thread(s)) and the"
         f" server under load; {result['workers']} uvicorn workers per server,"
-        f" {result['connections']} connections, {result['duration_s']:g} s per case.",
+        f" {result['connections']} connections, {result['duration_s']:g} s per case. load: the"
+        " machine's 1-minute load average before and after each case (other work included).",
     ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--duration", type=float, default=DEFAULT_DURATION_S,
-                        help="seconds of load per case and server")  # fmt: skip
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=DEFAULT_DURATION_S,
+        help="seconds of load per case and server",
+    )
     parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS)
-    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
-                        help="uvicorn workers for each server")  # fmt: skip
+    parser.add_argument(
+        "--workers", type=int, default=DEFAULT_WORKERS, help="uvicorn workers for each server"
+    )
     parser.add_argument("--batch-rows", type=int, default=DEFAULT_BATCH_ROWS)
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="wrk threads")
-    parser.add_argument("--warmup", type=float, default=DEFAULT_WARMUP_S,
-                        help="unreported seconds of load before each measurement")  # fmt: skip
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=DEFAULT_WARMUP_S,
+        help="unreported seconds of load before each measurement",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     # A SIGTERM (a CI timeout, say) unwinds like Ctrl-C does, so both servers are stopped.
     signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
     result = run(
-        args.duration, args.connections, args.workers, args.batch_rows,
-        threads=args.threads, warmup_s=args.warmup,
-    )  # fmt: skip
+        args.duration,
+        args.connections,
+        args.workers,
+        args.batch_rows,
+        threads=args.threads,
+        warmup_s=args.warmup,
+    )
     print(render(result))
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

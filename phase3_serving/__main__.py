@@ -2,7 +2,8 @@
 
 ``score IN OUT`` scores a CSV or parquet file with the registered model. Exit codes: 0 when the
 run completed (rejected rows included), 1 when the model cannot be loaded, 2 when the input or an
-output path cannot be used.
+output path cannot be used. ``admin ...`` and ``replay N`` operate the running service
+(``admin_cli.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from phase3_serving.admin_cli import add_commands
 from phase3_serving.batch import DEFAULT_CHUNK_ROWS, load_batch_model, score_file
 from phase3_serving.batch_input import BatchInputError, open_input
 from phase3_serving.batch_output import check_output_paths, default_rejects_path
@@ -94,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     score.set_defaults(handler=_score)
+    add_commands(commands)  # admin and replay: operating the running service
     return parser
 
 

@@ -1,14 +1,17 @@
 """Serving settings: the phase-1 settings plus what the service needs (env ``MLOPS_SERVING_*``).
 
 Like every setting here they only declare; ``get_serving_settings()`` builds them on first use.
-The validator refuses an admin API guarded by an empty or default token.
+The validator refuses an admin API guarded by an empty or default token, and
+``settings_problem`` turns a refusal into the one line a person starting the server reads.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
 from phase1_foundations.settings import Settings
 
@@ -20,24 +23,77 @@ class ServingSettings(Settings):
     serving_model_name: str = "churn-model"
     serving_model_alias: str = "champion"
     serving_challenger_alias: str = "challenger"
+    serving_url: str = Field(
+        "http://127.0.0.1:8000", description="Where the admin CLI finds the running service."
+    )
     serving_poll_seconds: float = Field(10.0, gt=0, description="How often to check the aliases.")
     serving_max_batch_rows: int = Field(10_000, gt=0)
     serving_batch_max_rows: int = Field(256, gt=0, description="Rows per micro-batched call.")
     serving_batch_wait_ms: float = Field(2.0, ge=0, description="Longest a row waits for company.")
+    serving_inference_threads: int = Field(
+        1, gt=0, description="Threads that call models off the event loop (per worker)."
+    )
+    serving_model_threads: int = Field(
+        1,
+        gt=0,
+        description="Native threads (OpenMP, BLAS) one model call may use: more than the cores"
+        " a worker has makes a gradient-boosting call many times slower.",
+    )
+    serving_switch_interval_ms: float = Field(
+        1.0,
+        gt=0,
+        description="Longest a thread holds the GIL while another waits (Python: 5 ms): how"
+        " long a model call on the inference thread can keep the event loop waiting.",
+    )
+    serving_inline_max_rows: int = Field(
+        512, ge=0, description="A verified fast path scores up to this many rows on the loop."
+    )
+    serving_shadow_max_pending_rows: int = Field(
+        20_000, gt=0, description="Rows waiting for the shadow model before shadowing is skipped."
+    )
     serving_max_body_bytes: int = Field(16 * 1024 * 1024, gt=0)
     serving_admin_enabled: bool = False
     serving_admin_token: SecretStr = SecretStr("")
     serving_log_flush_rows: int = Field(5_000, gt=0, description="Rows per log segment.")
     serving_log_flush_seconds: float = Field(2.0, gt=0)
     serving_log_max_pending_segments: int = Field(64, gt=0, description="Bounds log memory.")
-    serving_shadow: bool = Field(False, description="Score every request with the challenger too.")
-    serving_canary_percent: float = Field(0.0, ge=0, le=100)
-    serving_guardrail_min_requests: int = Field(200, gt=0)
-    serving_guardrail_max_error_rate: float = Field(0.02, ge=0, le=1)
+    serving_gc_freeze: bool = Field(
+        True, description="Move startup objects out of the collector's sight (shorter pauses)."
+    )
+    # The rollout plan lives in <state>/rollout/plan.json, shared by every worker.
+    serving_shadow: bool = Field(False, description="Start in shadow mode (seeds the shared plan).")
+    serving_canary_percent: float = Field(
+        0.0, ge=0, le=100, description="Start a canary of this share (seeds the shared plan)."
+    )
+    serving_rollout_poll_seconds: float = Field(
+        0.25, gt=0, description="How often a worker re-reads the shared rollout plan."
+    )
+    # Guardrails: one-sided tests at a fixed schedule of looks, error budget split by Bonferroni.
+    serving_guardrail_alpha: float = Field(
+        0.01, gt=0, lt=1, description="Chance of rolling back a challenger exactly at the limits."
+    )
+    serving_guardrail_looks: tuple[int, ...] = Field(
+        (200, 500, 1_000, 2_000, 5_000),
+        description="Challenger requests at which the guardrails are tested, increasing.",
+    )
+    serving_guardrail_max_error_rate: float = Field(0.02, ge=0, lt=1)
     serving_guardrail_max_p95_ms: float = Field(250.0, gt=0)
     serving_guardrail_max_score_shift: float = Field(
         0.25, gt=0, description="Largest allowed population stability index vs the champion."
     )
+    serving_guardrail_score_bins: int = Field(
+        10, ge=2, description="Equal-width bins on [0, 1] for the score-shift test."
+    )
+    serving_guardrail_sync_seconds: float = Field(
+        0.5, gt=0, description="How often a worker shares its guardrail evidence."
+    )
+
+    @field_validator("serving_guardrail_looks")
+    @classmethod
+    def _increasing_looks(cls, looks: tuple[int, ...]) -> tuple[int, ...]:
+        if not looks or looks[0] <= 0 or any(b <= a for a, b in pairwise(looks)):
+            raise ValueError("must be positive request counts in increasing order, e.g. [200,500]")
+        return looks
 
     @model_validator(mode="after")
     def _refuse_default_admin_token(self) -> ServingSettings:
@@ -46,10 +102,26 @@ class ServingSettings(Settings):
             token.strip().lower() in DEFAULT_TOKENS or len(token) < MIN_TOKEN_LENGTH
         ):
             raise ValueError(
-                "serving_admin_token: admin is enabled but the token is empty, a default or"
-                f" shorter than {MIN_TOKEN_LENGTH} characters; set MLOPS_SERVING_ADMIN_TOKEN"
+                "MLOPS_SERVING_ADMIN_TOKEN: admin is enabled but the token is empty, a default or"
+                f" shorter than {MIN_TOKEN_LENGTH} characters; set it to a long random value,"
+                " e.g. export MLOPS_SERVING_ADMIN_TOKEN=$(openssl rand -hex 16)"
             )
         return self
+
+    @property
+    def rollout_dir(self) -> Path:
+        return self.state_dir / "rollout"
+
+
+def settings_problem(error: ValidationError) -> str:
+    """One line naming each setting that is wrong and why (no traceback, no pydantic URL)."""
+    problems = []
+    for detail in error.errors(include_url=False):
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(part) for part in detail["loc"])
+        name = f"MLOPS_{field.upper()}: " if field else ""
+        problems.append(message if message.startswith("MLOPS_") else f"{name}{message}")
+    return "invalid settings: " + "; ".join(problems)
 
 
 @lru_cache(maxsize=1)

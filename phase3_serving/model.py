@@ -1,7 +1,8 @@
 """Load a registered model by alias, verify it byte for byte, and describe it.
 
 The service never serves an artifact whose checksum differs from the one recorded when it was
-registered. Loading happens off the request path (at startup, and in the background on swaps).
+registered, nor a model whose run does not say at which threshold it decides. Loading happens
+off the request path (at startup, and in the background on swaps).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,11 +21,22 @@ from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
 from phase2_pipelines.registry import CHECKSUM_TAG, artifact_checksum
 from phase3_serving.compiled import LinearScorer
 
-DEFAULT_THRESHOLD = 0.5
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+
+THRESHOLD_PARAM = "evaluate.threshold"
 
 
 class ModelLoadError(RuntimeError):
-    """The model could not be loaded or failed verification; the message says which."""
+    """The model could not be loaded or failed verification; the message says which.
+
+    ``public`` is a short reason with no paths, URIs or versions, fit for an unauthenticated
+    caller; the message (with the detail) goes to the server log.
+    """
+
+    def __init__(self, message: str, public: str = "the model could not be loaded") -> None:
+        super().__init__(message)
+        self.public = public
 
 
 @dataclass(frozen=True)
@@ -94,20 +107,28 @@ def load_model(name: str, alias: str) -> LoadedModel:
         local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version.version}"))
         run = client.get_run(version.run_id) if version.run_id else None
     except (MlflowException, OSError) as error:
-        raise ModelLoadError(f"cannot load {name}@{alias}: {error}") from error
+        raise ModelLoadError(
+            f"cannot load {name}@{alias}: {error}", "the registry or the model cannot be read"
+        ) from error
     expected = version.tags.get(CHECKSUM_TAG)
     actual = artifact_checksum(local)
     if expected is None:
-        raise ModelLoadError(f"{name} v{version.version} has no {CHECKSUM_TAG} tag to verify")
+        raise ModelLoadError(
+            f"{name} v{version.version} has no {CHECKSUM_TAG} tag to verify",
+            "the model cannot be verified",
+        )
     if actual != expected:
         raise ModelLoadError(
-            f"{name} v{version.version}: artifact checksum {actual} != registered {expected}"
+            f"{name} v{version.version}: artifact checksum {actual} != registered {expected}",
+            "the model failed verification",
         )
+    threshold = run_threshold(name, str(version.version), run)
     try:
         pipeline = mlflow.sklearn.load_model(str(local))
     except (MlflowException, OSError, ValueError) as error:
-        raise ModelLoadError(f"{name} v{version.version} does not load: {error}") from error
-    params = run.data.params if run else {}
+        raise ModelLoadError(
+            f"{name} v{version.version} does not load: {error}", "the model does not load"
+        ) from error
     tags = run.data.tags if run else {}
     started = datetime.fromtimestamp(run.info.start_time / 1000, UTC).isoformat() if run else None
     return LoadedModel(
@@ -117,8 +138,26 @@ def load_model(name: str, alias: str) -> LoadedModel:
         run_id=str(version.run_id),
         pipeline=pipeline,
         checksum=actual,
-        threshold=float(params.get("evaluate.threshold", DEFAULT_THRESHOLD)),
+        threshold=threshold,
         data_fingerprint=tags.get("data.train_fingerprint"),
         trained_at=started,
         fast=LinearScorer.compile(pipeline),
     )
+
+
+def run_threshold(name: str, version: str, run: Run | None) -> float:
+    """The decision threshold the model's run was evaluated at; there is no default."""
+    raw = None if run is None else run.data.params.get(THRESHOLD_PARAM)
+    try:
+        threshold = float(raw) if raw is not None else float("nan")
+    except ValueError:
+        threshold = float("nan")
+    if not 0.0 <= threshold <= 1.0:  # also false for NaN
+        where = "has no run" if run is None else f"run {run.info.run_id}"
+        raise ModelLoadError(
+            f"{name} v{version}: {where} records no usable {THRESHOLD_PARAM} parameter"
+            f" (found {raw!r}); the decision threshold must come from the model's run, so it"
+            " is not served. Register it with `make phase2`, which logs the threshold.",
+            "the model has no decision threshold",
+        )
+    return threshold

@@ -1,11 +1,15 @@
 """The prediction log: every scored row, for phase 4, written without blocking requests.
 
 The request path appends its rows (the validated dicts it already has) and a few result
-columns to an in-memory buffer: no I/O and no DataFrame per request. A writer thread builds one
-frame per segment and writes it as parquet under
-``<state>/predictions/date=YYYY-MM-DD/``. Memory is bounded: when more than
-``max_pending_segments`` segments wait, new rows are dropped and counted rather than blocking a
-request. ``close()`` flushes everything, so a graceful stop loses nothing.
+columns to an in-memory buffer: no I/O and no DataFrame per request. A writer thread turns each
+segment into an Arrow table and writes it as parquet under
+``<state>/predictions/date=YYYY-MM-DD/``. Every segment has the same declared schema
+(``LOG_SCHEMA``: the contract's columns, then the results), so the folder reads as one data set
+(``pd.read_parquet("var/predictions")``) whatever each segment held: a segment written before
+shadow mode has a ``shadow_version`` column of type string, all null, not a column of nulls.
+Memory is bounded: when more than ``max_pending_segments`` segments wait, new rows are dropped
+and counted rather than blocking a request. ``close()`` flushes everything, so a graceful stop
+loses nothing.
 """
 
 from __future__ import annotations
@@ -16,11 +20,39 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from phase1_foundations.contract import FEATURES, ID_COLUMN, Column, NumericColumn
+
+
+def _contract_field(spec: Column) -> pa.Field:
+    if isinstance(spec, NumericColumn):
+        return pa.field(spec.name, pa.int64() if spec.integer else pa.float64(), nullable=False)
+    return pa.field(spec.name, pa.string(), nullable=False)
+
+
+RESULT_FIELDS = (
+    pa.field("churn_probability", pa.float64(), nullable=False),
+    pa.field("churn_decision", pa.bool_(), nullable=False),
+    pa.field("model_version", pa.string(), nullable=False),
+    pa.field("routed_to", pa.string(), nullable=False),
+    pa.field("request_id", pa.string(), nullable=False),
+    pa.field("timestamp", pa.float64(), nullable=False),  # seconds since the epoch, UTC
+    pa.field("shadow_probability", pa.float64()),  # null when no shadow scored the row
+    pa.field("shadow_version", pa.string()),
+)
+ARROW_SLICE_ROWS = 500  # rows converted per call: about half a millisecond holding the GIL
+ROW_SCHEMA = pa.schema(
+    [pa.field(ID_COLUMN, pa.string()), *(_contract_field(spec) for spec in FEATURES)]
+)
+LOG_SCHEMA = pa.schema([*ROW_SCHEMA, *RESULT_FIELDS])
 
 # One scored batch: the request rows as validated dicts, and result columns aligned with them.
 Entry = tuple[list[dict[str, Any]], dict[str, Any]]
@@ -93,16 +125,16 @@ class PredictionLog:
                 self._segments.task_done()
 
     def _write(self, segment: list[Entry]) -> None:
-        frame = segment_frame(segment)
+        table = segment_table(segment)
         now = datetime.now(UTC)
         folder = self.directory / f"date={now:%Y-%m-%d}"
         folder.mkdir(parents=True, exist_ok=True)
         self._sequence += 1
         name = f"part-{now:%H%M%S%f}-{os.getpid()}-{self._sequence:06d}.parquet"
         partial = folder / f".{name}.partial"
-        frame.to_parquet(partial, index=False)
+        pq.write_table(table, partial)
         partial.replace(folder / name)  # readers never see half a segment
-        self.rows_written += len(frame)
+        self.rows_written += table.num_rows
 
     def flush(self) -> None:
         """Hand off whatever is buffered and wait until the writer has written all of it."""
@@ -123,20 +155,44 @@ class PredictionLog:
         self._ticker.join()
 
 
-def segment_frame(segment: list[Entry]) -> pd.DataFrame:
-    """One frame from many scored batches: the rows' fields, then the result columns."""
+def segment_table(segment: list[Entry]) -> pa.Table:
+    """One table from many scored batches, in the declared schema whatever the values held.
+
+    It runs on the writer thread but holds the GIL the event loop needs, so it is kept cheap
+    (about 9 ms for 5,000 rows, in steps of under a millisecond): the rows' fields are
+    converted by Arrow, the result columns by numpy, never row by row in Python.
+    """
     rows = [row for batch, _ in segment for row in batch]
-    frame = pd.DataFrame.from_records(rows)
-    for name in segment[0][1]:
-        parts = [np.broadcast_to(np.asarray(results[name], dtype=object), (len(batch),))
-                 for batch, results in segment]  # fmt: skip
-        frame[name] = pd.Series(np.concatenate(parts)).infer_objects()
-    return frame
+    sizes = [len(batch) for batch, _ in segment]
+    # In slices: one Arrow call holds the GIL throughout, and the loop waits for it to end.
+    table = pa.concat_tables(
+        pa.Table.from_pylist(rows[start : start + ARROW_SLICE_ROWS], schema=ROW_SCHEMA)
+        for start in range(0, max(len(rows), 1), ARROW_SLICE_ROWS)
+    )
+    for spec in RESULT_FIELDS:
+        values = [results[spec.name] for _, results in segment]
+        if pa.types.is_string(spec.type):
+            strings = chain.from_iterable(
+                value if isinstance(value, list) else [value] * size
+                for value, size in zip(values, sizes, strict=True)
+            )
+            column = pa.array(list(strings), type=spec.type)
+        else:
+            kind = np.bool_ if pa.types.is_boolean(spec.type) else np.float64
+            parts: list[np.ndarray] = [
+                value if isinstance(value, np.ndarray) else np.full(size, value, dtype=kind)
+                for value, size in zip(values, sizes, strict=True)
+            ]
+            column = pa.array(
+                np.concatenate(parts).astype(kind, copy=False), type=spec.type, from_pandas=True
+            )  # NaN: null
+        table = table.append_column(spec, column)
+    return table
 
 
 def read_prediction_log(directory: Path) -> pd.DataFrame:
-    """Every logged row (phase 4 reads the same segments)."""
-    files = sorted(directory.glob("date=*/part-*.parquet"))
-    if not files:
-        return pd.DataFrame()
-    return pd.concat([pd.read_parquet(path) for path in files], ignore_index=True)
+    """Every logged row, as one data set (phase 4 reads the same folder)."""
+    if not any(directory.glob("date=*/part-*.parquet")):
+        return pd.DataFrame(columns=LOG_SCHEMA.names)
+    frame = pd.read_parquet(directory).drop(columns=["date"])
+    return frame.sort_values("timestamp", kind="stable", ignore_index=True)

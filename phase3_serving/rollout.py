@@ -1,32 +1,29 @@
-"""Safe rollout of a challenger: shadow scoring, a sticky canary, and guardrails that roll back.
+"""Safe rollout of a challenger: shadow scoring, a sticky canary, guardrails that roll back.
 
-- **Shadow**: the challenger scores every request off the response path; both scores are logged.
+- **Shadow**: the challenger scores every request after the response is sent; both are logged.
 - **Canary**: a share of customers, chosen by a stable hash of the customer id (so a customer
   always sees the same model), is served by the challenger.
-- **Guardrails**: once the challenger has served enough requests, its error rate, p95 latency
-  and score distribution (population stability index against the champion's) are checked; a
-  breach ends the canary and the challenger is retired in the registry, with the reason.
+- **Guardrails** (``guardrails.py``): tested at a fixed schedule of looks; a breach ends the
+  rollout and the challenger is retired in the registry, with the evidence.
+
+The plan is shared by every worker: it lives in ``<state>/rollout/plan.json``, written
+atomically, and each worker re-reads it when the file changes (``shared.py``). The evidence is
+pooled too: each worker publishes its counts for the current plan and challenger, a look is
+evaluated by whichever worker claims it first, on everyone's evidence. Evidence belongs to one
+(plan, challenger version) pair, so a new plan or a new challenger starts from nothing.
 """
 
 from __future__ import annotations
 
 import threading
 import zlib
-from collections import deque
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 import numpy as np
 
-PSI_BINS = 10
-PSI_EPSILON = 1e-4
-WINDOW = 5_000  # recent observations kept per model for the guardrails
+from phase3_serving.guardrails import Evidence, GuardrailPolicy, Verdict
+from phase3_serving.shared import EvidenceBoard, PlanStore, RolloutMode, RolloutPlan
 
-
-class RolloutMode(StrEnum):
-    OFF = "off"
-    SHADOW = "shadow"
-    CANARY = "canary"
+__all__ = ["Rollout", "RolloutMode", "RolloutPlan", "canary_bucket"]
 
 
 def canary_bucket(customer_id: str) -> float:
@@ -34,129 +31,155 @@ def canary_bucket(customer_id: str) -> float:
     return (zlib.crc32(customer_id.encode()) % 10_000) / 100
 
 
-def population_stability_index(expected: np.ndarray, actual: np.ndarray) -> float:
-    """PSI between two score samples on [0, 1]: 0 is identical; above 0.25 is a large shift."""
-    edges = np.linspace(0.0, 1.0, PSI_BINS + 1)
-    e = np.histogram(np.clip(expected, 0, 1), edges)[0] / max(len(expected), 1) + PSI_EPSILON
-    a = np.histogram(np.clip(actual, 0, 1), edges)[0] / max(len(actual), 1) + PSI_EPSILON
-    return float(np.sum((a - e) * np.log(a / e)))
+class Rollout:
+    """This worker's view of the shared plan, and its share of the guardrail evidence."""
 
+    def __init__(self, policy: GuardrailPolicy, store: PlanStore, board: EvidenceBoard) -> None:
+        self.policy = policy
+        self.store = store
+        self.board = board
+        self.plan = RolloutPlan()
+        self.challenger_version: str | None = None
+        self.evidence = Evidence.empty(policy)
+        self.looks_done = 0
+        self.lock = threading.Lock()
 
-@dataclass(frozen=True)
-class GuardrailLimits:
-    min_requests: int
-    max_error_rate: float
-    max_p95_ms: float
-    max_score_shift: float
-
-
-@dataclass(frozen=True)
-class Breach:
-    guardrail: str
-    observed: float
-    limit: float
+    # ---- the plan ---------------------------------------------------------------------------
 
     @property
-    def reason(self) -> str:
-        return f"guardrail {self.guardrail}: {self.observed:.4g} exceeds {self.limit:.4g}"
+    def mode(self) -> RolloutMode:
+        return self.plan.mode
 
-
-@dataclass
-class GuardrailMonitor:
-    """Live evidence about the challenger, compared with the champion serving beside it."""
-
-    limits: GuardrailLimits
-    requests: int = 0
-    errors: int = 0
-    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
-    challenger_scores: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
-    champion_scores: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def record_challenger(self, latency_ms: float, rows: int, scores: np.ndarray | None) -> None:
-        """One challenger call over ``rows`` rows; ``scores`` is None when it failed."""
-        with self.lock:
-            self.requests += rows
-            self.latencies_ms.extend([latency_ms] * rows)
-            if scores is None:
-                self.errors += rows
-            else:
-                self.challenger_scores.extend(scores.tolist())
-
-    def record_champion(self, scores: np.ndarray) -> None:
-        with self.lock:
-            self.champion_scores.extend(scores.tolist())
-
-    def snapshot(self) -> dict[str, float]:
-        with self.lock:
-            latencies = np.array(self.latencies_ms) if self.latencies_ms else np.zeros(1)
-            shift = (
-                population_stability_index(
-                    np.array(self.champion_scores), np.array(self.challenger_scores)
-                )
-                if self.champion_scores and self.challenger_scores
-                else 0.0
-            )
-            return {
-                "requests": float(self.requests),
-                "error_rate": self.errors / self.requests if self.requests else 0.0,
-                "p95_ms": float(np.percentile(latencies, 95)),
-                "score_shift_psi": shift,
-            }
-
-    def check(self) -> Breach | None:
-        """The first guardrail breached, once there is enough evidence to judge."""
-        if self.requests < self.limits.min_requests:
-            return None
-        seen = self.snapshot()
-        checks = (
-            ("error_rate", seen["error_rate"], self.limits.max_error_rate),
-            ("p95_latency_ms", seen["p95_ms"], self.limits.max_p95_ms),
-            ("score_shift_psi", seen["score_shift_psi"], self.limits.max_score_shift),
-        )
-        for name, observed, limit in checks:
-            if observed > limit:
-                return Breach(name, observed, limit)
-        return None
-
-
-@dataclass
-class Rollout:
-    """The current rollout plan and its guardrail evidence (one per worker)."""
-
-    limits: GuardrailLimits
-    mode: RolloutMode = RolloutMode.OFF
-    canary_percent: float = 0.0
-    monitor: GuardrailMonitor = field(init=False)
-    last_breach: Breach | None = None
-
-    def __post_init__(self) -> None:
-        self.monitor = GuardrailMonitor(self.limits)
-
-    def configure(self, mode: RolloutMode, canary_percent: float = 0.0) -> None:
-        """Start a new plan with fresh evidence."""
-        self.mode = mode
-        self.canary_percent = canary_percent if mode is RolloutMode.CANARY else 0.0
-        self.monitor = GuardrailMonitor(self.limits)
-
-    def routes_to_challenger(self, customer_id: str | None) -> bool:
-        if self.mode is not RolloutMode.CANARY or customer_id is None:
-            return False
-        return canary_bucket(customer_id) < self.canary_percent
+    @property
+    def canary_percent(self) -> float:
+        return self.plan.canary_percent
 
     @property
     def shadowing(self) -> bool:
-        return self.mode is RolloutMode.SHADOW
+        return self.plan.mode is RolloutMode.SHADOW
 
-    def stop(self, breach: Breach) -> None:
-        self.last_breach = breach
-        self.mode = RolloutMode.OFF
-        self.canary_percent = 0.0
+    @property
+    def active(self) -> bool:
+        return self.plan.mode is not RolloutMode.OFF
+
+    @property
+    def key(self) -> str:
+        """Evidence belongs to one plan and one challenger version."""
+        return f"{self.plan.plan_id}-v{self.challenger_version}"
+
+    def routes_to_challenger(self, customer_id: str | None) -> bool:
+        if self.plan.mode is not RolloutMode.CANARY or customer_id is None:
+            return False
+        return canary_bucket(customer_id) < self.plan.canary_percent
+
+    def adopt(self, plan: RolloutPlan) -> None:
+        """Follow ``plan``; a different plan starts with fresh evidence."""
+        with self.lock:
+            fresh = plan.plan_id != self.plan.plan_id
+            self.plan = plan
+            if fresh:
+                self._reset()
+
+    def set_challenger(self, version: str | None) -> None:
+        """A new (or no) challenger never inherits the last one's evidence."""
+        with self.lock:
+            if version != self.challenger_version:
+                self.challenger_version = version
+                self._reset()
+
+    def _reset(self) -> None:
+        self.evidence = Evidence.empty(self.policy)
+        self.looks_done = 0
+
+    def configure(self, mode: RolloutMode, canary_percent: float, source: str) -> RolloutPlan:
+        """Start a new plan for every worker (written to the shared file) and follow it here."""
+        plan = RolloutPlan.new(mode, canary_percent, source)
+        self.store.write(plan)
+        self.adopt(plan)
+        return plan
+
+    def refresh(self) -> None:
+        """Pick up a plan another worker wrote (cheap when nothing changed: one stat)."""
+        plan = self.store.read_if_changed()
+        if plan is not None:
+            self.adopt(plan)
+
+    # ---- evidence ---------------------------------------------------------------------------
+
+    def record_challenger(self, latency_ms: float, rows: int, scores: np.ndarray) -> None:
+        with self.lock:
+            self.evidence.record_challenger(self.policy, latency_ms, rows, scores)
+
+    def record_champion(self, scores: np.ndarray) -> None:
+        with self.lock:
+            self.evidence.record_champion(scores)
+
+    def pooled(self) -> Evidence:
+        """Every worker's evidence for the current plan and challenger (this one's is live)."""
+        with self.lock:
+            key, mine = self.key, self.evidence.model_copy(deep=True)
+        others = self.board.read_others(key)
+        return Evidence.pooled([mine, *others], self.policy)
+
+    def check(self) -> Verdict | None:
+        """Share this worker's evidence; test the guardrails if a look is due and is ours.
+
+        Runs off the event loop (it touches files). Returns the verdict of a look this worker
+        evaluated, or None.
+        """
+        if not self.active or self.challenger_version is None:
+            return None
+        with self.lock:
+            key, mine, done = self.key, self.evidence.model_copy(deep=True), self.looks_done
+        self.board.publish(key, mine)
+        pooled = Evidence.pooled([mine, *self.board.read_others(key)], self.policy)
+        look = self.policy.due_look(pooled.requests, done)
+        if look is None:
+            return None
+        with self.lock:
+            if key != self.key:
+                return None  # the plan or the challenger changed meanwhile
+            self.looks_done = look + 1
+        if not self.board.claim(key, look):
+            return None  # another worker is evaluating this look
+        verdict = self.policy.check(pooled, look)
+        self.board.record_verdict(key, verdict)
+        return verdict
+
+    def stop(self, verdict: Verdict) -> bool:
+        """End the rollout for every worker, recording the breach; False if the plan has
+        moved on already (an operator set a new one meanwhile)."""
+        breach = verdict.breach
+        plan = RolloutPlan.new(
+            RolloutMode.OFF,
+            0.0,
+            "guardrail",
+            last_breach={
+                "reason": breach.reason if breach else "",
+                "verdict": verdict.to_dict(),
+                "challenger_version": self.challenger_version,
+            },
+        )
+        if not self.store.replace_if_current(self.plan.plan_id, plan):
+            return False
+        self.adopt(plan)
+        return True
 
     def describe(self) -> dict[str, object]:
+        self.refresh()  # the shared truth, so every worker answers alike
+        plan, evidence = self.plan, self.pooled()
         return {
-            "mode": self.mode.value,
-            "canary_percent": self.canary_percent,
-            "guardrails": self.monitor.snapshot(),
-            "last_breach": None if self.last_breach is None else self.last_breach.reason,
+            "mode": plan.mode.value,
+            "canary_percent": plan.canary_percent,
+            "plan_id": plan.plan_id,
+            "source": plan.source,
+            "challenger_version": self.challenger_version,
+            "guardrails": evidence.summary(),
+            "looks": {
+                "schedule": list(self.policy.looks),
+                "alpha": self.policy.alpha,
+                "alpha_per_test": self.policy.alpha_per_test,
+                "last_verdict": self.board.last_verdict(self.key),
+            },
+            "last_breach": plan.last_breach,
         }

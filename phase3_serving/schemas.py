@@ -25,9 +25,12 @@ from phase1_foundations.contract import (
 def _numeric_field(spec: NumericColumn) -> tuple[Any, Any]:
     kind: type = int if spec.integer else float
     field = Field(
-        ge=spec.minimum, le=spec.maximum, strict=True, allow_inf_nan=False,
+        ge=spec.minimum,
+        le=spec.maximum,
+        strict=True,
+        allow_inf_nan=False,
         description=spec.description,
-    )  # fmt: skip
+    )
     return Annotated[kind, field], ...
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
 import pytest
+from sklearn.pipeline import Pipeline
 
+from phase1_foundations.contract import FEATURE_NAMES
 from phase1_foundations.settings import Settings
 from phase1_foundations.tests.conftest import telco_sample, telco_sample_raw
 from phase2_pipelines.params import PipelineParams, load_params
@@ -34,3 +38,21 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
         params = load_params()
         champion = run_pipeline(params, workdir(settings, "champion"), settings)
         yield Trained(settings=settings, params=params, champion=champion)
+
+
+def registered_pipeline(settings: Settings, name: str, version: str) -> Pipeline:
+    """The registered model, loaded here on its own: the oracle the service is compared with
+    (never the service's loader or its fast path)."""
+    import mlflow.sklearn
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    pipeline: Pipeline = mlflow.sklearn.load_model(
+        client.get_model_version_download_uri(name, version)
+    )
+    return pipeline
+
+
+def oracle_scores(pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarray:
+    scores: np.ndarray = pipeline.predict_proba(frame[list(FEATURE_NAMES)])[:, 1]
+    return scores

@@ -97,7 +97,8 @@ def test_no_request_fails_across_ten_swaps(
     assert set(versions) == {first, second}  # both models answered
     metrics = httpx.get(f"{server.url}/metrics").text
     swaps = next(
-        float(line.split()[-1]) for line in metrics.splitlines()
+        float(line.split()[-1])
+        for line in metrics.splitlines()
         if line.startswith('churn_api_model_swaps_total{alias="champion"}')
-    )  # fmt: skip
+    )
     assert swaps >= SWAPS + 1  # the initial load, then every move

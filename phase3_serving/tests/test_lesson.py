@@ -8,23 +8,32 @@ import subprocess
 from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.tests.lesson import assert_make_runs, missing_coverage
 from phase3_serving.schemas import ROW_ADAPTER
+from phase3_serving.tests.test_lesson_exercise import exercise_commands, run_block_curls
 
 T = "phase3_serving.tests."
 EXAMPLE = PROJECT_ROOT / "phase3_serving" / "examples" / "customer.json"
+EXERCISE = T + "test_lesson_exercise::test_the_exercise_runs_as_written"
+CHECK = T + "test_exercise_check::"
 COVERED_BY = {
     "make phase3": "tests.test_root_readme::test_make_phase3_trains_then_serves",
-    "make serve": T + "test_lesson::test_make_serve_runs_the_app_on_loopback",
-    "curl -s http://127.0.0.1:8000/health/ready": T + "test_service::test_health",
-    "curl -s -X POST http://127.0.0.1:8000/v1/predict -H 'content-type: application/json' -d "
-    "@phase3_serving/examples/customer.json":
-        T + "test_service::test_single_prediction_matches_the_registered_pipeline",
-    "python -m phase3_serving score data/raw/telco/test.csv var/scores.parquet":
-        T + "test_batch::test_cli_scores_a_file_and_prints_rows_per_second",
+    "make serve": EXERCISE,  # it serves the whole exercise, and the two curls below ask it
+    "python -m phase3_serving score data/raw/telco/test.csv var/scores.parquet": T
+    + "test_batch::test_cli_scores_a_file_and_prints_rows_per_second",
     "make bench-serving": T + "test_bench_serving::test_run_loads_both_servers_in_both_cases",
-    "make serving-image":
-        T + "test_deploy::test_serving_image_holds_the_serving_stack_and_nothing_more",
-    "make check-phase3": T + "test_exercise::test_your_guardrails",
-}  # fmt: skip
+    "make serving-image": T
+    + "test_deploy::test_serving_image_holds_the_serving_stack_and_nothing_more",
+    "make check-phase3": CHECK + "test_fixed_state_passes",
+    "MLOPS_SERVING_GUARDRAIL_MAX_SCORE_SHIFT=10 make check-phase3": CHECK
+    + "test_a_loose_limit_fails_and_says_what_to_change",
+    "MLOPS_SERVING_GUARDRAIL_MAX_SCORE_SHIFT=0.01 make check-phase3": CHECK
+    + "test_a_limit_inside_the_noise_fails_and_says_what_to_change",
+}
+# The exercise's other commands run in order, for real, in one test.
+COVERED_BY |= {
+    command: EXERCISE
+    for command in exercise_commands() + run_block_curls()
+    if command not in COVERED_BY
+}
 
 
 def test_lesson_commands_are_covered() -> None:
@@ -38,9 +47,12 @@ def test_example_request_passes_the_schema() -> None:
 
 def test_make_serve_runs_the_app_on_loopback() -> None:
     dry = subprocess.run(
-        ["make", "-n", "serve", "PORT=8123"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        ["make", "-n", "serve", "PORT=8123"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
         check=True,
-    )  # fmt: skip
+    )
     assert "uvicorn phase3_serving.app:app --host 127.0.0.1 --port 8123" in dry.stdout
     assert "--no-access-log" in dry.stdout  # requests are in /metrics and the prediction log
 

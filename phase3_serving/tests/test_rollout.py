@@ -1,4 +1,5 @@
-"""Rollout against the real service: a bad challenger's canary is rolled back; shadow logs both."""
+"""Rollout against the real service: a bad challenger's canary is rolled back with its evidence;
+a slow challenger in shadow never delays the champion's answers; both scores are logged."""
 
 from __future__ import annotations
 
@@ -13,15 +14,15 @@ import pytest
 
 from phase1_foundations.contract import LABEL_COLUMN
 from phase1_foundations.telco import load_telco
-from phase2_pipelines.pipeline import run_pipeline
 from phase2_pipelines.registry import CHALLENGER, CHAMPION, Registry
-from phase2_pipelines.tests.conftest import workdir
 from phase3_serving.predlog import read_prediction_log
-from phase3_serving.tests.conftest import Trained
-from phase3_serving.tests.server import Server, admin_headers, running_server
+from phase3_serving.tests.conftest import Trained, oracle_scores, registered_pipeline
+from phase3_serving.tests.models import SLOW_CALL_S, register, slow_pipeline
+from phase3_serving.tests.server import Server, admin_headers, metric, running_server
 from phase3_serving.tests.test_service import request_rows
 
 pytestmark = pytest.mark.slow
+LOOKS = "[60, 150]"  # a short schedule, so the test needs few requests
 
 
 @pytest.fixture(scope="module")
@@ -30,25 +31,28 @@ def bad_challenger(trained: Trained) -> str:
     splits = load_telco(trained.settings)
     shuffled = splits.train.copy()
     shuffled[LABEL_COLUMN] = np.random.default_rng(0).permutation(shuffled[LABEL_COLUMN])
-    bad = run_pipeline(
-        trained.params, workdir(trained.settings, "bad"), trained.settings,
-        (shuffled, splits.test),
-    )  # fmt: skip
-    assert not bad.decision.promote  # the gate already said no; the canary must catch it too
-    return bad.version
+    return register(trained.settings, trained.params, "bad", window=(shuffled, splits.test))
+
+
+@pytest.fixture(scope="module")
+def slow_challenger(trained: Trained) -> str:
+    return register(trained.settings, trained.params, "slow", slow_pipeline)
 
 
 @pytest.fixture
 def canary_server(trained: Trained, bad_challenger: str, tmp_path: Path) -> Iterator[Server]:
     Registry(trained.params.registry.model_name).stage_challenger(bad_challenger, "canary test")
     with running_server(
-        trained.settings, tmp_path / "server.log",
-        MLOPS_SERVING_CANARY_PERCENT="50", MLOPS_SERVING_GUARDRAIL_MIN_REQUESTS="60",
-    ) as server:  # fmt: skip
+        trained.settings.model_copy(update={"state_dir": tmp_path / "state"}),
+        tmp_path / "server.log",
+        MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
+        MLOPS_SERVING_CANARY_PERCENT="50",
+        MLOPS_SERVING_GUARDRAIL_LOOKS=LOOKS,
+    ) as server:
         yield server
 
 
-def test_bad_challenger_is_rolled_back_by_the_guardrail(
+def test_bad_challenger_is_rolled_back_by_the_guardrail_with_its_evidence(
     canary_server: Server, trained: Trained, bad_challenger: str
 ) -> None:
     url, registry = canary_server.url, Registry(trained.params.registry.model_name)
@@ -61,13 +65,21 @@ def test_bad_challenger_is_rolled_back_by_the_guardrail(
         if response.status_code == 200:
             routes[response.json()["routed_to"]] += 1
     assert set(statuses) == {200}, statuses  # the canary never failed a request
-    assert routes["challenger"] > 0  # the canary really served some customers
-    plan = httpx.get(f"{url}/admin/rollout", headers=admin_headers()).json()
-    assert plan["mode"] == "off"
-    assert "guardrail score_shift_psi" in plan["last_breach"]
+    assert routes["challenger"] >= 60  # the canary really served customers: a look was due
     deadline = time.monotonic() + 30
     while registry.version_for(CHALLENGER) is not None and time.monotonic() < deadline:
         time.sleep(0.2)
+    plan = httpx.get(f"{url}/admin/rollout", headers=admin_headers()).json()
+    assert plan["mode"] == "off"
+    assert plan["source"] == "guardrail"
+    breach = plan["last_breach"]
+    assert breach["challenger_version"] == bad_challenger
+    assert "score_shift_psi" in breach["reason"]
+    assert "lower bound" in breach["reason"]  # the evidence: estimate, bound, limit, n
+    shift = next(c for c in breach["verdict"]["checks"] if c["guardrail"] == "score_shift_psi")
+    assert shift["breached"]
+    assert shift["bound"] > shift["limit"] == 0.25
+    assert shift["n"] >= 60
     assert registry.version_for(CHALLENGER) is None  # retired in the registry
     assert registry.version_for(CHAMPION) == trained.champion.version  # champion untouched
     retired = [e for e in registry.history() if e.action == "retired"]
@@ -75,24 +87,84 @@ def test_bad_challenger_is_rolled_back_by_the_guardrail(
     assert "score_shift_psi" in retired[-1].reason  # the reason is recorded
     after = [httpx.post(f"{url}/v1/predict", json=row).json()["routed_to"] for row in rows[:50]]
     assert set(after) == {"champion"}  # everyone is back on the champion
-    metrics = httpx.get(f"{url}/metrics").text
-    assert 'churn_api_canary_rollbacks_total{reason="score_shift_psi"} 1.0' in metrics
+    rollbacks = metric(url, "churn_api_canary_rollbacks_total", reason="score_shift_psi")
+    assert rollbacks == 1
 
 
-def test_shadow_scores_every_request_off_the_response_path(
-    trained: Trained, bad_challenger: str, tmp_path: Path
+def test_a_slow_shadow_never_delays_the_champions_answers(
+    trained: Trained, slow_challenger: str, tmp_path: Path
 ) -> None:
-    Registry(trained.params.registry.model_name).stage_challenger(bad_challenger, "shadow test")
+    Registry(trained.params.registry.model_name).stage_challenger(slow_challenger, "shadow test")
+    rows = request_rows(30)
+    latencies: list[float] = []
     with running_server(
         trained.settings.model_copy(update={"state_dir": tmp_path / "state"}),
         tmp_path / "server.log",
         MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
-        MLOPS_SERVING_SHADOW="true", MLOPS_SERVING_GUARDRAIL_MAX_SCORE_SHIFT="1000",
-    ) as server:  # fmt: skip
-        answers = [httpx.post(f"{server.url}/v1/predict", json=r).json() for r in request_rows(40)]
+        MLOPS_SERVING_SHADOW="true",
+    ) as server:
+        with httpx.Client(base_url=server.url) as client:
+            answers = []
+            for row in rows:
+                started = time.perf_counter()
+                answers.append(client.post("/v1/predict", json=row).json())
+                latencies.append(time.perf_counter() - started)
+        deadline = time.monotonic() + 30  # the shadow catches up after the answers
+        while (
+            metric(server.url, "churn_api_model_call_seconds_count", role="shadow") == 0
+            or len(read_prediction_log(tmp_path / "state" / "predictions")) < len(rows)
+        ) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        shadow_calls = metric(server.url, "churn_api_model_call_seconds_count", role="shadow")
+        shadow_s = metric(server.url, "churn_api_model_call_seconds_sum", role="shadow")
+    shadow_call_s = shadow_s / shadow_calls
+    print(
+        f"\nshadow calls: {shadow_calls:.0f} of {shadow_call_s * 1000:.0f} ms on average;"
+        f" champion answers: worst {max(latencies) * 1000:.1f} ms"
+    )
+    assert shadow_call_s >= SLOW_CALL_S  # the shadow really is slow
+    assert max(latencies) < shadow_call_s / 3  # no answer waited for it
     assert {a["routed_to"] for a in answers} == {"champion"}  # users only see the champion
     log = read_prediction_log(tmp_path / "state" / "predictions")
-    assert len(log) == 40
-    assert log["shadow_probability"].notna().all()  # both scores logged for every row
-    assert set(log["shadow_version"]) == {bad_challenger}
-    assert not np.allclose(log["shadow_probability"], log["churn_probability"])
+    assert len(log) == len(rows)
+    assert set(log["shadow_version"]) == {slow_challenger}  # both scores logged for every row
+    expected = oracle_scores(
+        registered_pipeline(trained.settings, trained.params.registry.model_name, slow_challenger),
+        load_telco().test.iloc[: len(rows)],
+    )
+    logged = log.set_index("customerid").loc[[r["customerid"] for r in rows]]
+    assert np.max(np.abs(logged["shadow_probability"].to_numpy() - expected)) < 1e-9
+
+
+def test_shadow_logs_both_scores_and_the_log_reads_as_one_data_set(
+    trained: Trained, bad_challenger: str, tmp_path: Path
+) -> None:
+    """Segments from before shadow mode (no shadow score) and during it read together."""
+    import pandas as pd
+
+    registry = Registry(trained.params.registry.model_name)
+    registry.stage_challenger(bad_challenger, "shadow test")
+    state = trained.settings.model_copy(update={"state_dir": tmp_path / "state"})
+    with running_server(
+        state,
+        tmp_path / "server.log",
+        MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
+        MLOPS_SERVING_GUARDRAIL_MAX_SCORE_SHIFT="1000",
+    ) as server:
+        before = [httpx.post(f"{server.url}/v1/predict", json=r) for r in request_rows(20)]
+        deadline = time.monotonic() + 30
+        while len(read_prediction_log(tmp_path / "state" / "predictions")) < 20:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        body = {"mode": "shadow"}
+        httpx.post(f"{server.url}/admin/rollout", json=body, headers=admin_headers())
+        during = [httpx.post(f"{server.url}/v1/predict", json=r) for r in request_rows(20, 20)]
+    assert {a.status_code for a in before + during} == {200}
+    whole = pd.read_parquet(tmp_path / "state" / "predictions")  # as phase 4 reads it
+    assert len(whole) == 40
+    shadowed = whole[whole["shadow_version"].notna()]
+    assert len(shadowed) == 20
+    assert set(shadowed["shadow_version"]) == {bad_challenger}
+    assert shadowed["shadow_probability"].notna().all()
+    assert not np.allclose(shadowed["shadow_probability"], shadowed["churn_probability"])
+    assert whole.loc[whole["shadow_version"].isna(), "shadow_probability"].isna().all()

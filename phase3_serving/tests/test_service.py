@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,16 @@ import pytest
 
 from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.telco import load_telco
-from phase3_serving.model import load_model
+from phase2_pipelines.registry import CHECKSUM_TAG, Registry
 from phase3_serving.predlog import read_prediction_log
-from phase3_serving.tests.conftest import Trained
-from phase3_serving.tests.server import Server, admin_headers, running_server, server_env
+from phase3_serving.tests.conftest import Trained, oracle_scores, registered_pipeline
+from phase3_serving.tests.server import (
+    Server,
+    admin_headers,
+    running_server,
+    server_env,
+    uvicorn_command,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -35,9 +40,11 @@ def request_rows(n: int, offset: int = 0) -> list[dict[str, Any]]:
 def server(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log = tmp_path_factory.mktemp("server") / "server.log"
     with running_server(
-        trained.settings, log, MLOPS_SERVING_MAX_BATCH_ROWS="50",
+        trained.settings,
+        log,
+        MLOPS_SERVING_MAX_BATCH_ROWS="50",
         MLOPS_SERVING_MAX_BODY_BYTES="200000",
-    ) as running:  # fmt: skip
+    ) as running:
         yield running
 
 
@@ -50,29 +57,40 @@ def test_health(server: Server, trained: Trained) -> None:
 def test_single_prediction_matches_the_registered_pipeline(
     server: Server, trained: Trained
 ) -> None:
-    row = request_rows(1)[0]
-    body = httpx.post(f"{server.url}/v1/predict", json=row).json()
-    assert set(body) == {
-        "request_id", "customerid", "churn_probability", "churn_decision", "model_version",
+    rows = request_rows(20)
+    bodies = [httpx.post(f"{server.url}/v1/predict", json=row).json() for row in rows]
+    assert set(bodies[0]) == {
+        "request_id",
+        "customerid",
+        "churn_probability",
+        "churn_decision",
+        "model_version",
         "routed_to",
-    }  # fmt: skip
-    model = load_model(trained.params.registry.model_name, "champion")
-    expected = model.score(load_telco().test.iloc[[0]])[0]
-    assert body["churn_probability"] == pytest.approx(
-        expected, abs=1e-12
-    )  # same object, same score
-    assert body["churn_decision"] == (expected >= model.threshold)
-    assert body["model_version"] == trained.champion.version
-    assert body["customerid"] == row[ID_COLUMN]
-    assert body["routed_to"] == "champion"
+    }
+    # The oracle: the registered version loaded here, on its own, and its predict_proba.
+    pipeline = registered_pipeline(
+        trained.settings, trained.params.registry.model_name, trained.champion.version
+    )
+    expected = oracle_scores(pipeline, load_telco().test.iloc[:20])
+    served = np.array([body["churn_probability"] for body in bodies])
+    assert np.max(np.abs(served - expected)) < 1e-9
+    threshold = trained.params.evaluate.threshold  # the run's threshold, as params.yaml set it
+    assert [b["churn_decision"] for b in bodies] == (expected >= threshold).tolist()
+    assert {b["model_version"] for b in bodies} == {trained.champion.version}
+    assert [b["customerid"] for b in bodies] == [r[ID_COLUMN] for r in rows]
+    assert {b["routed_to"] for b in bodies} == {"champion"}
 
 
-def test_batch_prediction(server: Server) -> None:
-    rows = request_rows(40)
+def test_batch_prediction_matches_the_registered_pipeline(server: Server, trained: Trained) -> None:
+    rows = request_rows(40, offset=100)
     body = httpx.post(f"{server.url}/v1/predict/batch", json={"rows": rows}).json()
-    assert len(body["predictions"]) == 40
     assert [p["customerid"] for p in body["predictions"]] == [r[ID_COLUMN] for r in rows]
-    assert all(0.0 <= p["churn_probability"] <= 1.0 for p in body["predictions"])
+    pipeline = registered_pipeline(
+        trained.settings, trained.params.registry.model_name, trained.champion.version
+    )
+    expected = oracle_scores(pipeline, load_telco().test.iloc[100:140])
+    served = np.array([p["churn_probability"] for p in body["predictions"]])
+    assert np.max(np.abs(served - expected)) < 1e-9
 
 
 def _problems(response: httpx.Response) -> set[tuple[str, str]]:
@@ -126,12 +144,17 @@ def test_invalid_json_and_batch_field_paths(server: Server) -> None:
     assert found == {("rows.2.tenure", "out of range")}
 
 
-def test_oversized_batch_and_body_get_413(server: Server) -> None:
+def test_oversized_batch_and_body_get_413_stating_the_limit(server: Server) -> None:
     too_many = httpx.post(f"{server.url}/v1/predict/batch", json={"rows": request_rows(51)})
     assert too_many.status_code == 413
-    assert "51 rows" in too_many.json()["detail"][0]["message"]
+    message = too_many.json()["detail"][0]["message"]
+    assert "51 rows" in message
+    assert "limit is 50 rows" in message
     too_big = httpx.post(f"{server.url}/v1/predict", content=b" " * 200_001)
     assert too_big.status_code == 413
+    message = too_big.json()["detail"][0]["message"]
+    assert "200,001 bytes" in message
+    assert "limit is 200,000 bytes" in message
 
 
 def test_model_endpoint_describes_the_champion(server: Server, trained: Trained) -> None:
@@ -181,9 +204,12 @@ def test_prediction_log_keeps_every_row_after_a_graceful_stop(
     state = trained.settings.model_copy(update={"state_dir": tmp_path / "state"})
     # A fresh state dir for the log, pointing at the trained registry.
     with running_server(
-        state, tmp_path / "log.txt", MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
-        MLOPS_SERVING_LOG_FLUSH_SECONDS="60", MLOPS_SERVING_LOG_FLUSH_ROWS="100000",
-    ) as server:  # fmt: skip
+        state,
+        tmp_path / "log.txt",
+        MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
+        MLOPS_SERVING_LOG_FLUSH_SECONDS="60",
+        MLOPS_SERVING_LOG_FLUSH_ROWS="100000",
+    ) as server:
         rows = request_rows(30)
         single = [httpx.post(f"{server.url}/v1/predict", json=r).json() for r in rows[:10]]
         batch = httpx.post(f"{server.url}/v1/predict/batch", json={"rows": rows[10:]}).json()
@@ -200,23 +226,76 @@ def test_prediction_log_keeps_every_row_after_a_graceful_stop(
         assert math.isclose(logged["churn_probability"], response["churn_probability"])
     assert (log["routed_to"] == "champion").all()
     assert log["timestamp"].between(pd.Timestamp.now().timestamp() - 600, np.inf).all()
+    whole = pd.read_parquet(tmp_path / "state" / "predictions")  # as phase 4 reads it
+    assert len(whole) == 30
 
 
 def test_not_ready_without_a_model_stays_alive(tmp_path: Path, trained: Trained) -> None:
     empty = trained.settings.model_copy(update={"state_dir": tmp_path / "empty"})
     with running_server(empty, tmp_path / "log.txt", wait_ready=False) as server:
         assert httpx.get(f"{server.url}/health/live").status_code == 200
-        assert httpx.get(f"{server.url}/health/ready").status_code == 503
-        assert httpx.post(f"{server.url}/v1/predict", json=request_rows(1)[0]).status_code == 503
+        ready = httpx.get(f"{server.url}/health/ready")
+        assert ready.status_code == 503
+        assert ready.json() == {"status": "not ready", "reason": "no champion is registered yet"}
+        predict = httpx.post(f"{server.url}/v1/predict", json=request_rows(1)[0])
+        assert predict.status_code == 503
+        assert predict.json() == {"detail": "not ready: no champion is registered yet"}
     lines = [line for line in server.log().splitlines() if line.startswith("not ready")]
     assert len(lines) == 1  # one clear line
 
 
-def test_admin_with_a_default_token_refuses_to_start(trained: Trained, tmp_path: Path) -> None:
+def _leaks(text: str, trained: Trained) -> list[str]:
+    """Anything in a public answer that names a file, a store or a stack frame."""
+    markers = [
+        str(trained.settings.state_dir),
+        "sqlite",
+        "file:",
+        "/tmp",
+        "Traceback",
+        "mlartifacts",
+        "checksum",
+        "Error",
+    ]
+    return [marker for marker in markers if marker in text]
+
+
+def test_public_answers_never_echo_paths_or_stack_details(trained: Trained, tmp_path: Path) -> None:
+    """A champion that fails verification: the public sees a reason, the log and admin the
+    detail (the artifact's checksum, the store)."""
+    registry = Registry(trained.params.registry.model_name)
+    version = trained.champion.version
+    good = registry.client.get_model_version(registry.name, version).tags[CHECKSUM_TAG]
+    registry.client.set_model_version_tag(registry.name, version, CHECKSUM_TAG, "0" * 64)
+    try:
+        with running_server(trained.settings, tmp_path / "log.txt", wait_ready=False) as server:
+            answers = [
+                httpx.get(f"{server.url}/health/ready"),
+                httpx.get(f"{server.url}/v1/model"),
+                httpx.post(f"{server.url}/v1/predict", json=request_rows(1)[0]),
+                httpx.post(f"{server.url}/v1/predict/batch", json={"rows": request_rows(2)}),
+            ]
+            status = httpx.get(f"{server.url}/admin/status", headers=admin_headers()).json()
+    finally:
+        registry.client.set_model_version_tag(registry.name, version, CHECKSUM_TAG, good)
+    assert [a.status_code for a in answers] == [503, 503, 503, 503]
+    assert answers[0].json()["reason"] == "the model failed verification"
+    for answer in answers:
+        assert _leaks(answer.text, trained) == [], answer.text
+    assert "checksum" in status["load_errors"]["champion"]  # the detail, for the admin
+    assert "artifact checksum" in server.log()  # and in the server log
+
+
+def test_admin_with_a_short_token_refuses_to_start_in_one_line(
+    trained: Trained, tmp_path: Path
+) -> None:
     env = server_env(trained.settings, MLOPS_SERVING_ADMIN_TOKEN="changeme")
     done = subprocess.run(
-        [sys.executable, "-m", "uvicorn", "phase3_serving.app:app", "--port", "0"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        uvicorn_command(port=0), env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    output = done.stdout + done.stderr
     assert done.returncode != 0
-    assert "serving_admin_token" in done.stdout + done.stderr
+    named = [line for line in output.splitlines() if "MLOPS_SERVING_ADMIN_TOKEN" in line]
+    assert len(named) == 1, output  # one line says what to set
+    assert "shorter than 16 characters" in named[0]
+    assert "Traceback" not in output, output
+    assert "pydantic" not in output, output

@@ -1,0 +1,157 @@
+"""Simulated canaries on real customers, to measure what the guardrails decide.
+
+Traffic is the Telco test customers (out of sample for every model here), drawn at random with
+replacement and routed by the service's own sticky hash (``canary_bucket``). The champion is the
+configured pipeline trained on the training rows. A *healthy* challenger is the same pipeline
+trained on a bootstrap resample of those rows: equal in skill and in score distribution, but not
+identical. Rows arrive in micro-batches of random size; each challenger call has a realistic,
+noisy latency (log-normal around a few milliseconds, with rare spikes) and a small base error
+rate below the limit. The guardrails see exactly what the service records (``Evidence``) and are
+tested at the service's schedule of looks (``GuardrailPolicy``), until a breach or the last look.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
+from phase1_foundations.telco import load_telco
+from phase2_pipelines.params import load_params
+from phase2_pipelines.train import fit_model, predict_scores
+from phase3_serving.guardrails import Evidence, GuardrailPolicy, Verdict
+from phase3_serving.rollout import canary_bucket
+
+CANARY_PERCENT = 20.0
+MEAN_BATCH_ROWS = 20  # rows per micro-batched call under load
+HEALTHY_POOL = 20  # healthy challengers, each trained on its own bootstrap resample
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How a challenger behaves in production, apart from its scores."""
+
+    error_rate: float = 0.002  # a small base rate, below the 2% limit
+    latency_median_ms: float = 4.0
+    latency_sigma: float = 0.5
+    spike_rate: float = 0.01  # a garbage-collection pause, say
+    spike_factor: float = 10.0
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Real customers and every model's scores for them."""
+
+    customer_ids: list[str]
+    in_canary: np.ndarray  # the sticky hash at CANARY_PERCENT
+    champion: np.ndarray
+    healthy: list[np.ndarray]  # one per healthy challenger
+    shuffled: np.ndarray  # a challenger trained on shuffled labels: scores that mean nothing
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rolled_back: bool
+    guardrail: str | None
+    look: int | None
+    challenger_requests: int  # when it was stopped, or when the last look passed
+    verdict: Verdict | None  # the breach, or the last look's evidence
+
+    @property
+    def reason(self) -> str | None:
+        return self.verdict.breach.reason if self.verdict and self.verdict.breach else None
+
+    def evidence(self, guardrail: str) -> str:
+        """What the last look said about one guardrail."""
+        if self.verdict is None:
+            return "no look was taken"
+        return next(c.reason for c in self.verdict.checks if c.guardrail == guardrail)
+
+
+@dataclass
+class Tally:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def rollbacks(self) -> int:
+        return sum(o.rolled_back for o in self.outcomes)
+
+    @property
+    def rate(self) -> float:
+        return self.rollbacks / len(self.outcomes)
+
+    def requests_to_rollback(self) -> list[int]:
+        return [o.challenger_requests for o in self.outcomes if o.rolled_back]
+
+
+def build_replay(seed: int = 0, pool: int = HEALTHY_POOL) -> Replay:
+    splits, params = load_telco(), load_params()
+    train, test = splits.train, splits.test
+    champion = fit_model(train, params.train)
+    rng = np.random.default_rng(seed)
+    healthy = []
+    for _ in range(pool):
+        resample = train.iloc[rng.integers(0, len(train), len(train))].copy()
+        resample[ID_COLUMN] = [f"{c}-r{i}" for i, c in enumerate(resample[ID_COLUMN])]  # unique
+        healthy.append(predict_scores(fit_model(resample, params.train), test))
+    shuffled = train.copy()
+    shuffled[LABEL_COLUMN] = rng.permutation(shuffled[LABEL_COLUMN].to_numpy())
+    ids = test[ID_COLUMN].astype(str).tolist()
+    return Replay(
+        customer_ids=ids,
+        in_canary=np.array([canary_bucket(i) < CANARY_PERCENT for i in ids]),
+        champion=predict_scores(champion, test),
+        healthy=healthy,
+        shuffled=predict_scores(fit_model(shuffled, params.train), test),
+    )
+
+
+def replay_canary(
+    policy: GuardrailPolicy,
+    replay: Replay,
+    challenger: np.ndarray,
+    behaviour: Behaviour,
+    rng: np.random.Generator,
+) -> Outcome:
+    """One canary: micro-batches of random customers until a breach or the last look."""
+    evidence = Evidence.empty(policy)
+    done = 0
+    n = len(replay.customer_ids)
+    verdict = None
+    while done < len(policy.looks):
+        rows = rng.integers(0, n, 1 + rng.poisson(MEAN_BATCH_ROWS - 1))
+        canary = rows[replay.in_canary[rows]]
+        evidence.record_champion(replay.champion[rows[~replay.in_canary[rows]]])
+        if len(canary):
+            failed = rng.random(len(canary)) < behaviour.error_rate
+            latency = behaviour.latency_median_ms * np.exp(rng.normal(0, behaviour.latency_sigma))
+            if rng.random() < behaviour.spike_rate:
+                latency *= behaviour.spike_factor
+            evidence.record_challenger(policy, latency, len(canary), challenger[canary[~failed]])
+        look = policy.due_look(evidence.requests, done)
+        if look is None:
+            continue
+        done = look + 1
+        verdict = policy.check(evidence, look)
+        if verdict.breach is not None:
+            breach = verdict.breach
+            return Outcome(True, breach.guardrail, verdict.look, evidence.requests, verdict)
+    return Outcome(False, None, None, evidence.requests, verdict)
+
+
+def run_canaries(
+    policy: GuardrailPolicy,
+    replay: Replay,
+    canaries: int,
+    behaviour: Behaviour,
+    challengers: list[np.ndarray],
+    seed: int,
+) -> Tally:
+    """``canaries`` independent canaries, cycling through ``challengers``."""
+    rng = np.random.default_rng(seed)
+    tally = Tally()
+    for i in range(canaries):
+        challenger = challengers[i % len(challengers)]
+        tally.outcomes.append(replay_canary(policy, replay, challenger, behaviour, rng))
+    return tally
