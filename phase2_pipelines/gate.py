@@ -116,10 +116,13 @@ class HoldoutComparison:
     champion: np.ndarray
     slices: dict[str, np.ndarray]
     champion_version: str
+    same_structure: bool = True  # the two pipelines have the same steps and settings
 
     @property
     def identical(self) -> bool:
-        return bool(np.array_equal(self.candidate, self.champion))
+        """The candidate is the champion: same pipeline, same scores. A different pipeline with
+        the same scores (an extra step, say) is another model that is not better."""
+        return self.same_structure and bool(np.array_equal(self.candidate, self.champion))
 
 
 def _floor_checks(candidate: EvaluationReport, params: GateParams) -> list[GateCheck]:

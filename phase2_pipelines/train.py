@@ -87,6 +87,21 @@ def fit_model(train: pd.DataFrame, params: TrainParams) -> Pipeline:
     return build_model(params).fit(features, train[LABEL_COLUMN].to_numpy())
 
 
+def model_structure(model: object) -> dict[str, str]:
+    """The estimator's steps and settings, by name: stable across processes (no addresses), and
+    different for two pipelines that score alike but do not run alike (an extra slow step)."""
+    params = model.get_params(deep=True) if hasattr(model, "get_params") else {}
+    structure = {"": f"{type(model).__module__}.{type(model).__qualname__}"}
+    for key, value in params.items():
+        if hasattr(value, "get_params") or callable(value):
+            kind = value if callable(value) and not hasattr(value, "get_params") else type(value)
+            name = getattr(kind, "__qualname__", repr(kind))
+            structure[key] = f"{getattr(kind, '__module__', '')}.{name}"
+        elif not isinstance(value, list | tuple):  # steps and transformers: listed above
+            structure[key] = repr(value)
+    return structure
+
+
 def predict_scores(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
     """Churn probabilities for each row of a contract-valid frame."""
     scores: np.ndarray = model.predict_proba(to_model_frame(frame[list(FEATURE_NAMES)]))[:, 1]

@@ -6,6 +6,7 @@ decision restored from DVC's run cache would have been made against an older cha
 
 from __future__ import annotations
 
+import joblib
 import numpy as np
 import pandas as pd
 
@@ -14,7 +15,7 @@ from phase1_foundations.settings import Settings, get_settings
 from phase2_pipelines.evaluate import EvaluationReport, slice_values
 from phase2_pipelines.gate import GateDecision, HoldoutComparison, decide_promotion
 from phase2_pipelines.params import PipelineParams
-from phase2_pipelines.train import predict_scores
+from phase2_pipelines.train import model_structure, predict_scores
 from phase2_pipelines.workdir import SCORE_COLUMN, StageError, WorkDir, read_json, write_json
 
 CHAMPION_SCORE_COLUMN = "champion_score"
@@ -26,8 +27,9 @@ class StaleScores(StageError):  # noqa: N818 - names the condition
 
 def score_champion(
     params: PipelineParams, holdout: pd.DataFrame, settings: Settings
-) -> tuple[str, np.ndarray] | None:
-    """The champion's version and its scores on ``holdout``, or None if there is no champion."""
+) -> tuple[str, np.ndarray, dict[str, str]] | None:
+    """The champion's version, its scores on ``holdout`` and its structure, or None if there is
+    no champion."""
     import mlflow.sklearn
 
     from phase2_pipelines.registry import CHAMPION, Registry
@@ -38,7 +40,7 @@ def score_champion(
     if version is None:
         return None
     champion = mlflow.sklearn.load_model(f"models:/{params.registry.model_name}/{version}")
-    return version, predict_scores(champion, holdout)
+    return version, predict_scores(champion, holdout), model_structure(champion)
 
 
 def gate(params: PipelineParams, work: WorkDir, settings: Settings | None = None) -> GateDecision:
@@ -54,13 +56,15 @@ def gate(params: PipelineParams, work: WorkDir, settings: Settings | None = None
     work.gate.mkdir(parents=True, exist_ok=True)
     (work.gate / "paired_scores.parquet").unlink(missing_ok=True)
     if champion is not None:
-        version, champion_scores = champion
+        version, champion_scores, champion_structure = champion
+        candidate_structure = model_structure(joblib.load(work.train / "model.joblib"))
         comparison = HoldoutComparison(
             labels=holdout[LABEL_COLUMN].to_numpy(),
             candidate=scored[SCORE_COLUMN].to_numpy(),
             champion=champion_scores,
             slices=slice_values(holdout, params.evaluate),
             champion_version=version,
+            same_structure=candidate_structure == champion_structure,
         )
         scored.assign(**{CHAMPION_SCORE_COLUMN: champion_scores}).to_parquet(
             work.gate / "paired_scores.parquet", index=False

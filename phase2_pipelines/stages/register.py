@@ -26,7 +26,7 @@ from phase1_foundations.settings import Settings, get_settings
 from phase2_pipelines.evaluate import EvaluationReport
 from phase2_pipelines.gate import GateDecision
 from phase2_pipelines.params import PipelineParams
-from phase2_pipelines.train import predict_scores
+from phase2_pipelines.train import model_structure, predict_scores
 from phase2_pipelines.workdir import WorkDir, read_json, write_json
 
 if TYPE_CHECKING:
@@ -62,7 +62,8 @@ class Registration:
 
 
 def model_identity(params: PipelineParams, work: WorkDir) -> str:
-    """sha256 of what makes a model this model: training data, train params, holdout scores."""
+    """sha256 of what makes a model this model: training data, train params, the estimator's
+    structure, holdout scores."""
     ingest = read_json(work.ingest / "ingest.json")
     predictions = read_json(work.evaluate / "predictions.json")
     parts = {
@@ -70,6 +71,7 @@ def model_identity(params: PipelineParams, work: WorkDir) -> str:
         "holdout_fingerprint": ingest["holdout_fingerprint"],
         "holdout_prediction_sha256": predictions["sha256"],
         "train_params": params.train.model_dump(mode="json"),
+        "structure": model_structure(joblib.load(work.train / "model.joblib")),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

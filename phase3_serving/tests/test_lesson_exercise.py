@@ -144,7 +144,7 @@ def test_the_exercise_runs_as_written(trained: Trained, tmp_path: Path) -> None:
     assert "challenger churn-model v2" in status
     assert "look 1 of 5" in status
     assert "passed" in status  # a healthy challenger keeps serving
-    assert "registered v2" in next(v for k, v in outputs.items() if " run --workdir" in k)
+    assert "registered as v2" in next(v for k, v in outputs.items() if " run --workdir" in k)
     assert "challenger v2" in outputs["python -m phase3_serving admin reload"]
     assert "rollout    shadow" in outputs["python -m phase3_serving admin rollout shadow"]
     assert "0 failed" in outputs["python -m phase3_serving replay 500"]
