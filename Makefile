@@ -164,6 +164,10 @@ serving-image: need-docker setup ## Build the serving image (core + serving deps
 bench-serving: data ## Benchmark: our service vs `mlflow models serve`, driven by wrk on 127.0.0.1
 	$(PY) -m bench.bench_serving
 
+.PHONY: bench-gate
+bench-gate: data ## Benchmark: the promotion gate's false-superiority rate, power and decision time
+	$(PY) -m bench.bench_gate
+
 .PHONY: bench-batch
 bench-batch: data ## Benchmark: batch scoring of a 1,000,000-row file (rows per second)
 	$(PY) -m bench.bench_batch
