@@ -48,6 +48,7 @@ def _check(args: argparse.Namespace) -> int:
         labels=args.labels,
         model_version=args.model_version,
         report_dir=args.report,
+        metrics=args.metrics,
     )
     return run_check(request)
 
@@ -73,6 +74,19 @@ def _world_week(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exporter(args: argparse.Namespace) -> int:
+    from phase4_monitoring.exporter import serve
+    from phase4_monitoring.params import load_monitoring_params
+
+    port = load_monitoring_params().prometheus.exporter_port if args.port is None else args.port
+    try:
+        serve(args.textfile, args.host, port)
+    except OSError as error:
+        print(f"error: cannot serve on {args.host}:{port}: {error.strerror}", file=sys.stderr)
+        return EXIT_CANNOT_CHECK
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m phase4_monitoring", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -86,7 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--labels", type=Path, help="released labels (customerid, churn) to join")
     check.add_argument("--model-version", help="compare with this version, not the champion")
     check.add_argument("--report", type=Path, help="also write the Evidently HTML and JSON here")
+    check.add_argument("--metrics", type=Path, help="also write Prometheus gauges to this file")
     check.set_defaults(handler=_check)
+
+    exporter = commands.add_parser("exporter", help="serve the metrics file for Prometheus")
+    exporter.add_argument("--textfile", type=Path, required=True, help="what check --metrics wrote")
+    exporter.add_argument("--host", default="127.0.0.1")
+    exporter.add_argument("--port", type=int, help="default: params.yaml's exporter_port")
+    exporter.set_defaults(handler=_exporter)
 
     pvalues = commands.add_parser("pvalues", help="a KS p-value on a harmless shift")
     pvalues.add_argument("--rows", type=int, default=1_000_000, help="rows in each window")

@@ -83,6 +83,14 @@ class TriggerParams(_Strict):
     rollback: RollbackTrigger = RollbackTrigger()
 
 
+class PrometheusParams(_Strict):
+    """Service-health limits of ``alerts.yml`` (a test keeps the two equal), and the exporter."""
+
+    exporter_port: int = Field(9108, gt=0, lt=65536)
+    p99_latency_seconds: float = Field(0.25, gt=0)
+    error_rate: float = Field(0.02, gt=0, lt=1)
+
+
 class MonitoringParams(_Strict):
     """Thresholds for every check, and how sure an effect estimate must be before it counts."""
 
@@ -94,6 +102,7 @@ class MonitoringParams(_Strict):
     quality: QualityThresholds = QualityThresholds()
     cbpe: CbpeParams = CbpeParams()
     triggers: TriggerParams = TriggerParams()
+    prometheus: PrometheusParams = PrometheusParams()
 
 
 def load_monitoring_params(path: Path = PARAMS_FILE) -> MonitoringParams:
