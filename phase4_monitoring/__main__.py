@@ -15,6 +15,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from phase2_pipelines.params import PARAMS_FILE
 from phase4_monitoring.monitor import EXIT_CANNOT_CHECK
 from phase4_monitoring.windows import WeekRange, WindowError
 
@@ -87,6 +88,12 @@ def _exporter(args: argparse.Namespace) -> int:
     return 0
 
 
+def _selfcheck(args: argparse.Namespace) -> int:
+    from phase4_monitoring.selfcheck import run_selfcheck
+
+    return run_selfcheck(args.params)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m phase4_monitoring", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     week.add_argument("--seed", type=int, default=7)
     week.add_argument("--labels", action="store_true", help="include the (future) churn labels")
     week.set_defaults(handler=_world_week)
+
+    selfcheck = commands.add_parser("selfcheck", help="the exercise: is the trigger policy sound?")
+    selfcheck.add_argument("--params", type=Path, default=PARAMS_FILE, help="default: params.yaml")
+    selfcheck.set_defaults(handler=_selfcheck)
 
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean terminal
