@@ -94,6 +94,12 @@ def _selfcheck(args: argparse.Namespace) -> int:
     return run_selfcheck(args.params)
 
 
+def _walkthrough(args: argparse.Namespace) -> int:
+    from phase4_monitoring.walkthrough import run_walkthrough
+
+    return run_walkthrough()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m phase4_monitoring", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -134,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     selfcheck = commands.add_parser("selfcheck", help="the exercise: is the trigger policy sound?")
     selfcheck.add_argument("--params", type=Path, default=PARAMS_FILE, help="default: params.yaml")
     selfcheck.set_defaults(handler=_selfcheck)
+
+    walkthrough = commands.add_parser("walkthrough", help="make phase4: clean, then drifted weeks")
+    walkthrough.set_defaults(handler=_walkthrough)
 
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean terminal

@@ -8,6 +8,7 @@ to scrape. The file is re-read on every scrape, so a new window shows at the nex
 
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -42,6 +43,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def handle(self) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            super().handle()  # the scraper gave up (its timeout); the next scrape reads the file
 
     def log_message(self, format: str, *args: object) -> None:
         """Scrapes every few seconds are not news."""

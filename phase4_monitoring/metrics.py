@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest, write_t
 
 from phase4_monitoring.evidence import Check, Verdict
 from phase4_monitoring.monitor import WindowReport
+from phase4_monitoring.quality import QualityReport
 from phase4_monitoring.trigger_rules import Action
 from phase4_monitoring.triggers import TriggerDecision
 
@@ -97,12 +98,16 @@ class MonitorMetrics:
             self.null_alert.labels(v, check.column or "").set(_flag(check))
         self._record_prediction(report, v)
         if report.quality is not None:
-            self.labeled.labels(v).set(report.quality.metrics.get("n", 0))
-            auc = report.quality.metrics.get("roc_auc")
-            if auc is not None and math.isfinite(auc):
-                self.realized_auc.labels(v).set(auc)
-            for check in report.quality.checks:
-                self.quality_alert.labels(v, check.column or check.check).set(_flag(check))
+            self.record_quality(report.quality, v)
+
+    def record_quality(self, quality: QualityReport, version: str) -> None:
+        """Realized quality: of this window, or of an earlier week whose labels just arrived."""
+        self.labeled.labels(version).set(quality.metrics.get("n", 0))
+        auc = quality.metrics.get("roc_auc")
+        if auc is not None and math.isfinite(auc):
+            self.realized_auc.labels(version).set(auc)
+        for check in quality.checks:
+            self.quality_alert.labels(version, check.column or check.check).set(_flag(check))
 
     def _record_prediction(self, report: WindowReport, v: str) -> None:
         if report.prediction_mean is not None and math.isfinite(report.prediction_mean):
