@@ -294,3 +294,19 @@ def test_a_history_must_be_ordered_weeks(
     decision = decide_trigger(monitored.history(FIRST + 1), monitoring_params.triggers)
     assert decision.action is Action.NONE
     assert decision.week == FIRST + 1
+
+
+def test_a_good_promotion_in_a_healthy_world_is_never_rolled_back(
+    world_champion: WorldChampion, monitoring_params: MonitoringParams
+) -> None:
+    """Healthy control of the rollback rule: 8 clean worlds, a sound v2 promoted at week 20."""
+    policy = monitoring_params.triggers.model_copy(update={"schedule_weeks": 0})
+    schedule = (Serving(FIRST, world_champion), Serving(FIRST + 6, v2(world_champion, False)))
+    counts: Counter[Action] = Counter()
+    for seed in range(3_000, 3_008):
+        world = World(seed, "baseline")
+        monitored = monitor_world(world, schedule, range(FIRST, FIRST + 14), monitoring_params)
+        counts.update(d.action for d in replay_trigger(monitored, policy))
+    print(f"rollback control: { {a.value: n for a, n in counts.items()} } over 112 weeks")
+    assert counts[Action.ROLLBACK] == 0
+    assert counts[Action.RETRAIN] == 0
