@@ -26,6 +26,8 @@ COVERED_BY = {
         T + "test_alerts::test_promtool_accepts_the_rules",
     "promtool test rules phase4_monitoring/alerts_test.yml":
         T + "test_alerts::test_promtool_unit_tests_pass",
+    "make phase4": T + "test_walkthrough::test_make_phase4_serves_monitors_alerts_and_decides",
+    "make check-phase4": T + "test_selfcheck::test_make_check_phase4_passes_on_the_projects_policy",
     "make nannyml-env":
         T + "test_bench_monitoring::test_make_targets_run_the_benchmark_and_build_the_nannyml_env",
 }  # fmt: skip
