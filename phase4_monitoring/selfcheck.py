@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from phase1_foundations.scenarios import Scenario
 from phase1_foundations.world import World
 from phase2_pipelines.params import PARAMS_FILE
@@ -136,6 +138,13 @@ def run_selfcheck(path: Path = PARAMS_FILE) -> int:
 
     try:
         params = load_monitoring_params(path)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"monitoring.{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            for e in error.errors(include_url=False)
+        )
+        print(f"error: {path}: {problems}")
+        return 2
     except (OSError, ValueError) as error:
         print(f"error: {path}: {error}")
         return 2
