@@ -184,6 +184,12 @@ bench-world: data ## Benchmark: one 1,000,000-row world week (seconds, peak memo
 bench-monitoring: data ## Benchmark: fast drift checks vs Evidently (100k, 1M rows); CBPE vs realized AUC (and NannyML)
 	$(PY) -m bench.bench_monitoring
 
+.PHONY: phase4
+phase4: data ## Phase 4: serve a champion, send clean then drifted weeks; drift, CBPE, alerts on Prometheus, trigger
+	$(PY) -m phase4_monitoring walkthrough
+.PHONY: check-phase4
+check-phase4: need-data ## Phase 4 exercise self-check: does your trigger policy retrain only when it should? (reads, never repairs)
+	$(PY) -m phase4_monitoring selfcheck
 NANNYML_ENV := .tools/nannyml-env
 .PHONY: nannyml-env
 nannyml-env: $(if $(filter $(UV_LOCAL),$(UV)),$(UV_LOCAL)) ## A throwaway env with NannyML (~1.8 GB, not in the lock) for bench-monitoring's comparison

@@ -15,6 +15,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from phase2_pipelines.params import PARAMS_FILE
 from phase4_monitoring.monitor import EXIT_CANNOT_CHECK
 from phase4_monitoring.windows import WeekRange, WindowError
 
@@ -48,6 +49,7 @@ def _check(args: argparse.Namespace) -> int:
         labels=args.labels,
         model_version=args.model_version,
         report_dir=args.report,
+        metrics=args.metrics,
     )
     return run_check(request)
 
@@ -73,6 +75,31 @@ def _world_week(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exporter(args: argparse.Namespace) -> int:
+    from phase4_monitoring.exporter import serve
+    from phase4_monitoring.params import load_monitoring_params
+
+    port = load_monitoring_params().prometheus.exporter_port if args.port is None else args.port
+    try:
+        serve(args.textfile, args.host, port)
+    except OSError as error:
+        print(f"error: cannot serve on {args.host}:{port}: {error.strerror}", file=sys.stderr)
+        return EXIT_CANNOT_CHECK
+    return 0
+
+
+def _selfcheck(args: argparse.Namespace) -> int:
+    from phase4_monitoring.selfcheck import run_selfcheck
+
+    return run_selfcheck(args.params)
+
+
+def _walkthrough(args: argparse.Namespace) -> int:
+    from phase4_monitoring.walkthrough import run_walkthrough
+
+    return run_walkthrough()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m phase4_monitoring", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -86,7 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--labels", type=Path, help="released labels (customerid, churn) to join")
     check.add_argument("--model-version", help="compare with this version, not the champion")
     check.add_argument("--report", type=Path, help="also write the Evidently HTML and JSON here")
+    check.add_argument("--metrics", type=Path, help="also write Prometheus gauges to this file")
     check.set_defaults(handler=_check)
+
+    exporter = commands.add_parser("exporter", help="serve the metrics file for Prometheus")
+    exporter.add_argument("--textfile", type=Path, required=True, help="what check --metrics wrote")
+    exporter.add_argument("--host", default="127.0.0.1")
+    exporter.add_argument("--port", type=int, help="default: params.yaml's exporter_port")
+    exporter.set_defaults(handler=_exporter)
 
     pvalues = commands.add_parser("pvalues", help="a KS p-value on a harmless shift")
     pvalues.add_argument("--rows", type=int, default=1_000_000, help="rows in each window")
@@ -102,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     week.add_argument("--seed", type=int, default=7)
     week.add_argument("--labels", action="store_true", help="include the (future) churn labels")
     week.set_defaults(handler=_world_week)
+
+    selfcheck = commands.add_parser("selfcheck", help="the exercise: is the trigger policy sound?")
+    selfcheck.add_argument("--params", type=Path, default=PARAMS_FILE, help="default: params.yaml")
+    selfcheck.set_defaults(handler=_selfcheck)
+
+    walkthrough = commands.add_parser("walkthrough", help="make phase4: clean, then drifted weeks")
+    walkthrough.set_defaults(handler=_walkthrough)
 
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean terminal

@@ -51,6 +51,7 @@ class CheckRequest:
     labels: Path | None = None
     model_version: str | None = None
     report_dir: Path | None = None
+    metrics: Path | None = None  # write the window's Prometheus gauges here
 
 
 def load_request_window(request: CheckRequest) -> tuple[pd.DataFrame, str]:
@@ -158,6 +159,11 @@ def run_check(request: CheckRequest, settings: Settings | None = None) -> int:
     print(f"calibration: {calibration_note}")
     if request.report_dir is not None:
         _write_outputs(request.report_dir, report, champion, settings, frame, params)
+    if request.metrics is not None:
+        from phase4_monitoring.metrics import window_metrics
+
+        written = window_metrics(report, champion.version).write(request.metrics)
+        print(f"wrote Prometheus metrics to {written}")
     return report.exit_code
 
 

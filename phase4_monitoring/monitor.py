@@ -48,6 +48,7 @@ class WindowReport(Check):
     model: str
     n_rows: int
     n_scored: int
+    prediction_mean: float | None = None  # the mean score of the scored rows
     data_quality: DataQualityReport
     drift: DriftReport
     estimate: PerformanceEstimate | None = None
@@ -113,9 +114,12 @@ def monitor_window(
             calibration_bins=reference.calibration_bins,
             params=params,
         )
-    return _summarize(
+    report = _summarize(
         frame, source, model, len(window_scores), data_quality, drift, estimate, quality
     )
+    if not len(window_scores):
+        return report
+    return report.model_copy(update={"prediction_mean": float(np.nanmean(window_scores))})
 
 
 def _summarize(

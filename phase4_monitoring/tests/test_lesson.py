@@ -18,6 +18,16 @@ COVERED_BY = {
     "python -m phase4_monitoring pvalues": T + "test_demo::test_pvalues_command_runs_as_written",
     "make bench-monitoring":
         T + "test_bench_monitoring::test_bench_prints_times_ratio_agreement_and_the_cbpe_table",
+    "python -m phase4_monitoring check var/week.parquet --metrics var/monitoring/metrics.prom":
+        T + "test_metrics::test_check_writes_the_metrics_file",
+    "python -m phase4_monitoring exporter --textfile var/monitoring/metrics.prom --port 9108":
+        T + "test_metrics::test_the_exporter_command_runs_as_written",
+    "promtool check rules phase4_monitoring/alerts.yml":
+        T + "test_alerts::test_promtool_accepts_the_rules",
+    "promtool test rules phase4_monitoring/alerts_test.yml":
+        T + "test_alerts::test_promtool_unit_tests_pass",
+    "make phase4": T + "test_walkthrough::test_make_phase4_serves_monitors_alerts_and_decides",
+    "make check-phase4": T + "test_selfcheck::test_make_check_phase4_passes_on_the_projects_policy",
     "make nannyml-env":
         T + "test_bench_monitoring::test_make_targets_run_the_benchmark_and_build_the_nannyml_env",
 }  # fmt: skip

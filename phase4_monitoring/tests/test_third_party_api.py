@@ -26,6 +26,11 @@ APIS = [
     ("pyarrow.csv", "read_csv"),
     ("mlflow.artifacts", "load_dict"),
     ("mlflow.artifacts", "download_artifacts"),
+    ("prometheus_client", "CollectorRegistry"),
+    ("prometheus_client", "Gauge"),
+    ("prometheus_client", "generate_latest"),
+    ("prometheus_client", "write_to_textfile"),
+    ("prometheus_client.parser", "text_string_to_metric_families"),
 ]
 
 

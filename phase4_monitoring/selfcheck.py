@@ -1,0 +1,160 @@
+"""``make check-phase4``: does your trigger policy retrain only when it should?
+
+It reads the ``monitoring:`` section of ``params.yaml`` as it stands (it never edits it), trains
+a champion on world weeks 0-9 as the capstone does, and replays four worlds through the monitor
+and your policy, from the champion's first serving week:
+
+- clean weeks (the healthy control, several seeds): no retrain, no rollback, no quarantine
+  before the schedule is due;
+- harmless drift (prices up 25%, churn unchanged): never a drift or performance retrain;
+- harm without drift (loyal customers leave): a retrain within two weeks of the first labels;
+- a null flood: quarantine every week, even when the schedule is due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from phase1_foundations.scenarios import Scenario
+from phase1_foundations.world import World
+from phase2_pipelines.params import PARAMS_FILE
+from phase4_monitoring.params import MonitoringParams, load_monitoring_params
+from phase4_monitoring.replay import Serving, WorldChampion, monitor_world, replay_trigger
+from phase4_monitoring.scenarios import LOYAL_CUSTOMERS_LEAVE
+from phase4_monitoring.triggers import Action, TriggerDecision
+
+FIRST_WEEK = 14  # the champion, trained at the end of week 13, serves from week 14
+CONTROL_SEEDS = (101, 202, 303, 404)
+QUARTER = 13  # weeks replayed when the policy has no schedule
+ROWS = 2_000
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    passed: bool
+    detail: str
+
+    def render(self) -> str:
+        return f"[{'PASS' if self.passed else 'FAIL'}] {self.name}: {self.detail}"
+
+
+def _replay(
+    champion: WorldChampion,
+    params: MonitoringParams,
+    scenario: Scenario | str,
+    weeks: range,
+    seed: int = 42,
+) -> list[TriggerDecision]:
+    world = World(seed, scenario, rows_per_week=ROWS)
+    monitored = monitor_world(world, (Serving(FIRST_WEEK, champion),), weeks, params)
+    return replay_trigger(monitored, params.triggers)
+
+
+def _first(decisions: list[TriggerDecision], wanted: Callable[[TriggerDecision], bool]) -> str:
+    found = next((d for d in decisions if wanted(d)), None)
+    return "" if found is None else f"week {found.week}: {found.summary}"
+
+
+def _monitors_retrain(decision: TriggerDecision) -> bool:
+    """A retrain asked for by what the monitor saw (the schedule aside)."""
+    return any(
+        r.rule in ("drift", "performance") and r.action is Action.RETRAIN for r in decision.rules
+    )
+
+
+def check_policy(params: MonitoringParams, champion: WorldChampion) -> list[Finding]:
+    policy = params.triggers
+    delay = champion.params.data.world.label_delay_weeks
+    due = policy.schedule_weeks or QUARTER
+    before_schedule = range(FIRST_WEEK, FIRST_WEEK + due)
+    findings = []
+
+    bad = (Action.RETRAIN, Action.ROLLBACK, Action.QUARANTINE)
+    alarms = [
+        f"seed {seed} {line}"
+        for seed in CONTROL_SEEDS
+        if (
+            line := _first(
+                _replay(champion, params, "baseline", before_schedule, seed),
+                lambda d: d.action in bad,
+            )
+        )
+    ]
+    weeks = len(CONTROL_SEEDS) * len(before_schedule)
+    findings.append(
+        Finding(
+            "healthy control",
+            not alarms,
+            "; ".join(alarms) or f"no retrain, rollback or quarantine in {weeks} clean weeks",
+        )
+    )
+
+    harmless = _replay(champion, params, "covariate_shift", before_schedule)
+    retrained = _first(
+        harmless,
+        lambda d: any(
+            r.rule in ("drift", "performance") and r.action is Action.RETRAIN for r in d.rules
+        ),
+    )
+    findings.append(
+        Finding(
+            "harmless drift",
+            not retrained,
+            retrained or "prices rose, churn did not change: watched, never retrained",
+        )
+    )
+
+    labels_out = FIRST_WEEK + delay
+    harmful = _replay(champion, params, LOYAL_CUSTOMERS_LEAVE, range(FIRST_WEEK, labels_out + 2))
+    caught = _first(harmful, lambda d: d.action is Action.RETRAIN)
+    findings.append(
+        Finding(
+            "harm without drift",
+            bool(caught),
+            caught or f"no retrain by week {labels_out + 1}, though labels showed the drop",
+        )
+    )
+
+    broken = _replay(champion, params, "null_flood", range(FIRST_WEEK, FIRST_WEEK + due + 1))
+    leaked = _first(broken, lambda d: d.action is not Action.QUARANTINE)
+    findings.append(
+        Finding(
+            "broken data",
+            not leaked,
+            leaked or "every flooded week quarantined, the schedule overruled",
+        )
+    )
+    return findings
+
+
+def run_selfcheck(path: Path = PARAMS_FILE) -> int:
+    """Print each finding; 0 when all pass, 1 when one fails, 2 when params.yaml is unusable."""
+    from phase4_monitoring.replay import train_world_champion
+
+    try:
+        params = load_monitoring_params(path)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"monitoring.{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            for e in error.errors(include_url=False)
+        )
+        print(f"error: {path}: {problems}")
+        return 2
+    except (OSError, ValueError) as error:
+        print(f"error: {path}: {error}")
+        return 2
+    print(f"checking the trigger policy in {path} (monitoring.triggers) on replayed world weeks")
+    findings = check_policy(params, train_world_champion(params))
+    for finding in findings:
+        print(finding.render())
+    failed = [f.name for f in findings if not f.passed]
+    if failed:
+        print(f"check-phase4: FAIL ({', '.join(failed)}); see the lesson's Exercise section")
+        return 1
+    print("check-phase4: PASS")
+    return 0

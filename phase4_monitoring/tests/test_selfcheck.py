@@ -1,0 +1,74 @@
+"""``make check-phase4`` passes on the project's policy and fails on what the exercise breaks.
+
+The check reads a params file and never writes it; each broken copy lives in a temporary
+directory, and the project's own file is compared before and after.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from phase1_foundations.settings import PROJECT_ROOT
+from phase2_pipelines.params import PARAMS_FILE
+
+pytestmark = pytest.mark.slow
+
+
+def selfcheck(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "phase4_monitoring", "selfcheck", *args]
+    return subprocess.run(
+        command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900, check=False
+    )
+
+
+def test_make_check_phase4_passes_on_the_projects_policy() -> None:
+    before = PARAMS_FILE.read_bytes()
+    result = subprocess.run(
+        ["make", "--no-print-directory", "check-phase4"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "check-phase4: PASS" in result.stdout
+    assert result.stdout.count("[PASS]") == 4
+    assert PARAMS_FILE.read_bytes() == before  # read, never repaired
+
+
+@pytest.mark.parametrize(
+    ("setting", "broken", "fails"),
+    [
+        ("needs_harm: true", "needs_harm: false", "[FAIL] harmless drift"),  # the exercise
+        ("min_labels: 1000", "min_labels: 100000", "[FAIL] harm without drift"),
+        ("auc_drop: 0.03", "auc_drop: 0.3", "[FAIL] harm without drift"),
+    ],
+)
+def test_check_phase4_fails_on_a_broken_policy(
+    tmp_path: Path, setting: str, broken: str, fails: str
+) -> None:
+    text = PARAMS_FILE.read_text()
+    assert setting in text
+    params = tmp_path / "params.yaml"
+    params.write_text(text.replace(setting, broken, 1))
+    result = selfcheck("--params", str(params))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert fails in result.stdout
+    assert "check-phase4: FAIL" in result.stdout
+    assert params.read_text() == text.replace(setting, broken, 1)  # left as the learner wrote it
+
+
+def test_an_invalid_policy_is_reported_without_a_traceback(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text("monitoring:\n  triggers:\n    min_labels: -5\n")
+    result = selfcheck("--params", str(params))
+    assert result.returncode == 2
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout
+    assert "monitoring.triggers.min_labels: Input should be greater than or equal to 1" in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
