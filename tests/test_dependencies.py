@@ -23,11 +23,13 @@ from packaging.utils import canonicalize_name
 
 from phase1_foundations.settings import PROJECT_ROOT
 
-PROJECT_PACKAGES = ("phase1_foundations", "phase2_pipelines", "phase3_serving")
+PROJECT_PACKAGES = ("phase1_foundations", "phase2_pipelines", "phase3_serving", "phase4_monitoring")
 INSTALLED_WITH = {
     "phase1_foundations": (),  # the phase-1 image: core dependencies only
     "phase2_pipelines": ("pipelines",),
     "phase3_serving": ("serving",),  # the serving image: core + serving
+    # The monitor reads the registry (pipelines), the prediction log and the service (serving).
+    "phase4_monitoring": ("pipelines", "serving", "monitoring"),
 }
 
 
