@@ -45,9 +45,12 @@ class CycleState(_Frozen):
     previous_champion: str | None = None
     champion_since: int | None = Field(None, description="Week the champion started serving.")
     rollout: RolloutState | None = None
-    last_trained_week: int | None = None
     quarantined_weeks: tuple[int, ...] = ()
     rolled_back_versions: tuple[str, ...] = ()
+    promotions: tuple[tuple[str, int], ...] = Field(
+        (), description="(version, first week it served), oldest first; rollbacks included."
+    )
+    retrain_weeks: tuple[int, ...] = ()
 
 
 class StepOutcome(_Frozen):

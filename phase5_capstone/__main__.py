@@ -1,0 +1,77 @@
+"""``python -m phase5_capstone run | explain --week N | summary``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from phase1_foundations.settings import get_settings
+from phase5_capstone.events import read_events
+from phase5_capstone.params import load_capstone_params
+from phase5_capstone.runner import RunRefused, build_context, run
+from phase5_capstone.scenario import ScenarioError, load_scenario
+from phase5_capstone.state import RunPaths
+from phase5_capstone.summary import counts, explain_week, summary_table
+
+
+def _paths(args: argparse.Namespace) -> RunPaths:
+    name = args.run or load_scenario(args.scenario).name
+    return RunPaths.of(get_settings().state_dir, name)
+
+
+def _run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    ctx = build_context(scenario, args.run)
+    result = run(ctx, fresh=args.fresh, progress=not args.no_progress)
+    events = list(result.events)
+    if result.already_finished:
+        print(f"run {result.paths.root} is finished already (nothing redone; --fresh starts over)")
+    print(summary_table(events))
+    print(f"events: {counts(events)}")
+    print(f"event log: {result.paths.events}")
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    print(explain_week(read_events(_paths(args).events), args.week))
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    print(summary_table(read_events(_paths(args).events)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m phase5_capstone", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    default = load_capstone_params().scenario
+    for name, handler, help_text in (
+        ("run", _run, "run the scenario's weeks (resumes a run that was cut short)"),
+        ("explain", _explain, "which model served a week, why, and on what data"),
+        ("summary", _summary, "the week-by-week table of a run"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--scenario", default=default, help="a name in scenarios/ or a path")
+        command.add_argument("--run", default=None, help="run name (default: the scenario's)")
+        command.set_defaults(handler=handler)
+        if name == "run":
+            command.add_argument("--fresh", action="store_true", help="start the run over")
+            command.add_argument("--no-progress", action="store_true")
+        if name == "explain":
+            command.add_argument("--week", type=int, required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except (ScenarioError, RunRefused) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
