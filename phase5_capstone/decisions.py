@@ -53,7 +53,7 @@ def promote_champion(ctx: Context, week: int, state: CycleState, version: str) -
 def rollout(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     """After a week of shadow or canary traffic: stop on a guardrail breach, else advance."""
     staged = state.rollout
-    if staged is None:
+    if staged is None or week in state.quarantined_weeks:  # no traffic: no evidence this week
         return StepOutcome(week=week, step="rollout", state=state)
     path = ctx.paths.week(week) / ROLLOUT_FILE
     status: dict[str, JsonValue] = json.loads(path.read_text()) if path.exists() else {}

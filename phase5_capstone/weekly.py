@@ -30,7 +30,7 @@ from phase5_capstone.state import CycleState, StepOutcome, write_atomically
 SCORES_FILE = "scores.parquet"
 WINDOW_FILE = "window.json"
 LABELED_FILE = "labeled.json"
-ROLLOUT_FILE = "rollout.json"
+ROLLOUT_FILE = "service_rollout.json"
 
 
 def batch_of(ctx: Context, week: int) -> pd.DataFrame:
