@@ -153,6 +153,7 @@ def estimate_performance(
             n=n,
             n_reference=baseline.n,
             max_floor_ratio=params.max_floor_ratio,
+            standard_error=baseline.roc_auc_se,
         )
     return PerformanceEstimate(
         n=n,

@@ -57,6 +57,7 @@ class Evidence(_Frozen):
     n: int
     n_reference: int | None = None
     interval: tuple[float, float] | None = None
+    standard_error: float | None = None  # of ``value``, where it has one (a trigger's interval)
     p_value: float | None = None
     trusted: bool = True
     exceeded: bool = False
@@ -88,6 +89,7 @@ def judge(
     n_reference: int | None,
     max_floor_ratio: float,
     interval: tuple[float, float] | None = None,
+    standard_error: float | None = None,
     p_value: float | None = None,
 ) -> Evidence:
     """An effect judged against its threshold, counted only when its noise floor allows."""
@@ -100,6 +102,7 @@ def judge(
         n=n,
         n_reference=n_reference,
         interval=interval,
+        standard_error=standard_error,
         p_value=p_value,
         trusted=trusted,
         exceeded=trusted and math.isfinite(value) and value > threshold,

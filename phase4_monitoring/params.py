@@ -8,6 +8,7 @@ a p-value flags differences nobody cares about.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,6 +52,37 @@ class CbpeParams(_Strict):
     max_ece: float = Field(0.03, gt=0, lt=1)
 
 
+HarmCheck = Literal["roc_auc", "calibration", "target_drift", "business_value"]
+
+
+class DriftTrigger(_Strict):
+    features: int = Field(1, ge=1)  # k: features whose drift is an alert ...
+    windows: int = Field(2, ge=1)  # m: ... in this many consecutive windows
+    needs_harm: bool = True  # False: sustained drift alone retrains
+
+
+class PerformanceTrigger(_Strict):
+    auc_floor: float = Field(0.80, gt=0, lt=1)
+    auc_drop: float = Field(0.03, ge=0, lt=1)
+
+
+class RollbackTrigger(_Strict):
+    lookback_weeks: int = Field(4, ge=1)
+
+
+class TriggerParams(_Strict):
+    """When to retrain, roll back, quarantine, or leave the model alone (``triggers.py``)."""
+
+    schedule_weeks: int = Field(13, ge=0)  # 0: no scheduled retraining
+    cooldown_weeks: int = Field(4, ge=0)
+    min_labels: int = Field(1000, ge=1)
+    confidence: float = Field(0.95, ge=0.5, lt=1)  # one-sided, for every interval bound
+    harm_checks: tuple[HarmCheck, ...] = ("roc_auc", "calibration", "business_value")
+    drift: DriftTrigger = DriftTrigger()
+    performance: PerformanceTrigger = PerformanceTrigger()
+    rollback: RollbackTrigger = RollbackTrigger()
+
+
 class MonitoringParams(_Strict):
     """Thresholds for every check, and how sure an effect estimate must be before it counts."""
 
@@ -61,6 +93,7 @@ class MonitoringParams(_Strict):
     data_quality: DataQualityThresholds = DataQualityThresholds()
     quality: QualityThresholds = QualityThresholds()
     cbpe: CbpeParams = CbpeParams()
+    triggers: TriggerParams = TriggerParams()
 
 
 def load_monitoring_params(path: Path = PARAMS_FILE) -> MonitoringParams:

@@ -97,31 +97,37 @@ def check_quality(
     limits, alpha, ratio = params.quality, params.noise_alpha, params.max_floor_ratio
     z = two_sided_z(alpha)
     auc, auc_se = auc_delong(y, s)
+    interval = (auc - z * auc_se, auc + z * auc_se)
+    drop_se = math.hypot(auc_se, baseline.roc_auc_se)
     auc_check = _judged(
         "roc_auc",
         judge(
             "auc_drop",
             baseline.roc_auc - auc,
             limits.auc_drop,
-            z * math.hypot(auc_se, baseline.roc_auc_se),
+            z * drop_se,
             n=n,
             n_reference=baseline.n,
             max_floor_ratio=ratio,
-            interval=(auc - z * auc_se, auc + z * auc_se),
+            interval=interval,
+            standard_error=drop_se,
         ),
+        Evidence(metric="roc_auc", value=auc, n=n, interval=interval, standard_error=auc_se),
     )
     rate = float(y.mean())
+    gap_se = math.sqrt(float(np.sum(s * (1 - s)))) / n
     calibration = _judged(
         "calibration",
         judge(
             "calibration_gap",
             abs(rate - float(s.mean())),
             limits.calibration_gap,
-            z * math.sqrt(float(np.sum(s * (1 - s)))) / n,
+            z * gap_se,
             n=n,
             n_reference=None,
             max_floor_ratio=ratio,
             interval=wilson_interval(float(y.sum()), n, alpha),
+            standard_error=gap_se,
         ),
         Evidence(
             metric="expected_calibration_error",
@@ -146,13 +152,14 @@ def check_quality(
     values = _row_values(y, s >= threshold, business)
     value_se = float(values.std(ddof=1)) / math.sqrt(n) if n > 1 else float("inf")
     value_se_reference = float(values.std(ddof=1)) / math.sqrt(max(baseline.n, 1)) if n > 1 else 0
+    value_drop_se = math.hypot(value_se, value_se_reference)
     value = _judged(
         "business_value",
         judge(
             "value_drop_per_customer",
             baseline.net_value_per_customer - metrics.net_value_per_customer,
             limits.value_drop_per_customer,
-            z * math.hypot(value_se, value_se_reference),
+            z * value_drop_se,
             n=n,
             n_reference=baseline.n,
             max_floor_ratio=ratio,
@@ -160,6 +167,7 @@ def check_quality(
                 metrics.net_value_per_customer - z * value_se,
                 metrics.net_value_per_customer + z * value_se,
             ),
+            standard_error=value_drop_se,
         ),
     )
     checks = (auc_check, calibration, target, value)

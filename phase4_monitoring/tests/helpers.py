@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from phase1_foundations.scenarios import ConceptDrift, Scenario
+from phase1_foundations.scenarios import Scenario
 from phase1_foundations.world import World
 from phase4_monitoring.monitor import WindowReport, monitor_window
 from phase4_monitoring.params import MonitoringParams
+from phase4_monitoring.scenarios import LOYAL_CUSTOMERS_LEAVE
 from phase4_monitoring.tests.conftest import WorldChampion
 from phase4_monitoring.weeks import labeled_week
 
-# The catalogue's concept drift raises churn where the model already ranks customers highest,
-# so ranking improves while calibration breaks. This one hits the customers it ranks lowest.
-LOYAL_CUSTOMERS_LEAVE = Scenario(
-    name="loyal_customers_leave",
-    description="Two-year customers start leaving: their churn odds rise sharply.",
-    effects=(
-        ConceptDrift(feature="contract", categories=("Two year",), logit_delta=2.0, start_week=4),
-    ),
-)
+__all__ = ["LOYAL_CUSTOMERS_LEAVE", "check_week"]
 
 
 def check_week(

@@ -1,0 +1,296 @@
+"""The retraining trigger on real world weeks: each scenario gets the action it calls for.
+
+Every history is built by the real monitor (``replay.monitor_world``) from world weeks scored
+by a champion trained on world weeks 0-9, serving from week 14. Labels arrive 4 weeks late, so
+week 14's realized quality is known at week 18. The oracle is the scenario's design (which
+effect it switches on, from which week), not the trigger's code.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import pandas as pd
+import pytest
+
+from phase1_foundations.scenarios import ConceptDrift, Scenario
+from phase1_foundations.world import World
+from phase4_monitoring.params import MonitoringParams, TriggerParams
+from phase4_monitoring.replay import (
+    MonitoredWorld,
+    Serving,
+    WorldChampion,
+    monitor_world,
+    replay_trigger,
+)
+from phase4_monitoring.scenarios import PHASE4_SCENARIOS
+from phase4_monitoring.stats import FloatArray
+from phase4_monitoring.triggers import Action, MonitoringHistory, TriggerDecision, decide_trigger
+
+FIRST = 14  # the champion's first serving week (trained at the end of week 13)
+DELAY = 4  # label_delay_weeks: week 14's labels are out at week 18
+CONTROL_SEEDS = range(2_000, 2_024)
+CONTROL_WEEKS = range(FIRST, FIRST + 26)
+
+
+def replay(
+    champion: WorldChampion,
+    params: MonitoringParams,
+    scenario: Scenario | str,
+    weeks: range,
+    *,
+    seed: int = 42,
+    rows: int = 2_000,
+    policy: TriggerParams | None = None,
+    schedule: tuple[Serving, ...] | None = None,
+) -> dict[int, TriggerDecision]:
+    world = World(seed, scenario, rows_per_week=rows)
+    monitored = monitor_world(world, schedule or (Serving(FIRST, champion),), weeks, params)
+    return {d.week: d for d in replay_trigger(monitored, policy or params.triggers)}
+
+
+def actions(decisions: dict[int, TriggerDecision]) -> dict[int, Action]:
+    return {week: d.action for week, d in decisions.items()}
+
+
+def test_healthy_weeks_never_retrain_and_rarely_ask_for_a_look(
+    world_champion: WorldChampion, monitoring_params: MonitoringParams
+) -> None:
+    """Healthy control: 24 clean worlds (own seeds) x 26 weeks, the schedule switched off."""
+    policy = monitoring_params.triggers.model_copy(update={"schedule_weeks": 0})
+    counts: Counter[Action] = Counter()
+    fired = []
+    for seed in CONTROL_SEEDS:
+        decisions = replay(
+            world_champion, monitoring_params, "baseline", CONTROL_WEEKS, seed=seed, policy=policy
+        )
+        counts.update(d.action for d in decisions.values())
+        fired += [
+            f"seed {seed} {d.summary}" for d in decisions.values() if d.action is not Action.NONE
+        ]
+    weeks = sum(counts.values())
+    print(f"healthy control: { {a.value: n for a, n in counts.items()} } over {weeks} weeks")
+    assert weeks == len(CONTROL_SEEDS) * len(CONTROL_WEEKS)
+    assert counts[Action.RETRAIN] + counts[Action.ROLLBACK] == 0, fired  # a false retrain
+    assert counts[Action.QUARANTINE] + counts[Action.WAIT] + counts[Action.WATCH] == 0, fired
+    assert counts[Action.INVESTIGATE] <= weeks // 100, fired  # at most 1% of weeks: a look
+
+
+def test_the_schedule_retrains_every_n_weeks_of_a_healthy_world(
+    world_champion: WorldChampion, monitoring_params: MonitoringParams
+) -> None:
+    policy = monitoring_params.triggers
+    decisions = replay(world_champion, monitoring_params, "baseline", range(FIRST, FIRST + 28))
+    retrains = [w for w, a in actions(decisions).items() if a is Action.RETRAIN]
+    every = policy.schedule_weeks
+    assert retrains == [FIRST + every, FIRST + 2 * every]  # counted from the last retrain
+    assert decisions[FIRST + every].reasons[0].rule == "schedule"
+
+
+@dataclass(frozen=True)
+class Story:
+    """One scenario's replay, shared by the tests that read it."""
+
+    decisions: dict[int, TriggerDecision]
+
+    def at(self, week: int) -> TriggerDecision:
+        return self.decisions[week]
+
+
+@pytest.fixture(scope="module")
+def stories(world_champion: WorldChampion, monitoring_params: MonitoringParams) -> dict[str, Story]:
+    names: list[Scenario | str] = [
+        "covariate_shift",
+        "null_flood",
+        "schema_break",
+        *PHASE4_SCENARIOS.values(),
+    ]
+    weeks = range(FIRST, FIRST + 14)  # through week 27, when the schedule is due
+    return {
+        s if isinstance(s, str) else s.name: Story(
+            replay(world_champion, monitoring_params, s, weeks)
+        )
+        for s in names
+    }
+
+
+def test_drift_without_harm_waits_for_labels_then_watches(stories: dict[str, Story]) -> None:
+    story = stories["covariate_shift"]  # monthlycharges shifts; how customers churn does not
+    assert story.at(FIRST).action is Action.NONE  # one drifted week is not sustained drift
+    for week in range(FIRST + 1, FIRST + DELAY):
+        assert story.at(week).action is Action.WAIT  # drifted, but no labels yet
+        assert story.at(week).rule("drift").action is Action.WAIT
+    for week in range(FIRST + DELAY, FIRST + 13):
+        decision = story.at(week)
+        assert decision.action is Action.WATCH, decision.render()  # never a drift retrain
+        assert "monthlycharges" in decision.rule("drift").detail
+        assert decision.rule("performance").action is Action.NONE  # no harm on the labels
+
+
+def test_harm_without_drift_retrains_on_the_realized_auc(
+    stories: dict[str, Story], monitoring_params: MonitoringParams
+) -> None:
+    story = stories["loyal_customers_leave"]  # concept drift: the features look the same
+    for week in range(FIRST, FIRST + DELAY):
+        assert story.at(week).action is Action.NONE  # nothing to see before labels arrive
+    decision = story.at(FIRST + DELAY)  # week 14's labels are out
+    assert decision.action is Action.RETRAIN, decision.render()
+    assert decision.rule("performance").action is Action.RETRAIN
+    assert decision.rule("drift").action is Action.NONE  # the harm is not in the features
+    bounds = {
+        e.metric: e for w in decision.rule("performance").evidence for e in w.finding.evidence
+    }
+    drop = bounds["auc_drop_lower_bound"]
+    assert drop.exceeded  # the bound, not the point, clears the margin
+    assert drop.value > monitoring_params.triggers.performance.auc_drop
+    assert drop.n == 2_000
+
+
+def test_drift_with_harm_retrains_then_cools_down(
+    stories: dict[str, Story], monitoring_params: MonitoringParams
+) -> None:
+    story = stories["two_year_promotion_backfires"]
+    decision = story.at(FIRST + DELAY)
+    assert decision.action is Action.RETRAIN, decision.render()
+    drift = decision.rule("drift")
+    assert drift.action is Action.RETRAIN
+    assert "contract" in drift.detail
+    assert "labels show harm" in drift.detail
+    cooled = story.at(FIRST + DELAY + 1)  # the retrain started a week ago
+    assert cooled.action is Action.WATCH
+    assert "cooldown" in cooled.rule("drift").detail
+    cooldown = monitoring_params.triggers.cooldown_weeks
+    assert story.at(FIRST + DELAY + cooldown).action is Action.RETRAIN  # still harmed
+
+
+def test_an_estimated_drop_asks_for_a_look_and_never_retrains_alone(
+    stories: dict[str, Story],
+) -> None:
+    story = stories["month_to_month_fiber_push"]  # customers alike: CBPE sees the ranking suffer
+    for week in range(FIRST, FIRST + DELAY):
+        decision = story.at(week)
+        assert decision.action in (Action.INVESTIGATE, Action.WAIT), decision.render()
+        assert decision.rule("estimate").action is Action.INVESTIGATE
+        assert Action.RETRAIN not in {r.action for r in decision.rules}  # no labels: no retrain
+
+
+def test_harm_to_calibration_alone_asks_for_a_look(stories: dict[str, Story]) -> None:
+    story = stories["fiber_price_hike"]  # ranking holds up, calibration and churn rate move
+    decision = story.at(FIRST + DELAY + 1)  # one week into the cooldown of the drift retrain
+    performance = decision.rule("performance")
+    assert performance.action is Action.INVESTIGATE, decision.render()
+    assert "calibration" in performance.detail
+
+
+@pytest.mark.parametrize("scenario", ["null_flood", "schema_break"])
+def test_broken_data_is_quarantined_even_when_the_schedule_is_due(
+    stories: dict[str, Story], scenario: str, monitoring_params: MonitoringParams
+) -> None:
+    story = stories[scenario]
+    due = FIRST + monitoring_params.triggers.schedule_weeks
+    for week, decision in story.decisions.items():
+        assert decision.action is Action.QUARANTINE, decision.render()
+        assert decision.page_upstream
+        assert week in decision.quarantine_weeks
+        assert decision.rule("data_quality").evidence  # names the column and the problem
+    assert story.at(due).rule("schedule").action is Action.RETRAIN  # asked, and overruled
+
+
+def test_too_few_labels_waits_instead_of_retraining(
+    world_champion: WorldChampion, monitoring_params: MonitoringParams
+) -> None:
+    """500 customers a week: the loyal customers' harm shows in the points, not yet in bounds."""
+    scenario = PHASE4_SCENARIOS["loyal_customers_leave"]
+    weeks = range(FIRST, FIRST + DELAY + 3)
+    decisions = replay(world_champion, monitoring_params, scenario, weeks, seed=7, rows=500)
+    waited = [d for d in decisions.values() if d.rule("performance").action is Action.WAIT]
+    assert waited, [d.render() for d in decisions.values()]
+    assert all(d.action is not Action.RETRAIN for d in decisions.values())
+    assert "500 labels < 1,000" in waited[0].rule("performance").detail
+
+
+class SkewedChampion(WorldChampion):
+    """A version whose serving path reads tenure in years (a training-serving skew)."""
+
+    def score(self, frame: pd.DataFrame) -> FloatArray:
+        skewed = frame.assign(tenure=frame["tenure"] // 12)
+        return super().score(skewed)
+
+
+def bad_promotion_world(
+    champion: WorldChampion,
+    params: MonitoringParams,
+    second: WorldChampion,
+    scenario: Scenario | str,
+) -> MonitoredWorld:
+    schedule = (Serving(FIRST, champion), Serving(FIRST + 6, second))
+    return monitor_world(World(42, scenario), schedule, range(FIRST, FIRST + 14), params)
+
+
+def v2(champion: WorldChampion, skewed: bool) -> WorldChampion:
+    kind = SkewedChampion if skewed else WorldChampion
+    return kind(
+        champion.params,
+        champion.train,
+        champion.holdout,
+        champion.model,
+        champion.profile,
+        champion.reference,
+        version="2",
+    )
+
+
+def test_harm_from_the_first_week_of_a_new_champion_rolls_back(
+    world_champion: WorldChampion, monitoring_params: MonitoringParams
+) -> None:
+    second = v2(world_champion, skewed=True)
+    monitored = bad_promotion_world(world_champion, monitoring_params, second, "baseline")
+    decisions = {d.week: d for d in replay_trigger(monitored, monitoring_params.triggers)}
+    promoted = FIRST + 6
+    for week in range(promoted, promoted + DELAY):
+        assert decisions[week].action is not Action.ROLLBACK  # v2's labels are not out yet
+    decision = decisions[promoted + DELAY]
+    assert decision.action is Action.ROLLBACK, decision.render()
+    assert decision.rollback_to == "1"
+    assert "v1 was good on 8,000 labels" in decision.rule("rollback").detail
+
+
+def test_harm_that_begins_after_a_good_promotion_retrains_instead(
+    world_champion: WorldChampion, monitoring_params: MonitoringParams
+) -> None:
+    promoted = FIRST + 6
+    later = Scenario(
+        name="loyal_customers_leave_later",
+        description="Two-year customers start leaving two weeks after v2's promotion.",
+        effects=(
+            ConceptDrift(
+                feature="contract",
+                categories=("Two year",),
+                logit_delta=2.0,
+                start_week=promoted + 2,
+            ),
+        ),
+    )
+    monitored = bad_promotion_world(
+        world_champion, monitoring_params, v2(world_champion, skewed=False), later
+    )
+    decisions = {d.week: d for d in replay_trigger(monitored, monitoring_params.triggers)}
+    decision = decisions[promoted + 2 + DELAY]  # the first harmed week's labels
+    assert decision.action is Action.RETRAIN, decision.render()
+    assert "the harm began later" in decision.rule("rollback").detail
+
+
+def test_a_history_must_be_ordered_weeks(
+    world_champion: WorldChampion, monitoring_params: MonitoringParams
+) -> None:
+    monitored = monitor_world(
+        World(42), (Serving(FIRST, world_champion),), range(FIRST, FIRST + 2), monitoring_params
+    )
+    with pytest.raises(ValueError, match="one per week, oldest first"):
+        MonitoringHistory(windows=monitored.windows[::-1])
+    with pytest.raises(ValueError, match="at least one week"):
+        MonitoringHistory(windows=())
+    decision = decide_trigger(monitored.history(FIRST + 1), monitoring_params.triggers)
+    assert decision.action is Action.NONE
+    assert decision.week == FIRST + 1
