@@ -52,9 +52,6 @@ class CapstoneParams(_Strict):
     score_chunk_rows: int = Field(
         250, ge=1, description="Customers per request to the service's batch route."
     )
-    evidently_on_alert: bool = Field(
-        True, description="Write the Evidently HTML report for a week whose monitor alerts."
-    )
     rollout: RolloutParams = RolloutParams()
     service: ServiceParams = ServiceParams()
 
