@@ -254,7 +254,6 @@ def retrain(ctx: Context, week: int, state: CycleState, wanted: bool) -> StepOut
         "faults": [f.kind for f in [*([bug] if bug else []), *packaging]],
         "gate": json.loads(decision.model_dump_json()),
         "version": registration.version,
-        "registered": registration.registered,
         "data": data_lineage(ctx, work),
     }
     staged = decision.promote and registration.challenger == registration.version
@@ -265,6 +264,7 @@ def retrain(ctx: Context, week: int, state: CycleState, wanted: bool) -> StepOut
             summary=f"v{registration.version} rejected: {decision.summary[:300]}",
             model_version=registration.version,
             evidence=evidence,
+            measured={"registration": registration.note},
             run_ids=run_ids,
         )
         return StepOutcome(week=week, step="retrain", events=(draft,), state=state)
@@ -276,6 +276,7 @@ def retrain(ctx: Context, week: int, state: CycleState, wanted: bool) -> StepOut
         " from next week",
         model_version=registration.version,
         evidence=evidence,
+        measured={"registration": registration.note},
         run_ids=run_ids,
     )
     new = RolloutState(version=registration.version, stage="shadow", staged_week=week)

@@ -1,0 +1,114 @@
+"""The capstone end to end on the smoke scenario: every decision with the real parts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow.sklearn
+import numpy as np
+import pandas as pd
+import pytest
+
+from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
+from phase1_foundations.settings import Settings
+from phase5_capstone.events import Event, read_events
+from phase5_capstone.faults import LabelShuffle, SlowServing
+from phase5_capstone.runner import RunResult, build_context, run
+from phase5_capstone.tests.conftest import of_kind, run_scenario, smoke
+from phase5_capstone.weekly import SCORES_FILE
+
+pytestmark = pytest.mark.slow
+RETRAIN_WEEK = 8  # in the smoke scenario, the retrain that learns the drifted weeks
+
+
+def test_smoke_run_shows_each_beat(smoke_run: RunResult) -> None:
+    events = list(smoke_run.events)
+    quarantined = of_kind(events, "quarantined")
+    assert [e.week for e in quarantined] == [5]  # the null-flood batch, and only it
+    assert "tenure" in str(quarantined[0].evidence["problems"])  # the reason names the field
+    staged = of_kind(events, "challenger_staged")
+    assert [e.week for e in staged] == [RETRAIN_WEEK]
+    trained_on = [*staged[0].evidence["train_weeks"], *staged[0].evidence["holdout_weeks"]]
+    assert 5 not in trained_on  # never trained on the quarantined week
+    promoted = of_kind(events, "promoted")
+    assert [e.model_version for e in promoted] == [staged[0].model_version]
+    assert smoke_run.state.champion == staged[0].model_version
+
+
+def _realized_auc(events: list[Event], version: str, since: int) -> list[float]:
+    found = []
+    for event in of_kind(events, "labels_arrived"):
+        quality = event.evidence.get("quality")
+        week = event.evidence.get("event_week")
+        if event.model_version == version and isinstance(quality, dict):
+            metrics = quality["metrics"]
+            assert isinstance(metrics, dict)
+            assert isinstance(week, int)
+            if week >= since:
+                found.append(float(metrics["roc_auc"]))  # type: ignore[arg-type]
+    return found
+
+
+def test_quality_recovers_after_the_promotion(smoke_run: RunResult) -> None:
+    events = list(smoke_run.events)
+    promoted = of_kind(events, "promoted")[0].model_version
+    assert promoted is not None
+    drift_start = 3  # smoke.yml
+    stale = _realized_auc(events, "1", since=drift_start)
+    fresh = _realized_auc(events, promoted, since=drift_start)
+    assert stale
+    assert fresh
+    assert min(fresh) > max(stale)  # the retrained champion beats the stale one on drifted weeks
+
+
+def test_service_scores_match_the_registered_pipeline(smoke_run: RunResult) -> None:
+    """Oracle: the registered model's own predict_proba, not the service's fast path."""
+    root = smoke_run.paths.root
+    week = 9  # the challenger shadows: every customer is served by the champion, v1
+    scored = pd.read_parquet(root / "weeks" / f"{week:04d}" / SCORES_FILE)
+    assert set(scored["model_version"]) == {"1"}
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
+    model = mlflow.sklearn.load_model("models:/churn-model/1")
+    features = smoke().make_world().week(week).features
+    assert list(features[ID_COLUMN]) == list(scored[ID_COLUMN])
+    expected = model.predict_proba(features[list(FEATURE_NAMES)])[:, 1]
+    np.testing.assert_allclose(scored["score"].to_numpy(), expected, rtol=0, atol=1e-6)
+
+
+def test_a_second_run_reports_the_finished_run(smoke_run: RunResult) -> None:
+    base = Settings(state_dir=smoke_run.paths.root.parents[1])
+    again = run(build_context(smoke(), base=base), progress=False)
+    assert again.already_finished
+    assert [e.key for e in again.events] == [e.key for e in smoke_run.events]
+    assert read_events(smoke_run.paths.events) == list(smoke_run.events)  # nothing appended
+
+
+def test_crippled_candidate_is_rejected_by_the_gate(tmp_path: Path) -> None:
+    bug = LabelShuffle(start_week=RETRAIN_WEEK, end_week=RETRAIN_WEEK, fraction=0.9)
+    result = run_scenario(smoke(weeks=RETRAIN_WEEK + 1, faults=(bug,)), tmp_path)
+    events = list(result.events)
+    rejected = [e for e in of_kind(events, "candidate_rejected") if e.week == RETRAIN_WEEK]
+    assert len(rejected) == 1  # the same retrain without the bug is staged (smoke_run)
+    assert rejected[0].evidence["faults"] == ["label_shuffle"]
+    gate = rejected[0].evidence["gate"]
+    assert isinstance(gate, dict)
+    assert gate["promote"] is False
+    failed = [c["name"] for c in gate["checks"] if not c["passed"]]  # type: ignore[index,union-attr]
+    assert any(name.startswith("floor") for name in failed)  # crippled: below the floors
+    assert not of_kind(events, "challenger_staged")
+    assert result.state.champion == "1"  # the champion keeps serving
+
+
+def test_slow_candidate_is_stopped_by_a_live_guardrail(tmp_path: Path) -> None:
+    slow = SlowServing(start_week=RETRAIN_WEEK, end_week=RETRAIN_WEEK, delay_ms=400)
+    result = run_scenario(smoke(weeks=RETRAIN_WEEK + 3, faults=(slow,)), tmp_path)
+    events = list(result.events)
+    staged = of_kind(events, "challenger_staged")
+    assert len(staged) == 1  # offline evaluation passed it: the gate cannot time serving
+    stopped = of_kind(events, "guardrail_rollback")
+    assert len(stopped) == 1
+    assert stopped[0].model_version == staged[0].model_version
+    assert stopped[0].evidence["guardrail"] == ["p95_latency_ms"]
+    assert not of_kind(events, "promoted")
+    assert result.state.champion == "1"
+    assert result.state.rollout is None
