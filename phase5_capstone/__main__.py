@@ -12,6 +12,7 @@ from phase5_capstone.runner import RunRefused, build_context, run
 from phase5_capstone.scenario import ScenarioError, load_scenario
 from phase5_capstone.state import RunPaths
 from phase5_capstone.summary import counts, explain_week, summary_table
+from phase5_capstone.timeline import write_timeline
 
 
 def _paths(args: argparse.Namespace) -> RunPaths:
@@ -28,12 +29,21 @@ def _run(args: argparse.Namespace) -> int:
         print(f"run {result.paths.root} is finished already (nothing redone; --fresh starts over)")
     print(summary_table(events))
     print(f"events: {counts(events)}")
-    print(f"event log: {result.paths.events}")
+    timeline = write_timeline(events, result.paths.timeline, f"capstone run {scenario.name}")
+    print(f"event log: {result.paths.events}\ntimeline:  {timeline}")
     return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
     print(explain_week(read_events(_paths(args).events), args.week))
+    return 0
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    paths = _paths(args)
+    print(
+        write_timeline(read_events(paths.events), paths.timeline, f"capstone run {paths.root.name}")
+    )
     return 0
 
 
@@ -50,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("run", _run, "run the scenario's weeks (resumes a run that was cut short)"),
         ("explain", _explain, "which model served a week, why, and on what data"),
         ("summary", _summary, "the week-by-week table of a run"),
+        ("timeline", _timeline, "write the run's HTML timeline again"),
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--scenario", default=default, help="a name in scenarios/ or a path")

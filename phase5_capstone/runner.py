@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -129,7 +130,9 @@ def execute(
     """Run one step unless its outcome is on disk; then make sure its events are in the log."""
     outcome = ctx.paths.read_outcome(week, name)
     if outcome is None:
+        started = time.perf_counter()
         outcome = step(ctx, week, state)
+        outcome = outcome.model_copy(update={"seconds": time.perf_counter() - started})
         ctx.paths.write_outcome(outcome)
     log.append(stamp(outcome.events, week, name, log.next_seq))
     return outcome

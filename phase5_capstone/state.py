@@ -61,6 +61,7 @@ class StepOutcome(_Frozen):
     events: tuple[Draft, ...] = ()
     state: CycleState
     data: dict[str, JsonValue] = {}
+    seconds: float = Field(0.0, description="Wall time of the step (not in the event log).")
 
 
 class Manifest(_Frozen):
@@ -97,6 +98,10 @@ class RunPaths:
     @property
     def events(self) -> Path:
         return self.root / "events.jsonl"
+
+    @property
+    def timeline(self) -> Path:
+        return self.root / "timeline.html"
 
     @property
     def manifest(self) -> Path:

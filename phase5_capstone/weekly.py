@@ -20,7 +20,7 @@ from phase1_foundations.repro import dataset_fingerprint
 from phase1_foundations.world import EVENT_WEEK_COLUMN
 from phase2_pipelines.evaluate import net_value
 from phase2_pipelines.stages.validate import quarantine
-from phase4_monitoring.monitor import monitor_window
+from phase4_monitoring.monitor import WindowReport, monitor_window
 from phase4_monitoring.quality import check_quality
 from phase4_monitoring.trigger_history import LabeledRecord, WindowRecord
 from phase5_capstone.context import Context
@@ -193,6 +193,17 @@ def business_value(
     return result
 
 
+def max_psi(report: WindowReport) -> float | None:
+    """The largest feature PSI of the week: one number for the timeline's drift plot."""
+    values = [
+        e.value
+        for feature in report.drift.features
+        for e in feature.evidence
+        if e.metric == "psi" and np.isfinite(e.value)
+    ]
+    return round(max(values), 6) if values else None
+
+
 def monitor(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     """Phase 4's checks on the week against the serving champion's reference, and CBPE."""
     assert state.champion is not None
@@ -218,6 +229,7 @@ def monitor(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     evidence: dict[str, JsonValue] = {
         "verdict": report.verdict.value,
         "drifted_features": list[JsonValue](drifted),
+        "max_feature_psi": max_psi(report),
         "data_quality": report.data_quality.verdict.value,
         "prediction_drift": None
         if report.drift.prediction is None

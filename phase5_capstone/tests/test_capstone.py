@@ -112,3 +112,24 @@ def test_slow_candidate_is_stopped_by_a_live_guardrail(tmp_path: Path) -> None:
     assert not of_kind(events, "promoted")
     assert result.state.champion == "1"
     assert result.state.rollout is None
+
+
+def test_timeline_is_one_self_contained_page(smoke_run: RunResult, tmp_path: Path) -> None:
+    from phase5_capstone.timeline import write_timeline
+
+    page = write_timeline(list(smoke_run.events), tmp_path / "t.html", "smoke").read_text()
+    assert "data:image/png;base64," in page  # the plots are inside the page
+    assert "src='http" not in page  # nothing to fetch
+    assert "promoted" in page
+    assert "quarantined" in page
+
+
+def test_explain_names_the_model_its_gate_and_its_data(smoke_run: RunResult) -> None:
+    from phase5_capstone.summary import explain_week
+
+    text = explain_week(list(smoke_run.events), 11)
+    promoted = of_kind(list(smoke_run.events), "promoted")[0].model_version
+    assert f"served: champion v{promoted}" in text
+    assert "dAUC" in text  # the gate's paired comparison, with its interval
+    assert "train_fingerprint" in text
+    assert "world_calibrated_on_dvc_md5" in text
