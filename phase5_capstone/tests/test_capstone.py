@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import mlflow.sklearn
@@ -133,3 +134,38 @@ def test_explain_names_the_model_its_gate_and_its_data(smoke_run: RunResult) -> 
     assert "dAUC" in text  # the gate's paired comparison, with its interval
     assert "train_fingerprint" in text
     assert "world_calibrated_on_dvc_md5" in text
+
+
+def test_rollback_restores_the_previous_champion_everywhere(
+    smoke_run: RunResult, tmp_path: Path
+) -> None:
+    """The decide step's rollback, on a copy of the finished smoke run: registry, then service.
+
+    The trigger's rollback rule itself is phase 4's (tested there); this is what the capstone
+    does with its decision.
+    """
+    from phase2_pipelines.registry import CHAMPION, Registry
+    from phase4_monitoring.triggers import Action, TriggerDecision
+    from phase5_capstone.decisions import rollback
+
+    shutil.copytree(smoke_run.paths.root, tmp_path / "capstone" / "smoke")
+    ctx = build_context(smoke(), base=Settings(state_dir=tmp_path))
+    state = smoke_run.state
+    current = state.champion
+    assert current is not None
+    assert current != "1"
+    decision = TriggerDecision(
+        week=11, model_version=current, action=Action.ROLLBACK, rules=(), rollback_to="1"
+    )
+    try:
+        after, event = rollback(ctx, 11, state, decision)
+        scored = ctx.service.score(smoke().make_world().week(11).features, 250)
+    finally:
+        ctx.close()
+    registry = Registry("churn-model")
+    assert registry.version_for(CHAMPION) == "1"
+    assert registry.rolled_back(current) is not None  # phase 2 will not promote it again
+    assert set(scored.frame["model_version"]) == {"1"}  # the service swapped back
+    assert after.champion == "1"
+    assert current in after.rolled_back_versions
+    assert event.kind == "rolled_back"
