@@ -11,7 +11,13 @@ from phase5_capstone.params import load_capstone_params
 from phase5_capstone.runner import RunRefused, build_context, run
 from phase5_capstone.scenario import ScenarioError, load_scenario
 from phase5_capstone.state import RunPaths
-from phase5_capstone.summary import counts, explain_week, summary_table
+from phase5_capstone.summary import (
+    check_beats,
+    counts,
+    explain_week,
+    render_beats,
+    summary_table,
+)
 from phase5_capstone.timeline import write_timeline
 
 
@@ -29,6 +35,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"run {result.paths.root} is finished already (nothing redone; --fresh starts over)")
     print(summary_table(events))
     print(f"events: {counts(events)}")
+    if scenario.beats:
+        print(f"scenario {scenario.name}, as designed:")
+        print(render_beats(check_beats(events, scenario.beats)))
     timeline = write_timeline(events, result.paths.timeline, f"capstone run {scenario.name}")
     print(f"event log: {result.paths.events}\ntimeline:  {timeline}")
     return 0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 
 from phase5_capstone.events import SETUP_WEEK, Event
+from phase5_capstone.scenario import Beat
 
 NOTABLE = {
     "bootstrapped": "champion v{v} shipped",
@@ -93,3 +95,53 @@ def explain_week(events: list[Event], week: int) -> str:
     for event in mine:
         lines.append(f"    [{event.step}/{event.kind}] {event.summary}")
     return "\n".join(lines)
+
+
+def _in(events: list[Event], first: int, last: int) -> list[Event]:
+    return [e for e in events if first <= e.week <= last]
+
+
+def _kinds(events: list[Event]) -> set[str]:
+    return {e.kind for e in events}
+
+
+def _actions(events: list[Event]) -> set[str]:
+    return {str(e.evidence.get("action")) for e in events if e.kind == "decision"}
+
+
+def _faulty_rejection(events: list[Event], fault: str) -> bool:
+    return any(
+        e.kind == "candidate_rejected" and fault in str(e.evidence.get("faults")) for e in events
+    )
+
+
+# What each named beat must show in its weeks, judged from the event log alone.
+BEAT_CHECKS: dict[str, Callable[[list[Event]], bool]] = {
+    "stable_start": lambda ev: _actions(ev) <= {"none", "wait"} and "quarantined" not in _kinds(ev),
+    "harmless_drift": lambda ev: (
+        any(e.kind == "monitored" and e.evidence.get("drifted_features") for e in ev)
+        and "retrain" not in _actions(ev)
+        and "watch" in _actions(ev)
+    ),
+    "concept_drift_recovered": lambda ev: "retrain" in _actions(ev) and "promoted" in _kinds(ev),
+    "null_flood_quarantined": lambda ev: "quarantined" in _kinds(ev),
+    "crippled_candidate_rejected": lambda ev: _faulty_rejection(ev, "label_shuffle"),
+    "slow_candidate_rolled_back": lambda ev: "guardrail_rollback" in _kinds(ev),
+}
+
+
+def check_beats(events: list[Event], beats: Sequence[Beat]) -> list[tuple[Beat, bool | None]]:
+    """Each beat of the scenario and whether the log shows it (None: no check for that name)."""
+    results: list[tuple[Beat, bool | None]] = []
+    for beat in beats:
+        check = BEAT_CHECKS.get(beat.name)
+        results.append((beat, None if check is None else check(_in(events, *beat.weeks))))
+    return results
+
+
+def render_beats(results: list[tuple[Beat, bool | None]]) -> str:
+    marks = {True: "shown", False: "NOT SHOWN", None: "not checked"}
+    return "\n".join(
+        f"  [{marks[ok]}] weeks {beat.weeks[0]}-{beat.weeks[1]} {beat.name}: {beat.shows}"
+        for beat, ok in results
+    )
