@@ -115,8 +115,23 @@ def _faulty_rejection(events: list[Event], fault: str) -> bool:
     )
 
 
+def _healthy(events: list[Event]) -> bool:
+    """No alert, no quarantine, no model change; a retrain only on the schedule."""
+    moved = {"quarantined", "challenger_staged", "promoted", "rolled_back", "guardrail_rollback"}
+    alerts = [e for e in events if e.kind == "monitored" and e.evidence.get("verdict") != "ok"]
+    unscheduled = [
+        f
+        for e in events
+        if e.kind == "decision" and e.evidence.get("action") == "retrain"
+        for f in (e.evidence.get("fired") or [])  # type: ignore[union-attr]
+        if isinstance(f, dict) and f.get("action") == "retrain" and f.get("rule") != "schedule"
+    ]
+    return not alerts and not (moved & _kinds(events)) and not unscheduled
+
+
 # What each named beat must show in its weeks, judged from the event log alone.
 BEAT_CHECKS: dict[str, Callable[[list[Event]], bool]] = {
+    "healthy_control": _healthy,
     "stable_start": lambda ev: _actions(ev) <= {"none", "wait"} and "quarantined" not in _kinds(ev),
     "harmless_drift": lambda ev: (
         any(e.kind == "monitored" and e.evidence.get("drifted_features") for e in ev)

@@ -169,3 +169,17 @@ def test_rollback_restores_the_previous_champion_everywhere(
     assert after.champion == "1"
     assert current in after.rolled_back_versions
     assert event.kind == "rolled_back"
+
+
+def test_healthy_control_changes_nothing(tmp_path: Path) -> None:
+    """26 weeks where nothing goes wrong: no alert, no quarantine, no model change; the only
+    retrain is the scheduled one, and the gate rejects it (it is not better)."""
+    from phase5_capstone.scenario import load_scenario
+    from phase5_capstone.summary import check_beats
+
+    scenario = load_scenario("healthy")
+    result = run_scenario(scenario, tmp_path)
+    events = list(result.events)
+    assert [ok for _, ok in check_beats(events, scenario.beats)] == [True]
+    assert [e.week for e in of_kind(events, "candidate_rejected")] == [13]  # schedule_weeks
+    assert result.state.champion == "1"
