@@ -29,7 +29,9 @@ def _paths(args: argparse.Namespace) -> RunPaths:
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     ctx = build_context(scenario, args.run)
-    result = run(ctx, fresh=args.fresh, progress=not args.no_progress)
+    result = run(
+        ctx, fresh=args.fresh, progress=not args.no_progress, max_weeks=1 if args.one_week else None
+    )
     events = list(result.events)
     if result.already_finished:
         print(f"run {result.paths.root} is finished already (nothing redone; --fresh starts over)")
@@ -78,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "run":
             command.add_argument("--fresh", action="store_true", help="start the run over")
             command.add_argument("--no-progress", action="store_true")
+            command.add_argument(
+                "--one-week", action="store_true", help="run the next week only (a scheduler's)"
+            )
         if name == "explain":
             command.add_argument("--week", type=int, required=True)
     return parser

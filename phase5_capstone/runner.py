@@ -138,10 +138,19 @@ def execute(
     return outcome
 
 
+def next_week(ctx: Context) -> int:
+    """The first week whose last step has no outcome yet."""
+    week = 0
+    while week < ctx.scenario.weeks and ctx.paths.read_outcome(week, "retrain") is not None:
+        week += 1
+    return week
+
+
 def run(
-    ctx: Context, *, fresh: bool = False, progress: bool = True, stop_after: int | None = None
+    ctx: Context, *, fresh: bool = False, progress: bool = True, max_weeks: int | None = None
 ) -> RunResult:
-    """Every week of the scenario; a finished run is reported, not redone."""
+    """Every week of the scenario (or the next ``max_weeks`` of them, for a scheduler that runs
+    one week at a time); a finished run is reported, not redone."""
     manifest = _check_manifest(ctx, fresh)
     log = EventLog.open(ctx.paths.events)
     if manifest is not None and manifest.finished:
@@ -158,8 +167,10 @@ def run(
     )
     try:
         state = execute(ctx, log, SETUP_WEEK, BOOTSTRAP, bootstrap, CycleState()).state
-        last_week = ctx.scenario.weeks if stop_after is None else stop_after + 1
-        for week in range(min(last_week, ctx.scenario.weeks)):
+        stop = ctx.scenario.weeks
+        if max_weeks is not None:
+            stop = min(stop, next_week(ctx) + max_weeks)
+        for week in range(stop):
             for name, step in STEPS:
                 state = execute(ctx, log, week, name, step, state).state
             decided = ctx.paths.read_outcome(week, "decide")
@@ -172,7 +183,7 @@ def run(
     finally:
         bar.close()
         ctx.close()
-    if stop_after is None or stop_after >= ctx.scenario.weeks - 1:
+    if next_week(ctx) >= ctx.scenario.weeks:
         assert manifest is not None
         ctx.paths.write_manifest(manifest.model_copy(update={"finished": True}))
     return RunResult(ctx.paths, state, False, log)

@@ -183,3 +183,18 @@ def test_healthy_control_changes_nothing(tmp_path: Path) -> None:
     assert [ok for _, ok in check_beats(events, scenario.beats)] == [True]
     assert [e.week for e in of_kind(events, "candidate_rejected")] == [13]  # schedule_weeks
     assert result.state.champion == "1"
+
+
+def test_one_week_at_a_time_as_a_scheduler_runs_it(smoke_run: RunResult, tmp_path: Path) -> None:
+    """`run --one-week` (the CronJob's command) runs the next week only, and weeks run one by
+    one decide what a whole run decides."""
+    from phase5_capstone.runner import next_week
+
+    for expected in (1, 2, 3):
+        ctx = build_context(smoke(), base=Settings(state_dir=tmp_path))
+        result = run(ctx, progress=False, max_weeks=1)
+        assert next_week(ctx) == expected
+        assert not result.already_finished
+    weekly = [e.comparable() for e in read_events(result.paths.events)]
+    whole = [e.comparable() for e in smoke_run.events if e.week < 3]
+    assert weekly == whole
