@@ -52,6 +52,9 @@ class CapstoneParams(_Strict):
     score_chunk_rows: int = Field(
         250, ge=1, description="Customers per request to the service's batch route."
     )
+    evidently_on_alert: bool = Field(
+        True, description="Write Evidently's HTML report in a week whose alert begins."
+    )
     rollout: RolloutParams = RolloutParams()
     service: ServiceParams = ServiceParams()
 

@@ -20,6 +20,7 @@ from phase1_foundations.repro import dataset_fingerprint
 from phase1_foundations.world import EVENT_WEEK_COLUMN
 from phase2_pipelines.evaluate import net_value
 from phase2_pipelines.stages.validate import quarantine
+from phase4_monitoring.evidence import Verdict
 from phase4_monitoring.monitor import WindowReport, monitor_window
 from phase4_monitoring.quality import check_quality
 from phase4_monitoring.trigger_history import LabeledRecord, WindowRecord
@@ -193,6 +194,19 @@ def business_value(
     return result
 
 
+ALERTING = (Verdict.ALERT, Verdict.FAIL)
+
+
+def alert_begins(ctx: Context, week: int, report: WindowReport) -> bool:
+    """An alert this week after a week without one (or with no window)."""
+    if report.verdict not in ALERTING:
+        return False
+    previous = ctx.paths.week(week - 1) / WINDOW_FILE
+    if week == 0 or not previous.exists():
+        return True
+    return WindowRecord.model_validate_json(previous.read_bytes()).report.verdict not in ALERTING
+
+
 def max_psi(report: WindowReport) -> float | None:
     """The largest feature PSI of the week: one number for the timeline's drift plot."""
     values = [
@@ -224,6 +238,13 @@ def monitor(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     )
     record = WindowRecord(week=week, model_version=state.champion, report=report)
     write_atomically(ctx.paths.week(week) / WINDOW_FILE, record.model_dump_json())
+    measured: dict[str, JsonValue] = {}
+    if ctx.capstone.evidently_on_alert and alert_begins(ctx, week, report):
+        from phase5_capstone.reports import write_alert_report
+
+        html = write_alert_report(ctx, week, state.champion, frame, window_scores)
+        if html is not None:
+            measured["evidently_html"] = str(html.relative_to(ctx.paths.root))
     drifted = report.drift.drifted
     estimate = report.estimate
     evidence: dict[str, JsonValue] = {
@@ -241,5 +262,6 @@ def monitor(ctx: Context, week: int, state: CycleState) -> StepOutcome:
         summary=f"{report.verdict.value}: {report.reason[:300]}",
         model_version=state.champion,
         evidence=evidence,
+        measured=measured,
     )
     return StepOutcome(week=week, step="monitor", events=(draft,), state=state)

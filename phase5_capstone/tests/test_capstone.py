@@ -27,6 +27,9 @@ def test_smoke_run_shows_each_beat(smoke_run: RunResult) -> None:
     quarantined = of_kind(events, "quarantined")
     assert [e.week for e in quarantined] == [5]  # the null-flood batch, and only it
     assert "tenure" in str(quarantined[0].evidence["problems"])  # the reason names the field
+    reports = [e.measured.get("evidently_html") for e in of_kind(events, "monitored")]
+    assert [e.week for e, r in zip(of_kind(events, "monitored"), reports, strict=True) if r] == [5]
+    assert (smoke_run.paths.root / str(reports[5])).is_file()  # Evidently, on the alert only
     staged = of_kind(events, "challenger_staged")
     assert [e.week for e in staged] == [RETRAIN_WEEK]
     trained_on = [*staged[0].evidence["train_weeks"], *staged[0].evidence["holdout_weeks"]]
