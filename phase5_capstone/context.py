@@ -21,6 +21,9 @@ from phase5_capstone.scenario import CapstoneScenario
 from phase5_capstone.serving import EmbeddedService, serving_settings
 from phase5_capstone.state import RunPaths
 
+STALE_ALIAS = "stale-replica"
+NEVER_SECONDS = 10.0**9
+
 
 @dataclass
 class Context:
@@ -31,6 +34,7 @@ class Context:
     pipeline: PipelineParams
     monitoring: MonitoringParams
     _service: EmbeddedService | None = None
+    _replica: EmbeddedService | None = None
     _champions: dict[str, Champion] = field(default_factory=dict)
 
     @cached_property
@@ -50,10 +54,34 @@ class Context:
             self._service = EmbeddedService(serving_settings(self.settings, params), params).start()
         return self._service
 
+    @property
+    def stale_replica(self) -> EmbeddedService:
+        """A second replica of the service that never swaps: it serves the version the registry
+        alias ``STALE_ALIAS`` was pinned to, polls nothing and is never told to reload."""
+        if self._replica is None:
+            self.configure_mlflow()
+            params = self.capstone.service
+            own = self.settings.model_copy(
+                update={
+                    "state_dir": self.paths.root / "stale-replica",
+                    "mlflow_tracking_uri": self.settings.tracking_uri,
+                }
+            )
+            settings = serving_settings(own, params).model_copy(
+                update={
+                    "serving_model_alias": STALE_ALIAS,
+                    "serving_challenger_alias": f"{STALE_ALIAS}-none",
+                    "serving_poll_seconds": NEVER_SECONDS,
+                }
+            )
+            self._replica = EmbeddedService(settings, params).start()
+        return self._replica
+
     def close(self) -> None:
-        if self._service is not None:
-            self._service.stop()
-            self._service = None
+        for service in (self._service, self._replica):
+            if service is not None:
+                service.stop()
+        self._service = self._replica = None
 
     def configure_mlflow(self) -> None:
         from phase2_pipelines.tracking import configure_mlflow

@@ -21,7 +21,7 @@ from phase1_foundations.settings import Settings, get_settings
 from phase2_pipelines.params import load_params
 from phase2_pipelines.pipeline import WorkDir
 from phase4_monitoring.params import load_monitoring_params
-from phase5_capstone import decisions, weekly
+from phase5_capstone import decisions, scoring, weekly
 from phase5_capstone.context import Context
 from phase5_capstone.events import SETUP_WEEK, Draft, EventLog, stamp
 from phase5_capstone.params import CapstoneParams, load_capstone_params
@@ -33,7 +33,7 @@ Step = Callable[[Context, int, CycleState], StepOutcome]
 BOOTSTRAP = "bootstrap"
 STEPS: tuple[tuple[str, Step], ...] = (
     ("ingest", weekly.ingest),
-    ("score", weekly.score),
+    ("score", scoring.score),
     ("rollout", decisions.rollout),
     ("labels", weekly.release_labels),
     ("monitor", weekly.monitor),

@@ -18,6 +18,7 @@ NOTABLE = {
     "guardrail_rollback": "v{v} stopped by a guardrail",
     "rolled_back": "rolled back to v{v}",
     "retrain_deferred": "retrain deferred",
+    "version_skew": "a replica serves an old version",
 }
 
 

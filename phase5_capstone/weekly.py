@@ -63,40 +63,6 @@ def ingest(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     return StepOutcome(week=week, step="ingest", events=(draft,), state=state)
 
 
-def score(ctx: Context, week: int, state: CycleState) -> StepOutcome:
-    """Every customer of a valid batch through the real service; the answers kept per week."""
-    if week in state.quarantined_weeks:
-        return StepOutcome(week=week, step="score", state=state)
-    service = ctx.service
-    scored = service.score(batch_of(ctx, week), ctx.capstone.score_chunk_rows)
-    folder = ctx.paths.week(week)
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{SCORES_FILE}.partial"
-    scored.frame.to_parquet(partial, index=False)
-    partial.replace(folder / SCORES_FILE)
-    served = scored.frame["model_version"].value_counts().sort_index()
-    evidence: dict[str, JsonValue] = {
-        "rows": len(scored.frame),
-        "served_by": {f"v{v}": int(n) for v, n in served.items()},
-        "predicted_churn_rate": round(float(scored.frame["score"].mean()), 6),
-    }
-    measured: dict[str, JsonValue] = {"seconds": round(scored.seconds, 3)}
-    if state.rollout is not None:
-        to_challenger = scored.frame["model_version"] == state.rollout.version
-        rows = len(scored.frame) if state.rollout.stage == "shadow" else int(to_challenger.sum())
-        status = service.settle(rows)
-        write_atomically(folder / ROLLOUT_FILE, pd.Series(status).to_json())
-        measured["rollout"] = status
-    draft = Draft(
-        kind="scored",
-        summary=f"{len(scored.frame):,} customers scored by the service",
-        model_version=state.champion,
-        evidence=evidence,
-        measured=measured,
-    )
-    return StepOutcome(week=week, step="score", events=(draft,), state=state)
-
-
 def read_scores(ctx: Context, week: int) -> pd.DataFrame | None:
     path = ctx.paths.week(week) / SCORES_FILE
     return pd.read_parquet(path) if path.exists() else None

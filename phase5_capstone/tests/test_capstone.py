@@ -201,3 +201,21 @@ def test_one_week_at_a_time_as_a_scheduler_runs_it(smoke_run: RunResult, tmp_pat
     weekly = [e.comparable() for e in read_events(result.paths.events)]
     whole = [e.comparable() for e in smoke_run.events if e.week < 3]
     assert weekly == whole
+
+
+def test_a_replica_left_on_an_old_version_is_caught(tmp_path: Path) -> None:
+    """From week 6 a second replica serves 30% of customers and never swaps: harmless while it
+    holds the champion, caught as version skew once a newer champion serves (week 11)."""
+    from phase5_capstone.faults import StaleReplica
+
+    stale = StaleReplica(start_week=6, share_percent=30)
+    result = run_scenario(smoke(faults=(stale,)), tmp_path)
+    events = list(result.events)
+    promoted = of_kind(events, "promoted")
+    assert [e.week for e in promoted] == [10]
+    skew = of_kind(events, "version_skew")
+    assert [e.week for e in skew] == [11]
+    unexpected = skew[0].evidence["unexpected"]
+    assert isinstance(unexpected, dict)
+    assert list(unexpected) == ["1"]  # the version it was pinned to when the fault began
+    assert 400 < int(unexpected["1"]) < 800  # about 30% of 2,000 customers
