@@ -219,3 +219,21 @@ def test_a_replica_left_on_an_old_version_is_caught(tmp_path: Path) -> None:
     assert isinstance(unexpected, dict)
     assert list(unexpected) == ["1"]  # the version it was pinned to when the fault began
     assert 400 < int(unexpected["1"]) < 800  # about 30% of 2,000 customers
+
+
+def test_training_serving_skew_is_stopped_by_the_score_shift_guardrail(tmp_path: Path) -> None:
+    """The package reads tenure in years where training used months: offline evaluation scored
+    the training pipeline and saw nothing; the live scores shift, and the guardrail stops it."""
+    from phase5_capstone.faults import ServingSkew
+
+    skew = ServingSkew(
+        start_week=RETRAIN_WEEK, end_week=RETRAIN_WEEK, feature="tenure", factor=1 / 12
+    )
+    result = run_scenario(smoke(weeks=RETRAIN_WEEK + 3, faults=(skew,)), tmp_path)
+    events = list(result.events)
+    assert len(of_kind(events, "challenger_staged")) == 1  # the gate passed it
+    stopped = of_kind(events, "guardrail_rollback")
+    assert len(stopped) == 1
+    assert "score_shift_psi" in stopped[0].evidence["guardrail"]  # type: ignore[operator]
+    assert not of_kind(events, "promoted")
+    assert result.state.champion == "1"
