@@ -10,6 +10,7 @@ from phase5_capstone.events import read_events
 from phase5_capstone.params import load_capstone_params
 from phase5_capstone.runner import RunRefused, build_context, run
 from phase5_capstone.scenario import ScenarioError, load_scenario
+from phase5_capstone.serving import ServiceError
 from phase5_capstone.state import RunPaths
 from phase5_capstone.summary import (
     check_beats,
@@ -92,9 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)
-    except (ScenarioError, RunRefused) as error:
+    except (ScenarioError, RunRefused, ServiceError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return 130
     return code
 
 
