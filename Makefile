@@ -196,6 +196,15 @@ nannyml-env: $(if $(filter $(UV_LOCAL),$(UV)),$(UV_LOCAL)) ## A throwaway env wi
 	$(UV) venv --quiet --allow-existing -p 3.11 $(NANNYML_ENV)
 	$(UV) pip install --quiet --python $(NANNYML_ENV)/bin/python nannyml==0.13.1 statsmodels
 
+CAPSTONE_ARGS := $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(FRESH),--fresh)
+.PHONY: capstone
+capstone: data ## Phase 5: the whole continuous-training system, 26 simulated weeks (resumes; FRESH=1 starts over, SCENARIO=name)
+	$(PY) -m phase5_capstone run $(CAPSTONE_ARGS)
+
+.PHONY: bench-capstone
+bench-capstone: data ## Benchmark: seconds per simulated week (default scenario and 52 weeks), and where the time goes
+	$(PY) -m bench.bench_capstone
+
 .PHONY: clean
 clean: ## Remove runtime state (MLOPS_STATE_DIR, default var/), build outputs and caches
 	rm -rf "$(STATE_DIR)" build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

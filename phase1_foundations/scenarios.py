@@ -15,7 +15,7 @@ changes; ``phase1_foundations.world`` applies them, in an order that keeps them 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal, Self, TypeVar
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -70,15 +70,28 @@ FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class _Effect(BaseModel):
-    """An effect that is off before ``start_week`` and fully on from it."""
+    """An effect that is off before ``start_week``, fully on from it, and off after ``end_week``
+    (if set): a one-off bad batch is a null flood with ``end_week`` equal to ``start_week``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     start_week: int = Field(default=0, ge=0, description="First week the effect applies to.")
+    end_week: int | None = Field(
+        default=None, ge=0, description="Last week the effect applies to; empty: for good."
+    )
+
+    @model_validator(mode="after")
+    def _check_end(self) -> Self:
+        if self.end_week is not None and self.end_week < self.start_week:
+            raise ValueError(f"end_week: {self.end_week} is before start_week {self.start_week}")
+        return self
+
+    def active(self, week: int) -> bool:
+        return week >= self.start_week and (self.end_week is None or week <= self.end_week)
 
     def intensity(self, week: int) -> float:
         """How strongly the effect applies in a week, from 0 (off) to 1 (full)."""
-        return 1.0 if week >= self.start_week else 0.0
+        return 1.0 if self.active(week) else 0.0
 
 
 class _RampedEffect(_Effect):
@@ -91,7 +104,7 @@ class _RampedEffect(_Effect):
     )
 
     def intensity(self, week: int) -> float:
-        if week < self.start_week:
+        if not self.active(week):
             return 0.0
         if self.ramp_weeks == 0:
             return 1.0
@@ -239,6 +252,12 @@ class LabelDelayChange(_Effect):
 
     kind: Literal["label_delay_change"] = "label_delay_change"
     delay_weeks: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _check_no_end(self) -> LabelDelayChange:
+        if self.end_week is not None:
+            raise ValueError("end_week: a label delay change lasts until the next one")
+        return self
 
 
 Effect = Annotated[

@@ -11,7 +11,13 @@ import pytest
 
 from phase1_foundations.settings import PROJECT_ROOT
 
-LAYERS = ["phase1_foundations", "phase2_pipelines", "phase3_serving", "phase4_monitoring"]
+LAYERS = [
+    "phase1_foundations",
+    "phase2_pipelines",
+    "phase3_serving",
+    "phase4_monitoring",
+    "phase5_capstone",
+]
 
 
 def test_importing_every_module_has_no_side_effects(tmp_path: Path) -> None:

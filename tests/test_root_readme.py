@@ -31,6 +31,8 @@ COVERED_BY = {
     "make phase3": "tests.test_root_readme::test_make_phase3_trains_then_serves",
     QUICKSTART_CURL: "tests.test_root_readme::test_make_phase3_trains_then_serves",
     "make test": "tests.test_root_readme::test_ci_runs_the_readme_test_command",
+    "make capstone": "phase5_capstone.tests.test_make::"
+    "test_make_capstone_runs_the_default_scenario_as_designed",
 }
 # The champion's own pipeline, loaded from the registry with MLflow alone: an oracle that does not
 # share the service's fast path.

@@ -135,6 +135,8 @@ def test_scenario_loads_from_a_dict_with_kinds() -> None:
         ),
         ({"kind": "swapped_columns", "columns": ["tenure", "tenure"]}, "columns"),
         ({"kind": "earthquake"}, "kind"),
+        ({"kind": "duplicate_rows", "fraction": 0.1, "start_week": 5, "end_week": 4}, "end_week"),
+        ({"kind": "label_delay_change", "delay_weeks": 2, "end_week": 9}, "end_week"),
     ],
 )
 def test_invalid_effect_parameters_name_the_field(effect: dict[str, object], field: str) -> None:
@@ -162,6 +164,18 @@ def test_ramp_raises_intensity_linearly_from_start_week() -> None:
     effect = DuplicateRows(fraction=0.1, start_week=2, ramp_weeks=4)
     assert [effect.intensity(w) for w in range(8)] == [0, 0, 0.25, 0.5, 0.75, 1, 1, 1]
     assert [DuplicateRows(fraction=0.1, start_week=2).intensity(w) for w in (1, 2, 9)] == [0, 1, 1]
+
+
+def test_an_effect_with_an_end_week_is_off_after_it(telco_sample: pd.DataFrame) -> None:
+    one_off = NullFlood(columns=("tenure",), fraction=0.5, start_week=2, end_week=2)
+    assert [one_off.intensity(w) for w in range(5)] == [0, 0, 1, 0, 0]
+    ramped = DuplicateRows(fraction=0.1, start_week=2, ramp_weeks=4, end_week=4)
+    assert [ramped.intensity(w) for w in range(7)] == [0, 0, 0.25, 0.5, 0.75, 0, 0]
+    scenario = Scenario(name="one_bad_batch", description="One.", effects=(one_off,))
+    world = World(SEED, scenario, rows_per_week=300, reference=telco_sample)
+    baseline = World(SEED, "baseline", rows_per_week=300, reference=telco_sample)
+    assert world.week(2).features["tenure"].isna().sum() == 150  # the bad batch
+    pd.testing.assert_frame_equal(world.week(3).features, baseline.week(3).features)
 
 
 @pytest.mark.parametrize("name", sorted(set(scenario_catalogue()) - {"baseline"}))

@@ -155,17 +155,27 @@ def _new_version(
     """Log the run and register its model as a new version, tagged with its identity."""
     import mlflow
 
-    from phase2_pipelines.registry import CHECKSUM_TAG, IDENTITY_TAG, artifact_checksum
+    from phase2_pipelines.registry import IDENTITY_TAG
 
     model = joblib.load(work.train / "model.joblib")
     run_id, model_uri = _log_run(params, work, model, decision)
-    version = str(mlflow.register_model(model_uri, registry.name).version)
-    # The checksum of exactly what was stored; the service verifies it before serving.
-    checksum = artifact_checksum(Path(mlflow.artifacts.download_artifacts(model_uri)))
-    tags = {"run_id": run_id, CHECKSUM_TAG: checksum, IDENTITY_TAG: model_identity(params, work)}
-    for key, value in tags.items():
-        registry.client.set_model_version_tag(registry.name, version, key, value)
+    # The identity is written with the version, in one transaction: a process killed right
+    # after this call leaves a version a rerun recognises, never a second copy.
+    tags = {"run_id": run_id, IDENTITY_TAG: model_identity(params, work)}
+    version = str(mlflow.register_model(model_uri, registry.name, tags=tags).version)
+    _record_checksum(registry, version)
     return version
+
+
+def _record_checksum(registry: Registry, version: str) -> None:
+    """The checksum of exactly what was stored; the service verifies it before serving."""
+    import mlflow
+
+    from phase2_pipelines.registry import CHECKSUM_TAG, artifact_checksum
+
+    stored = mlflow.artifacts.download_artifacts(f"models:/{registry.name}/{version}")
+    checksum = artifact_checksum(Path(stored))
+    registry.client.set_model_version_tag(registry.name, version, CHECKSUM_TAG, checksum)
 
 
 def _move_aliases(
@@ -199,7 +209,13 @@ def register(
     params: PipelineParams, work: WorkDir, settings: Settings | None = None
 ) -> Registration:
     """Register the candidate (once per distinct model) and move aliases if the gate said so."""
-    from phase2_pipelines.registry import CHALLENGER, CHAMPION, IDENTITY_TAG, Registry
+    from phase2_pipelines.registry import (
+        CHALLENGER,
+        CHAMPION,
+        CHECKSUM_TAG,
+        IDENTITY_TAG,
+        Registry,
+    )
     from phase2_pipelines.tracking import TRAINING_EXPERIMENT, configure_mlflow
 
     settings = settings or get_settings()
@@ -214,6 +230,8 @@ def register(
     elif existing is not None:
         version, registered = existing, False
         note = f"same model as v{version} (already registered); decision recorded on v{version}"
+        if CHECKSUM_TAG not in registry.tags(version):  # registered by a run that was killed
+            _record_checksum(registry, version)
     else:
         version, registered = _new_version(params, work, decision, registry), True
         note = f"registered as v{version}"

@@ -40,6 +40,7 @@ from phase2_pipelines.pipeline import (
 from phase2_pipelines.registry import (
     CHALLENGER,
     CHAMPION,
+    CHECKSUM_TAG,
     IDENTITY_TAG,
     PREVIOUS_CHAMPION,
     Registry,
@@ -150,6 +151,22 @@ def test_the_same_model_is_never_registered_twice(
     assert count_versions(params) == 3
     tags = registry(params).tags("2")
     assert len(tags[IDENTITY_TAG]) == 64
+
+
+def test_a_registration_cut_short_is_completed_not_repeated(
+    story: dict[str, Registration], params: PipelineParams, module_state: Settings
+) -> None:
+    """A process killed between creating the version and recording its checksum: the version
+    already carries its identity (written in the same transaction), so a rerun finds it and
+    records the checksum the service verifies, instead of registering a second copy."""
+    client = MlflowClient()
+    name = params.registry.model_name
+    checksum = client.get_model_version(name, "2").tags[CHECKSUM_TAG]
+    client.delete_model_version_tag(name, "2", CHECKSUM_TAG)  # where the kill left it
+    again = register(params, workdir(module_state, "crippled"), module_state)
+    assert (again.version, again.registered) == ("2", False)
+    assert client.get_model_version(name, "2").tags[CHECKSUM_TAG] == checksum
+    assert count_versions(params) == 3
 
 
 def test_run_records_everything_needed_to_audit_it(story: dict[str, Registration]) -> None:

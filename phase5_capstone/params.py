@@ -1,0 +1,65 @@
+"""Typed view of the ``capstone:`` section of ``params.yaml``: how the weekly cycle operates.
+
+The scenario (``scenarios/*.yml``) says what happens to the world and the system; these say how
+the system responds: which weeks a retrain learns from, how traffic reaches the service, how long
+a challenger shadows and canaries before it is promoted. Phase 2 and phase 4 read their own
+sections of the same file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from phase2_pipelines.params import PARAMS_FILE
+
+SECTION = "capstone"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RolloutParams(_Strict):
+    """A staged challenger shadows, then serves a canary share, then is promoted."""
+
+    shadow_weeks: int = Field(1, ge=1, description="Weeks of traffic scored in the shadow.")
+    canary_weeks: int = Field(1, ge=1, description="Weeks the canary share is served.")
+    canary_percent: float = Field(50.0, gt=0, lt=100, description="Customers the canary serves.")
+
+
+class ServiceParams(_Strict):
+    """The embedded service: the phase-3 app under uvicorn on 127.0.0.1, in this process."""
+
+    poll_seconds: float = Field(
+        5.0, gt=0, description="Alias polling (each move is also pushed by POST /admin/reload)."
+    )
+    guardrail_sync_seconds: float = Field(
+        0.05, gt=0, description="How soon the service tests a due guardrail look."
+    )
+    rollout_poll_seconds: float = Field(0.05, gt=0)
+    settle_timeout_seconds: float = Field(
+        120.0, gt=0, description="Longest wait for the service to finish a batch's evidence."
+    )
+
+
+class CapstoneParams(_Strict):
+    scenario: str = Field("default", description="The scenario `make capstone` runs.")
+    train_weeks: int = Field(3, ge=1, description="A retrain learns from this many weeks...")
+    holdout_weeks: int = Field(1, ge=1, description="...and is gated on the later ones.")
+    score_chunk_rows: int = Field(
+        250, ge=1, description="Customers per request to the service's batch route."
+    )
+    evidently_on_alert: bool = Field(
+        True, description="Write Evidently's HTML report in a week whose alert begins."
+    )
+    rollout: RolloutParams = RolloutParams()
+    service: ServiceParams = ServiceParams()
+
+
+def load_capstone_params(path: Path = PARAMS_FILE) -> CapstoneParams:
+    """Read and validate the ``capstone:`` section (defaults where it is absent)."""
+    raw = yaml.safe_load(path.read_text()) or {}
+    return CapstoneParams.model_validate(raw.get(SECTION) or {})

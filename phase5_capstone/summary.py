@@ -1,0 +1,163 @@
+"""What a run did, read back from its event log: the end-of-run table and ``explain --week``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+
+from phase5_capstone.events import SETUP_WEEK, Event
+from phase5_capstone.scenario import Beat
+
+NOTABLE = {
+    "bootstrapped": "champion v{v} shipped",
+    "quarantined": "batch quarantined",
+    "candidate_rejected": "v{v} rejected by the gate",
+    "challenger_staged": "v{v} staged (shadow)",
+    "canary_started": "v{v} canary",
+    "promoted": "v{v} promoted",
+    "guardrail_rollback": "v{v} stopped by a guardrail",
+    "rolled_back": "rolled back to v{v}",
+    "retrain_deferred": "retrain deferred",
+    "version_skew": "a replica serves an old version",
+}
+
+
+def _auc(event: Event) -> str:
+    quality = event.evidence.get("quality")
+    if not isinstance(quality, dict):
+        return ""
+    metrics = quality.get("metrics")
+    value = metrics.get("roc_auc") if isinstance(metrics, dict) else None
+    return f"w{event.evidence.get('event_week')}:{value:.3f}" if isinstance(value, float) else ""
+
+
+def summary_table(events: list[Event]) -> str:
+    """One line per week: who served, what the monitor and the trigger said, what happened."""
+    weeks = sorted({e.week for e in events})
+    lines = [
+        f"{'week':>4}  {'served':<9} {'monitor':<8} {'decision':<11} {'realized AUC':<13}"
+        " what happened"
+    ]
+    for week in weeks:
+        mine = [e for e in events if e.week == week]
+        served = next((e for e in mine if e.kind == "scored"), None)
+        served_by = served.evidence.get("served_by") if served else None
+        by = ",".join(served_by) if isinstance(served_by, dict) else "-"
+        monitor = next((e.evidence.get("verdict") for e in mine if e.kind == "monitored"), "-")
+        decision = next((e.evidence.get("action") for e in mine if e.kind == "decision"), "-")
+        aucs = " ".join(a for a in (_auc(e) for e in mine if e.kind == "labels_arrived") if a)
+        happened = "; ".join(
+            NOTABLE[e.kind].format(v=e.model_version) for e in mine if e.kind in NOTABLE
+        )
+        label = "setup" if week == SETUP_WEEK else str(week)
+        lines.append(f"{label:>4}  {by:<9} {monitor!s:<8} {decision!s:<11} {aucs:<13} {happened}")
+    return "\n".join(lines)
+
+
+def counts(events: list[Event]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for event in events:
+        found[event.kind] = found.get(event.kind, 0) + 1
+    return found
+
+
+def explain_week(events: list[Event], week: int) -> str:
+    """Which model served the week, why it was chosen, what it learned from, and the evidence."""
+    mine = [e for e in events if e.week == week]
+    if not mine:
+        return f"week {week}: no events (not run yet?)"
+    scored = next((e for e in mine if e.kind == "scored"), None)
+    serving = scored.model_version if scored else None
+    lines = [f"week {week}"]
+    if scored is None:
+        lines.append("  served: nothing (the batch was quarantined)")
+    else:
+        lines.append(f"  served: champion v{serving}; {json.dumps(scored.evidence)}")
+    chosen = [
+        e
+        for e in events
+        if e.model_version == serving
+        and e.kind in ("bootstrapped", "challenger_staged", "promoted", "rolled_back")
+        and e.week <= week
+    ]
+    for event in chosen:
+        lines.append(f"  why v{serving} (week {event.week}, {event.kind}): {event.summary}")
+        gate = event.evidence.get("gate")
+        if isinstance(gate, dict):
+            checks = gate.get("checks")
+            for check in checks if isinstance(checks, list) else []:
+                if isinstance(check, dict):
+                    mark = "PASS" if check.get("passed") else "FAIL"
+                    lines.append(f"      [{mark}] {check.get('name')}: {check.get('detail')}")
+        for key in ("train_weeks", "holdout_weeks", "data"):
+            if key in event.evidence:
+                lines.append(f"      {key}: {json.dumps(event.evidence[key])}")
+    lines.append("  decisions this week:")
+    for event in mine:
+        lines.append(f"    [{event.step}/{event.kind}] {event.summary}")
+    return "\n".join(lines)
+
+
+def _in(events: list[Event], first: int, last: int) -> list[Event]:
+    return [e for e in events if first <= e.week <= last]
+
+
+def _kinds(events: list[Event]) -> set[str]:
+    return {e.kind for e in events}
+
+
+def _actions(events: list[Event]) -> set[str]:
+    return {str(e.evidence.get("action")) for e in events if e.kind == "decision"}
+
+
+def _faulty_rejection(events: list[Event], fault: str) -> bool:
+    return any(
+        e.kind == "candidate_rejected" and fault in str(e.evidence.get("faults")) for e in events
+    )
+
+
+def _healthy(events: list[Event]) -> bool:
+    """No alert, no quarantine, no model change; a retrain only on the schedule."""
+    moved = {"quarantined", "challenger_staged", "promoted", "rolled_back", "guardrail_rollback"}
+    alerts = [e for e in events if e.kind == "monitored" and e.evidence.get("verdict") != "ok"]
+    unscheduled = [
+        f
+        for e in events
+        if e.kind == "decision" and e.evidence.get("action") == "retrain"
+        for f in (e.evidence.get("fired") or [])  # type: ignore[union-attr]
+        if isinstance(f, dict) and f.get("action") == "retrain" and f.get("rule") != "schedule"
+    ]
+    return not alerts and not (moved & _kinds(events)) and not unscheduled
+
+
+# What each named beat must show in its weeks, judged from the event log alone.
+BEAT_CHECKS: dict[str, Callable[[list[Event]], bool]] = {
+    "healthy_control": _healthy,
+    "stable_start": lambda ev: _actions(ev) <= {"none", "wait"} and "quarantined" not in _kinds(ev),
+    "harmless_drift": lambda ev: (
+        any(e.kind == "monitored" and e.evidence.get("drifted_features") for e in ev)
+        and "retrain" not in _actions(ev)
+        and "watch" in _actions(ev)
+    ),
+    "concept_drift_recovered": lambda ev: "retrain" in _actions(ev) and "promoted" in _kinds(ev),
+    "null_flood_quarantined": lambda ev: "quarantined" in _kinds(ev),
+    "crippled_candidate_rejected": lambda ev: _faulty_rejection(ev, "label_shuffle"),
+    "slow_candidate_rolled_back": lambda ev: "guardrail_rollback" in _kinds(ev),
+}
+
+
+def check_beats(events: list[Event], beats: Sequence[Beat]) -> list[tuple[Beat, bool | None]]:
+    """Each beat of the scenario and whether the log shows it (None: no check for that name)."""
+    results: list[tuple[Beat, bool | None]] = []
+    for beat in beats:
+        check = BEAT_CHECKS.get(beat.name)
+        results.append((beat, None if check is None else check(_in(events, *beat.weeks))))
+    return results
+
+
+def render_beats(results: list[tuple[Beat, bool | None]]) -> str:
+    marks = {True: "shown", False: "NOT SHOWN", None: "not checked"}
+    return "\n".join(
+        f"  [{marks[ok]}] weeks {beat.weeks[0]}-{beat.weeks[1]} {beat.name}: {beat.shows}"
+        for beat, ok in results
+    )

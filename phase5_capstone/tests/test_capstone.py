@@ -1,0 +1,239 @@
+"""The capstone end to end on the smoke scenario: every decision with the real parts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import mlflow.sklearn
+import numpy as np
+import pandas as pd
+import pytest
+
+from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
+from phase1_foundations.settings import Settings
+from phase5_capstone.events import Event, read_events
+from phase5_capstone.faults import LabelShuffle, SlowServing
+from phase5_capstone.runner import RunResult, build_context, run
+from phase5_capstone.tests.conftest import of_kind, run_scenario, smoke
+from phase5_capstone.weekly import SCORES_FILE
+
+pytestmark = pytest.mark.slow
+RETRAIN_WEEK = 8  # in the smoke scenario, the retrain that learns the drifted weeks
+
+
+def test_smoke_run_shows_each_beat(smoke_run: RunResult) -> None:
+    events = list(smoke_run.events)
+    quarantined = of_kind(events, "quarantined")
+    assert [e.week for e in quarantined] == [5]  # the null-flood batch, and only it
+    assert "tenure" in str(quarantined[0].evidence["problems"])  # the reason names the field
+    reports = [e.measured.get("evidently_html") for e in of_kind(events, "monitored")]
+    assert [e.week for e, r in zip(of_kind(events, "monitored"), reports, strict=True) if r] == [5]
+    assert (smoke_run.paths.root / str(reports[5])).is_file()  # Evidently, on the alert only
+    staged = of_kind(events, "challenger_staged")
+    assert [e.week for e in staged] == [RETRAIN_WEEK]
+    trained_on = [*staged[0].evidence["train_weeks"], *staged[0].evidence["holdout_weeks"]]
+    assert 5 not in trained_on  # never trained on the quarantined week
+    promoted = of_kind(events, "promoted")
+    assert [e.model_version for e in promoted] == [staged[0].model_version]
+    assert smoke_run.state.champion == staged[0].model_version
+
+
+def _realized_auc(events: list[Event], version: str, since: int) -> list[float]:
+    found = []
+    for event in of_kind(events, "labels_arrived"):
+        quality = event.evidence.get("quality")
+        week = event.evidence.get("event_week")
+        if event.model_version == version and isinstance(quality, dict):
+            metrics = quality["metrics"]
+            assert isinstance(metrics, dict)
+            assert isinstance(week, int)
+            if week >= since:
+                found.append(float(metrics["roc_auc"]))  # type: ignore[arg-type]
+    return found
+
+
+def test_quality_recovers_after_the_promotion(smoke_run: RunResult) -> None:
+    events = list(smoke_run.events)
+    promoted = of_kind(events, "promoted")[0].model_version
+    assert promoted is not None
+    drift_start = 3  # smoke.yml
+    stale = _realized_auc(events, "1", since=drift_start)
+    fresh = _realized_auc(events, promoted, since=drift_start)
+    assert stale
+    assert fresh
+    assert min(fresh) > max(stale)  # the retrained champion beats the stale one on drifted weeks
+
+
+def test_service_scores_match_the_registered_pipeline(smoke_run: RunResult) -> None:
+    """Oracle: the registered model's own predict_proba, not the service's fast path."""
+    root = smoke_run.paths.root
+    week = 9  # the challenger shadows: every customer is served by the champion, v1
+    scored = pd.read_parquet(root / "weeks" / f"{week:04d}" / SCORES_FILE)
+    assert set(scored["model_version"]) == {"1"}
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
+    model = mlflow.sklearn.load_model("models:/churn-model/1")
+    features = smoke().make_world().week(week).features
+    assert list(features[ID_COLUMN]) == list(scored[ID_COLUMN])
+    expected = model.predict_proba(features[list(FEATURE_NAMES)])[:, 1]
+    np.testing.assert_allclose(scored["score"].to_numpy(), expected, rtol=0, atol=1e-6)
+
+
+def test_a_second_run_reports_the_finished_run(smoke_run: RunResult) -> None:
+    base = Settings(state_dir=smoke_run.paths.root.parents[1])
+    again = run(build_context(smoke(), base=base), progress=False)
+    assert again.already_finished
+    assert [e.key for e in again.events] == [e.key for e in smoke_run.events]
+    assert read_events(smoke_run.paths.events) == list(smoke_run.events)  # nothing appended
+
+
+def test_crippled_candidate_is_rejected_by_the_gate(tmp_path: Path) -> None:
+    bug = LabelShuffle(start_week=RETRAIN_WEEK, end_week=RETRAIN_WEEK, fraction=0.9)
+    result = run_scenario(smoke(weeks=RETRAIN_WEEK + 1, faults=(bug,)), tmp_path)
+    events = list(result.events)
+    rejected = [e for e in of_kind(events, "candidate_rejected") if e.week == RETRAIN_WEEK]
+    assert len(rejected) == 1  # the same retrain without the bug is staged (smoke_run)
+    assert rejected[0].evidence["faults"] == ["label_shuffle"]
+    gate = rejected[0].evidence["gate"]
+    assert isinstance(gate, dict)
+    assert gate["promote"] is False
+    failed = [c["name"] for c in gate["checks"] if not c["passed"]]  # type: ignore[index,union-attr]
+    assert any(name.startswith("floor") for name in failed)  # crippled: below the floors
+    assert not of_kind(events, "challenger_staged")
+    assert result.state.champion == "1"  # the champion keeps serving
+
+
+def test_slow_candidate_is_stopped_by_a_live_guardrail(tmp_path: Path) -> None:
+    slow = SlowServing(start_week=RETRAIN_WEEK, end_week=RETRAIN_WEEK, delay_ms=400)
+    result = run_scenario(smoke(weeks=RETRAIN_WEEK + 3, faults=(slow,)), tmp_path)
+    events = list(result.events)
+    staged = of_kind(events, "challenger_staged")
+    assert len(staged) == 1  # offline evaluation passed it: the gate cannot time serving
+    stopped = of_kind(events, "guardrail_rollback")
+    assert len(stopped) == 1
+    assert stopped[0].model_version == staged[0].model_version
+    assert stopped[0].evidence["guardrail"] == ["p95_latency_ms"]
+    assert not of_kind(events, "promoted")
+    assert result.state.champion == "1"
+    assert result.state.rollout is None
+
+
+def test_timeline_is_one_self_contained_page(smoke_run: RunResult, tmp_path: Path) -> None:
+    from phase5_capstone.timeline import write_timeline
+
+    page = write_timeline(list(smoke_run.events), tmp_path / "t.html", "smoke").read_text()
+    assert "data:image/png;base64," in page  # the plots are inside the page
+    assert "src='http" not in page  # nothing to fetch
+    assert "promoted" in page
+    assert "quarantined" in page
+
+
+def test_explain_names_the_model_its_gate_and_its_data(smoke_run: RunResult) -> None:
+    from phase5_capstone.summary import explain_week
+
+    text = explain_week(list(smoke_run.events), 11)
+    promoted = of_kind(list(smoke_run.events), "promoted")[0].model_version
+    assert f"served: champion v{promoted}" in text
+    assert "dAUC" in text  # the gate's paired comparison, with its interval
+    assert "train_fingerprint" in text
+    assert "world_calibrated_on_dvc_md5" in text
+
+
+def test_rollback_restores_the_previous_champion_everywhere(
+    smoke_run: RunResult, tmp_path: Path
+) -> None:
+    """The decide step's rollback, on a copy of the finished smoke run: registry, then service.
+
+    The trigger's rollback rule itself is phase 4's (tested there); this is what the capstone
+    does with its decision.
+    """
+    from phase2_pipelines.registry import CHAMPION, Registry
+    from phase4_monitoring.triggers import Action, TriggerDecision
+    from phase5_capstone.decisions import rollback
+
+    shutil.copytree(smoke_run.paths.root, tmp_path / "capstone" / "smoke")
+    ctx = build_context(smoke(), base=Settings(state_dir=tmp_path))
+    state = smoke_run.state
+    current = state.champion
+    assert current is not None
+    assert current != "1"
+    decision = TriggerDecision(
+        week=11, model_version=current, action=Action.ROLLBACK, rules=(), rollback_to="1"
+    )
+    try:
+        after, event = rollback(ctx, 11, state, decision)
+        scored = ctx.service.score(smoke().make_world().week(11).features, 250)
+    finally:
+        ctx.close()
+    registry = Registry("churn-model")
+    assert registry.version_for(CHAMPION) == "1"
+    assert registry.rolled_back(current) is not None  # phase 2 will not promote it again
+    assert set(scored.frame["model_version"]) == {"1"}  # the service swapped back
+    assert after.champion == "1"
+    assert current in after.rolled_back_versions
+    assert event.kind == "rolled_back"
+
+
+def test_healthy_control_changes_nothing(tmp_path: Path) -> None:
+    """26 weeks where nothing goes wrong: no alert, no quarantine, no model change; the only
+    retrain is the scheduled one, and the gate rejects it (it is not better)."""
+    from phase5_capstone.scenario import load_scenario
+    from phase5_capstone.summary import check_beats
+
+    scenario = load_scenario("healthy")
+    result = run_scenario(scenario, tmp_path)
+    events = list(result.events)
+    assert [ok for _, ok in check_beats(events, scenario.beats)] == [True]
+    assert [e.week for e in of_kind(events, "candidate_rejected")] == [13]  # schedule_weeks
+    assert result.state.champion == "1"
+
+
+def test_one_week_at_a_time_as_a_scheduler_runs_it(smoke_run: RunResult, tmp_path: Path) -> None:
+    """`run --one-week` (the CronJob's command) runs the next week only, and weeks run one by
+    one decide what a whole run decides."""
+    from phase5_capstone.runner import next_week
+
+    for expected in (1, 2, 3):
+        ctx = build_context(smoke(), base=Settings(state_dir=tmp_path))
+        result = run(ctx, progress=False, max_weeks=1)
+        assert next_week(ctx) == expected
+        assert not result.already_finished
+    weekly = [e.comparable() for e in read_events(result.paths.events)]
+    whole = [e.comparable() for e in smoke_run.events if e.week < 3]
+    assert weekly == whole
+
+
+def test_a_replica_left_on_an_old_version_is_caught(tmp_path: Path) -> None:
+    """From week 6 a second replica serves 30% of customers and never swaps: harmless while it
+    holds the champion, caught as version skew once a newer champion serves (week 11)."""
+    from phase5_capstone.faults import StaleReplica
+
+    stale = StaleReplica(start_week=6, share_percent=30)
+    result = run_scenario(smoke(faults=(stale,)), tmp_path)
+    events = list(result.events)
+    promoted = of_kind(events, "promoted")
+    assert [e.week for e in promoted] == [10]
+    skew = of_kind(events, "version_skew")
+    assert [e.week for e in skew] == [11]
+    unexpected = skew[0].evidence["unexpected"]
+    assert isinstance(unexpected, dict)
+    assert list(unexpected) == ["1"]  # the version it was pinned to when the fault began
+    assert 400 < int(unexpected["1"]) < 800  # about 30% of 2,000 customers
+
+
+def test_training_serving_skew_is_stopped_by_the_score_shift_guardrail(tmp_path: Path) -> None:
+    """The package reads tenure in years where training used months: offline evaluation scored
+    the training pipeline and saw nothing; the live scores shift, and the guardrail stops it."""
+    from phase5_capstone.faults import ServingSkew
+
+    skew = ServingSkew(
+        start_week=RETRAIN_WEEK, end_week=RETRAIN_WEEK, feature="tenure", factor=1 / 12
+    )
+    result = run_scenario(smoke(weeks=RETRAIN_WEEK + 3, faults=(skew,)), tmp_path)
+    events = list(result.events)
+    assert len(of_kind(events, "challenger_staged")) == 1  # the gate passed it
+    stopped = of_kind(events, "guardrail_rollback")
+    assert len(stopped) == 1
+    assert "score_shift_psi" in stopped[0].evidence["guardrail"]  # type: ignore[operator]
+    assert not of_kind(events, "promoted")
+    assert result.state.champion == "1"

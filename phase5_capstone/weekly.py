@@ -1,0 +1,233 @@
+"""The data side of a week: ingest and validate, score through the service, release labels,
+monitor. Each step is a plain function of the context, the week and the cycle state, and
+returns its outcome: the events it decided, the state it passes on, and its files on disk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import JsonValue
+
+from phase1_foundations.contract import (
+    FEATURE_NAMES,
+    ID_COLUMN,
+    LABEL_COLUMN,
+    to_model_frame,
+    validate_frame,
+)
+from phase1_foundations.repro import dataset_fingerprint
+from phase1_foundations.world import EVENT_WEEK_COLUMN
+from phase2_pipelines.evaluate import net_value
+from phase2_pipelines.stages.validate import quarantine
+from phase4_monitoring.evidence import Verdict
+from phase4_monitoring.monitor import WindowReport, monitor_window
+from phase4_monitoring.quality import check_quality
+from phase4_monitoring.trigger_history import LabeledRecord, WindowRecord
+from phase5_capstone.context import Context
+from phase5_capstone.events import Draft
+from phase5_capstone.state import CycleState, StepOutcome, write_atomically
+
+SCORES_FILE = "scores.parquet"
+WINDOW_FILE = "window.json"
+LABELED_FILE = "labeled.json"
+ROLLOUT_FILE = "service_rollout.json"
+
+
+def batch_of(ctx: Context, week: int) -> pd.DataFrame:
+    """The week's batch as it arrived (the world makes the same bytes every time it is asked)."""
+    return ctx.world.week(week).features
+
+
+def ingest(ctx: Context, week: int, state: CycleState) -> StepOutcome:
+    """Validate the week's batch with the data contract; quarantine it, with its reason, if bad."""
+    frame = batch_of(ctx, week)
+    report = validate_frame(frame)
+    evidence = {"rows": len(frame), "fingerprint": dataset_fingerprint(frame)}
+    if report.ok:
+        draft = Draft(
+            kind="ingested",
+            summary=f"{len(frame):,} customers pass the contract",
+            evidence=evidence,
+        )
+        return StepOutcome(week=week, step="ingest", events=(draft,), state=state)
+    folder = quarantine(frame, f"week{week:04d}", report.to_dict(), ctx.settings)
+    problems = [str(issue) for issue in report.issues][:10]
+    draft = Draft(
+        kind="quarantined",
+        summary=f"batch rejected by the contract and quarantined: {report.summary()[:300]}",
+        evidence={**evidence, "problems": problems, "bad_rows": report.to_dict()["n_bad_rows"]},
+        measured={"folder": str(folder.relative_to(ctx.paths.root))},
+    )
+    state = state.model_copy(update={"quarantined_weeks": (*state.quarantined_weeks, week)})
+    return StepOutcome(week=week, step="ingest", events=(draft,), state=state)
+
+
+def read_scores(ctx: Context, week: int) -> pd.DataFrame | None:
+    path = ctx.paths.week(week) / SCORES_FILE
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def release_labels(ctx: Context, week: int, state: CycleState) -> StepOutcome:
+    """Labels of earlier weeks arrive: realized quality, and the campaign's value in dollars."""
+    released = ctx.world.labels_released(week)
+    drafts = []
+    for event_week in sorted(int(w) for w in released[EVENT_WEEK_COLUMN].unique()):
+        labels = released[released[EVENT_WEEK_COLUMN] == event_week]
+        scores = read_scores(ctx, event_week)
+        if scores is None:
+            drafts.append(
+                Draft(
+                    kind="labels_arrived",
+                    summary=f"{len(labels):,} labels of week {event_week}: the week was"
+                    " quarantined, never scored, and is never trained on",
+                    evidence={"event_week": event_week, "labels": len(labels)},
+                )
+            )
+            continue
+        drafts.append(labeled_week(ctx, state, event_week, labels, scores))
+    return StepOutcome(week=week, step="labels", events=tuple(drafts), state=state)
+
+
+def labeled_week(
+    ctx: Context, state: CycleState, event_week: int, labels: pd.DataFrame, scores: pd.DataFrame
+) -> Draft:
+    joined = scores.merge(labels[[ID_COLUMN, LABEL_COLUMN]], on=ID_COLUMN, how="inner")
+    version = str(joined["model_version"].mode().iloc[0])  # the week's champion
+    mine = joined[joined["model_version"] == version]
+    reference = ctx.reference(version)
+    y = mine[LABEL_COLUMN].to_numpy(dtype=np.int64)
+    s = mine["score"].to_numpy(dtype=np.float64)
+    quality = check_quality(
+        y,
+        s,
+        reference.baseline,
+        threshold=reference.threshold,
+        business=reference.business,
+        calibration_bins=reference.calibration_bins,
+        params=ctx.monitoring,
+    )
+    record = LabeledRecord(week=event_week, model_version=version, quality=quality)
+    write_atomically(ctx.paths.week(event_week) / LABELED_FILE, record.model_dump_json())
+    value = business_value(ctx, event_week, joined, previous_champion(state, version, event_week))
+    auc = quality.metrics.get("roc_auc", float("nan"))
+    return Draft(
+        kind="labels_arrived",
+        summary=f"week {event_week}: realized roc_auc {auc:.3f} on {len(mine):,} labels of"
+        f" v{version}; {quality.verdict.value}: {quality.reason[:200]}",
+        model_version=version,
+        evidence={
+            "event_week": event_week,
+            "labels": len(joined),
+            "quality": quality.model_dump(mode="json"),
+            "business_value": value,
+        },
+    )
+
+
+def previous_champion(state: CycleState, version: str, week: int) -> str | None:
+    """The champion before ``version``'s latest promotion up to ``week``."""
+    promotions = [(v, w) for v, w in state.promotions if w <= week]
+    mine = [i for i, (v, _) in enumerate(promotions) if v == version]
+    if not mine:
+        return None
+    earlier = [v for v, _ in promotions[: mine[-1]] if v != version]
+    return earlier[-1] if earlier else None
+
+
+def business_value(
+    ctx: Context, event_week: int, joined: pd.DataFrame, previous: str | None
+) -> dict[str, JsonValue]:
+    """Net value of the retention campaign as served, next to the previous champion's on the
+    same customers (its registered pipeline scores them offline: a counterfactual)."""
+    business = ctx.pipeline.evaluate.business
+    served_threshold = ctx.reference(str(joined["model_version"].mode().iloc[0])).threshold
+    y = joined[LABEL_COLUMN].to_numpy(dtype=np.int64)
+    served = net_value(y, joined["score"].to_numpy() >= served_threshold, business)
+    result: dict[str, JsonValue] = {"served_usd": round(served, 2), "customers": len(joined)}
+    if previous is not None:
+        rows = batch_of(ctx, event_week).merge(joined[[ID_COLUMN, LABEL_COLUMN]], on=ID_COLUMN)
+        champion = ctx.champion(previous)
+        other = champion.score(to_model_frame(rows[list(FEATURE_NAMES)]))
+        earned = net_value(
+            rows[LABEL_COLUMN].to_numpy(dtype=np.int64), other >= champion.threshold, business
+        )
+        result |= {
+            "previous_version": previous,
+            "previous_usd": round(earned, 2),
+            "difference_usd": round(served - earned, 2),
+        }
+    return result
+
+
+ALERTING = (Verdict.ALERT, Verdict.FAIL)
+
+
+def alert_begins(ctx: Context, week: int, report: WindowReport) -> bool:
+    """An alert this week after a week without one (or with no window)."""
+    if report.verdict not in ALERTING:
+        return False
+    previous = ctx.paths.week(week - 1) / WINDOW_FILE
+    if week == 0 or not previous.exists():
+        return True
+    return WindowRecord.model_validate_json(previous.read_bytes()).report.verdict not in ALERTING
+
+
+def max_psi(report: WindowReport) -> float | None:
+    """The largest feature PSI of the week: one number for the timeline's drift plot."""
+    values = [
+        e.value
+        for feature in report.drift.features
+        for e in feature.evidence
+        if e.metric == "psi" and np.isfinite(e.value)
+    ]
+    return round(max(values), 6) if values else None
+
+
+def monitor(ctx: Context, week: int, state: CycleState) -> StepOutcome:
+    """Phase 4's checks on the week against the serving champion's reference, and CBPE."""
+    assert state.champion is not None
+    frame = batch_of(ctx, week)
+    scores = read_scores(ctx, week)
+    window_scores = None
+    if scores is not None:
+        mine = scores["model_version"] == state.champion
+        frame = frame[mine.to_numpy()].reset_index(drop=True)
+        window_scores = scores.loc[mine, "score"].to_numpy(dtype=np.float64)
+    report = monitor_window(
+        frame,
+        ctx.reference(state.champion),
+        ctx.monitoring,
+        scores=window_scores,
+        source=f"week {week}",
+        model=f"{ctx.model_name} v{state.champion}",
+    )
+    record = WindowRecord(week=week, model_version=state.champion, report=report)
+    write_atomically(ctx.paths.week(week) / WINDOW_FILE, record.model_dump_json())
+    measured: dict[str, JsonValue] = {}
+    if ctx.capstone.evidently_on_alert and alert_begins(ctx, week, report):
+        from phase5_capstone.reports import write_alert_report
+
+        html = write_alert_report(ctx, week, state.champion, frame, window_scores)
+        if html is not None:
+            measured["evidently_html"] = str(html.relative_to(ctx.paths.root))
+    drifted = report.drift.drifted
+    estimate = report.estimate
+    evidence: dict[str, JsonValue] = {
+        "verdict": report.verdict.value,
+        "drifted_features": list[JsonValue](drifted),
+        "max_feature_psi": max_psi(report),
+        "data_quality": report.data_quality.verdict.value,
+        "prediction_drift": None
+        if report.drift.prediction is None
+        else report.drift.prediction.model_dump(mode="json"),
+        "cbpe": None if estimate is None else estimate.model_dump(mode="json"),
+    }
+    draft = Draft(
+        kind="monitored",
+        summary=f"{report.verdict.value}: {report.reason[:300]}",
+        model_version=state.champion,
+        evidence=evidence,
+        measured=measured,
+    )
+    return StepOutcome(week=week, step="monitor", events=(draft,), state=state)
