@@ -190,6 +190,23 @@ nannyml-env: $(if $(filter $(UV_LOCAL),$(UV)),$(UV_LOCAL)) ## A throwaway env wi
 	$(UV) venv --quiet --allow-existing -p 3.11 $(NANNYML_ENV)
 	$(UV) pip install --quiet --python $(NANNYML_ENV)/bin/python nannyml==0.13.1 statsmodels
 
+.PHONY: docs
+docs: setup ## Render docs/ from the live system: architecture, experiments, ADRs (after `make phase2` or `make capstone`)
+	$(PY) -m docs render
+
+SITE_PORT ?= 8001
+.PHONY: site
+site: setup ## Build the course site (lessons + generated docs) with mkdocs --strict into build/site
+	$(PY) -m docs site --out build/site-src
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet -f build/site-src/mkdocs.yml
+	@echo "site built: build/site/index.html"
+
+# `exec`: Ctrl-C and make's SIGTERM reach mkdocs itself.
+.PHONY: site-serve
+site-serve: setup ## Serve the course site on http://127.0.0.1:$(SITE_PORT) (SITE_PORT=...)
+	$(PY) -m docs site --out build/site-src
+	exec env NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:$(SITE_PORT) -f build/site-src/mkdocs.yml
+
 .PHONY: clean
 clean: ## Remove runtime state (MLOPS_STATE_DIR, default var/), build outputs and caches
 	rm -rf "$(STATE_DIR)" build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
