@@ -30,7 +30,7 @@ def _render(args: argparse.Namespace) -> int:
 def _site(args: argparse.Namespace) -> int:
     from docs.site import stage_site
 
-    pages = stage_site(args.out)
+    pages = stage_site(args.out, args.site_dir)
     print(f"staged {len(pages)} pages in {args.out}")
     return 0
 
@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     render.set_defaults(handler=_render)
     site = commands.add_parser("site", help="stage the lessons and documents for mkdocs")
     site.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "site-src")
+    site.add_argument("--site-dir", type=Path, default=PROJECT_ROOT / "build" / "site")
     site.set_defaults(handler=_site)
     args = parser.parse_args(argv)
     code: int = args.handler(args)

@@ -99,8 +99,9 @@ def stub(page: Page) -> str:
     )
 
 
-def stage_site(out: Path, root: Path = PROJECT_ROOT) -> list[Page]:
-    """Copy every page into ``out/pages``, write ``out/mkdocs.yml``; the pages staged."""
+def stage_site(out: Path, site_dir: Path, root: Path = PROJECT_ROOT) -> list[Page]:
+    """Copy every page into ``out/pages``, write ``out/mkdocs.yml`` (building into
+    ``site_dir``); the pages staged."""
     pages_dir = out / PAGES_DIR
     shutil.rmtree(pages_dir, ignore_errors=True)
     design = Page("docs/design.md", "design.md", "Design")
@@ -125,9 +126,9 @@ def stage_site(out: Path, root: Path = PROJECT_ROOT) -> list[Page]:
         {"Decisions": [{p.title: p.site} for p in adrs]},
     ]
     config = {
-        "INHERIT": posixpath.relpath((root / CONFIG).as_posix(), out.as_posix()),
+        "INHERIT": str((root / CONFIG).resolve()),
         "docs_dir": PAGES_DIR,
-        "site_dir": posixpath.relpath((root / "build" / "site").as_posix(), out.as_posix()),
+        "site_dir": str(site_dir.resolve()),
         "nav": nav,
     }
     (out / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
