@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from mlflow import MlflowClient
 
 from docs.config_sources import Declared, read_declared
 from docs.live_sources import (
@@ -84,16 +85,28 @@ def environment() -> Environment:
     return env
 
 
+def capstone_clients(state_dir: Path) -> list[MlflowClient]:
+    """The MLflow store of each capstone run (``<state>/capstone/<scenario>/mlflow.db``)."""
+    stores = sorted((state_dir / "capstone").glob("*/mlflow.db"))
+    return [MlflowClient(tracking_uri=f"sqlite:///{db.resolve()}") for db in stores]
+
+
+def find_registry(settings: Settings, model_name: str) -> tuple[MlflowClient, RegistryView]:
+    """The project's store if it has a champion (``make phase2``), else a capstone run's."""
+    for client in [project_client(settings), *capstone_clients(settings.state_dir)]:
+        registry = read_registry(client, model_name)
+        if registry is not None:
+            return client, registry
+    raise MissingStateError(
+        f"No champion of {model_name!r} in the registry at {settings.tracking_uri} or in a"
+        f" capstone run under {settings.state_dir / 'capstone'}: run `make phase2` (or"
+        " `make capstone`) first, then `make docs`."
+    )
+
+
 def read_live(settings: Settings, params_file: Path, root: Path = PROJECT_ROOT) -> Live:
     declared = read_declared(root, params_file)
-    client = project_client(settings)
-    registry = read_registry(client, declared.params.registry.model_name)
-    if registry is None:
-        raise MissingStateError(
-            f"No champion of {declared.params.registry.model_name!r} in the registry at"
-            f" {settings.tracking_uri}: run `make phase2` (or `make capstone`) first, then"
-            " `make docs`."
-        )
+    client, registry = find_registry(settings, declared.params.registry.model_name)
     return Live(
         declared=declared,
         registry=registry,
