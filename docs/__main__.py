@@ -12,18 +12,17 @@ DOCS = PROJECT_ROOT / "docs"
 
 
 def _render(args: argparse.Namespace) -> int:
-    from docs.generate import MissingStateError, render_all
+    from docs.generate import render_all
 
-    try:
-        outcome = render_all(get_settings(), args.params, args.out)
-    except MissingStateError as missing:
-        print(missing, file=sys.stderr)
-        return 2
+    outcome = render_all(get_settings(), args.params, args.out)
     for path in outcome.written:
         shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
         print(f"wrote {shown}")
     for note in outcome.skipped:
         print(f"not rendered: {note}")
+    if outcome.missing:
+        print(outcome.missing, file=sys.stderr)
+        return 2
     return 0
 
 

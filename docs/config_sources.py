@@ -6,6 +6,7 @@ Each is read from the file the running code reads (``dvc.yaml``, ``params.yaml``
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +33,11 @@ class Stage:
 
 @dataclass(frozen=True)
 class Setting:
-    """One leaf of a params.yaml section, as a dotted key."""
+    """One leaf of a params.yaml section, as a dotted key, with the file's comment on it."""
 
     key: str
     value: str
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,43 @@ def flatten(prefix: str, value: object) -> list[Setting]:
             found.extend(flatten(f"{prefix}.{key}" if prefix else str(key), item))
         return found
     if isinstance(value, list):
-        return [Setting(prefix, ", ".join(str(v) for v in value))]
-    return [Setting(prefix, str(value))]
+        return [Setting(prefix, ", ".join(scalar(v) for v in value))]
+    return [Setting(prefix, scalar(value))]
+
+
+def scalar(value: object) -> str:
+    """A YAML scalar as the file spells it (``true``, not Python's ``True``)."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    return str(value)
+
+
+KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z_][\w-]*):(?P<rest>.*)$")
+
+
+def line_comments(text: str) -> dict[str, str]:
+    """The trailing ``# comment`` of each ``key: value`` line, by dotted key.
+
+    Good enough for params.yaml's block style; a ``#`` inside a quoted value is not expected.
+    """
+    comments: dict[str, str] = {}
+    path: list[tuple[int, str]] = []
+    for line in text.splitlines():
+        match = KEY_LINE.match(line)
+        if not match:
+            continue
+        indent = len(match["indent"])
+        while path and path[-1][0] >= indent:
+            path.pop()
+        path.append((indent, match["key"]))
+        _, hash_, comment = match["rest"].partition(" #")
+        if hash_:
+            comments[".".join(key for _, key in path)] = comment.strip()
+    return comments
+
+
+def with_notes(settings: list[Setting], comments: dict[str, str]) -> list[Setting]:
+    return [Setting(s.key, s.value, comments.get(s.key, "")) for s in settings]
 
 
 def read_alerts(alerts_file: Path) -> tuple[AlertRule, ...]:
@@ -127,14 +164,15 @@ def read_alerts(alerts_file: Path) -> tuple[AlertRule, ...]:
 
 def read_declared(root: Path, params_file: Path) -> Declared:
     """The stages, params and alert rules as the files in ``root`` declare them today."""
-    raw = yaml.safe_load(params_file.read_text()) or {}
+    text = params_file.read_text()
+    raw = yaml.safe_load(text) or {}
     monitoring = raw.get("monitoring") or {}
     alerts_file = root / "phase4_monitoring" / "alerts.yml"
     return Declared(
         params_file=params_file.name,
         stages=read_stages(root / "dvc.yaml"),
         params=load_params(params_file),
-        monitoring=tuple(flatten("monitoring", monitoring)),
+        monitoring=tuple(with_notes(flatten("monitoring", monitoring), line_comments(text))),
         monitoring_sections=tuple(str(k) for k, v in monitoring.items() if isinstance(v, dict)),
         alerts_file=alerts_file.relative_to(root).as_posix() if alerts_file.exists() else None,
         alerts=read_alerts(alerts_file) if alerts_file.exists() else (),

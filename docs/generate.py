@@ -65,6 +65,7 @@ class Live:
 class Outcome:
     written: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # what to run first, per document
+    missing: str = ""  # set when the live documents could not be rendered at all
 
 
 def codes(items: tuple[str, ...]) -> str:
@@ -135,10 +136,17 @@ def render_decisions(env: Environment, declared: Declared, out: Path) -> list[Pa
 
 
 def render_all(settings: Settings, params_file: Path, out: Path) -> Outcome:
-    """Render every document whose state exists; list what to run first for the others."""
-    live = read_live(settings, params_file)
+    """Render every document whose state exists; list what to run first for the others.
+
+    The ADRs need only ``params.yaml``, so they are rendered first, with or without a champion.
+    """
     env = environment()
-    outcome = Outcome()
+    outcome = Outcome(written=render_decisions(env, read_declared(PROJECT_ROOT, params_file), out))
+    try:
+        live = read_live(settings, params_file)
+    except MissingStateError as missing:
+        outcome.missing = str(missing)
+        return outcome
 
     def render(name: str) -> None:
         text = env.get_template(name + SUFFIX).render(live=live)
@@ -165,5 +173,4 @@ def render_all(settings: Settings, params_file: Path, out: Path) -> Outcome:
             f"{POSTMORTEMS}: no postmortem under {settings.state_dir}/simulator/postmortems:"
             " run an incident drill in the simulator first."
         )
-    outcome.written.extend(render_decisions(env, live.declared, out))
     return outcome

@@ -56,7 +56,7 @@ def test_architecture_shows_the_gate_and_monitoring_thresholds_of_params_yaml(
     text = render(live, tmp_path)[ARCHITECTURE].decode()
     assert f"> {raw['gate']['superiority_margin']} |" in text
     assert f"ROC AUC >= {raw['gate']['floors']['roc_auc']}" in text
-    assert f"| `monitoring.drift.psi` | {raw['monitoring']['drift']['psi']} |" in text
+    assert f"| `monitoring.drift.psi` | {raw['monitoring']['drift']['psi']} | " in text
     for stage in yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["stages"]:
         assert f"| `{stage}` |" in text  # every DVC stage, from dvc.yaml
 
@@ -93,7 +93,7 @@ def test_a_changed_threshold_changes_the_architecture(live: Live, tmp_path: Path
     assert after != before
     assert "lower bound of the AUC difference with the champion > 0.0123 |" in after
     assert "0.0123" not in before
-    assert "| `monitoring.drift.psi` | 0.37 |" in after
+    assert "| `monitoring.drift.psi` | 0.37 | " in after
     assert "PSI > 0.37" in after  # the failure-mode table follows too
 
 
@@ -112,7 +112,12 @@ def test_without_a_champion_make_docs_says_to_run_phase2(tmp_path: Path) -> None
     assert done.returncode == 2, done.stdout + done.stderr
     assert "run `make phase2` (or `make capstone`) first" in done.stderr
     assert "Traceback" not in done.stderr
-    assert not out.exists()  # nothing rendered, not even empty tables
+    # Nothing rendered from the missing state, not even empty tables; the ADRs need only params.
+    assert not (out / ARCHITECTURE).exists()
+    assert not (out / EXPERIMENTS).exists()
+    assert sorted(p.name for p in (out / "decisions").glob("*.md")) == sorted(
+        p.name for p in (PROJECT_ROOT / "docs" / "decisions").glob("*.md")
+    )
 
 
 def test_the_command_renders_from_the_state_it_is_given(live: Live, tmp_path: Path) -> None:
