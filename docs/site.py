@@ -105,7 +105,8 @@ def stage_site(out: Path, site_dir: Path, root: Path = PROJECT_ROOT) -> list[Pag
     pages_dir = out / PAGES_DIR
     shutil.rmtree(pages_dir, ignore_errors=True)
     design = Page("docs/design.md", "design.md", "Design")
-    pages = [*lessons(root), design, *GENERATED, *decisions(root)]
+    guide = Page("docs/README.md", "documents.md", "Documents from the running system")
+    pages = [*lessons(root), design, guide, *GENERATED, *decisions(root)]
     by_source = {page.source: page.site for page in pages}
     for page in pages:
         source = root / page.source
@@ -120,6 +121,7 @@ def stage_site(out: Path, site_dir: Path, root: Path = PROJECT_ROOT) -> list[Pag
         {
             "The system": [
                 {design.title: design.site},
+                {guide.title: guide.site},
                 *({p.title: p.site} for p in GENERATED),
             ]
         },

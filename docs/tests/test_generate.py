@@ -161,3 +161,20 @@ def test_after_only_a_capstone_run_the_champion_comes_from_its_store(
     text = (tmp_path / "docs" / ARCHITECTURE).read_text()
     assert f"served as **v{live.second}**" in text
     assert str(live.settings.state_dir.resolve() / "mlflow.db") in text
+
+
+def test_make_docs_renders_the_live_state(live: Live, tmp_path: Path) -> None:
+    """`make docs` as the lesson shows it (into a scratch folder, from the fixture's store)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "docs", f"DOCS_OUT={tmp_path}"],
+        env={**env, "MLOPS_STATE_DIR": str(live.settings.state_dir)},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"served as **v{live.second}**" in (tmp_path / ARCHITECTURE).read_text()
+    assert (tmp_path / EXPERIMENTS).exists()
