@@ -78,6 +78,7 @@ class RunRow:
     name: str
     run_id: str
     started: str
+    start_ms: int  # for ordering: ``started`` is shown to the minute
     params: dict[str, str]
     metrics: dict[str, str]
     tags: dict[str, str]
@@ -155,13 +156,14 @@ def read_runs(client: MlflowClient, experiment: str) -> tuple[RunRow, ...]:
             name=run.info.run_name or run.info.run_id[:8],
             run_id=run.info.run_id,
             started=stamp(run.info.start_time),
+            start_ms=int(run.info.start_time or 0),
             params=dict(sorted(run.data.params.items())),
             metrics={key: number(value) for key, value in sorted(run.data.metrics.items())},
             tags={k: v for k, v in sorted(run.data.tags.items()) if not k.startswith("mlflow.")},
         )
         for run in runs
     ]
-    return tuple(sorted(rows, key=lambda r: (r.started, r.run_id)))
+    return tuple(sorted(rows, key=lambda r: (r.start_ms, r.run_id)))
 
 
 def validation_auc(run: RunRow) -> float:
