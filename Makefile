@@ -205,6 +205,27 @@ capstone: data ## Phase 5: the whole continuous-training system, 26 simulated we
 bench-capstone: data ## Benchmark: seconds per simulated week (default scenario and 52 weeks), and where the time goes
 	$(PY) -m bench.bench_capstone
 
+DOCS_OUT ?= docs
+.PHONY: docs
+docs: setup ## Render docs/ from the live system: architecture, experiments, ADRs (after `make phase2` or `make capstone`)
+	$(PY) -m docs render --out "$(DOCS_OUT)"
+
+SITE_PORT ?= 8001
+SITE_SRC ?= build/site-src
+SITE_DIR ?= build/site
+.PHONY: site
+site: setup ## Build the course site (lessons + generated docs) with mkdocs --strict into build/site
+	$(PY) -m docs site --out "$(SITE_SRC)" --site-dir "$(SITE_DIR)"
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet -f "$(SITE_SRC)/mkdocs.yml"
+	@echo "site built: $(SITE_DIR)/index.html"
+
+# `exec`: Ctrl-C and make's SIGTERM reach mkdocs itself.
+.PHONY: site-serve
+site-serve: setup ## Serve the course site on http://127.0.0.1:$(SITE_PORT) (SITE_PORT=...)
+	$(PY) -m docs site --out "$(SITE_SRC)" --site-dir "$(SITE_DIR)"
+	exec env NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:$(SITE_PORT) \
+		-f "$(SITE_SRC)/mkdocs.yml"
+
 .PHONY: clean
 clean: ## Remove runtime state (MLOPS_STATE_DIR, default var/), build outputs and caches
 	rm -rf "$(STATE_DIR)" build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

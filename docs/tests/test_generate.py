@@ -1,0 +1,180 @@
+"""`make docs` renders the architecture from the live system, and follows it when it changes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+from docs.generate import (
+    ARCHITECTURE,
+    CAPSTONE,
+    EXPERIMENTS,
+    render_all,
+)
+from docs.tests.conftest import Live
+from phase1_foundations.settings import PROJECT_ROOT
+
+PARAMS = PROJECT_ROOT / "params.yaml"
+# Each module trains two models on the real data through phase 2 (about a minute).
+pytestmark = pytest.mark.slow
+
+
+def client_of(live: Live) -> MlflowClient:
+    uri = live.settings.tracking_uri
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def render(live: Live, out: Path, params: Path = PARAMS) -> dict[str, bytes]:
+    render_all(live.settings, params, out)
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*.md"))}
+
+
+def test_architecture_names_the_registry_champions(live: Live, tmp_path: Path) -> None:
+    client = client_of(live)
+    name = yaml.safe_load(PARAMS.read_text())["registry"]["model_name"]
+    champion = client.get_model_version_by_alias(name, "champion")
+    previous = client.get_model_version_by_alias(name, "previous_champion")
+    text = render(live, tmp_path)[ARCHITECTURE].decode()
+    assert f"served as **v{champion.version}** (alias `champion`)" in text
+    assert f"replacing v{previous.version} (alias `previous_champion`)" in text
+    auc = client.get_run(champion.run_id).data.metrics["roc_auc"]
+    row = next(line for line in text.splitlines() if line.startswith("| `champion` |"))
+    assert f"| v{champion.version} |" in row
+    assert f"| {auc:.4f} |" in row  # the champion's own logged test AUC
+
+
+def test_architecture_shows_the_gate_and_monitoring_thresholds_of_params_yaml(
+    live: Live, tmp_path: Path
+) -> None:
+    raw = yaml.safe_load(PARAMS.read_text())
+    text = render(live, tmp_path)[ARCHITECTURE].decode()
+    assert f"> {raw['gate']['superiority_margin']} |" in text
+    assert f"ROC AUC >= {raw['gate']['floors']['roc_auc']}" in text
+    assert f"| `monitoring.drift.psi` | {raw['monitoring']['drift']['psi']} | " in text
+    for stage in yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["stages"]:
+        assert f"| `{stage}` |" in text  # every DVC stage, from dvc.yaml
+
+
+def test_architecture_lists_every_route_the_service_serves(live: Live, tmp_path: Path) -> None:
+    from fastapi.routing import APIRoute
+
+    from phase3_serving.app import create_app
+
+    text = render(live, tmp_path)[ARCHITECTURE].decode()
+    routes = [r for r in create_app().routes if isinstance(r, APIRoute) and r.include_in_schema]
+    assert len(routes) >= 5
+    for route in routes:
+        for method in route.methods:
+            assert f"| {method} | `{route.path}` |" in text
+
+
+def test_same_state_renders_the_same_bytes(live: Live, tmp_path: Path) -> None:
+    first = render(live, tmp_path / "a")
+    second = render(live, tmp_path / "b")
+    assert ARCHITECTURE in first
+    assert EXPERIMENTS in first
+    assert first == second
+
+
+def test_a_changed_threshold_changes_the_architecture(live: Live, tmp_path: Path) -> None:
+    raw = yaml.safe_load(PARAMS.read_text())
+    before = render(live, tmp_path / "before")[ARCHITECTURE].decode()
+    raw["gate"]["superiority_margin"] = 0.0123
+    raw["monitoring"]["drift"]["psi"] = 0.37
+    changed = tmp_path / "params.yaml"
+    changed.write_text(yaml.safe_dump(raw, sort_keys=False))
+    after = render(live, tmp_path / "after", changed)[ARCHITECTURE].decode()
+    assert after != before
+    assert "lower bound of the AUC difference with the champion > 0.0123 |" in after
+    assert "0.0123" not in before
+    assert "| `monitoring.drift.psi` | 0.37 | " in after
+    assert "PSI > 0.37" in after  # the failure-mode table follows too
+
+
+def test_without_a_champion_make_docs_says_to_run_phase2(tmp_path: Path) -> None:
+    out = tmp_path / "docs"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "docs", "render", "--out", str(out)],
+        env={**env, "MLOPS_STATE_DIR": str(tmp_path / "var")},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "run `make phase2` (or `make capstone`) first" in done.stderr
+    assert "Traceback" not in done.stderr
+    # Nothing rendered from the missing state, not even empty tables; the ADRs need only params.
+    assert not (out / ARCHITECTURE).exists()
+    assert not (out / EXPERIMENTS).exists()
+    assert sorted(p.name for p in (out / "decisions").glob("*.md")) == sorted(
+        p.name for p in (PROJECT_ROOT / "docs" / "decisions").glob("*.md")
+    )
+
+
+def test_the_command_renders_from_the_state_it_is_given(live: Live, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "docs", "render", "--out", str(tmp_path)],
+        env={**env, "MLOPS_STATE_DIR": str(live.settings.state_dir)},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"served as **v{live.second}**" in (tmp_path / ARCHITECTURE).read_text()
+    # No capstone has run in this state: said, not rendered empty.
+    assert "capstone.md: no capstone event log" in done.stdout
+    assert "run `make capstone` first" in done.stdout
+    assert not (tmp_path / CAPSTONE).exists()
+
+
+def test_after_only_a_capstone_run_the_champion_comes_from_its_store(
+    live: Live, tmp_path: Path
+) -> None:
+    """`make capstone` keeps its own MLflow store under var/capstone/<scenario>/: with no
+    champion in the project's store, the documents read the capstone's."""
+    state = tmp_path / "var"
+    (state / "capstone").mkdir(parents=True)
+    (state / "capstone" / "default").symlink_to(live.settings.state_dir)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "docs", "render", "--out", str(tmp_path / "docs")],
+        env={**env, "MLOPS_STATE_DIR": str(state)},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "docs" / ARCHITECTURE).read_text()
+    assert f"served as **v{live.second}**" in text
+    assert str(live.settings.state_dir.resolve() / "mlflow.db") in text
+
+
+def test_make_docs_renders_the_live_state(live: Live, tmp_path: Path) -> None:
+    """`make docs` as the lesson shows it (into a scratch folder, from the fixture's store)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "docs", f"DOCS_OUT={tmp_path}"],
+        env={**env, "MLOPS_STATE_DIR": str(live.settings.state_dir)},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"served as **v{live.second}**" in (tmp_path / ARCHITECTURE).read_text()
+    assert (tmp_path / EXPERIMENTS).exists()
