@@ -23,13 +23,22 @@ from packaging.utils import canonicalize_name
 
 from phase1_foundations.settings import PROJECT_ROOT
 
-PROJECT_PACKAGES = ("phase1_foundations", "phase2_pipelines", "phase3_serving", "phase4_monitoring")
+PROJECT_PACKAGES = (
+    "phase1_foundations",
+    "phase2_pipelines",
+    "phase3_serving",
+    "phase4_monitoring",
+    "phase5_capstone",
+    "docs",
+)
 INSTALLED_WITH = {
     "phase1_foundations": (),  # the phase-1 image: core dependencies only
     "phase2_pipelines": ("pipelines",),
     "phase3_serving": ("serving",),  # the serving image: core + serving
     # The monitor reads the registry (pipelines), the prediction log and the service (serving).
     "phase4_monitoring": ("pipelines", "serving", "monitoring"),
+    "phase5_capstone": ("pipelines", "serving", "monitoring"),  # it runs phases 1-4
+    "docs": ("pipelines", "serving", "monitoring", "docs"),  # it reads the live system
 }
 
 
