@@ -118,7 +118,14 @@ def test_health_probes_keep_answering_while_an_hgb_champion_scores(
     assert calls > 20  # the model really worked throughout
     assert set(statuses) == {200}  # every probe answered
     assert len(probes) > 50
-    # Had the loop waited for the model, a probe would wait for the call in progress (and any
-    # queued behind it): most probes would take a good part of a call, many more than one.
-    assert p99 < call_s  # 99% of probes answered faster than one model call
-    assert worst < 3 * call_s  # and the slowest (machine noise included) within a few
+    # Had the loop waited for the model, a probe arriving while a call runs would wait for the
+    # rest of it: with the model busy a share `busy` of the time, about busy/2 of the probes
+    # would wait half a call or more, and the median probe a good part of a call. The tail
+    # (p99, worst) is reported, not judged: on 2 shared cores it is the machine's noise (a
+    # probe process starved of CPU), which a blocked loop and a free one share alike.
+    busy = calls * call_s / LOAD_S
+    waited = float(np.mean(np.asarray(probes) >= call_s / 2))
+    print(f"model busy {busy:.0%} of the load; {waited:.1%} of probes waited half a call or more")
+    assert busy > 0.3  # the model was busy enough that a blocked loop would show
+    assert waited < busy / 4  # under half the share a loop blocked by the model would give
+    assert p50 < call_s / 4  # the median probe is a small part of one model call
