@@ -31,6 +31,7 @@ from phase5_capstone.training import bootstrap_window, run_params, train_and_reg
 
 Step = Callable[[Context, int, CycleState], StepOutcome]
 BOOTSTRAP = "bootstrap"
+RETRAIN = "retrain"  # the last step of every week, after STEPS
 STEPS: tuple[tuple[str, Step], ...] = (
     ("ingest", weekly.ingest),
     ("score", scoring.score),
@@ -102,7 +103,7 @@ def build_context(
     )
 
 
-def _check_manifest(ctx: Context, fresh: bool) -> Manifest | None:
+def _check_manifest(ctx: Context, fresh: bool) -> Manifest:
     paths = ctx.paths
     if fresh and paths.root.exists():
         shutil.rmtree(paths.root)
@@ -138,12 +139,53 @@ def execute(
     return outcome
 
 
+def retrain_wanted(ctx: Context, week: int) -> bool:
+    """Whether this week's ``decide`` asked for a retrain (read from its durable outcome)."""
+    decided = ctx.paths.read_outcome(week, "decide")
+    return decided is not None and bool(decided.data.get(decisions.RETRAIN))
+
+
+def execute_retrain(ctx: Context, log: EventLog, week: int, state: CycleState) -> StepOutcome:
+    """The week's last step. It always leaves an outcome, empty when no retrain was wanted:
+    that outcome is the mark that the week is done (``next_week``)."""
+    wanted = retrain_wanted(ctx, week)
+    return execute(ctx, log, week, RETRAIN, partial(_retrain, wanted=wanted), state)
+
+
+def run_week(ctx: Context, log: EventLog, week: int, state: CycleState) -> CycleState:
+    """One week's steps in order, then the retrain step (the Dagster job runs the same calls,
+    one op each: ``orchestrator.py``)."""
+    for name, step in STEPS:
+        state = execute(ctx, log, week, name, step, state).state
+    return execute_retrain(ctx, log, week, state).state
+
+
+def run_bootstrap(ctx: Context, log: EventLog) -> CycleState:
+    """The champion the run starts with (read back once it exists)."""
+    return execute(ctx, log, SETUP_WEEK, BOOTSTRAP, bootstrap, CycleState()).state
+
+
 def next_week(ctx: Context) -> int:
     """The first week whose last step has no outcome yet."""
     week = 0
-    while week < ctx.scenario.weeks and ctx.paths.read_outcome(week, "retrain") is not None:
+    while week < ctx.scenario.weeks and ctx.paths.read_outcome(week, RETRAIN) is not None:
         week += 1
     return week
+
+
+def open_run(ctx: Context, *, fresh: bool = False) -> tuple[Manifest, EventLog]:
+    """The run's manifest (refusing another version of its scenario) and its event log."""
+    manifest = _check_manifest(ctx, fresh)
+    return manifest, EventLog.open(ctx.paths.events)
+
+
+def finish_run(ctx: Context, manifest: Manifest) -> bool:
+    """Mark the run finished once its last week is done; whether it is."""
+    if next_week(ctx) < ctx.scenario.weeks:
+        return False
+    if not manifest.finished:
+        ctx.paths.write_manifest(manifest.model_copy(update={"finished": True}))
+    return True
 
 
 def run(
@@ -151,10 +193,9 @@ def run(
 ) -> RunResult:
     """Every week of the scenario (or the next ``max_weeks`` of them, for a scheduler that runs
     one week at a time); a finished run is reported, not redone."""
-    manifest = _check_manifest(ctx, fresh)
-    log = EventLog.open(ctx.paths.events)
-    if manifest is not None and manifest.finished:
-        last = ctx.paths.read_outcome(ctx.scenario.weeks - 1, "retrain")
+    manifest, log = open_run(ctx, fresh=fresh)
+    if manifest.finished:
+        last = ctx.paths.read_outcome(ctx.scenario.weeks - 1, RETRAIN)
         return RunResult(ctx.paths, last.state if last else CycleState(), True, log)
     from tqdm import tqdm  # type: ignore[import-untyped]
 
@@ -166,24 +207,16 @@ def run(
         file=sys.stderr,
     )
     try:
-        state = execute(ctx, log, SETUP_WEEK, BOOTSTRAP, bootstrap, CycleState()).state
+        state = run_bootstrap(ctx, log)
         stop = ctx.scenario.weeks
         if max_weeks is not None:
             stop = min(stop, next_week(ctx) + max_weeks)
         for week in range(stop):
-            for name, step in STEPS:
-                state = execute(ctx, log, week, name, step, state).state
-            decided = ctx.paths.read_outcome(week, "decide")
-            wanted = decided is not None and bool(decided.data.get(decisions.RETRAIN))
-            state = execute(
-                ctx, log, week, "retrain", partial(_retrain, wanted=wanted), state
-            ).state
+            state = run_week(ctx, log, week, state)
             bar.set_postfix_str(f"champion v{state.champion}")
             bar.update(1)
     finally:
         bar.close()
         ctx.close()
-    if next_week(ctx) >= ctx.scenario.weeks:
-        assert manifest is not None
-        ctx.paths.write_manifest(manifest.model_copy(update={"finished": True}))
+    finish_run(ctx, manifest)
     return RunResult(ctx.paths, state, False, log)
