@@ -205,6 +205,16 @@ capstone: data ## Phase 5: the whole continuous-training system, 26 simulated we
 bench-capstone: data ## Benchmark: seconds per simulated week (default scenario and 52 weeks), and where the time goes
 	$(PY) -m bench.bench_capstone
 
+DAGSTER_PORT ?= 3000
+# The same steps as `make capstone`, as a Dagster job with its schedule and sensor (both off until
+# switched on in the UI). DAGSTER_HOME (runs, schedules, logs) is under the state dir. `exec`:
+# Ctrl-C and make's SIGTERM reach `dagster dev`, which stops its webserver, daemon and code server.
+.PHONY: capstone-ui
+capstone-ui: data ## Phase 5 on Dagster: the weekly job, schedule and sensor at http://127.0.0.1:$(DAGSTER_PORT) (DAGSTER_PORT=...)
+	@mkdir -p "$(STATE_DIR)/dagster" && cp phase5_capstone/deploy/dagster.yaml "$(STATE_DIR)/dagster/"
+	exec env DAGSTER_HOME="$(STATE_DIR)/dagster" $(VENV)/bin/dagster dev \
+		-m phase5_capstone.orchestrator --host 127.0.0.1 --port $(DAGSTER_PORT)
+
 DOCS_OUT ?= docs
 .PHONY: docs
 docs: setup ## Render docs/ from the live system: architecture, experiments, ADRs (after `make phase2` or `make capstone`)

@@ -201,7 +201,11 @@ def no_retrain(capstone: CapstoneRun, progress: Progress) -> Progress:
     return _close_week(capstone, progress)
 
 
-@job(executor_def=in_process_executor, description="One simulated week of the capstone.")
+@job(
+    executor_def=in_process_executor,
+    tags={"capstone": "week"},  # one at a time (deploy/dagster.yaml)
+    description="One simulated week of the capstone.",
+)
 def capstone_week() -> None:
     progress = bootstrap()
     for step_op in STEP_OPS:

@@ -1,0 +1,232 @@
+"""The capstone's week on Dagster decides what the embedded runner decides; the sensor, the
+schedule and `make capstone-ui` do what the lesson says. Real service, real MLflow."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
+from mlflow import MlflowClient
+
+from phase1_foundations.settings import PROJECT_ROOT
+from phase3_serving.tests.server import free_port
+from phase5_capstone import orchestrator, runner
+from phase5_capstone.events import read_events
+from phase5_capstone.orchestrator import (
+    CapstoneRun,
+    capstone_batch_landed,
+    capstone_week,
+    landed_marker,
+)
+from phase5_capstone.runner import RunResult
+from phase5_capstone.state import RunPaths
+from phase5_capstone.tests.conftest import run_scenario, smoke
+
+WEEKS = 5  # smoke's week 4 retrains (its candidate is rejected): both branches of `decide`
+UI_TIMEOUT_S = 180
+
+
+@pytest.fixture(scope="module")
+def scenario_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The smoke scenario cut to WEEKS weeks, as a file the Dagster resource can name."""
+    path = tmp_path_factory.mktemp("scenario") / "smoke.yml"
+    path.write_text(yaml.safe_dump(smoke(weeks=WEEKS).model_dump(mode="json")))
+    return path
+
+
+def _resource(scenario_file: Path, state_dir: Path) -> CapstoneRun:
+    return CapstoneRun(scenario=str(scenario_file), run="smoke", state_dir=str(state_dir))
+
+
+def _sense(resource: CapstoneRun) -> RunRequest | SkipReason:
+    with (
+        DagsterInstance.ephemeral() as instance,
+        build_sensor_context(instance=instance, resources={"capstone": resource}) as context,
+    ):
+        result = capstone_batch_landed(context)
+    assert isinstance(result, RunRequest | SkipReason)
+    return result
+
+
+def _versions(root: Path) -> list[str]:
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    return sorted(str(v.version) for v in client.search_model_versions("name='churn-model'"))
+
+
+@pytest.fixture(scope="module")
+def dagster_run(
+    scenario_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[RunPaths, dict[int, set[str]]]:
+    """Each week lands, the sensor asks for its run, the job runs it in this process.
+    Returns the run's paths and, per week, the ops Dagster ran."""
+    state_dir = tmp_path_factory.mktemp("dagster")
+    resource = _resource(scenario_file, state_dir)
+    paths = RunPaths.of(state_dir, "smoke")
+    ran: dict[int, set[str]] = {}
+    for week in range(WEEKS):
+        landed_marker(paths, week).parent.mkdir(parents=True, exist_ok=True)
+        landed_marker(paths, week).touch()
+        request = _sense(resource)
+        assert isinstance(request, RunRequest), request
+        result = capstone_week.execute_in_process(
+            run_config=request.run_config, resources={"capstone": resource}
+        )
+        assert result.success
+        ran[week] = {e.step_key or "" for e in result.get_step_success_events()}
+    return paths, ran
+
+
+@pytest.fixture(scope="module")
+def embedded_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    return run_scenario(smoke(weeks=WEEKS), tmp_path_factory.mktemp("embedded"))
+
+
+def test_the_job_runs_every_runner_step_in_order_with_retries_on_http_steps() -> None:
+    nodes = capstone_week.graph.nodes_in_topological_order
+    names = [node.name for node in nodes]
+    steps = [name for name, _ in runner.STEPS]
+    assert names[: len(steps) + 1] == ["bootstrap", *steps]
+    assert set(names[len(steps) + 1 :]) == {"retrain", "no_retrain"}
+    retried = {node.name for node in nodes if node.definition.retry_policy is not None}
+    assert retried == {"score", "rollout", "decide", "retrain"}  # each calls the service
+
+
+def test_the_schedule_is_the_cronjobs() -> None:
+    manifest = PROJECT_ROOT / "phase5_capstone" / "deploy" / "cronjob.yaml"
+    cronjob = next(yaml.safe_load_all(manifest.read_text()))
+    assert orchestrator.capstone_weekly.cron_schedule == cronjob["spec"]["schedule"]
+    assert orchestrator.capstone_weekly.execution_timezone == cronjob["spec"]["timeZone"]
+
+
+def test_sensor_waits_for_the_due_weeks_batch(scenario_file: Path, tmp_path: Path) -> None:
+    resource = _resource(scenario_file, tmp_path)
+    waiting = _sense(resource)
+    assert isinstance(waiting, SkipReason)
+    assert "week 0 is due, but its batch has not landed" in str(waiting.skip_message)
+    paths = RunPaths.of(tmp_path, "smoke")
+    landed_marker(paths, 1).parent.mkdir(parents=True)
+    landed_marker(paths, 1).touch()  # a later week's batch does not make week 0 due
+    assert isinstance(_sense(resource), SkipReason)
+    landed_marker(paths, 0).touch()
+    request = _sense(resource)
+    assert isinstance(request, RunRequest)
+    assert request.run_key == "smoke:0000"  # once per run and week
+    assert request.run_config == orchestrator.week_config(0)
+    assert not (paths.root / "weeks").exists()  # sensing runs nothing
+
+
+@pytest.mark.slow
+def test_weeks_on_dagster_decide_like_the_embedded_runner(
+    dagster_run: tuple[RunPaths, dict[int, set[str]]], embedded_run: RunResult
+) -> None:
+    paths, ran = dagster_run
+    on_dagster = read_events(paths.events)
+    embedded = list(embedded_run.events)
+    assert [e.comparable() for e in on_dagster] == [e.comparable() for e in embedded]
+    assert any(e.kind == "candidate_rejected" for e in on_dagster)  # a retrain was compared
+    retrained = [w for w, ops in ran.items() if "retrain" in ops]
+    assert retrained == [4]  # conditional: the retrain op ran only when decide asked for it
+    assert all("no_retrain" in ops for w, ops in ran.items() if w != 4)
+    for week in range(WEEKS):  # the same durable outcome of every step, timings aside
+        for name in ["ingest", "score", "rollout", "labels", "monitor", "decide", "retrain"]:
+            mine = paths.read_outcome(week, name)
+            theirs = embedded_run.paths.read_outcome(week, name)
+            assert mine is not None
+            assert theirs is not None
+            assert mine.model_dump(exclude={"seconds"}) == theirs.model_dump(exclude={"seconds"})
+    assert _versions(paths.root) == _versions(embedded_run.paths.root)
+    manifest = paths.read_manifest()
+    assert manifest is not None
+    assert manifest.finished  # the last week's op marked the run finished, as `run` does
+
+
+@pytest.mark.slow
+def test_sensor_skips_a_finished_run(
+    dagster_run: tuple[RunPaths, dict[int, set[str]]], scenario_file: Path
+) -> None:
+    paths, _ = dagster_run
+    landed_marker(paths, WEEKS).touch()  # a batch past the scenario's end starts nothing
+    finished = _sense(_resource(scenario_file, paths.root.parents[1]))
+    assert isinstance(finished, SkipReason)
+    assert f"run smoke is finished: all {WEEKS} weeks are done" in str(finished.skip_message)
+
+
+@pytest.mark.slow
+def test_a_week_that_is_not_due_is_refused_without_retries(
+    dagster_run: tuple[RunPaths, dict[int, set[str]]], scenario_file: Path, tmp_path: Path
+) -> None:
+    result = capstone_week.execute_in_process(
+        run_config=orchestrator.week_config(3),
+        resources={"capstone": _resource(scenario_file, tmp_path)},
+        raise_on_error=False,
+    )
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failures] == ["bootstrap"]
+    assert "week 3 is not due yet: week 0 runs first" in str(failures[0].event_specific_data)
+    assert not (tmp_path / "capstone" / "smoke" / "weeks").exists()  # nothing ran
+
+
+def _graphql(port: int, query: str) -> dict[str, object]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        json.dumps({"query": query}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer: dict[str, object] = json.load(response)
+    return answer
+
+
+@pytest.mark.slow
+def test_make_capstone_ui_serves_the_job_on_loopback_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "MLOPS_STATE_DIR": str(tmp_path)}
+    server = subprocess.Popen(
+        ["make", "capstone-ui", f"DAGSTER_PORT={port}"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: Ctrl-C's reach, and ours
+    )
+    processes: list[psutil.Process] = []
+    try:
+        names: object = None
+        deadline = time.monotonic() + UI_TIMEOUT_S
+        while names is None and time.monotonic() < deadline and server.poll() is None:
+            try:
+                answer = _graphql(
+                    port, "{ repositoriesOrError { ... on RepositoryConnection { nodes {"
+                    " jobs { name } sensors { name } schedules { name cronSchedule } } } } }"
+                )  # fmt: skip
+                names = answer["data"]
+            except (urllib.error.URLError, ConnectionError, TimeoutError, KeyError):
+                time.sleep(1)
+        text = json.dumps(names)
+        assert '"capstone_week"' in text, f"the UI did not serve the job: {text}"
+        assert '"capstone_batch_landed"' in text
+        assert orchestrator.CRON in text
+        processes = psutil.Process(server.pid).children(recursive=True)
+        commands = [" ".join(process.cmdline()) for process in processes]
+        assert any("dagster_webserver" in c and "--host 127.0.0.1" in c for c in commands)
+        assert (tmp_path / "dagster" / "dagster.yaml").is_file()  # its instance: the state dir
+    finally:
+        os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C sends
+        try:
+            server.wait(timeout=60)
+        finally:
+            _, alive = psutil.wait_procs(processes, timeout=30)
+            for process in alive:
+                process.kill()
+    assert alive == []  # webserver, daemon and code server all stopped with it
