@@ -40,6 +40,11 @@ INSTALLED_WITH = {
     "phase5_capstone": ("pipelines", "serving", "monitoring"),  # it runs phases 1-4
     "docs": ("pipelines", "serving", "monitoring", "docs"),  # it reads the live system
 }
+# A module that only its own extra installs: what it alone imports needs that extra too, and no
+# other module may import it (or the extra would be needed by everything that does).
+OPTIONAL_MODULES = {
+    "phase5_capstone.orchestrator": ("orchestrator",),  # the Dagster runner
+}
 
 
 @dataclass(frozen=True)
@@ -117,15 +122,15 @@ def declared(extras: tuple[str, ...]) -> set[str]:
 
 
 def undeclared(package: str, extras: tuple[str, ...]) -> list[str]:
-    allowed = declared(extras)
     providers = packages_distributions()
     problems = []
     for found in third_party_imports(package):
+        with_extras = (*extras, *OPTIONAL_MODULES.get(found.module, ()))
         distributions = {canonicalize_name(d) for d in providers.get(found.name, [])}
-        if not distributions & allowed:
+        if not distributions & declared(with_extras):
             problems.append(
                 f"{found.module} imports {found.name} (from {sorted(distributions) or '?'}), "
-                f"which {' + '.join(('core', *extras))} does not declare"
+                f"which {' + '.join(('core', *with_extras))} does not declare"
             )
     return sorted(set(problems))
 
@@ -133,6 +138,23 @@ def undeclared(package: str, extras: tuple[str, ...]) -> list[str]:
 @pytest.mark.parametrize("package", sorted(INSTALLED_WITH))
 def test_every_import_is_declared_by_its_extras(package: str) -> None:
     assert undeclared(package, INSTALLED_WITH[package]) == []
+
+
+@pytest.mark.parametrize("optional", sorted(OPTIONAL_MODULES))
+def test_no_module_imports_an_optional_one(optional: str) -> None:
+    importers = [
+        name
+        for name, path in project_modules().items()
+        if optional in imported_names(ast.parse(path.read_text())) and name != optional
+    ]
+    assert importers == []
+
+
+def test_an_optional_modules_imports_need_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without its own extra, the Dagster runner's imports are reported."""
+    monkeypatch.delitem(OPTIONAL_MODULES, "phase5_capstone.orchestrator")
+    problems = undeclared("phase5_capstone", INSTALLED_WITH["phase5_capstone"])
+    assert any(p.startswith("phase5_capstone.orchestrator imports dagster") for p in problems)
 
 
 def test_an_import_that_only_arrives_transitively_is_reported() -> None:
