@@ -212,8 +212,8 @@ DAGSTER_PORT ?= 3000
 .PHONY: capstone-ui
 capstone-ui: data ## Phase 5 on Dagster: the weekly job, schedule and sensor at http://127.0.0.1:$(DAGSTER_PORT) (DAGSTER_PORT=...)
 	@mkdir -p "$(STATE_DIR)/dagster" && cp phase5_capstone/deploy/dagster.yaml "$(STATE_DIR)/dagster/"
-	exec env DAGSTER_HOME="$(STATE_DIR)/dagster" $(VENV)/bin/dagster dev \
-		-m phase5_capstone.orchestrator --host 127.0.0.1 --port $(DAGSTER_PORT)
+	exec env DAGSTER_HOME="$(STATE_DIR)/dagster" \
+		$(VENV)/bin/dagster dev -m phase5_capstone.orchestrator --host 127.0.0.1 --port $(DAGSTER_PORT)
 
 DOCS_OUT ?= docs
 .PHONY: docs

@@ -13,6 +13,8 @@ COVERED_BY = {
     "python -m phase5_capstone summary": COMMANDS,
     "python -m phase5_capstone timeline": COMMANDS,
     "make bench-capstone": T + "test_bench::test_bench_reports_weekly_percentiles_and_the_steps",
+    "make capstone-ui": T
+    + "test_orchestrator::test_make_capstone_ui_serves_the_job_on_loopback_and_stops_cleanly",
 }
 
 

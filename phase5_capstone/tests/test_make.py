@@ -68,5 +68,7 @@ def test_make_targets_run_the_capstone_commands() -> None:
             "capstone FRESH=1": "-m phase5_capstone run  --fresh",
             "capstone SCENARIO=smoke": "-m phase5_capstone run --scenario smoke",
             "bench-capstone": "-m bench.bench_capstone",
+            "capstone-ui": "dev -m phase5_capstone.orchestrator --host 127.0.0.1 --port 3000",
+            "capstone-ui DAGSTER_PORT=3100": "--host 127.0.0.1 --port 3100",
         }
     )
