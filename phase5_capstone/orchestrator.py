@@ -51,7 +51,7 @@ from phase5_capstone import runner
 from phase5_capstone.context import Context
 from phase5_capstone.events import EventLog
 from phase5_capstone.params import load_capstone_params
-from phase5_capstone.scenario import load_scenario
+from phase5_capstone.scenario import ScenarioError, load_scenario
 from phase5_capstone.serving import ServiceError
 from phase5_capstone.state import CycleState, Manifest, RunPaths
 
@@ -120,8 +120,8 @@ def week_config(week: int) -> dict[str, object]:
 
 @op(description="The run's champion (trained once), then the weeks before this one, read back.")
 def bootstrap(config: WeekConfig, capstone: CapstoneRun) -> Progress:
-    ctx = capstone.context
     try:
+        ctx = capstone.context
         _, log = capstone.opened()
         due = runner.next_week(ctx)
         week = due if config.week is None else config.week
@@ -132,7 +132,7 @@ def bootstrap(config: WeekConfig, capstone: CapstoneRun) -> Progress:
         state = runner.run_bootstrap(ctx, log)
         for earlier in range(week):  # done already: outcomes read back, missing events appended
             state = runner.run_week(ctx, log, earlier, state)
-    except runner.RunRefused as error:
+    except (runner.RunRefused, ScenarioError) as error:  # said in one line; a retry cannot help
         raise Failure(str(error), allow_retries=False) from None
     return Progress(week, state)
 

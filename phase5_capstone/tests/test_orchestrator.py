@@ -166,20 +166,24 @@ def test_sensor_skips_a_finished_run(
     assert f"run smoke is finished: all {WEEKS} weeks are done" in str(finished.skip_message)
 
 
-@pytest.mark.slow
-def test_a_week_that_is_not_due_is_refused_without_retries(
-    dagster_run: tuple[RunPaths, dict[int, set[str]]], scenario_file: Path, tmp_path: Path
-) -> None:
+def _failure(run_config: dict[str, object], resource: CapstoneRun) -> str:
     result = capstone_week.execute_in_process(
-        run_config=orchestrator.week_config(3),
-        resources={"capstone": _resource(scenario_file, tmp_path)},
-        raise_on_error=False,
+        run_config=run_config, resources={"capstone": resource}, raise_on_error=False
     )
     assert not result.success
     failures = [e for e in result.all_events if e.is_step_failure]
-    assert [e.step_key for e in failures] == ["bootstrap"]
-    assert "week 3 is not due yet: week 0 runs first" in str(failures[0].event_specific_data)
+    assert [e.step_key for e in failures] == ["bootstrap"]  # once: no retry
+    return str(failures[0].event_specific_data)
+
+
+def test_a_week_that_is_not_due_or_a_bad_scenario_is_refused_in_one_line(
+    scenario_file: Path, tmp_path: Path
+) -> None:
+    early = _failure(orchestrator.week_config(3), _resource(scenario_file, tmp_path))
+    assert "week 3 is not due yet: week 0 runs first" in early
     assert not (tmp_path / "capstone" / "smoke" / "weeks").exists()  # nothing ran
+    unknown = CapstoneRun(scenario="no-such-scenario", state_dir=str(tmp_path))
+    assert "no scenario 'no-such-scenario'" in _failure({}, unknown)
 
 
 QUERY = (
