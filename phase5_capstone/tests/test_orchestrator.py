@@ -10,12 +10,13 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import pytest
 import yaml
-from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
+from dagster import DagsterEventType, DagsterInstance, RunRequest, SkipReason, build_sensor_context
 from mlflow import MlflowClient
 
 from phase1_foundations.settings import PROJECT_ROOT
@@ -67,16 +68,20 @@ def _versions(root: Path) -> list[str]:
     return sorted(str(v.version) for v in client.search_model_versions("name='churn-model'"))
 
 
+@dataclass(frozen=True)
+class DagsterWeeks:
+    paths: RunPaths
+    succeeded: dict[int, set[str]]  # per week, the ops that ran to success
+    retried: dict[int, list[str]]  # per week, the ops that failed and were retried
+
+
 @pytest.fixture(scope="module")
-def dagster_run(
-    scenario_file: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[RunPaths, dict[int, set[str]]]:
-    """Each week lands, the sensor asks for its run, the job runs it in this process.
-    Returns the run's paths and, per week, the ops Dagster ran."""
+def dagster_run(scenario_file: Path, tmp_path_factory: pytest.TempPathFactory) -> DagsterWeeks:
+    """Each week lands, the sensor asks for its run, the job runs it in this process."""
     state_dir = tmp_path_factory.mktemp("dagster")
     resource = _resource(scenario_file, state_dir)
     paths = RunPaths.of(state_dir, "smoke")
-    ran: dict[int, set[str]] = {}
+    weeks = DagsterWeeks(paths, {}, {})
     for week in range(WEEKS):
         landed_marker(paths, week).parent.mkdir(parents=True, exist_ok=True)
         landed_marker(paths, week).touch()
@@ -86,8 +91,13 @@ def dagster_run(
             run_config=request.run_config, resources={"capstone": resource}
         )
         assert result.success
-        ran[week] = {e.step_key or "" for e in result.get_step_success_events()}
-    return paths, ran
+        weeks.succeeded[week] = {e.step_key or "" for e in result.get_step_success_events()}
+        weeks.retried[week] = [
+            e.step_key or ""
+            for e in result.all_events
+            if e.event_type is DagsterEventType.STEP_UP_FOR_RETRY
+        ]
+    return weeks
 
 
 @pytest.fixture(scope="module")
@@ -131,9 +141,9 @@ def test_sensor_waits_for_the_due_weeks_batch(scenario_file: Path, tmp_path: Pat
 
 @pytest.mark.slow
 def test_weeks_on_dagster_decide_like_the_embedded_runner(
-    dagster_run: tuple[RunPaths, dict[int, set[str]]], embedded_run: RunResult
+    dagster_run: DagsterWeeks, embedded_run: RunResult
 ) -> None:
-    paths, ran = dagster_run
+    paths, ran = dagster_run.paths, dagster_run.succeeded
     on_dagster = read_events(paths.events)
     embedded = list(embedded_run.events)
     assert [e.comparable() for e in on_dagster] == [e.comparable() for e in embedded]
@@ -141,6 +151,7 @@ def test_weeks_on_dagster_decide_like_the_embedded_runner(
     retrained = [w for w, ops in ran.items() if "retrain" in ops]
     assert retrained == [4]  # conditional: the retrain op ran only when decide asked for it
     assert all("no_retrain" in ops for w, ops in ran.items() if w != 4)
+    assert all(ops == [] for ops in dagster_run.retried.values())  # nothing failed on the way
     for week in range(WEEKS):  # the same durable outcome of every step, timings aside
         for name in [*(name for name, _ in runner.STEPS), runner.RETRAIN]:
             mine = paths.read_outcome(week, name)
@@ -156,10 +167,8 @@ def test_weeks_on_dagster_decide_like_the_embedded_runner(
 
 
 @pytest.mark.slow
-def test_sensor_skips_a_finished_run(
-    dagster_run: tuple[RunPaths, dict[int, set[str]]], scenario_file: Path
-) -> None:
-    paths, _ = dagster_run
+def test_sensor_skips_a_finished_run(dagster_run: DagsterWeeks, scenario_file: Path) -> None:
+    paths = dagster_run.paths
     landed_marker(paths, WEEKS).touch()  # a batch past the scenario's end starts nothing
     finished = _sense(_resource(scenario_file, paths.root.parents[1]))
     assert isinstance(finished, SkipReason)
