@@ -142,3 +142,14 @@ def evidence(command: str) -> list[str]:
         patterns.append(bounded(word))
     patterns += [bounded(word.split("=")[0]) for word in rest if word.startswith("--")]
     return patterns
+
+
+def headings(lesson: Path, level: int = 2) -> list[tuple[int, str]]:
+    """(line, text) of the lesson's headings of one level, outside code blocks."""
+    inside = {number for block in code_blocks(lesson) for number, _ in block.lines}
+    mark = "#" * level + " "
+    return [
+        (number, line[len(mark) :].strip())
+        for number, line in enumerate(lesson.read_text().splitlines(), start=1)
+        if line.startswith(mark) and number not in inside
+    ]
