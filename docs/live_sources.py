@@ -17,6 +17,7 @@ from pathlib import Path
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
+from docs.capstone_evidence import LabeledWeek, evidence_lines, is_decision, labeled_week
 from phase2_pipelines.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry
 from phase2_pipelines.tracking import EXPERIMENTS_EXPERIMENT, TRAINING_EXPERIMENT
 
@@ -206,6 +207,8 @@ class CapstoneEvent:
     kind: str
     model_version: str
     summary: str
+    decisive: bool = False  # a model moved, a batch was stopped, or a trigger fired
+    evidence: tuple[str, ...] = ()  # what it was decided on, as recorded (capstone_evidence.py)
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,11 @@ class CapstoneRun:
     scenario: str
     log: str
     events: tuple[CapstoneEvent, ...]
+    labeled: tuple[LabeledWeek, ...] = ()  # realized quality and value, week by labeled week
+
+    @property
+    def decisions(self) -> tuple[CapstoneEvent, ...]:
+        return tuple(event for event in self.events if event.decisive)
 
 
 def read_capstone(state_dir: Path) -> tuple[CapstoneRun, ...]:
@@ -220,27 +228,40 @@ def read_capstone(state_dir: Path) -> tuple[CapstoneRun, ...]:
 
     Read as JSON lines, not through phase 5's reader, so this hook works whichever phase-5
     version wrote the log; a line cut short by a kill is skipped, as phase 5's own reader does.
+    Each event keeps the evidence it was decided on; labeled weeks keep quality and value.
     """
     runs = []
     for log in sorted((state_dir / "capstone").glob("*/events.jsonl")):
-        events = []
+        events, labeled = [], []
         for line in log.read_text().splitlines():
             try:
                 raw = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            kind, version = str(raw.get("kind", "")), str(raw.get("model_version") or "")
+            evidence = raw.get("evidence") if isinstance(raw.get("evidence"), dict) else {}
             events.append(
                 CapstoneEvent(
                     week=int(raw.get("week", -1)),
                     step=str(raw.get("step", "")),
-                    kind=str(raw.get("kind", "")),
-                    model_version=str(raw.get("model_version") or ""),
+                    kind=kind,
+                    model_version=version,
                     summary=" ".join(str(raw.get("summary", "")).split()),
+                    decisive=is_decision(kind, evidence),
+                    evidence=tuple(evidence_lines(kind, evidence)),
                 )
             )
+            week = labeled_week(version, evidence) if kind == "labels_arrived" else None
+            if week is not None:
+                labeled.append(week)
         if events:
             runs.append(
-                CapstoneRun(log.parent.name, log.relative_to(state_dir).as_posix(), tuple(events))
+                CapstoneRun(
+                    log.parent.name,
+                    log.relative_to(state_dir).as_posix(),
+                    tuple(events),
+                    tuple(sorted(labeled, key=lambda w: w.week)),
+                )
             )
     return tuple(runs)
 

@@ -14,7 +14,9 @@ from phase1_foundations.tests.lesson import missing_coverage
 T = "phase1_foundations.tests."
 COVERED_BY = {
     "make setup": T + "test_exercise_fails::test_step3_environment_drift_is_caught",
-    "source .venv/bin/activate": T + "test_lesson::test_validate_example_names_the_columns",
+    "source .venv/bin/activate": (
+        "tests.test_lesson_commands::test_the_cheap_commands_run_as_written"
+    ),
     "make phase1": T + "test_lesson::test_make_phase1_prints_two_equal_hashes",
     "make check-phase1": T + "test_exercise_fails::test_the_check_passes_on_a_fresh_clone",
     "python -m phase1_foundations validate data/raw/telco/test.csv --label": T

@@ -205,8 +205,9 @@ def test_rollback_restores_previous_champion(
     reg = registry(params)
     assert story["second"].champion == story["second"].version == "3"
     assert reg.version_for(PREVIOUS_CHAMPION) == "1"
-    event = reg.rollback("canary guardrail: p95 latency breach")
-    assert (event.version, event.replaced) == ("1", "3")
+    # As `make rollback REASON=...` runs it.
+    assert main(["rollback", "--reason", "canary guardrail: p95 latency breach"]) == 0
+    assert "rolled back: champion is v1 again (was v3)" in capsys.readouterr().out
     assert reg.version_for(CHAMPION) == "1"
     champion = mlflow.sklearn.load_model(f"models:/{reg.name}@{CHAMPION}")
     assert champion is not None
