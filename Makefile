@@ -205,6 +205,14 @@ capstone: data ## Phase 5: the whole continuous-training system, 26 simulated we
 bench-capstone: data ## Benchmark: seconds per simulated week (default scenario and 52 weeks), and where the time goes
 	$(PY) -m bench.bench_capstone
 
+# `exec`: Ctrl-C and make's SIGTERM reach streamlit itself. Loopback only, no usage statistics.
+SIMULATOR_PORT ?= 8501
+.PHONY: simulator
+simulator: data ## Incident drills, postmortems, interview practice: Streamlit on http://127.0.0.1:$(SIMULATOR_PORT)
+	exec $(VENV)/bin/streamlit run simulator/app.py --server.address 127.0.0.1 \
+		--server.port $(SIMULATOR_PORT) --server.headless true --browser.gatherUsageStats false \
+		--server.fileWatcherType none
+
 DOCS_OUT ?= docs
 .PHONY: docs
 docs: setup ## Render docs/ from the live system: architecture, experiments, ADRs (after `make phase2` or `make capstone`)

@@ -1,0 +1,13 @@
+"""Interview: placeholder until its API lands."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+def render() -> None:
+    st.title("Interview")
+
+
+if __name__ == "__main__":
+    render()
