@@ -1,0 +1,192 @@
+"""Fill a postmortem with what the system already knows, so the user writes only the judgement.
+
+Sources, all on disk: the drill record (scenario, injection week, declarations, score and the
+debrief's first sightings), the capstone event log in the drill's run folder (the timeline,
+the model versions, the training windows, drifted features, quarantines, version skew, and the
+label delay as the gap between a week and the week its labels arrived) and ``params.yaml`` (the
+drift test's thresholds and the trigger's k-of-m rule).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from phase2_pipelines.params import PARAMS_FILE, load_params
+from phase4_monitoring.params import load_monitoring_params
+from phase5_capstone.events import Event, read_events
+from simulator.postmortem import Postmortem, TimelineEntry
+from simulator.records import DrillRecord
+
+EVENTS_FILE = "events.jsonl"
+QUIET_KINDS = {"ingested", "scored", "labels_arrived", "retrain_skipped"}
+QUIET_ACTIONS = {"wait", "watch"}
+VERSION_KINDS = ("bootstrapped", "promoted", "rolled_back", "challenger_staged")
+
+
+def drill_events(record: DrillRecord) -> list[Event]:
+    """The drill's event log (empty when the run folder has none yet)."""
+    return read_events(Path(record.run_dir) / EVENTS_FILE)
+
+
+def _notable(event: Event) -> bool:
+    if event.kind in QUIET_KINDS:
+        return False
+    if event.kind == "monitored":
+        return event.evidence.get("verdict") not in ("ok", None)
+    if event.kind == "decision":
+        return event.evidence.get("action") not in QUIET_ACTIONS
+    return True
+
+
+def build_timeline(record: DrillRecord, events: list[Event]) -> tuple[TimelineEntry, ...]:
+    """The log's decisions and alerts, the injection and the user's declarations, by week."""
+    entries = [
+        TimelineEntry(
+            week=event.week,
+            kind=event.kind,
+            summary=event.summary,
+            model_version=event.model_version,
+        )
+        for event in events
+        if _notable(event)
+    ]
+    if record.finished:
+        entries.append(
+            TimelineEntry(
+                week=record.inject_week,
+                kind="injected",
+                summary=f"the drill's fault ({record.scenario}) starts",
+            )
+        )
+    for declaration in record.declarations:
+        entries.append(
+            TimelineEntry(
+                week=declaration.week,
+                kind="declared",
+                summary=f"incident declared on {declaration.signal}: cause"
+                f" {declaration.root_cause}, response {declaration.response}",
+            )
+        )
+    return tuple(sorted(entries, key=lambda entry: entry.week))
+
+
+def _model_versions(events: list[Event]) -> tuple[str, str]:
+    moves = [e for e in events if e.kind in VERSION_KINDS and e.model_version]
+    if not moves:
+        return "", ""
+    text = "; ".join(f"week {e.week}: {e.kind} v{e.model_version}" for e in moves)
+    served = [e for e in moves if e.kind != "challenger_staged"]
+    if len(served) >= 2:
+        rollback = (
+            f"v{served[-2].model_version} (the previous champion) via `make rollback"
+            ' REASON="..."` or the trigger\'s rollback'
+        )
+    else:
+        rollback = "none: only one champion has served (retrain on recent data instead)"
+    return text, rollback
+
+
+def _data_window(events: list[Event]) -> str:
+    for event in reversed(events):
+        train = event.evidence.get("train_weeks")
+        if isinstance(train, list) and event.kind in ("bootstrapped", *VERSION_KINDS):
+            holdout = event.evidence.get("holdout_weeks")
+            return f"v{event.model_version}: trained on weeks {train}, gated on {holdout}"
+    return ""
+
+
+def _drift_test(params_path: Path) -> str:
+    monitoring = load_monitoring_params(params_path)
+    drift, rule = monitoring.drift, monitoring.triggers.drift
+    return (
+        f"per feature against the champion's reference: PSI > {drift.psi}, Wasserstein/std >"
+        f" {drift.wasserstein} (numeric), Jensen-Shannon > {drift.jensen_shannon} (categorical);"
+        f" an alert needs {rule.features} feature(s) in {rule.windows} consecutive weeks"
+        f" (noise floor alpha {monitoring.noise_alpha})"
+    )
+
+
+def _feature_schema_diff(record: DrillRecord, events: list[Event]) -> str:
+    drifted: dict[str, int] = {}
+    problems: list[str] = []
+    for event in events:
+        if event.week < record.inject_week:
+            continue
+        features = event.evidence.get("drifted_features")
+        if event.kind == "monitored" and isinstance(features, list):
+            for feature in features:
+                drifted.setdefault(str(feature), event.week)
+        if event.kind == "quarantined":
+            found = event.evidence.get("problems")
+            if isinstance(found, list):
+                problems.extend(f"week {event.week}: {problem}" for problem in found[:3])
+    parts = [f"{name} (from week {week})" for name, week in drifted.items()]
+    text = f"drifted: {', '.join(parts)}" if parts else "no feature drifted past its threshold"
+    if problems:
+        text += f"; contract violations: {'; '.join(problems)}"
+    return text
+
+
+def _skew_check(events: list[Event]) -> str:
+    skew = [e for e in events if e.kind == "version_skew"]
+    if skew:
+        return f"version skew in weeks {sorted({e.week for e in skew})}: {skew[0].summary}"
+    return (
+        "no version skew logged; training and serving share one fitted pipeline object,"
+        " so feature code cannot differ between them"
+    )
+
+
+def _label_delay(events: list[Event], params_path: Path) -> str:
+    gaps = sorted(
+        {
+            e.week - week
+            for e in events
+            if e.kind == "labels_arrived" and isinstance(week := e.evidence.get("event_week"), int)
+        }
+    )
+    if gaps:
+        return f"{gaps[0]} weeks (labels of week w arrive in week w+{gaps[0]}; from the event log)"
+    delay = load_params(params_path).data.world.label_delay_weeks
+    return f"{delay} weeks (params.yaml data.world; no labels arrived in this drill)"
+
+
+def detection_latency(record: DrillRecord) -> str:
+    """Weeks from the injection to the first declaration, against the first signal (debrief)."""
+    if not record.declarations:
+        return f"not detected: no incident declared (fault injected in week {record.inject_week})"
+    declared = min(d.week for d in record.declarations)
+    text = f"{declared - record.inject_week} weeks (injected week {record.inject_week}, declared"
+    text += f" week {declared})"
+    fired = [s for s in record.debrief if s.first_week is not None]
+    if fired:
+        first = min(fired, key=lambda s: s.first_week or 0)
+        assert first.first_week is not None
+        text += (
+            f"; the first signal ({first.signal}) fired in week {first.first_week},"
+            f" {declared - first.first_week} weeks before the declaration"
+        )
+    return text
+
+
+def prefill_postmortem(record: DrillRecord, params_path: Path = PARAMS_FILE) -> Postmortem:
+    """A postmortem form with every field the system can fill filled, the judgement left blank."""
+    events = drill_events(record)
+    versions, rollback = _model_versions(events)
+    score = f"{record.score.total:g} of {record.score.max_total:g}" if record.score else "unscored"
+    return Postmortem(
+        drill_id=record.drill_id,
+        scenario=record.scenario,
+        title=f"Postmortem: {record.title}",
+        date=record.started_at[:10],
+        detection=f"drill score {score}. " + detection_latency(record),
+        timeline=build_timeline(record, events),
+        model_version=versions,
+        rollback_path=rollback,
+        data_window=_data_window(events),
+        drift_test=_drift_test(params_path),
+        feature_schema_diff=_feature_schema_diff(record, events),
+        skew_check=_skew_check(events),
+        label_delay=_label_delay(events, params_path),
+        detection_latency=detection_latency(record),
+    )
