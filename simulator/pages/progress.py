@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from phase1_foundations.settings import get_settings
+from simulator.interview import read_attempts
 from simulator.pages.common import score_text, simulator_paths
 from simulator.pages.course import course_progress
 from simulator.records import DrillRecord, SimulatorPaths
@@ -62,29 +62,25 @@ def _drills(drills: list[DrillRecord]) -> None:
         st.line_chart(pd.DataFrame({"score (share of max)": share}), x_label="drill")
 
 
-def read_attempts(path: Path) -> list[dict[str, object]]:
-    """Interview attempts, one JSON object a line; a torn last line (a kill) is skipped."""
-    if not path.is_file():
-        return []
-    attempts: list[dict[str, object]] = []
-    for line in path.read_text().splitlines():
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
-            attempts.append(value)
-    return attempts
-
-
 def _interviews(paths: SimulatorPaths) -> None:
     st.subheader("Interview practice")
-    attempts = read_attempts(paths.interview_attempts)
+    attempts = read_attempts(paths)
     if not attempts:
         st.info("No interview answer yet: practise on the Interview page.")
         return
-    frame = pd.json_normalize(attempts)
-    st.dataframe(frame, hide_index=True, width="stretch")
+    table = pd.DataFrame(
+        {
+            "at (UTC)": [attempt.at[:16].replace("T", " ") for attempt in attempts],
+            "domain": [attempt.domain for attempt in attempts],
+            "question": [attempt.question for attempt in attempts],
+            "score": [attempt.score for attempt in attempts],
+            "mock loop": [str(attempt.loop_seed or "") for attempt in attempts],
+            "over time": [attempt.over_time for attempt in attempts],
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    if len(attempts) >= 2:
+        st.line_chart(pd.DataFrame({"interview score": table["score"]}), x_label="answer")
 
 
 def render() -> None:
