@@ -57,6 +57,13 @@ def set_current_drill(paths: SimulatorPaths, drill_id: str) -> None:
     st.query_params[DRILL_PARAM] = drill_id
 
 
+def forget_current_drill(paths: SimulatorPaths) -> None:
+    """No current drill any more: the Drill page offers to start one."""
+    _current_file(paths).unlink(missing_ok=True)
+    if DRILL_PARAM in st.query_params:
+        del st.query_params[DRILL_PARAM]
+
+
 def score_text(record: DrillRecord) -> str:
     if record.score is None:
         return "not scored yet"
