@@ -62,6 +62,7 @@ class ScoringParams(_Bank):
     bare_mention: float = Field(ge=0, le=1, description="Credit for a concept with no reasoning.")
     min_sentence_words: int = Field(ge=1)
     max_keyword_share: float = Field(gt=0, le=1)
+    min_plain_words: int = Field(ge=0, description="Distinct words that are not keywords.")
     reasoning_cues: tuple[str, ...] = Field(min_length=1)
 
 

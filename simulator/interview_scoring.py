@@ -1,11 +1,13 @@
 """Score an interview answer offline, with rules the user can read (``questions.yml``: scoring).
 
 An answer is cut into sentences. A concept is *reasoned* when one of its synonyms appears in a
-sentence that is prose (at least ``min_sentence_words`` words, of which at most
-``max_keyword_share`` are the question's keywords) and that sentence either carries a reasoning
-cue (because, so that, trade-off, instead of, which means, if ... then, ...) or ties the concept
-to another of the question's concepts. A concept that only appears otherwise is *mentioned* and
-earns ``bare_mention`` of its share. So a list of keywords scores low, whatever it names.
+sentence that is prose and that sentence either carries a reasoning cue (because, so that,
+trade-off, instead of, which means, if ... then, ...) or ties the concept to another of the
+question's concepts. Prose means at least ``min_sentence_words`` words, at least
+``min_plain_words`` distinct words that are not the question's keywords, and keywords at most
+``max_keyword_share`` of the words (each other word counted once). A concept that only appears
+otherwise is *mentioned* and earns ``bare_mention`` of its share. So a list of keywords scores
+low, whatever it names, and whatever cue words are sprinkled between them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from simulator.interview import Concept, InterviewAttempt, Question, ScoringParams
 
 Status = Literal["reasoned", "mentioned", "missed"]
-SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
+SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 WORD = re.compile(r"[a-z0-9][a-z0-9'_/.-]*")
 
 
@@ -69,16 +71,21 @@ def _cue(sentence: str, cues: tuple[str, ...]) -> bool:
     return any(_pattern(cue).search(sentence) for cue in cues)
 
 
-def _keyword_share(sentence: str, concepts: tuple[Concept, ...]) -> float:
-    words = WORD.findall(sentence)
-    if not words:
-        return 1.0
+def _is_prose(sentence: str, concepts: tuple[Concept, ...], rules: ScoringParams) -> bool:
+    """Long enough, not mostly keywords, and with enough distinct other words to say something
+    (so "because drift because psi because ..." is still a list)."""
+    words = list(WORD.finditer(sentence))
+    if len(words) < rules.min_sentence_words:
+        return False
     covered = [False] * len(sentence)
     for concept in concepts:
         for start, end in _spans(sentence, concept):
             covered[start:end] = [True] * (end - start)
-    keyword_words = sum(1 for m in WORD.finditer(sentence) if covered[m.start()])
-    return keyword_words / len(words)
+    plain = {m.group() for m in words if not covered[m.start()]}
+    keyword_words = sum(1 for m in words if covered[m.start()])
+    # repeated filler ("then ... then ...") counts once, so it cannot dilute a list of keywords
+    share = keyword_words / (keyword_words + len(plain)) if plain else 1.0
+    return share <= rules.max_keyword_share and len(plain) >= rules.min_plain_words
 
 
 def split_sentences(answer: str) -> list[str]:
@@ -88,12 +95,7 @@ def split_sentences(answer: str) -> list[str]:
 def score_answer(question: Question, answer: str, rules: ScoringParams) -> AnswerScore:
     """Which concepts the answer reasons about, which it only names, which it misses; 0-100."""
     sentences = split_sentences(answer)
-    prose = [
-        s
-        for s in sentences
-        if len(WORD.findall(s)) >= rules.min_sentence_words
-        and _keyword_share(s, question.concepts) <= rules.max_keyword_share
-    ]
+    prose = [s for s in sentences if _is_prose(s, question.concepts, rules)]
     results = []
     for concept in question.concepts:
         others = [c for c in question.concepts if c is not concept]

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from phase2_pipelines.params import PARAMS_FILE, load_params
+from phase2_pipelines.params import PARAMS_FILE
 from phase4_monitoring.params import load_monitoring_params
 from phase5_capstone.events import Event, read_events
+from simulator.drills import load_catalogue
 from simulator.postmortem import Postmortem, TimelineEntry
 from simulator.records import DrillRecord
 
 EVENTS_FILE = "events.jsonl"
 QUIET_KINDS = {"ingested", "scored", "labels_arrived", "retrain_skipped"}
 QUIET_ACTIONS = {"wait", "watch"}
+IMPACT_PART = "customer_impact"
 VERSION_KINDS = ("bootstrapped", "promoted", "rolled_back", "challenger_staged")
 
 
@@ -137,7 +139,7 @@ def _skew_check(events: list[Event]) -> str:
     )
 
 
-def _label_delay(events: list[Event], params_path: Path) -> str:
+def _label_delay(events: list[Event]) -> str:
     gaps = sorted(
         {
             e.week - week
@@ -147,8 +149,16 @@ def _label_delay(events: list[Event], params_path: Path) -> str:
     )
     if gaps:
         return f"{gaps[0]} weeks (labels of week w arrive in week w+{gaps[0]}; from the event log)"
-    delay = load_params(params_path).data.world.label_delay_weeks
-    return f"{delay} weeks (params.yaml data.world; no labels arrived in this drill)"
+    delay = load_catalogue().settings.label_delay_weeks
+    return f"{delay} weeks (the drill catalogue's default; no labels arrived in this drill)"
+
+
+def _impact(record: DrillRecord) -> str:
+    """The business value the drill lost (from its score); who and how long are the user's."""
+    if record.score is None:
+        return ""
+    part = next((p for p in record.score.parts if p.name == IMPACT_PART), None)
+    return f"Business value: {part.explanation}." if part else ""
 
 
 def detection_latency(record: DrillRecord) -> str:
@@ -187,6 +197,7 @@ def prefill_postmortem(record: DrillRecord, params_path: Path = PARAMS_FILE) -> 
         drift_test=_drift_test(params_path),
         feature_schema_diff=_feature_schema_diff(record, events),
         skew_check=_skew_check(events),
-        label_delay=_label_delay(events, params_path),
+        label_delay=_label_delay(events),
+        impact=_impact(record),
         detection_latency=detection_latency(record),
     )
