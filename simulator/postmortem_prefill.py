@@ -80,8 +80,8 @@ def _model_versions(events: list[Event]) -> tuple[str, str]:
     served = [e for e in moves if e.kind != "challenger_staged"]
     if len(served) >= 2:
         rollback = (
-            f"v{served[-2].model_version} (the previous champion) via `make rollback"
-            ' REASON="..."` or the trigger\'s rollback'
+            f"v{served[-2].model_version} (the previous champion): make rollback with a REASON,"
+            " or the trigger's rollback"
         )
     else:
         rollback = "none: only one champion has served (retrain on recent data instead)"
@@ -158,7 +158,23 @@ def _impact(record: DrillRecord) -> str:
     if record.score is None:
         return ""
     part = next((p for p in record.score.parts if p.name == IMPACT_PART), None)
-    return f"Business value: {part.explanation}." if part else ""
+    return f"From the drill's score: {part.explanation}." if part else ""
+
+
+def _weeks(count: int) -> str:
+    return f"{count} week" if count == 1 else f"{count} weeks"
+
+
+def detection(record: DrillRecord) -> str:
+    """How it was seen: the user's declaration, then each signal's first week (the debrief)."""
+    lines = [
+        f"Declared in week {d.week} on {d.signal} (diagnosis {d.root_cause})."
+        for d in record.declarations
+    ] or ["No incident was declared."]
+    for sighting in record.debrief:
+        when = "never fired" if sighting.first_week is None else f"week {sighting.first_week}"
+        lines.append(f"Signal {sighting.signal}: {when} ({sighting.detail}).")
+    return " ".join(lines)
 
 
 def detection_latency(record: DrillRecord) -> str:
@@ -166,7 +182,7 @@ def detection_latency(record: DrillRecord) -> str:
     if not record.declarations:
         return f"not detected: no incident declared (fault injected in week {record.inject_week})"
     declared = min(d.week for d in record.declarations)
-    text = f"{declared - record.inject_week} weeks (injected week {record.inject_week}, declared"
+    text = f"{_weeks(declared - record.inject_week)} (injected week {record.inject_week}, declared"
     text += f" week {declared})"
     fired = [s for s in record.debrief if s.first_week is not None]
     if fired:
@@ -174,7 +190,7 @@ def detection_latency(record: DrillRecord) -> str:
         assert first.first_week is not None
         text += (
             f"; the first signal ({first.signal}) fired in week {first.first_week},"
-            f" {declared - first.first_week} weeks before the declaration"
+            f" {_weeks(declared - first.first_week)} before the declaration"
         )
     return text
 
@@ -183,13 +199,12 @@ def prefill_postmortem(record: DrillRecord, params_path: Path = PARAMS_FILE) -> 
     """A postmortem form with every field the system can fill filled, the judgement left blank."""
     events = drill_events(record)
     versions, rollback = _model_versions(events)
-    score = f"{record.score.total:g} of {record.score.max_total:g}" if record.score else "unscored"
     return Postmortem(
         drill_id=record.drill_id,
         scenario=record.scenario,
         title=f"Postmortem: {record.title}",
         date=record.started_at[:10],
-        detection=f"drill score {score}. " + detection_latency(record),
+        detection=detection(record),
         timeline=build_timeline(record, events),
         model_version=versions,
         rollback_path=rollback,

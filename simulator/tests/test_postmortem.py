@@ -78,6 +78,9 @@ def test_prefill_reads_the_record_the_event_log_and_params(paths: SimulatorPaths
     psi = yaml.safe_load(PARAMS_FILE.read_text())["monitoring"]["drift"]["psi"]
     assert f"PSI > {psi}" in form.drift_test
     assert "$9,000" in form.impact  # the value at stake, from the drill's score
+    assert f"Declared in week {DECLARED_WEEK} on feature_drift" in form.detection
+    assert f"feature_drift: week {FIRST_SIGNAL_WEEK}" in form.detection  # from the debrief
+    assert "latency: never fired" in form.detection
     assert form.date == "2026-12-04"
     assert form.summary == ""
     assert form.root_causes == ""
