@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict, Field
 
 from phase1_foundations.settings import PROJECT_ROOT
@@ -74,11 +75,18 @@ class Postmortem(_Form):
     detection_latency: str = ""
 
 
+def markdown_safe(value: object) -> Markup:
+    """HTML-escaped, and with square brackets as entities, so typed text can form neither a tag
+    nor a Markdown link (``[x](javascript:...)`` would survive HTML escaping alone)."""
+    return Markup(str(escape(value)).replace("[", "&#91;").replace("]", "&#93;"))
+
+
 def postmortem_environment() -> Environment:
     """jinja2 with HTML autoescaping: a Markdown renderer then shows typed HTML as text."""
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=True,
+        finalize=markdown_safe,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -29,7 +29,7 @@ from simulator.tests.postmortem_fixtures import (
     finished_record,
 )
 
-HOSTILE = "<script>alert('x')</script> & <img src=x onerror=alert(1)> | end"
+HOSTILE = "<script>alert('x')</script> & <img src=x onerror=alert(1)> [go](javascript:alert(2))"
 FREE_TEXT = (
     "title",
     "summary",
@@ -116,6 +116,8 @@ def test_hostile_text_in_every_field_is_escaped_not_rendered(paths: SimulatorPat
     text = render_postmortem(hostile)
     assert "<script" not in text.lower()
     assert "<img" not in text.lower()
+    assert "](javascript" not in text  # no Markdown link either
+    assert text.count("&#91;go&#93;(javascript:alert(2))") == text.count(escaped)
     escaped = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;img"
     # every field survives, escaped: 18 fields, the action's text and owner, each timeline row
     assert text.count(escaped) == len(FREE_TEXT) + 2 + len(form.timeline)
