@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from phase1_foundations.scenarios import Effect
 from phase5_capstone.faults import Fault
-from simulator.records import RESPONSES, Response
+from simulator.records import RESPONSES, Declaration, Response
 
 CATALOGUE_FILE = Path(__file__).resolve().parent / "drills.yml"
 
@@ -54,6 +54,7 @@ class DrillSettings(_Strict):
     holdout_weeks: int = Field(ge=1)
     upstream_fix_weeks: int = Field(ge=1)
     latency_alert_ratio: float = Field(gt=1)
+    latency_alert_added_ms: float = Field(ge=0)
     latency_baseline_weeks: int = Field(ge=1)
     scoring: ScoringSettings
 
@@ -121,6 +122,31 @@ class Catalogue(_Strict):
             if spec.inject_weeks[1] >= self.settings.weeks - 2:
                 raise ValueError(f"drills.{name}.inject_weeks: leaves under 2 weeks to respond")
         return self
+
+    def declaration(
+        self, week: int, signal: str, root_cause: str, response: str, note: str = ""
+    ) -> Declaration:
+        """A declaration checked against the lists (CatalogueError names the bad field)."""
+        if signal not in self.signals:
+            known = ", ".join(self.signals)
+            raise CatalogueError(f"signal: unknown {signal!r}; expected one of {known}")
+        if root_cause not in self.root_causes:
+            known = ", ".join(self.root_causes)
+            raise CatalogueError(f"root_cause: unknown {root_cause!r}; expected one of {known}")
+        if response not in RESPONSES:
+            known = ", ".join(RESPONSES)
+            raise CatalogueError(f"response: unknown {response!r}; expected one of {known}")
+        if week < 0:
+            raise CatalogueError(f"week: must be 0 or more, got {week}")
+        return Declaration.model_validate(
+            {
+                "week": week,
+                "signal": signal,
+                "root_cause": root_cause,
+                "response": response,
+                "note": note,
+            }
+        )
 
     def drill(self, name: str) -> DrillSpec:
         if name not in self.drills:

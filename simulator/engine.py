@@ -28,13 +28,13 @@ from phase5_capstone.context import Context
 from phase5_capstone.events import SETUP_WEEK, EventLog
 from phase5_capstone.params import load_capstone_params
 from phase5_capstone.runner import BOOTSTRAP, STEPS, bootstrap, build_context, execute
-from phase5_capstone.state import CycleState
+from phase5_capstone.state import CycleState, RunPaths
 from simulator import responses
 from simulator.drills import Catalogue, CatalogueError, DrillSpec, load_catalogue
+from simulator.forking import copy_run, template_key
 from simulator.impact import week_values
 from simulator.injection import drill_scenario
 from simulator.records import (
-    RESPONSES,
     Declaration,
     DrillRecord,
     SignalSighting,
@@ -111,9 +111,55 @@ def start_drill(
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         run_dir=str(folder / "capstone" / RUN_NAME),
     )
+    copy_run(bootstrapped(record, base), Path(record.run_dir))
     paths.save_drill(record)
-    _play(record, base, record.week, _silent)
     return record
+
+
+def bootstrapped(record: DrillRecord, settings: Settings | None = None) -> Path:
+    """A run folder holding only the bootstrapped champion for the drill's seed and settings,
+    built once and copied by every drill that shares them (phase 2's training is the costliest
+    step of a drill)."""
+    base, paths = _paths(settings)
+    ctx = context_of(record, base)
+    key = template_key(
+        str(record.seed),
+        ctx.scenario.model_copy(
+            update={"name": "bootstrap", "world": (), "faults": ()}
+        ).model_dump_json(exclude={"description"}),
+        ctx.capstone.model_dump_json(),
+        ctx.pipeline.model_dump_json(),
+    )
+    template = paths.root / "bootstraps" / key
+    if (template / "weeks").exists():
+        return template
+    build = paths.root / "bootstraps" / f".build-{uuid.uuid4().hex}"
+    ctx.paths = RunPaths(build)
+    ctx.settings = ctx.paths.settings(base)
+    try:
+        log = EventLog.open(ctx.paths.events)
+        execute(ctx, log, SETUP_WEEK, BOOTSTRAP, bootstrap, CycleState())
+    finally:
+        ctx.close()
+    if not (template / "weeks").exists():
+        copy_run(build, template)
+    shutil.rmtree(build, ignore_errors=True)
+    return template
+
+
+def fork_drill(drill_id: str, new_id: str, *, settings: Settings | None = None) -> DrillRecord:
+    """A copy of a drill as it stands, under ``new_id``: try another response from here."""
+    base, paths = _paths(settings)
+    record = load_drill(drill_id, base)
+    folder = paths.drill(new_id).parent
+    if folder.exists():
+        raise DrillError(f"new_id: drill {new_id!r} exists already")
+    forked = record.model_copy(
+        update={"drill_id": new_id, "run_dir": str(folder / "capstone" / RUN_NAME)}
+    )
+    copy_run(Path(record.run_dir), Path(forked.run_dir))
+    paths.save_drill(forked)
+    return forked
 
 
 def context_of(record: DrillRecord, settings: Settings | None = None) -> Context:
@@ -214,19 +260,10 @@ def make_declaration(
     week: int, signal: str, root_cause: str, response: str, note: str = ""
 ) -> Declaration:
     """A declaration checked against the catalogue's lists (DrillError names the bad field)."""
-    catalogue = load_catalogue()
-    if signal not in catalogue.signals:
-        raise DrillError(
-            f"signal: unknown {signal!r}; expected one of {', '.join(catalogue.signals)}"
-        )
-    if root_cause not in catalogue.root_causes:
-        known = ", ".join(catalogue.root_causes)
-        raise DrillError(f"root_cause: unknown {root_cause!r}; expected one of {known}")
-    if response not in RESPONSES:
-        raise DrillError(f"response: unknown {response!r}; expected one of {', '.join(RESPONSES)}")
-    return Declaration(
-        week=week, signal=signal, root_cause=root_cause, response=response, note=note
-    )
+    try:
+        return load_catalogue().declaration(week, signal, root_cause, response, note)
+    except CatalogueError as error:
+        raise DrillError(str(error)) from None
 
 
 def week_signals(record: DrillRecord, settings: Settings | None = None) -> list[Fired]:
@@ -244,6 +281,7 @@ def week_signals(record: DrillRecord, settings: Settings | None = None) -> list[
         chunk_rows=chunk,
         baseline_ms=latency_baseline(ctx.paths, knobs.latency_baseline_weeks, chunk),
         latency_ratio=knobs.latency_alert_ratio,
+        latency_added_ms=knobs.latency_alert_added_ms,
     )
     try:
         return [fired_in(ctx.paths, week, base) for week in range(record.week)]

@@ -3,9 +3,12 @@
 The simulator knows what the system cannot: every customer's true churn (the world's hidden
 labels), whether or not they have arrived. So the customer impact of an incident is measured
 the week it happens, not when labels come: the retention campaign's net value (phase 2's
-``net_value``) with the answers the service actually gave, against the same campaign in the
-healthy counterfactual: the same seed's world with nothing injected, scored offline by the
-champion the system started with. A quarantined week contacts nobody and earns nothing.
+``net_value``) with the answers the service actually gave, against a healthy system on the same
+customers: the same world without its corruptions (a broken feed, nulls, units, a renamed
+column: everything phase 1 calls a corruption), scored offline by the champion the system
+started with. Changes of the world itself (covariate shift, concept drift, label delay) are in
+both, so what is measured is what the system's state cost. A quarantined week contacts nobody
+and earns nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN, LABEL_COLUMN, to_model_frame
+from phase1_foundations.scenarios import CORRUPTION_ORDER
 from phase1_foundations.world import World
 from phase2_pipelines.evaluate import net_value
 from phase5_capstone.context import Context
@@ -41,15 +45,22 @@ def served_value(ctx: Context, week: int) -> float:
     return net_value(y, contacted, ctx.pipeline.evaluate.business)
 
 
-def healthy_value(ctx: Context, week: int, version: str) -> float:
-    """The same week in the healthy world, scored by ``version`` (the starting champion)."""
+def healthy_world(ctx: Context) -> World:
+    """The drill's world without its corruptions."""
     scenario = ctx.scenario
-    world = World(
+    clean = scenario.world_scenario().model_copy(
+        update={"effects": tuple(e for e in scenario.world if not isinstance(e, CORRUPTION_ORDER))}
+    )
+    return World(
         scenario.seed,
-        "baseline",
+        clean,
         rows_per_week=scenario.rows_per_week,
         label_delay_weeks=scenario.label_delay_weeks,
     )
+
+
+def healthy_value(ctx: Context, world: World, week: int, version: str) -> float:
+    """The same customers, uncorrupted, scored by ``version`` (the starting champion)."""
     batch = world.week(week)
     rows = batch.features.merge(batch.labels[[ID_COLUMN, LABEL_COLUMN]], on=ID_COLUMN)
     champion = ctx.champion(version)
@@ -59,9 +70,12 @@ def healthy_value(ctx: Context, week: int, version: str) -> float:
 
 
 def week_values(ctx: Context, weeks: range, starting_champion: str) -> list[WeekValue]:
+    world = healthy_world(ctx)
     return [
         WeekValue(
-            w, round(served_value(ctx, w), 2), round(healthy_value(ctx, w, starting_champion), 2)
+            w,
+            round(served_value(ctx, w), 2),
+            round(healthy_value(ctx, world, w, starting_champion), 2),
         )
         for w in weeks
     ]

@@ -42,7 +42,11 @@ ADVISE_STEP = "advise"
 
 
 def release(ctx: Context, week: int, state: CycleState, spec: Release) -> StepOutcome:
-    """Train a model with the release's faults and make it champion from this week."""
+    """Train a model with the release's faults and make it champion from this week.
+
+    It learns from the latest released weeks, as a retrain would (the catalogue injects a release
+    late enough for them to exist); the bootstrap's window is the fallback.
+    """
     window = training_window(ctx, week - 1, state.quarantined_weeks) if week > 0 else None
     window = window or bootstrap_window(ctx)
     bug = None

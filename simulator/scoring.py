@@ -2,7 +2,7 @@
 
 Parts: detection (weeks from the first signal to the declaration), diagnosis (the signal and the
 root cause), response (the catalogue's credit for it), customer impact (business value lost
-against the healthy world) and discipline (false alarms and needless retrains).
+against a healthy system on the same customers) and discipline (false alarms and needless retrains).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ class DrillOutcome:
     inject_week: int
     first_signal_week: int | None  # the first week a signal of the cause fired (None: never)
     declarations: tuple[Declaration, ...]
-    value_lost_usd: float  # business value lost against the healthy world, from injection on
-    value_at_stake_usd: float  # what the healthy world earned in those weeks
+    value_lost_usd: float  # business value lost against a healthy system, from injection on
+    value_at_stake_usd: float  # what the healthy system earned in those weeks
 
 
 def incident_declaration(outcome: DrillOutcome) -> Declaration | None:
@@ -156,7 +156,7 @@ def score_impact(outcome: DrillOutcome, points: ScoringSettings) -> ScorePart:
         name="customer_impact",
         points=round(points.impact * (1.0 - share), 2),
         max_points=points.impact,
-        explanation=f"${lost:,.0f} of business value lost against the healthy world's"
+        explanation=f"${lost:,.0f} of business value lost against a healthy system's"
         f" ${stake:,.0f} from week {outcome.inject_week} on ({share:.0%})",
     )
 

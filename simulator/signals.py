@@ -74,6 +74,7 @@ class Baseline:
     chunk_rows: int
     baseline_ms: float | None
     latency_ratio: float
+    latency_added_ms: float
 
     @property
     def auc_floor(self) -> float:
@@ -162,7 +163,11 @@ def fired_in(paths: RunPaths, week: int, base: Baseline) -> Fired:
     if week >= label_delay_weeks and not labels and paths.read_outcome(week, "labels"):
         fired["labels_missing"] = f"no labels arrived in week {week}"
     ms = call_ms(paths, week, chunk_rows)
-    if ms is not None and baseline_ms is not None and ms > latency_ratio * baseline_ms:
+    if (
+        ms is not None
+        and baseline_ms is not None
+        and ms > max(latency_ratio * baseline_ms, baseline_ms + base.latency_added_ms)
+    ):
         fired["latency"] = f"{ms:.0f} ms per call against {baseline_ms:.0f} ms at first"
     for kind, evidence in _events(paths, week, "score"):
         if kind == "version_skew":
