@@ -9,6 +9,7 @@ drift test's thresholds and the trigger's k-of-m rule).
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from phase2_pipelines.params import PARAMS_FILE
@@ -20,9 +21,14 @@ from simulator.records import DrillRecord
 
 EVENTS_FILE = "events.jsonl"
 QUIET_KINDS = {"ingested", "scored", "labels_arrived", "retrain_skipped"}
-QUIET_ACTIONS = {"wait", "watch"}
+QUIET_ACTIONS = {"wait", "watch", "none"}
+ACTION_KINDS = ("decision", "advice")  # the trigger's decision; a drill's advice to the user
 IMPACT_PART = "customer_impact"
-VERSION_KINDS = ("bootstrapped", "promoted", "rolled_back", "challenger_staged")
+SERVING_KINDS = ("bootstrapped", "promoted", "rolled_back", "hand_release")
+VERSION_KINDS = (*SERVING_KINDS, "challenger_staged")
+# within a week: the fault starts first, then the user's declaration (made before the week is
+# played), then what the system did
+ORDER = {"injected": 0, "declared": 1}
 
 
 def drill_events(record: DrillRecord) -> list[Event]:
@@ -35,7 +41,7 @@ def _notable(event: Event) -> bool:
         return False
     if event.kind == "monitored":
         return event.evidence.get("verdict") not in ("ok", None)
-    if event.kind == "decision":
+    if event.kind in ACTION_KINDS:
         return event.evidence.get("action") not in QUIET_ACTIONS
     return True
 
@@ -69,23 +75,26 @@ def build_timeline(record: DrillRecord, events: list[Event]) -> tuple[TimelineEn
                 f" {declaration.root_cause}, response {declaration.response}",
             )
         )
-    return tuple(sorted(entries, key=lambda entry: entry.week))
+    return tuple(sorted(entries, key=lambda entry: (entry.week, ORDER.get(entry.kind, 2))))
 
 
 def _model_versions(events: list[Event]) -> tuple[str, str]:
+    """Every version move, and for each champion change the version it could go back to."""
     moves = [e for e in events if e.kind in VERSION_KINDS and e.model_version]
-    if not moves:
-        return "", ""
     text = "; ".join(f"week {e.week}: {e.kind} v{e.model_version}" for e in moves)
-    served = [e for e in moves if e.kind != "challenger_staged"]
-    if len(served) >= 2:
-        rollback = (
-            f"v{served[-2].model_version} (the previous champion): make rollback with a REASON,"
-            " or the trigger's rollback"
-        )
-    else:
-        rollback = "none: only one champion has served (retrain on recent data instead)"
-    return text, rollback
+    served = [e for e in moves if e.kind in SERVING_KINDS]
+    ways_back = [
+        f"week {now.week}: v{now.model_version} replaced v{before.model_version}, so the way back"
+        f" was v{before.model_version}"
+        for before, now in pairwise(served)
+        if before.model_version != now.model_version
+    ]
+    if not served:
+        return "", ""
+    if not ways_back:
+        return text, "none: only one champion served (retrain on recent data instead)"
+    how = "the registry's previous_champion alias (make rollback with a REASON)"
+    return text, "; ".join(ways_back) + f"; through {how}"
 
 
 def _data_window(events: list[Event]) -> str:
@@ -148,9 +157,9 @@ def _label_delay(events: list[Event]) -> str:
         }
     )
     if gaps:
-        return f"{gaps[0]} weeks (labels of week w arrive in week w+{gaps[0]}; from the event log)"
+        return f"{_weeks(gaps[0])} (labels of week w arrive in week w+{gaps[0]}; event log)"
     delay = load_catalogue().settings.label_delay_weeks
-    return f"{delay} weeks (the drill catalogue's default; no labels arrived in this drill)"
+    return f"{_weeks(delay)} (the drill catalogue's default; no labels arrived in this drill)"
 
 
 def _impact(record: DrillRecord) -> str:
