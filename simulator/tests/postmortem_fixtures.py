@@ -43,6 +43,16 @@ def _week(week: int, version: str, verdict: str, drifted: list[str]) -> list[tup
             ),
         ),
     ]
+    drafts.append(
+        (
+            "advise",
+            Draft(
+                kind="advice",
+                summary="the trigger policy advises none",
+                evidence={"action": "none", "fired": []},
+            ),
+        )
+    )
     if week >= LABEL_DELAY:
         drafts.append(
             (

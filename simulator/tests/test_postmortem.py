@@ -69,7 +69,10 @@ def test_prefill_reads_the_record_the_event_log_and_params(paths: SimulatorPaths
     assert [e.week for e in form.timeline] == sorted(e.week for e in form.timeline)
     assert "v1" in form.model_version
     assert "v2" in form.model_version
-    assert "v1" in form.rollback_path  # the previous champion is the way back
+    assert "v2 replaced v1, so the way back was v1" in form.rollback_path
+    assert "advice" not in kinds  # the drill's quiet advice ("none") stays out
+    injected = kinds.index("injected")
+    assert all(e.week < INJECT_WEEK for e in form.timeline[:injected])  # first in its week
     assert f"{LABEL_DELAY} weeks" in form.label_delay  # measured from labels_arrived events
     assert f"{DECLARED_WEEK - INJECT_WEEK} weeks" in form.detection_latency
     assert f"week {FIRST_SIGNAL_WEEK}" in form.detection_latency
