@@ -177,7 +177,7 @@ def _weeks(count: int) -> str:
 def detection(record: DrillRecord) -> str:
     """How it was seen: the user's declaration, then each signal's first week (the debrief)."""
     lines = [
-        f"Declared in week {d.week} on {d.signal} (diagnosis {d.root_cause})."
+        f"Declared before week {d.week} on {d.signal} (diagnosis {d.root_cause})."
         for d in record.declarations
     ] or ["No incident was declared."]
     for sighting in record.debrief:
@@ -187,19 +187,25 @@ def detection(record: DrillRecord) -> str:
 
 
 def detection_latency(record: DrillRecord) -> str:
-    """Weeks from the injection to the first declaration, against the first signal (debrief)."""
+    """Weeks of the fault played before the first declaration, and weeks seen after the first
+    signal fired (a declaration in week w is made having seen weeks up to w-1, as the scorer
+    counts it)."""
     if not record.declarations:
         return f"not detected: no incident declared (fault injected in week {record.inject_week})"
     declared = min(d.week for d in record.declarations)
-    text = f"{_weeks(declared - record.inject_week)} (injected week {record.inject_week}, declared"
-    text += f" week {declared})"
+    exposed = max(0, declared - record.inject_week)
+    text = (
+        f"{_weeks(exposed)} of the fault played before the declaration (injected in week"
+        f" {record.inject_week}, declared before week {declared})"
+    )
     fired = [s for s in record.debrief if s.first_week is not None]
     if fired:
         first = min(fired, key=lambda s: s.first_week or 0)
         assert first.first_week is not None
+        late = max(0, declared - 1 - first.first_week)
         text += (
-            f"; the first signal ({first.signal}) fired in week {first.first_week},"
-            f" {_weeks(declared - first.first_week)} before the declaration"
+            f"; the first signal ({first.signal}) fired in week {first.first_week}:"
+            f" declared {_weeks(late)} after it could be seen"
         )
     return text
 

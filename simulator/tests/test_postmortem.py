@@ -74,14 +74,18 @@ def test_prefill_reads_the_record_the_event_log_and_params(paths: SimulatorPaths
     injected = kinds.index("injected")
     assert all(e.week < INJECT_WEEK for e in form.timeline[:injected])  # first in its week
     assert f"{LABEL_DELAY} weeks" in form.label_delay  # measured from labels_arrived events
-    assert f"{DECLARED_WEEK - INJECT_WEEK} weeks" in form.detection_latency
-    assert f"week {FIRST_SIGNAL_WEEK}" in form.detection_latency
+    assert f"{DECLARED_WEEK - INJECT_WEEK} weeks of the fault" in form.detection_latency
+    # declaring in week 5 acts on weeks 0-4 seen: a signal of week 4 was answered at once
+    late = DECLARED_WEEK - 1 - FIRST_SIGNAL_WEEK
+    assert (
+        f"fired in week {FIRST_SIGNAL_WEEK}: declared {late} weeks after" in form.detection_latency
+    )
     assert "monthlycharges" in form.feature_schema_diff
     assert "[0, 1]" in form.data_window
     psi = yaml.safe_load(PARAMS_FILE.read_text())["monitoring"]["drift"]["psi"]
     assert f"PSI > {psi}" in form.drift_test
     assert "$9,000" in form.impact  # the value at stake, from the drill's score
-    assert f"Declared in week {DECLARED_WEEK} on feature_drift" in form.detection
+    assert f"Declared before week {DECLARED_WEEK} on feature_drift" in form.detection
     assert f"feature_drift: week {FIRST_SIGNAL_WEEK}" in form.detection  # from the debrief
     assert "latency: never fired" in form.detection
     assert form.date == "2026-12-04"
