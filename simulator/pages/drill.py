@@ -9,6 +9,7 @@ and at the end see the score, part by part, and the debrief. The drill lives on 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -29,6 +30,18 @@ HIDDEN = "(hidden: a random incident, or none)"
 
 def _label(text: str) -> str:
     return text.replace("_", " ")
+
+
+def _safely(what: str, action: Callable[..., DrillRecord], *args: object) -> bool:
+    """Run an engine action; a failure is one line on the page (the drill on disk is intact:
+    a week is saved only once it is played, so the same button tries it again)."""
+    try:
+        action(*args)
+    except Exception as error:  # the page's boundary: the user sees a line, never a traceback
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        st.error(f"{what}: {type(error).__name__}: {first}")
+        return False
+    return True
 
 
 def _start(paths: SimulatorPaths, specs: list[DrillSpec]) -> None:
@@ -54,8 +67,8 @@ def _start(paths: SimulatorPaths, specs: list[DrillSpec]) -> None:
     with st.spinner("Starting the system: training and serving its first champion..."):
         try:
             record = engine.start_drill(scenario, seed=int(seed_text) if seed_text else None)
-        except engine.DrillError as error:
-            st.error(str(error))
+        except Exception as error:  # one line on the page, never a traceback
+            st.error(f"start: {type(error).__name__}: {str(error).strip().splitlines()[0]}")
             return
     set_current_drill(paths, record.drill_id)
     st.rerun()
@@ -91,12 +104,14 @@ def _playing(record: DrillRecord) -> None:
     advance, finish = st.columns(2)
     if advance.button("Advance one week", type="primary", width="stretch"):
         with st.spinner(f"Playing week {record.week + 1}..."):
-            engine.advance(record.drill_id, 1)
-        st.rerun()
+            played = _safely(f"week {record.week + 1}", engine.advance, record.drill_id, 1)
+        if played:
+            st.rerun()
     if finish.button("Play to the end and score", width="stretch"):
         with st.spinner("Playing the remaining weeks, then scoring..."):
-            engine.finish(record.drill_id)
-        st.rerun()
+            scored = _safely("finish", engine.finish, record.drill_id)
+        if scored:
+            st.rerun()
     if record.declarations:
         st.dataframe(
             pd.DataFrame([d.model_dump() for d in record.declarations]),
