@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from phase1_foundations.settings import Settings
+from simulator.dashboard import dashboard, write_evidently
 from simulator.drills import load_catalogue
 from simulator.engine import advance, declare, finish, fork_drill, start_drill, week_signals
 from simulator.records import DrillRecord, Response
@@ -73,7 +74,7 @@ def play_branches(name: str, settings: Settings) -> dict[Response, DrillRecord]:
     results = {}
     for response in BRANCHES[name]:
         fork = fork_drill(prefix.drill_id, f"{name}-{response}", settings=settings)
-        if spec.incident or response != "wait_and_watch":
+        if spec.signals or response != "wait_and_watch":  # the healthy control: say nothing
             signal = spec.signals[0] if spec.signals else "feature_drift"
             declare(fork.drill_id, signal, spec.root_cause, response, settings=settings)
         results[response] = finish(fork.drill_id, settings=settings)
@@ -128,6 +129,26 @@ def test_the_healthy_control_fires_no_signal(settings: Settings) -> None:
     fired = week_signals(record, settings)
     assert len(fired) == record.weeks
     assert [f for f in fired if f] == []
+
+
+def test_the_dashboard_shows_the_weeks_played_and_writes_evidently_on_demand(
+    settings: Settings,
+) -> None:
+    record = start_drill("unit_change", seed=SEED, settings=settings, drill_id="unit-dashboard")
+    record = advance(record.drill_id, record.inject_week + 1, settings=settings)
+    board = dashboard(record, settings)
+    assert [panel.week for panel in board.weeks] == list(range(record.week))
+    healthy, broken = board.weeks[0], board.weeks[record.inject_week]
+    assert healthy.error_rate == 0
+    assert sum(healthy.score_histogram) == pytest.approx(1.0, abs=1e-3)
+    assert healthy.latency_ms_per_call is not None
+    assert set(healthy.feature_psi) >= {"tenure", "monthlycharges"}
+    assert broken.error_rate == 1  # quarantined: nobody scored
+    assert "data_quality" in broken.alerts
+    assert board.weeks[1].realized_auc is not None  # week 1's labels arrived in week 2
+    html = write_evidently(record, record.inject_week, settings)
+    assert html.stat().st_size > 10_000
+    assert "monthlycharges" in html.read_text(errors="replace")
 
 
 def test_play_headless_from_an_actions_file(settings: Settings, tmp_path: Path) -> None:
