@@ -19,9 +19,10 @@ from phase1_foundations.settings import Settings
 from phase5_capstone.reports import REPORT_DIR, write_alert_report
 from phase5_capstone.state import RunPaths
 from phase5_capstone.weekly import SCORES_FILE, batch_of, read_scores
-from simulator.engine import context_of, week_signals
+from simulator.debrief import week_signals
 from simulator.records import DrillRecord
 from simulator.signals import call_ms, read_window
+from simulator.system import context_of
 
 HISTOGRAM_BINS = 10  # equal-width bins of predicted churn probability, 0..1
 
