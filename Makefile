@@ -211,7 +211,7 @@ SIMULATOR_PORT ?= 8501
 simulator: data ## Incident drills, postmortems, interview practice: Streamlit on http://127.0.0.1:$(SIMULATOR_PORT)
 	exec $(VENV)/bin/streamlit run simulator/app.py --server.address 127.0.0.1 \
 		--server.port $(SIMULATOR_PORT) --server.headless true --browser.gatherUsageStats false \
-		--server.fileWatcherType none
+		--server.fileWatcherType none --client.toolbarMode minimal
 
 DOCS_OUT ?= docs
 .PHONY: docs

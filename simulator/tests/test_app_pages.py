@@ -24,6 +24,8 @@ APP = str(PROJECT_ROOT / "simulator" / "app.py")
 SCENARIO = "harmless_shift"  # a control: no harm, so the right call is to watch
 SEED = "3"
 DECLARED = ("feature_drift", "covariate_shift", "wait_and_watch")
+pytestmark = pytest.mark.slow  # one real drill: a minute or more on two cores
+
 RUN_TIMEOUT_S = 600  # a drill's start trains and serves its first champion
 
 
@@ -76,6 +78,11 @@ def state(played: Played, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
 
 
+def _without_current_drill(state: Path) -> None:
+    """The Drill page then shows only its start form: the cheap first run before a switch."""
+    (SimulatorPaths.of(state).root / CURRENT_FILE).unlink(missing_ok=True)
+
+
 def test_the_drill_page_plays_a_drill_to_its_score(played: Played) -> None:
     record, app = played.record, played.page
     assert record.scenario == SCENARIO
@@ -110,7 +117,7 @@ def test_a_refresh_or_a_new_tab_finds_the_drill(played: Played, state: Path) -> 
 
 
 def test_a_bad_seed_is_a_one_line_error(state: Path) -> None:
-    (SimulatorPaths.of(state).root / CURRENT_FILE).unlink(missing_ok=True)
+    _without_current_drill(state)
     app = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S).run()
     app.text_input[0].set_value("-1x")
     _button(app, "Start the drill")
@@ -143,6 +150,7 @@ def test_the_postmortem_page_saves_and_reviews(played: Played, state: Path) -> N
 
 
 def test_the_interview_page_scores_and_records_answers(state: Path) -> None:
+    _without_current_drill(state)
     paths = SimulatorPaths.of(state)
     app = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S).run()
     app.switch_page("pages/interview.py").run()
@@ -166,6 +174,7 @@ def test_the_interview_page_scores_and_records_answers(state: Path) -> None:
 
 
 def test_the_mock_loop_resumes_from_the_url(state: Path) -> None:
+    _without_current_drill(state)
     app = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S).run()
     app.switch_page("pages/interview.py").run()
     _button(app, "Start a mock loop")
