@@ -67,6 +67,7 @@ def test_an_unknown_subcommand_is_refused(capsys: pytest.CaptureFixture[str]) ->
 
 def test_the_actions_file_the_lesson_writes_is_valid(tmp_path: Path) -> None:
     from simulator.__main__ import read_actions
+    from simulator.drills import load_catalogue
 
     path = tmp_path / "actions.yml"
     path.write_text(heredoc("actions.yml"))
@@ -75,6 +76,13 @@ def test_the_actions_file_the_lesson_writes_is_valid(tmp_path: Path) -> None:
     played = [c for c in lesson_commands() if c.startswith("python -m simulator play")]
     assert played
     assert all("--actions actions.yml" in c for c in played)
+    # the hidden week must be over when the lesson declares, or its example is a false alarm
+    catalogue = load_catalogue()
+    for command in played:
+        words = command.split()
+        seed = int(words[words.index("--seed") + 1]) if "--seed" in words else 0
+        injected = catalogue.drill(words[4]).inject_week(seed)
+        assert all(d.week > injected for d in declarations), (command, injected)
 
 
 def test_every_repository_file_the_lesson_names_exists() -> None:
