@@ -19,10 +19,11 @@ from phase1_foundations.settings import PROJECT_ROOT, get_settings
 from simulator.interview import load_bank, read_attempts
 from simulator.pages.common import CURRENT_FILE
 from simulator.records import DrillRecord, SimulatorPaths
+from simulator.tests import app_support
 
 APP = str(PROJECT_ROOT / "simulator" / "app.py")
 SCENARIO = "harmless_shift"  # a control: no harm, so the right call is to watch
-SEED = "3"
+SEED = str(app_support.SEED)  # the seed of the bootstrapped champion the tests share
 DECLARED = ("feature_drift", "covariate_shift", "wait_and_watch")
 pytestmark = pytest.mark.slow  # one real drill: a minute or more on two cores
 
@@ -51,6 +52,8 @@ def _button(app: AppTest, label: str, nth: int = 0) -> None:
 @pytest.fixture(scope="module")
 def played(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Played]:
     state = tmp_path_factory.mktemp("app-pages") / "state"
+    template = app_support.bootstrapped_state(tmp_path_factory.getbasetemp())
+    app_support.seed_state(template, state)
     with pytest.MonkeyPatch.context() as monkeypatch:
         _use_state(monkeypatch, state)
         app = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S).run()

@@ -28,6 +28,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from phase1_foundations.settings import PROJECT_ROOT
+from simulator.tests import app_support
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -56,9 +57,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def app_url(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def app_url(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """``make simulator`` on a free port; its URL once it printed it, and its state dir."""
     port, state, log = _free_port(), tmp_path / "state", tmp_path / "simulator.log"
+    template = app_support.bootstrapped_state(tmp_path_factory.getbasetemp())
+    app_support.seed_state(template, state)
     env = {**os.environ, "MLOPS_STATE_DIR": str(state)}
     with log.open("w") as out:
         server = subprocess.Popen(
@@ -166,7 +169,7 @@ def test_a_drill_played_in_chromium_reaches_its_score(
     _text_shows(browser, "Start a drill", APP_START_S)
     _choose(browser, 0, SCENARIO)
     seed = browser.find_element(By.CSS_SELECTOR, "[data-testid='stTextInput'] input")
-    seed.send_keys("7")
+    seed.send_keys(str(app_support.SEED))
     _click(browser, "Start the drill")
     _text_shows(browser, "Week 0 of", DRILL_STEP_S)
     _click(browser, "Advance one week")
