@@ -96,6 +96,19 @@ def score_diagnosis(outcome: DrillOutcome, points: ScoringSettings) -> tuple[Sco
     declared = incident_declaration(outcome) if spec.incident else None
     if not spec.incident:
         declared = outcome.declarations[0] if outcome.declarations else None
+    if declared is None and not spec.incident and not spec.signals:
+        reason = "nothing happened, and nothing was declared: the right diagnosis"
+        return (
+            ScorePart(
+                name="signal", points=points.signal, max_points=points.signal, explanation=reason
+            ),
+            ScorePart(
+                name="root_cause",
+                points=points.root_cause,
+                max_points=points.root_cause,
+                explanation=reason,
+            ),
+        )
     if declared is None:
         reason = "no declaration to judge" if spec.incident else "nothing declared"
         if not spec.incident:

@@ -55,16 +55,17 @@ def play_to_first_signal(name: str, settings: Settings) -> DrillRecord:
     """Week by week until a signal of the cause fired (a control: two weeks past injection)."""
     spec = CATALOGUE.drill(name)
     record = start_drill(name, seed=SEED, settings=settings, drill_id=f"{name}-prefix")
+    # Nothing of the cause can fire before the injection: play those weeks in one go.
+    record = advance(record.drill_id, record.inject_week + 1, settings=settings)
     last = record.weeks - 2
-    while record.week < last:
-        record = advance(record.drill_id, settings=settings)
-        if not spec.incident:
-            if record.week >= record.inject_week + 2:
-                break
-            continue
-        fired = week_signals(record, settings)
-        if any(signal in fired[-1] for signal in spec.signals):
+    fired = week_signals(record, settings)
+    while record.week < last and not (
+        spec.incident and any(signal in fired[-1] for signal in spec.signals)
+    ):
+        if not spec.incident and record.week >= record.inject_week + 2:
             break
+        record = advance(record.drill_id, settings=settings)
+        fired = week_signals(record, settings)
     return record
 
 
