@@ -194,3 +194,16 @@ def test_the_mock_loop_resumes_from_the_url(state: Path) -> None:
     refreshed.run()
     refreshed.switch_page("pages/interview.py").run()
     assert refreshed.get("progress")[0].proto.text == f"question 2 of {count}"
+
+
+def test_progress_shows_the_drill_and_the_answers(played: Played, state: Path) -> None:
+    _without_current_drill(state)
+    app = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S).run()
+    app.switch_page("pages/progress.py").run()
+    assert not app.exception
+    drills, answers = app.dataframe[1].value, app.dataframe[2].value
+    record = SimulatorPaths.of(state).drills()[0]
+    assert record.score is not None
+    assert list(drills["score"]) == [f"{record.score.total:g} / {record.score.max_total:g}"]
+    attempts = read_attempts(SimulatorPaths.of(state))
+    assert list(answers["score"]) == [attempt.score for attempt in attempts]
