@@ -215,6 +215,14 @@ capstone-ui: data ## Phase 5 on Dagster: the weekly job, schedule and sensor at 
 	exec env DAGSTER_HOME="$(STATE_DIR)/dagster" \
 		$(VENV)/bin/dagster dev -m phase5_capstone.orchestrator --host 127.0.0.1 --port $(DAGSTER_PORT)
 
+# `exec`: Ctrl-C and make's SIGTERM reach streamlit itself. Loopback only, no usage statistics.
+SIMULATOR_PORT ?= 8501
+.PHONY: simulator
+simulator: data ## Incident drills, postmortems, interview practice: Streamlit on http://127.0.0.1:$(SIMULATOR_PORT)
+	exec $(VENV)/bin/streamlit run simulator/app.py --server.address 127.0.0.1 \
+		--server.port $(SIMULATOR_PORT) --server.headless true --browser.gatherUsageStats false \
+		--server.fileWatcherType none --client.toolbarMode minimal
+
 DOCS_OUT ?= docs
 .PHONY: docs
 docs: setup ## Render docs/ from the live system: architecture, experiments, ADRs (after `make phase2` or `make capstone`)

@@ -32,11 +32,23 @@ def _registry(ctx: Context) -> Registry:
     return Registry(ctx.model_name)
 
 
-def promote_champion(ctx: Context, week: int, state: CycleState, version: str) -> CycleState:
-    """``version`` becomes champion in the registry and in the service; it serves next week."""
+def promote_champion(
+    ctx: Context,
+    week: int,
+    state: CycleState,
+    version: str,
+    reason: str = "canary passed its guardrails",
+    *,
+    override: bool = False,
+) -> CycleState:
+    """``version`` becomes champion in the registry and in the service; it serves next week.
+
+    The canary's promotion calls it; so does an operator's hand release (``reason`` says why,
+    ``override`` records that no gate and no canary made it).
+    """
     registry = _registry(ctx)
     if registry.version_for(CHAMPION) != version:  # a rerun after a kill finds it done
-        registry.promote(version, f"capstone week {week}: canary passed its guardrails")
+        registry.promote(version, f"capstone week {week}: {reason}", override=override)
     ctx.service.set_rollout("off")
     ctx.service.reload()
     return state.model_copy(
@@ -188,14 +200,29 @@ def rollback(
     ctx: Context, week: int, state: CycleState, decision: TriggerDecision
 ) -> tuple[CycleState, Draft]:
     """Restore the previous champion in the registry, then in the service."""
-    target, current = decision.rollback_to, state.champion
-    assert target is not None
+    assert decision.rollback_to is not None
+    return roll_back_to(
+        ctx,
+        week,
+        state,
+        decision.rollback_to,
+        decision.summary[:300],
+        "after its labeled weeks regressed",
+    )
+
+
+def roll_back_to(
+    ctx: Context, week: int, state: CycleState, target: str, reason: str, why: str
+) -> tuple[CycleState, Draft]:
+    """``target`` is champion again (registry alias, then the service's reload); it serves from
+    next week. The trigger policy's rollback calls it; so does an operator's hand rollback."""
+    current = state.champion
     assert current is not None
     registry = _registry(ctx)
     if registry.version_for(CHAMPION) == current:  # a rerun after a kill finds it done
         if registry.version_for(PREVIOUS_CHAMPION) != target:
             registry.client.set_registered_model_alias(ctx.model_name, PREVIOUS_CHAMPION, target)
-        registry.rollback(f"capstone week {week}: {decision.summary[:300]}")
+        registry.rollback(f"capstone week {week}: {reason}")
     ctx.service.reload()
     state = state.model_copy(
         update={
@@ -208,8 +235,7 @@ def rollback(
     )
     draft = Draft(
         kind="rolled_back",
-        summary=f"v{current} rolled back after its labeled weeks regressed; v{target} serves"
-        f" from week {week + 1}",
+        summary=f"v{current} rolled back {why}; v{target} serves from week {week + 1}",
         model_version=target,
         evidence={"from": current, "to": target},
     )

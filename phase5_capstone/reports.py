@@ -22,8 +22,8 @@ REPORT_DIR = "evidently"
 
 
 def training_folder(ctx: Context, version: str) -> Path | None:
-    """The pipeline folder that registered ``version`` (bootstrap or a week's retrain)."""
-    for path in sorted(ctx.paths.root.glob("weeks/*/pipeline/register/registered.json")):
+    """The pipeline folder that registered ``version`` (bootstrap, a retrain, a hand release)."""
+    for path in sorted(ctx.paths.root.glob("weeks/*/*/register/registered.json")):
         if str(json.loads(path.read_text()).get("version")) == version:
             return path.parents[1]
     return None
