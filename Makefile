@@ -223,6 +223,10 @@ simulator: data ## Incident drills, postmortems, interview practice: Streamlit o
 		--server.port $(SIMULATOR_PORT) --server.headless true --browser.gatherUsageStats false \
 		--server.fileWatcherType none --client.toolbarMode minimal
 
+.PHONY: check-simulator
+check-simulator: need-env ## Simulator self-check: does your latest postmortem pass the SRE review? (reads, never repairs)
+	$(PY) -m simulator review
+
 DOCS_OUT ?= docs
 .PHONY: docs
 docs: setup ## Render docs/ from the live system: architecture, experiments, ADRs (after `make phase2` or `make capstone`)

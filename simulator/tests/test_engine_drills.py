@@ -11,6 +11,7 @@ champion is shared by every drill (``engine.bootstrapped``).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.slow
 SEED = 0
 CATALOGUE = load_catalogue()
 ROOT = Path(__file__).resolve().parents[2]
+LESSON = ROOT / "simulator" / "README.md"
 # The best response first, then the wrong ones a user is most likely to reach for.
 BRANCHES: dict[str, tuple[Response, ...]] = {
     "harmless_shift": ("wait_and_watch", "retrain_recent"),
@@ -152,23 +154,23 @@ def test_the_dashboard_shows_the_weeks_played_and_writes_evidently_on_demand(
     assert "monthlycharges" in html.read_text(errors="replace")
 
 
-def test_play_headless_from_an_actions_file(settings: Settings, tmp_path: Path) -> None:
-    """The command a script runs: the score breakdown as JSON on stdout, progress on stderr."""
-    actions = tmp_path / "actions.yml"
-    actions.write_text(
-        "- {week: 7, signal: version_skew, root_cause: stale_replica, response: scale}\n"
-    )
+LESSON_ACTIONS = "simulator/examples/bad_model-rollback.yml"
+
+
+def test_play_headless_from_an_actions_file(settings: Settings) -> None:
+    """The lesson's command, as a script runs it: the score breakdown as JSON on stdout,
+    progress on stderr, and the score the lesson's exercise quotes for it."""
     played = subprocess.run(
         [
             sys.executable,
             "-m",
             "simulator",
             "play",
-            "mixed_versions",
+            "bad_model",
             "--actions",
-            str(actions),
+            LESSON_ACTIONS,
             "--seed",
-            str(SEED),
+            "1",
             "--state-dir",
             str(settings.state_dir),
         ],
@@ -180,7 +182,7 @@ def test_play_headless_from_an_actions_file(settings: Settings, tmp_path: Path) 
     )
     assert played.returncode == 0, played.stderr[-2000:]
     result = json.loads(played.stdout)
-    assert result["scenario"] == "mixed_versions"
+    assert result["scenario"] == "bad_model"
     assert {p["name"] for p in result["parts"]} == {
         "detection",
         "signal",
@@ -190,5 +192,9 @@ def test_play_headless_from_an_actions_file(settings: Settings, tmp_path: Path) 
         "discipline",
     }
     assert result["total"] == pytest.approx(sum(p["points"] for p in result["parts"]), abs=0.01)
-    assert [d["response"] for d in result["declarations"]] == ["scale"]
+    assert [d["response"] for d in result["declarations"]] == ["roll_back"]
     assert "week 9 of 9" in played.stderr  # progress went to stderr
+    # the exercise quotes this run's score: the lesson and the system must agree
+    quoted = re.search(r"the rollback\s+scored ([\d.]+) of 110", LESSON.read_text())
+    assert quoted, "the lesson no longer quotes the rollback's score"
+    assert result["total"] == pytest.approx(float(quoted.group(1)), abs=0.05)

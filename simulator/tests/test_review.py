@@ -139,3 +139,55 @@ def test_a_prefilled_form_is_not_a_finished_one(tmp_path: Path) -> None:
     assert review.score < 60  # the system fills data, the user owes the judgement
     assert any("root cause" in m for m in review.missing)
     assert not any("detection latency" in m or "timeline" in m for m in review.missing)
+
+
+def test_the_self_check_passes_on_a_complete_postmortem_and_fails_on_an_incomplete_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``make check-simulator`` (``python -m simulator review``) can fail, and says why."""
+    from simulator.__main__ import main
+    from simulator.postmortem import write_postmortem
+    from simulator.records import SimulatorPaths
+
+    paths = SimulatorPaths.of(tmp_path)
+    assert main(["review", "--state-dir", str(tmp_path)]) == 2  # nothing written yet
+    assert "no postmortem" in capsys.readouterr().out
+    write_postmortem(COMPLETE, paths)
+    assert main(["review", "--state-dir", str(tmp_path)]) == 0
+    assert "review score 100.0 of 100" in capsys.readouterr().out
+    later = COMPLETE.model_copy(update={"drill_id": "d2", "date": "2026-12-05", "impact": ""})
+    write_postmortem(later, paths)  # the latest one is the one checked
+    assert main(["review", "--state-dir", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "missing: the impact does not say who was affected" in out
+
+
+def test_make_check_simulator_fails_then_passes(tmp_path: Path) -> None:
+    """The lesson's command as written: it fails before the postmortem is complete."""
+    import os
+    import subprocess
+
+    from phase1_foundations.settings import PROJECT_ROOT
+    from simulator.postmortem import write_postmortem
+    from simulator.records import SimulatorPaths
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["make", "--no-print-directory", "check-simulator"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "MLOPS_STATE_DIR": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    paths = SimulatorPaths.of(tmp_path)
+    write_postmortem(COMPLETE.model_copy(update={"root_causes": "The AUC dropped."}), paths)
+    failed = check()
+    assert failed.returncode != 0
+    assert "missing: the root cause names no mechanism" in failed.stdout
+    write_postmortem(COMPLETE, paths)  # the same drill's postmortem, completed
+    passed = check()
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "review score 100.0 of 100" in passed.stdout
