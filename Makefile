@@ -63,10 +63,11 @@ need-docker:
 	@docker info >/dev/null 2>&1 || { echo "No Docker daemon answers \`docker info\`: start Docker \
 	(e.g. \`sudo systemctl start docker\`), then run \`make $(MAKECMDGOALS)\` again."; exit 2; }
 
-# The suite runs on every core (pytest-xdist; TEST_WORKERS=0 runs it in one process). loadgroup:
-# a module's tests, and the Docker tests, stay on one worker (see xdist_group_of in conftest.py).
+# The suite runs on every core (pytest-xdist; TEST_WORKERS=0 runs it in one process). loadfile:
+# a module's tests stay on one worker, which builds its module-scoped fixtures once; slow modules
+# are handed out first (conftest.py). Not loadgroup: xdist 3.8 cannot regroup under pytest 9.
 TEST_WORKERS ?= auto
-XDIST := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: test
 test: data ## The whole test suite, as CI runs it (slow, Docker, browser, load, PostgreSQL included)

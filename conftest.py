@@ -1,5 +1,5 @@
 """Repo-wide test policy: system-dependent tests skip locally, but must run in CI; under
-pytest-xdist (`make test`), tests that share a fixture or a system part run on one worker."""
+pytest-xdist (`make test`), slow modules start first."""
 
 from __future__ import annotations
 
@@ -72,35 +72,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(f"{missing} (install it to run this test; CI runs it)")
 
 
-# Tests that share a system part across modules, by marker: they run one after another on one
-# worker. Docker: both image builds debootstrap the same base image when Docker Hub is out of
-# reach (two at once would both build it), and two builds at once double the daemon's peak load.
-SHARED_PARTS = ("docker",)
-
-
-def xdist_group_of(item: pytest.Item) -> str:
-    """The worker group of a test: its own xdist_group mark, else its shared system part, else
-    its module. A module's tests share its module-scoped fixtures (a trained champion, a capstone
-    run, a learner's clone, an image): one worker builds them once, a second would build again."""
-    mark = item.get_closest_marker("xdist_group")
-    if mark is not None:
-        return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
-    for part in SHARED_PARTS:
-        if item.get_closest_marker(part) is not None:
-            return part
-    return item.nodeid.split("::", 1)[0]
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test`: `--dist loadgroup`), give every test its group, and hand
-    out the groups that hold a slow test first, so no slow group starts last while the other
-    workers sit idle. Within a group, and in a serial run, the order stays as collected."""
-    if not config.pluginmanager.hasplugin("xdist"):
+    """Under pytest-xdist (`make test`: `--dist loadfile`, each module on one worker, so its
+    module-scoped fixtures are built once), hand out the modules that hold a slow test first, so
+    no slow module starts last while the other workers sit idle. A serial run keeps its order."""
+    if not hasattr(config, "workerinput"):  # not an xdist worker
         return
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
-    if hasattr(config, "workerinput"):  # a worker: its order is the order groups are handed out
-        slow = {xdist_group_of(item) for item in items if item.get_closest_marker("slow")}
-        items.sort(key=lambda item: xdist_group_of(item) not in slow)  # stable: keeps the rest
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow)  # stable: a module keeps its own order

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
+
+import pytest
 
 import conftest
 from phase1_foundations.settings import PROJECT_ROOT
+from phase1_foundations.tests.images import one_build_at_a_time
 
 CI = PROJECT_ROOT / ".ci" / "run"
 # The Debian packages that provide what each marker's tests need.
@@ -75,39 +78,18 @@ def test_make_test_runs_the_suite_on_parallel_workers() -> None:
     )
     command = next(line for line in dry.stdout.splitlines() if " -m pytest " in line).split()
     assert command[command.index("-n") + 1] == "auto"  # pytest-xdist, one worker per core
-    assert command[command.index("--dist") + 1] == "loadgroup"  # honours conftest's groups
+    assert command[command.index("--dist") + 1] == "loadfile"  # module fixtures built once
     assert command[-2:] == ["-k", "marker"]  # PYTEST_ARGS still reach pytest
 
 
-GROUPS_PLUGIN = """
-import pytest
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items):
-    for item in items:
-        groups = [mark.args[0] for mark in item.iter_markers("xdist_group")]
-        docker = item.get_closest_marker("docker") is not None
-        print("GROUP", item.nodeid, ",".join(groups), docker, sep="\t")
-"""
-
-
-def test_a_modules_tests_share_a_worker_and_docker_tests_share_one(tmp_path: Path) -> None:
-    """Module-scoped fixtures (here: the serving image, Kubernetes manifests) are built once per
-    worker, and two image builds must not run at once: the groups `--dist loadgroup` reads."""
-    (tmp_path / "groups_plugin.py").write_text(GROUPS_PLUGIN)
-    modules = ["phase3_serving/tests/test_deploy.py", "phase1_foundations/tests/test_container.py"]
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "groups_plugin", *modules],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    rows = [line.split("\t")[1:] for line in done.stdout.splitlines() if line.startswith("GROUP\t")]
-    assert set(modules) <= {nodeid.split("::")[0] for nodeid, _, _ in rows}
-    for nodeid, group, docker in rows:
-        assert group == ("docker" if docker == "True" else nodeid.split("::")[0]), nodeid
-    assert any(docker == "False" for _, _, docker in rows)  # test_deploy has both kinds
+def test_image_builds_wait_for_each_other(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The lock the two image-building fixtures take, as two xdist workers would take it."""
+    lock = tmp_path_factory.getbasetemp().parent / "docker-build.lock"
+    with (
+        one_build_at_a_time(tmp_path_factory),
+        lock.open("a") as other_worker,
+        pytest.raises(BlockingIOError),  # held: another worker's build would wait here
+    ):
+        fcntl.flock(other_worker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with lock.open("a") as other_worker:
+        fcntl.flock(other_worker, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released after the build
