@@ -63,13 +63,19 @@ need-docker:
 	@docker info >/dev/null 2>&1 || { echo "No Docker daemon answers \`docker info\`: start Docker \
 	(e.g. \`sudo systemctl start docker\`), then run \`make $(MAKECMDGOALS)\` again."; exit 2; }
 
+# The suite runs on every core (pytest-xdist; TEST_WORKERS=0 runs it in one process). loadfile:
+# a module's tests stay on one worker, which builds its module-scoped fixtures once; slow modules
+# are handed out first (conftest.py). Not loadgroup: xdist 3.8 cannot regroup under pytest 9.
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
 .PHONY: test
 test: data ## The whole test suite, as CI runs it (slow, Docker, browser, load, PostgreSQL included)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 .PHONY: test-fast
 test-fast: data ## The fast tests: none marked slow, docker, browser, postgres, load, prometheus
-	$(PY) -m pytest -q -m "$(FAST_TESTS)" $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(XDIST) -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: setup ## ruff lint and format check

@@ -1,4 +1,5 @@
-"""Repo-wide test policy: system-dependent tests skip locally, but must run in CI."""
+"""Repo-wide test policy: system-dependent tests skip locally, but must run in CI; under
+pytest-xdist (`make test`), slow modules start first."""
 
 from __future__ import annotations
 
@@ -69,3 +70,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if in_ci():
             pytest.fail(f"CI=true but {missing}; .ci/run must install it", pytrace=False)
         pytest.skip(f"{missing} (install it to run this test; CI runs it)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`: `--dist loadfile`, each module on one worker, so its
+    module-scoped fixtures are built once), hand out the modules that hold a slow test first, so
+    no slow module starts last while the other workers sit idle. A serial run keeps its order."""
+    if not hasattr(config, "workerinput"):  # not an xdist worker
+        return
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow)  # stable: a module keeps its own order

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 import conftest
 from phase1_foundations.settings import PROJECT_ROOT
+from phase1_foundations.tests.images import one_build_at_a_time
 
 CI = PROJECT_ROOT / ".ci" / "run"
 # The Debian packages that provide what each marker's tests need.
@@ -61,3 +65,31 @@ def test_a_machine_that_has_a_part_installs_nothing_for_it() -> None:
 def test_ci_calls_make_test_after_installing() -> None:
     script = CI.read_text()
     assert script.index("apt-get install") < script.index("\nmake test\n")
+
+
+def test_make_test_runs_the_suite_on_parallel_workers() -> None:
+    dry = subprocess.run(
+        ["make", "-n", "test", "PYTEST_ARGS=-k marker"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    command = next(line for line in dry.stdout.splitlines() if " -m pytest " in line).split()
+    assert command[command.index("-n") + 1] == "auto"  # pytest-xdist, one worker per core
+    assert command[command.index("--dist") + 1] == "loadfile"  # module fixtures built once
+    assert command[-2:] == ["-k", "marker"]  # PYTEST_ARGS still reach pytest
+
+
+def test_image_builds_wait_for_each_other(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The lock the two image-building fixtures take, as two xdist workers would take it."""
+    lock = tmp_path_factory.getbasetemp().parent / "docker-build.lock"
+    with (
+        one_build_at_a_time(tmp_path_factory),
+        lock.open("a") as other_worker,
+        pytest.raises(BlockingIOError),  # held: another worker's build would wait here
+    ):
+        fcntl.flock(other_worker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with lock.open("a") as other_worker:
+        fcntl.flock(other_worker, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released after the build

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,16 @@ from phase1_foundations.settings import PROJECT_ROOT
 BUILD_TIMEOUT_S = 1500
 # The same uv as build-image.sh: $UV, else the one on PATH, else the copy `make setup` installs.
 UV = os.environ.get("UV") or shutil.which("uv") or str(PROJECT_ROOT / ".tools" / "bin" / "uv")
+
+
+@contextmanager
+def one_build_at_a_time(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Parallel test workers (pytest-xdist) build one image at a time: without Docker Hub both
+    builds debootstrap the same base image, and two builds at once would each build it."""
+    lock = tmp_path_factory.getbasetemp().parent / "docker-build.lock"  # shared by the workers
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def build_image(script: Path, tag: str, **env: str) -> str:

@@ -12,7 +12,13 @@ from packaging.utils import canonicalize_name
 from phase1_foundations.container import compare_with_container
 from phase1_foundations.repro import check_reproducibility, git_state, lockfile_hash
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.images import BUILD_TIMEOUT_S, inspect, locked_versions, run_in
+from phase1_foundations.tests.images import (
+    BUILD_TIMEOUT_S,
+    inspect,
+    locked_versions,
+    one_build_at_a_time,
+    run_in,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -23,16 +29,17 @@ BUNDLED_WHEEL_DIRS = ("*/ensurepip/_bundled/*", "/usr/share/python-wheels/*")
 
 
 @pytest.fixture(scope="module")
-def image() -> str:
+def image(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Build the image with `make image`, as the lesson says, under a tag of its own."""
-    done = subprocess.run(
-        ["make", "--no-print-directory", "image", f"IMAGE={TEST_IMAGE}"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT_S,
-        check=False,
-    )
+    with one_build_at_a_time(tmp_path_factory):
+        done = subprocess.run(
+            ["make", "--no-print-directory", "image", f"IMAGE={TEST_IMAGE}"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT_S,
+            check=False,
+        )
     if done.returncode != 0:
         pytest.fail(f"make image failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
     return TEST_IMAGE

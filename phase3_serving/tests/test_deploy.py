@@ -16,7 +16,13 @@ import yaml
 from packaging.utils import canonicalize_name
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.images import build_image, docker, locked_versions, run_in
+from phase1_foundations.tests.images import (
+    build_image,
+    docker,
+    locked_versions,
+    one_build_at_a_time,
+    run_in,
+)
 from phase3_serving.config import ServingSettings
 
 # Manifests are checked against this Kubernetes release's schemas, bundled with
@@ -298,9 +304,10 @@ EXCLUDED = ("dvc", "matplotlib", "streamlit", "evidently", "mlflow", "flask", "g
 
 
 @pytest.fixture(scope="module")
-def serving_image() -> str:
+def serving_image(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Build the image the way `make serving-image` does, under a tag of its own."""
-    return build_image(BUILD_SCRIPT, TEST_IMAGE, VERSION_TAG="")
+    with one_build_at_a_time(tmp_path_factory):
+        return build_image(BUILD_SCRIPT, TEST_IMAGE, VERSION_TAG="")
 
 
 @pytest.mark.docker

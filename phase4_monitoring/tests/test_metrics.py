@@ -6,6 +6,7 @@ compared with the scenario's design and with the champion's scores computed here
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 import threading
@@ -23,12 +24,14 @@ from phase1_foundations.contract import FEATURE_NAMES, to_model_frame
 from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.world import World
 from phase4_monitoring.exporter import make_server
+from phase4_monitoring.live import free_port
 from phase4_monitoring.metrics import window_metrics
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.replay import Serving, monitor_world, replay_trigger
 from phase4_monitoring.tests.conftest import Registered, WorldChampion
 from phase4_monitoring.tests.helpers import check_week
 from phase4_monitoring.tests.test_cli import run_check, week_file
+from phase4_monitoring.tests.test_lesson import COVERED_BY
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -171,11 +174,18 @@ def test_check_writes_the_metrics_file(registered: Registered, tmp_path: Path) -
     assert value(found, "feature_drift_alert", model_version=version, feature="monthlycharges") == 1
 
 
-def test_the_exporter_command_runs_as_written(tmp_path: Path) -> None:
-    # The lesson's command, as written (port 9108 from params.yaml), in another process.
-    textfile = tmp_path / "metrics.prom"
-    command = [sys.executable, "-m", "phase4_monitoring", "exporter", "--textfile", str(textfile)]
-    command += ["--port", "9108"]
+def test_the_exporter_command_runs_as_written(
+    tmp_path: Path, monitoring_params: MonitoringParams
+) -> None:
+    # The lesson's command, in another process, on a free port: its own port (params.yaml's) may
+    # be held by a learner's exporter or a parallel test run, which would answer in its place.
+    lesson = shlex.split(next(command for command in COVERED_BY if " exporter " in command))
+    assert lesson[:4] == ["python", "-m", "phase4_monitoring", "exporter"]
+    assert lesson[lesson.index("--port") + 1] == str(monitoring_params.prometheus.exporter_port)
+    textfile, port = tmp_path / "metrics.prom", free_port()
+    command = [sys.executable, *lesson[1:]]
+    command[command.index("--textfile") + 1] = str(textfile)
+    command[command.index("--port") + 1] = str(port)
     process = subprocess.Popen(
         command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -183,7 +193,7 @@ def test_the_exporter_command_runs_as_written(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         status, text = 0, ""
         while time.monotonic() < deadline and process.poll() is None:
-            status, text = fetch("http://127.0.0.1:9108/metrics")
+            status, text = fetch(f"http://127.0.0.1:{port}/metrics")
             if status == 200:
                 break
             time.sleep(0.2)
