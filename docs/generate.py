@@ -168,6 +168,10 @@ def render_all(settings: Settings, params_file: Path, out: Path) -> Outcome:
         )
     if live.postmortems:
         render(POSTMORTEMS)
+        folder = (out / POSTMORTEMS).parent
+        for postmortem in live.postmortems:  # the simulator's own rendering, as it wrote it
+            text = (settings.state_dir / postmortem.path).read_text(encoding="utf-8")
+            outcome.written.append(write(folder / postmortem.name, text))
     else:
         outcome.skipped.append(
             f"{POSTMORTEMS}: no postmortem under {settings.state_dir}/simulator/postmortems:"

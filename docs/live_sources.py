@@ -269,7 +269,12 @@ def read_capstone(state_dir: Path) -> tuple[CapstoneRun, ...]:
 @dataclass(frozen=True)
 class Postmortem:
     title: str
-    path: str
+    path: str  # under the state dir
+
+    @property
+    def name(self) -> str:
+        """Its file name: ``make docs`` copies it to ``docs/postmortems/<name>``."""
+        return self.path.rsplit("/", 1)[-1]
 
 
 def read_postmortems(state_dir: Path) -> tuple[Postmortem, ...]:

@@ -33,6 +33,9 @@ class Page:
     missing: str = ""  # what to run first, when the source is a generated document
 
 
+SIMULATOR = Page("simulator/README.md", "simulator.md", "Simulator: incident drills")
+
+
 def lessons(root: Path) -> list[Page]:
     found = [Page("README.md", "index.md", "Course map")]
     for readme in sorted(root.glob("phase*_*/README.md")):
@@ -40,7 +43,18 @@ def lessons(root: Path) -> list[Page]:
         number, _, name = package.partition("_")
         title = f"Phase {number.removeprefix('phase')}: {name.replace('_', ' ')}"
         found.append(Page(readme.relative_to(root).as_posix(), f"{package}.md", title))
+    if (root / SIMULATOR.source).exists():
+        found.append(SIMULATOR)
     return found
+
+
+def postmortems(root: Path) -> list[Page]:
+    """The postmortems ``make docs`` copied beside their index (linked from it, not in the nav)."""
+    return [
+        Page(path.relative_to(root).as_posix(), f"postmortems/{path.name}", title_of(path))
+        for path in sorted((root / "docs" / "postmortems").glob("*.md"))
+        if path.name != "index.md"
+    ]
 
 
 GENERATED = (
@@ -106,7 +120,7 @@ def stage_site(out: Path, site_dir: Path, root: Path = PROJECT_ROOT) -> list[Pag
     shutil.rmtree(pages_dir, ignore_errors=True)
     design = Page("docs/design.md", "design.md", "Design")
     guide = Page("docs/README.md", "documents.md", "Documents from the running system")
-    pages = [*lessons(root), design, guide, *GENERATED, *decisions(root)]
+    pages = [*lessons(root), design, guide, *GENERATED, *decisions(root), *postmortems(root)]
     by_source = {page.source: page.site for page in pages}
     for page in pages:
         source = root / page.source

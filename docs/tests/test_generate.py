@@ -18,7 +18,7 @@ from docs.generate import (
     render_all,
 )
 from docs.tests.conftest import Live
-from phase1_foundations.settings import PROJECT_ROOT
+from phase1_foundations.settings import PROJECT_ROOT, Settings
 
 PARAMS = PROJECT_ROOT / "params.yaml"
 # Each module trains two models on the real data through phase 2 (about a minute).
@@ -178,3 +178,20 @@ def test_make_docs_renders_the_live_state(live: Live, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"served as **v{live.second}**" in (tmp_path / ARCHITECTURE).read_text()
     assert (tmp_path / EXPERIMENTS).exists()
+
+
+def test_make_docs_copies_each_postmortem_beside_its_index(live: Live, tmp_path: Path) -> None:
+    """The simulator writes postmortems under the state dir; the documents carry each one, as
+    written, to ``docs/postmortems/<date>-<scenario>.md``, linked from the index."""
+    state = tmp_path / "var"
+    (state / "capstone").mkdir(parents=True)
+    (state / "capstone" / "default").symlink_to(live.settings.state_dir)
+    folder = state / "simulator" / "postmortems"
+    folder.mkdir(parents=True)
+    body = "# Postmortem: nulls from upstream\n\n&lt;script&gt;alert(1)&lt;/script&gt; escaped\n"
+    (folder / "2026-12-04-null_flood.md").write_text(body)
+    out = tmp_path / "docs"
+    render_all(Settings(state_dir=state), PARAMS, out)
+    assert (out / "postmortems" / "2026-12-04-null_flood.md").read_text() == body
+    index = (out / "postmortems" / "index.md").read_text()
+    assert "[Postmortem: nulls from upstream](2026-12-04-null_flood.md)" in index

@@ -71,4 +71,7 @@ def test_the_postmortem_index_lists_each_postmortem_by_title(tmp_path: Path) -> 
         .get_template("postmortems/index.md.j2")
         .render(live=SimpleNamespace(postmortems=found))
     )
-    assert "| Null flood in week 7 | `simulator/postmortems/2026-11-01-null-flood.md` |" in text
+    assert (
+        "| [Null flood in week 7](2026-11-01-null-flood.md)"
+        " | `simulator/postmortems/2026-11-01-null-flood.md` |"
+    ) in text
