@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,14 +24,7 @@ Response = Literal[
     "wait_and_watch",
     "page_upstream",
 ]
-RESPONSES: tuple[Response, ...] = (
-    "roll_back",
-    "retrain_recent",
-    "quarantine_hotfix",
-    "scale",
-    "wait_and_watch",
-    "page_upstream",
-)
+RESPONSES: tuple[Response, ...] = get_args(Response)
 
 
 class _Record(BaseModel):
