@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from phase1_foundations.container import docker_available
+from phase1_foundations.tests.signals import restore_stop_signals
 
 
 @cache
@@ -80,3 +81,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
     items.sort(key=lambda item: item.path not in slow)  # stable: a module keeps its own order
+
+
+@pytest.fixture(autouse=True)
+def _stop_signals_reach_child_processes() -> None:
+    """Every test starts with Ctrl-C and SIGTERM as a fresh process has them (see the helper)."""
+    restore_stop_signals()

@@ -93,3 +93,26 @@ def test_image_builds_wait_for_each_other(tmp_path_factory: pytest.TempPathFacto
         fcntl.flock(other_worker, fcntl.LOCK_EX | fcntl.LOCK_NB)
     with lock.open("a") as other_worker:
         fcntl.flock(other_worker, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released after the build
+
+
+def test_a_stop_signal_an_earlier_test_left_ignored_reaches_children_again() -> None:
+    """Ignored stop signals are inherited by child processes; the autouse fixture undoes that."""
+    import signal
+    import subprocess
+
+    from phase1_foundations.tests.signals import restore_stop_signals
+
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as a library may leave it
+    try:
+        deaf = subprocess.Popen(["sleep", "60"])
+        deaf.terminate()
+        with pytest.raises(subprocess.TimeoutExpired):  # the child ignores SIGTERM too
+            deaf.wait(timeout=2)
+        deaf.kill()
+        deaf.wait(timeout=10)
+        restore_stop_signals()
+        child = subprocess.Popen(["sleep", "60"])
+        child.terminate()
+        assert child.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, previous)

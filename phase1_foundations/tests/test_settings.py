@@ -9,7 +9,11 @@ import pytest
 from phase1_foundations.settings import PROJECT_ROOT, Settings, get_settings
 
 
-def test_defaults_point_inside_the_project() -> None:
+def test_defaults_point_inside_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
+    # what the defaults are when nothing is set (a session fixture of another module, run earlier
+    # in the same worker, may have set them for its own tests)
+    monkeypatch.delenv("MLOPS_STATE_DIR", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     settings = Settings()
     assert settings.state_dir == PROJECT_ROOT / "var"
     assert settings.tracking_uri.startswith("sqlite:///")
