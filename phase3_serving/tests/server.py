@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT, Settings
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -49,12 +49,6 @@ class Server:
         """SIGTERM to the whole process group, as an orchestrator would: uvicorn and its
         workers shut down gracefully. SIGKILL only if they linger."""
         return stop_process(self.process)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOCALHOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def tracking_uri(state_dir: Path) -> str:

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
+from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.tests.lesson import FENCE
 from phase3_serving.tests.conftest import Trained
 from phase3_serving.tests.server import (
     Server,
-    free_port,
     start_process,
     stop_process,
     wait_until_up,

@@ -21,10 +21,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from phase1_foundations.contract import FEATURE_NAMES, to_model_frame
+from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.world import World
 from phase4_monitoring.exporter import make_server
-from phase4_monitoring.live import free_port
 from phase4_monitoring.metrics import window_metrics
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.replay import Serving, monitor_world, replay_trigger

@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 import yaml
 
+from phase1_foundations.ports import free_port
 from phase1_foundations.world import World
 from phase3_serving.tests.server import (
     LOCALHOST,
     Server,
-    free_port,
     running_server,
     start_process,
     stop_process,

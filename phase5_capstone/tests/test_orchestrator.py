@@ -19,8 +19,8 @@ import yaml
 from dagster import DagsterEventType, DagsterInstance, RunRequest, SkipReason, build_sensor_context
 from mlflow import MlflowClient
 
+from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT
-from phase3_serving.tests.server import free_port
 from phase5_capstone import orchestrator, runner
 from phase5_capstone.events import VOLATILE_FIELDS, read_events
 from phase5_capstone.orchestrator import (

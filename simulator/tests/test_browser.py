@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT
 from simulator.tests import app_support
 
@@ -50,16 +50,10 @@ CHROMIUM_FLAGS = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def app_url(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """``make simulator`` on a free port; its URL once it printed it, and its state dir."""
-    port, state, log = _free_port(), tmp_path / "state", tmp_path / "simulator.log"
+    port, state, log = free_port(), tmp_path / "state", tmp_path / "simulator.log"
     template = app_support.bootstrapped_state(tmp_path_factory.getbasetemp())
     app_support.seed_state(template, state)
     env = {**os.environ, "MLOPS_STATE_DIR": str(state)}
