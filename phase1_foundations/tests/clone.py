@@ -2,9 +2,12 @@
 
 The copy holds what a new user gets from git (tracked files, plus new ones not committed yet), the
 raw data, a git repository of its own, and its own `.venv`, which `make setup` fills from uv's
-cache by hard links (seconds, not minutes). Commands run there may break the environment, the
-data or the code without touching this checkout or its `.venv`. Servers started there run in a
-session of their own, so stopping them stops every process they started.
+cache by hard links (seconds, not minutes). A bootstrapped clone also links the compiled modules
+this checkout already has (its `.venv`'s and the project's own), where each still matches its
+source, so no clone spends a minute of two cores compiling what is compiled already; a bare clone
+(``bootstrap=False``) compiles as a new user's `make setup` does. Commands run there may break
+the environment, the data or the code without touching this checkout or its `.venv`. Servers
+started there run in a session of their own, so stopping them stops every process they started.
 """
 
 from __future__ import annotations
@@ -241,6 +244,65 @@ def make_clone(target: Path, bootstrap: bool = True) -> Clone:
         subprocess.run([*git, *command], cwd=target, env=env, check=True, timeout=120)
     clone = Clone(target, env)
     if bootstrap:
+        link_environment(clone)
         done = clone.make("data")
         assert done.returncode == 0, f"make data failed in the clone:\n{done.stdout}\n{done.stderr}"
     return clone
+
+
+BYTECODE_STAMP = ".bytecode"  # the Makefile's mark that `make setup` compiled the environment
+
+
+def link_environment(clone: Clone) -> None:
+    """Give the clone its `.venv` (uv's sync, as `make setup` runs it) and, when this checkout's
+    environment is compiled for the same lock, the compiled modules by hard link, with the
+    Makefile's stamp, so the clone's `make setup` finds nothing left to do."""
+    ours = PROJECT_ROOT / ".venv"
+    stamp = ours / BYTECODE_STAMP
+    if not stamp.exists() or stamp.stat().st_mtime < (PROJECT_ROOT / "uv.lock").stat().st_mtime:
+        return  # nothing compiled here to share: the clone's `make setup` compiles
+    uv = clone.root / ".tools" / "bin" / "uv"
+    synced = subprocess.run(
+        [str(uv), "sync", "--frozen", "--all-extras", "--quiet"],
+        cwd=clone.root,
+        env=clone.env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_S,
+        check=False,
+    )
+    assert synced.returncode == 0, f"uv sync failed in the clone:\n{synced.stderr}"
+    link_bytecode(ours, clone.root / ".venv")
+    link_bytecode(PROJECT_ROOT, clone.root, skip=(".venv",))
+    (clone.root / ".venv" / BYTECODE_STAMP).touch()
+
+
+def link_bytecode(source: Path, target: Path, skip: tuple[str, ...] = ()) -> int:
+    """Hard-link each ``__pycache__/*.pyc`` under ``source`` to the same place under ``target``
+    when the module beside it there has the size and modification time the compiled file was
+    made from (what Python checks before it trusts a .pyc); return how many were linked."""
+    linked = 0
+    for directory, subdirs, files in os.walk(source):
+        subdirs[:] = [d for d in subdirs if d not in skip and not d.startswith(".git")]
+        if Path(directory).name != "__pycache__":
+            continue
+        cache = Path(directory)
+        module_dir = target / cache.parent.relative_to(source)
+        for name in files:
+            module = module_dir / f"{name.split('.', 1)[0]}.py"
+            original = cache.parent / module.name
+            if not name.endswith(".pyc") or not module.is_file() or not original.is_file():
+                continue
+            there, here = module.stat(), original.stat()
+            if (there.st_size, int(there.st_mtime)) != (here.st_size, int(here.st_mtime)):
+                continue
+            destination = module_dir / "__pycache__" / name
+            if destination.exists():
+                continue
+            destination.parent.mkdir(exist_ok=True)
+            try:
+                os.link(cache / name, destination)
+            except OSError:  # another filesystem: copy instead
+                shutil.copy2(cache / name, destination)
+            linked += 1
+    return linked

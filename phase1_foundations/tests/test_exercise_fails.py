@@ -161,23 +161,29 @@ def test_this_checkout_was_left_alone(clone: Clone, before: dict[str, str]) -> N
     assert snapshot() == before  # its files, its data and its .venv's scikit-learn
 
 
-@pytest.mark.parametrize("check", ["check-phase1", "check-phase2", "check-phase3"])
-def test_a_check_says_what_to_run_first_and_installs_nothing(
-    check: str, tmp_path_factory: pytest.TempPathFactory
+CHECKS = ("check-phase1", "check-phase2", "check-phase3")
+
+
+def test_each_check_says_what_to_run_first_and_installs_nothing(
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
+    """One bare clone (no `.venv`, no data) serves the three checks: one `make setup` between the
+    two questions, as a learner runs it once."""
     bare = make_clone(tmp_path_factory.mktemp("bare"), bootstrap=False)
     for name in CSV_SHA256:
         (bare.root / "data" / "raw" / "telco" / name).unlink()
-    no_env = bare.make(check)
-    assert no_env.returncode != 0
-    assert no_env.stdout.splitlines() == [
-        "No project environment in .venv: run `make setup` first."
-    ]
-    assert not (bare.root / ".venv").exists()  # it did not install the environment
+    for check in CHECKS:
+        no_env = bare.make(check)
+        assert no_env.returncode != 0, check
+        assert no_env.stdout.splitlines() == [
+            "No project environment in .venv: run `make setup` first."
+        ], check
+        assert not (bare.root / ".venv").exists(), check  # it did not install the environment
     assert bare.make("setup").returncode == 0
-    no_data = bare.make(check)
-    assert no_data.returncode != 0
-    assert no_data.stdout.splitlines() == [
-        f"No Telco data in {bare.root / 'data'}/raw/telco: run `make data` first."
-    ]
-    assert not list((bare.root / "data" / "raw" / "telco").iterdir())  # nor fetched the data
+    for check in CHECKS:
+        no_data = bare.make(check)
+        assert no_data.returncode != 0, check
+        assert no_data.stdout.splitlines() == [
+            f"No Telco data in {bare.root / 'data'}/raw/telco: run `make data` first."
+        ], check
+        assert not list((bare.root / "data" / "raw" / "telco").iterdir()), check  # nor fetched it
