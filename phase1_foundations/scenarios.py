@@ -171,6 +171,53 @@ class ConceptDrift(_RampedEffect):
         return self
 
 
+class Condition(BaseModel):
+    """Rows of one feature inside a set of categories, or inside a numeric range [low, high)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    feature: FeatureName
+    categories: tuple[str, ...] = ()
+    low: FiniteFloat | None = None
+    high: FiniteFloat | None = None
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Condition:
+        spec = COLUMNS_BY_NAME[self.feature]
+        if isinstance(spec, CategoricalColumn):
+            if not self.categories or self.low is not None or self.high is not None:
+                raise ValueError(f"{self.feature}: a categorical condition names categories only")
+            unknown = set(self.categories) - set(spec.categories)
+            if unknown:
+                raise ValueError(f"categories: {sorted(unknown)} are not categories of {spec.name}")
+        elif self.categories or (self.low is None and self.high is None):
+            raise ValueError(f"{self.feature}: a numeric condition needs low and/or high")
+        return self
+
+
+class Interaction(_RampedEffect):
+    """Churn moves by ``logit_delta`` only where every condition holds at once.
+
+    The world's truth is otherwise a logistic model, like the champion, so a champion stays
+    calibrated under covariate shift by construction. An interaction (two-year contracts on fiber,
+    say, or new customers who pay by electronic check) is a term no additive logistic model can
+    fit: the champion is miscalibrated inside those cells, and a change in how many customers
+    fall in them moves its real quality while CBPE, which trusts its scores, sees nothing.
+    ``start_week`` 0 makes it a standing property of the world rather than a change.
+    """
+
+    kind: Literal["interaction"] = "interaction"
+    conditions: tuple[Condition, ...] = Field(min_length=2)
+    logit_delta: FiniteFloat = Field(description="Added to the churn log-odds at full intensity.")
+
+    @model_validator(mode="after")
+    def _check_features(self) -> Interaction:
+        features = [c.feature for c in self.conditions]
+        if len(features) != len(set(features)):
+            raise ValueError(f"conditions: one condition per feature, got {features}")
+        return self
+
+
 class NullFlood(_RampedEffect):
     """A ``fraction`` of the values in the chosen columns arrive as nulls (chosen per column)."""
 
@@ -263,6 +310,7 @@ class LabelDelayChange(_Effect):
 Effect = Annotated[
     CovariateShift
     | ConceptDrift
+    | Interaction
     | NullFlood
     | SchemaBreak
     | UnitChange

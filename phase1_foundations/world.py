@@ -42,9 +42,11 @@ from phase1_foundations.contract import (
 )
 from phase1_foundations.scenarios import (
     ConceptDrift,
+    Condition,
     Corruption,
     CovariateShift,
     DuplicateRows,
+    Interaction,
     LabelDelayChange,
     NewCategory,
     NullFlood,
@@ -408,6 +410,16 @@ def corrupt_features(
     return features
 
 
+def _holds(values: pd.Series, condition: Condition) -> npt.NDArray[np.bool_]:
+    """Which rows meet one condition of an interaction (a null never does)."""
+    if condition.categories:
+        return np.asarray(values.isin(list(condition.categories)).to_numpy(), dtype=bool)
+    numbers = values.to_numpy(dtype=np.float64)
+    low = -np.inf if condition.low is None else condition.low
+    high = np.inf if condition.high is None else condition.high
+    return np.asarray((numbers >= low) & (numbers < high), dtype=bool)
+
+
 @dataclass(frozen=True, eq=False)
 class WeekBatch:
     """One simulated week: what the service sees, and the truth it must wait for.
@@ -479,6 +491,13 @@ class World:
             if intensity > 0.0:
                 segment = features[effect.feature].isin(list(effect.categories)).to_numpy()
                 logit = logit + np.where(segment, intensity * effect.logit_delta, 0.0)
+        for _, term in self.scenario.effects_of(Interaction):
+            intensity = term.intensity(week)
+            if intensity > 0.0:
+                inside = np.ones(len(features), dtype=bool)
+                for condition in term.conditions:
+                    inside &= _holds(features[condition.feature], condition)
+                logit = logit + np.where(inside, intensity * term.logit_delta, 0.0)
         return logit
 
     def churn_probability(self, features: pd.DataFrame, week: int) -> FloatArray:

@@ -147,3 +147,32 @@ def auc_standard_error(auc: float, positives: float, negatives: float) -> float:
         auc * (1 - auc) + (positives - 1) * (q1 - auc**2) + (negatives - 1) * (q2 - auc**2)
     ) / (positives * negatives)
     return math.sqrt(max(variance, 0.0))
+
+
+def _placements(labels: npt.NDArray[np.bool_], scores: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """DeLong's structural components: for each positive, the share of negatives ranked below
+    it; for each negative, the share of positives ranked above it (ties count a half)."""
+    positives, negatives = scores[labels], scores[~labels]
+    m, n = len(positives), len(negatives)
+    ranks = stats.rankdata(np.concatenate([positives, negatives]))
+    placement_pos = (ranks[:m] - stats.rankdata(positives)) / n
+    placement_neg = 1 - (ranks[m:] - stats.rankdata(negatives)) / m
+    return np.asarray(placement_pos, dtype=np.float64), np.asarray(placement_neg, np.float64)
+
+
+def paired_auc_delong(
+    labels: npt.ArrayLike, first: npt.ArrayLike, second: npt.ArrayLike
+) -> tuple[float, float]:
+    """AUC(first) - AUC(second) on the same rows, and DeLong's standard error of the difference
+    (which counts the correlation between two models' errors on the same customers)."""
+    y = np.asarray(labels, dtype=bool)
+    a = np.asarray(first, dtype=np.float64)
+    b = np.asarray(second, dtype=np.float64)
+    m, n = int(y.sum()), int((~y).sum())
+    if m < 2 or n < 2:
+        return float("nan"), float("nan")
+    pos_a, neg_a = _placements(y, a)
+    pos_b, neg_b = _placements(y, b)
+    difference = float(pos_a.mean() - pos_b.mean())
+    variance = float(np.var(pos_a - pos_b, ddof=1)) / m + float(np.var(neg_a - neg_b, ddof=1)) / n
+    return difference, math.sqrt(max(variance, 0.0))

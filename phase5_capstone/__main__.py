@@ -16,6 +16,7 @@ from phase5_capstone.summary import (
     check_beats,
     counts,
     explain_week,
+    judge_events,
     render_beats,
     summary_table,
 )
@@ -38,6 +39,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"run {result.paths.root} is finished already (nothing redone; --fresh starts over)")
     print(summary_table(events))
     print(f"events: {counts(events)}")
+    print(judge_events(events, scenario.make_world()).render())
     if scenario.beats:
         print(f"scenario {scenario.name}, as designed:")
         print(render_beats(check_beats(events, scenario.beats)))

@@ -16,9 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from phase1_foundations.settings import Settings, get_settings
-from phase2_pipelines.params import load_params
+from phase2_pipelines.params import PARAMS_FILE, load_params
 from phase2_pipelines.pipeline import WorkDir
 from phase4_monitoring.params import load_monitoring_params
 from phase5_capstone import decisions, scoring, weekly
@@ -35,6 +36,7 @@ RETRAIN = "retrain"  # the last step of every week, after STEPS
 STEPS: tuple[tuple[str, Step], ...] = (
     ("ingest", weekly.ingest),
     ("score", scoring.score),
+    ("truth", weekly.judge_with_truth),
     ("rollout", decisions.rollout),
     ("labels", weekly.release_labels),
     ("monitor", weekly.monitor),
@@ -90,16 +92,19 @@ def build_context(
     run: str | None = None,
     base: Settings | None = None,
     params: CapstoneParams | None = None,
+    params_file: Path = PARAMS_FILE,
 ) -> Context:
+    """The run's context; every section of ``params_file`` (``params.yaml`` unless a benchmark
+    compares another policy) says how the system decides."""
     base = base or get_settings()
     paths = RunPaths.of(base.state_dir, run or scenario.name)
     return Context(
         paths=paths,
         settings=paths.settings(base),
         scenario=scenario,
-        capstone=params or load_capstone_params(),
-        pipeline=load_params(),
-        monitoring=load_monitoring_params(),
+        capstone=params or load_capstone_params(params_file),
+        pipeline=load_params(params_file),
+        monitoring=load_monitoring_params(params_file),
     )
 
 

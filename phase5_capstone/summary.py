@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
+from phase1_foundations.world import World
 from phase5_capstone.events import SETUP_WEEK, Event
 from phase5_capstone.scenario import Beat
+from phase5_capstone.truth import MODEL_CHANGES, RunJudgement, WeekTruth, judge_run
 
 NOTABLE = {
     "bootstrapped": "champion v{v} shipped",
@@ -161,3 +163,12 @@ def render_beats(results: list[tuple[Beat, bool | None]]) -> str:
         f"  [{marks[ok]}] weeks {beat.weeks[0]}-{beat.weeks[1]} {beat.name}: {beat.shows}"
         for beat, ok in results
     )
+
+
+def judge_events(events: list[Event], world: World) -> RunJudgement:
+    """The run against the world's yardsticks (regret, degraded weeks, time to recover), read
+    from its ``truth`` events and its promotions and rollbacks."""
+    truths = [WeekTruth.model_validate(e.evidence) for e in events if e.kind == "truth"]
+    changes = [(e.week, str(e.model_version)) for e in events if e.kind in MODEL_CHANGES]
+    release = {t.week: world.label_release_week(t.week) for t in truths}
+    return judge_run(truths, changes, release)

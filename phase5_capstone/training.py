@@ -17,6 +17,7 @@ import joblib
 import pandas as pd
 
 from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
+from phase1_foundations.scenarios import Interaction, Scenario
 from phase1_foundations.world import EVENT_WEEK_COLUMN, World
 from phase2_pipelines.params import PipelineParams, WorldWindow
 from phase2_pipelines.pipeline import (
@@ -83,13 +84,14 @@ def training_window(ctx: Context, week: int, quarantined: tuple[int, ...]) -> Wi
 def bootstrap_window(ctx: Context) -> Window:
     """The shipped champion's data: labeled weeks of the world before the run began.
 
-    The same population (the world's calibration), other customers (another seed), no scenario
-    effects, every label long since arrived.
+    The same population (the world's calibration), other customers (another seed), every label
+    long since arrived, and none of the scenario's changes: only what is true of the world from
+    the start (its interactions that begin at week 0).
     """
     scenario = ctx.scenario
     world = World(
         scenario.seed + BOOTSTRAP_SEED_OFFSET,
-        "baseline",
+        standing_world(scenario.world_scenario()),
         rows_per_week=scenario.rows_per_week,
         label_delay_weeks=0,
     )
@@ -106,6 +108,14 @@ def bootstrap_window(ctx: Context) -> Window:
         )
 
     return Window(train_weeks, holdout_weeks, labeled(train_weeks), labeled(holdout_weeks))
+
+
+def standing_world(scenario: Scenario) -> Scenario:
+    """The scenario's world before anything changed: its interactions present from week 0."""
+    standing = tuple(
+        e for e in scenario.effects if isinstance(e, Interaction) and e.start_week == 0
+    )
+    return Scenario(name=f"{scenario.name}_before", description="before week 0", effects=standing)
 
 
 def run_params(ctx: Context, week: int, promote_to: str) -> PipelineParams:

@@ -27,6 +27,7 @@ from phase4_monitoring.trigger_history import LabeledRecord, WindowRecord
 from phase5_capstone.context import Context
 from phase5_capstone.events import Draft
 from phase5_capstone.state import CycleState, StepOutcome, write_atomically
+from phase5_capstone.truth import week_truth
 
 SCORES_FILE = "scores.parquet"
 WINDOW_FILE = "window.json"
@@ -66,6 +67,30 @@ def ingest(ctx: Context, week: int, state: CycleState) -> StepOutcome:
 def read_scores(ctx: Context, week: int) -> pd.DataFrame | None:
     path = ctx.paths.week(week) / SCORES_FILE
     return pd.read_parquet(path) if path.exists() else None
+
+
+TRUTH_KIND = "truth"
+
+
+def judge_with_truth(ctx: Context, week: int, state: CycleState) -> StepOutcome:
+    """The world's verdict on the week (oracle value, earned value, degraded or not), for the
+    summary and the benchmark; no decision ever reads it (``truth.py``)."""
+    scores = read_scores(ctx, week)
+    versions = [] if scores is None else sorted(scores["model_version"].astype(str).unique())
+    thresholds = {v: ctx.champion(v).threshold for v in versions}
+    truth = week_truth(
+        ctx.world, week, scores, thresholds, ctx.pipeline.evaluate.business, ctx.pipeline.train
+    )
+    auc = "" if truth.served_auc is None else f"; served AUC {truth.served_auc:.3f}"
+    refit = "" if truth.refit_auc is None else f" vs a refit's {truth.refit_auc:.3f}"
+    draft = Draft(
+        kind=TRUTH_KIND,
+        summary=f"the world's view: earned ${truth.earned_usd:,.0f} of the oracle's"
+        f" ${truth.oracle_usd:,.0f}{auc}{refit}{' (degraded)' if truth.degraded else ''}",
+        model_version=state.champion,
+        evidence=truth.model_dump(mode="json"),
+    )
+    return StepOutcome(week=week, step="truth", events=(draft,), state=state)
 
 
 def release_labels(ctx: Context, week: int, state: CycleState) -> StepOutcome:
