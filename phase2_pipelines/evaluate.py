@@ -119,6 +119,34 @@ def compute_metrics(
     )
 
 
+def break_even_probability(business: BusinessParams) -> float:
+    """The churn probability above which a contact is worth its cost."""
+    saved = business.save_rate * business.retained_value
+    return business.contact_cost / saved if saved > 0 else 1.0
+
+
+def choose_threshold(labels: np.ndarray, scores: np.ndarray, params: EvaluateParams) -> float:
+    """The operating threshold by ``params.contact_rule``, chosen on these rows.
+
+    ``break_even`` maps the scores to probabilities with an isotonic fit on the labels (so a
+    miscalibrated candidate is judged by what its scores mean, not what they say) and contacts
+    from the lowest score whose probability beats the contact cost.
+    """
+    if params.contact_rule == "fixed" or len(scores) == 0:
+        return params.threshold
+    if params.contact_rule == "capacity":
+        return float(np.quantile(scores, 1 - params.capacity_share))
+    from sklearn.isotonic import IsotonicRegression
+
+    fitted = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(scores, labels)
+    raw = np.asarray(fitted.X_thresholds_, dtype=np.float64)
+    probability = np.asarray(fitted.y_thresholds_, dtype=np.float64)
+    worth = np.flatnonzero(probability >= break_even_probability(params.business))
+    if not len(worth):
+        return float(np.nextafter(scores.max(), np.inf))  # no score is worth a contact
+    return float(raw[worth[0]])
+
+
 def slice_columns(frame: pd.DataFrame, params: EvaluateParams) -> pd.DataFrame:
     """The slicing columns, with ``tenure_band`` derived from tenure and the configured edges."""
     columns: dict[str, pd.Series] = {}
@@ -139,18 +167,24 @@ def slice_values(frame: pd.DataFrame, params: EvaluateParams) -> dict[str, np.nd
 
 
 def evaluate_scores(
-    frame: pd.DataFrame, labels: np.ndarray, scores: np.ndarray, params: EvaluateParams
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    params: EvaluateParams,
+    threshold: float | None = None,
 ) -> EvaluationReport:
-    """Overall and per-slice metrics at the operating threshold."""
-    overall = compute_metrics(labels, scores, params.threshold, params.business)
+    """Overall and per-slice metrics at the operating threshold (``params.threshold`` unless one
+    was chosen)."""
+    threshold = params.threshold if threshold is None else threshold
+    overall = compute_metrics(labels, scores, threshold, params.business)
     slices: dict[str, dict[str, Metrics]] = {}
     groups = slice_columns(frame, params)
     for name in params.slices:
         values = groups[name].astype(str).to_numpy()
         slices[name] = {
             str(value): compute_metrics(
-                labels[values == value], scores[values == value], params.threshold, params.business
+                labels[values == value], scores[values == value], threshold, params.business
             )
             for value in sorted(set(values))
         }
-    return EvaluationReport(overall=overall, slices=slices, threshold=params.threshold)
+    return EvaluationReport(overall=overall, slices=slices, threshold=threshold)

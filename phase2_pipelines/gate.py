@@ -22,6 +22,8 @@ from phase2_pipelines.params import GateParams
 from phase2_pipelines.stats import ClassCounts, PairedDifference, paired_auc_difference
 
 SUPERIORITY = "beats champion on roc_auc"
+NON_INFERIORITY = "not worse than the broken champion on roc_auc"
+COMPARISONS = (SUPERIORITY, NON_INFERIORITY)
 
 
 class _Frozen(BaseModel):
@@ -35,9 +37,11 @@ class GateCheck(_Frozen):
     passed: bool
     detail: str
     evidence: PairedDifference | None = None
+    blocking: bool = True  # False: reported beside the decision, which does not rest on it
 
     def __str__(self) -> str:
-        return f"[{'PASS' if self.passed else 'FAIL'}] {self.name}: {self.detail}"
+        mark = "PASS" if self.passed else ("FAIL" if self.blocking else "INFO")
+        return f"[{mark}] {self.name}: {self.detail}"
 
 
 class UngatedSlice(_Frozen):
@@ -60,15 +64,17 @@ class GateDecision(_Frozen):
     ungated: list[UngatedSlice] = []
     same_as_champion: bool = False
     note: str = ""
+    burden: str = "superiority"
+    burden_reason: str = ""
 
     @property
     def failures(self) -> list[GateCheck]:
-        return [check for check in self.checks if not check.passed]
+        return [check for check in self.checks if not check.passed and check.blocking]
 
     @property
     def comparison(self) -> PairedDifference | None:
         """The overall AUC difference with the champion, when there was one to compare with."""
-        return next((c.evidence for c in self.checks if c.name == SUPERIORITY), None)
+        return next((c.evidence for c in self.checks if c.name in COMPARISONS), None)
 
     @property
     def slice_checks(self) -> list[GateCheck]:
@@ -79,14 +85,23 @@ class GateDecision(_Frozen):
         if self.same_as_champion:
             return f"NOTHING TO PROMOTE: {self.note}"
         if self.promote:
-            passed = f"passed all {len(self.checks)} checks"
+            blocking = [c for c in self.checks if c.blocking]
+            passed = f"passed all {len(blocking)} checks"
             if self.champion_version is None:
                 return f"PROMOTE: first model, {passed} against floors"
-            return f"PROMOTE: {passed} against champion v{self.champion_version}"
+            burden = " (non-inferiority: the champion is broken)" if self.relaxed else ""
+            return f"PROMOTE: {passed} against champion v{self.champion_version}{burden}"
         return "REJECT: " + "; ".join(f"{c.name}: {c.detail}" for c in self.failures)
+
+    @property
+    def relaxed(self) -> bool:
+        """The burden was non-inferiority against a champion known to be broken."""
+        return self.burden == "non_inferiority"
 
     def render(self) -> str:
         lines = [f"Gate decision: {self.summary}"]
+        if self.relaxed:
+            lines.append(f"  burden: non-inferiority, because {self.burden_reason}")
         if self.comparison is not None:
             lines.append(f"  vs champion v{self.champion_version}: {self.comparison.describe()}")
         slice_checks = self.slice_checks
@@ -123,6 +138,9 @@ class HoldoutComparison:
         """The candidate is the champion: same pipeline, same scores. A different pipeline with
         the same scores (an extra step, say) is another model that is not better."""
         return self.same_structure and bool(np.array_equal(self.candidate, self.champion))
+
+
+FLOOR_CHECKS = ("floor roc_auc", "floor pr_auc", "ceiling brier")
 
 
 def _floor_checks(candidate: EvaluationReport, params: GateParams) -> list[GateCheck]:
@@ -230,12 +248,24 @@ def decide_promotion(
         )
     everyone = np.ones(len(comparison.labels), dtype=bool)
     overall = _compare(comparison, everyone, params, stream=0)
-    checks.append(_bound_check(SUPERIORITY, overall, params.superiority_margin, "margin"))
+    relaxed = params.burden == "non_inferiority"
+    if relaxed:
+        # The champion is below the floors too: a floor would keep the broken model serving.
+        checks = [
+            c.model_copy(update={"blocking": False}) if c.name in FLOOR_CHECKS else c
+            for c in checks
+        ]
+        bound = -params.non_inferiority_margin
+        checks.append(_bound_check(NON_INFERIORITY, overall, bound, "-margin"))
+    else:
+        checks.append(_bound_check(SUPERIORITY, overall, params.superiority_margin, "margin"))
     slice_checks, ungated = _slice_checks(comparison, params)
     checks.extend(slice_checks)
     return GateDecision(
-        promote=all(check.passed for check in checks),
+        promote=all(check.passed for check in checks if check.blocking),
         checks=checks,
         champion_version=version,
         ungated=ungated,
+        burden=params.burden,
+        burden_reason=params.burden_reason if relaxed else "",
     )

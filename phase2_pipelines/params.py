@@ -85,7 +85,17 @@ class BusinessParams(_Strict):
 
 
 class EvaluateParams(_Strict):
+    """How a candidate is judged: its operating threshold, slices, and how its scores are had."""
+
     threshold: float = Field(0.35, gt=0, lt=1)
+    # fixed: contact at ``threshold``; break_even: contact where the candidate's own calibrated
+    # probability beats contact_cost / (save_rate x retained_value), chosen on its evaluation
+    # rows; capacity: contact the top ``capacity_share`` of customers.
+    contact_rule: Literal["fixed", "break_even", "capacity"] = "fixed"
+    capacity_share: float = Field(0.2, gt=0, le=1)
+    # 0: score the holdout with the model fitted on the training rows. k > 1: cross-fit the
+    # holdout in k folds and fit the shipped model on training and holdout rows together.
+    crossfit_folds: int = Field(0, ge=0)
     tenure_bands: tuple[int, ...] = (0, 12, 24, 48, 121)
     slices: tuple[str, ...] = ("contract", "tenure_band", "internetservice")
     calibration_bins: int = Field(10, ge=2)
@@ -107,6 +117,13 @@ class GateParams(_Strict):
     resamples: int = Field(2000, ge=200)
     seed: int = 42
     superiority_margin: float = Field(0.003, ge=0, lt=1)
+    # superiority: beat the champion by the margin and clear the floors. non_inferiority: the
+    # champion is known to be broken (its realized AUC's upper bound is below the floor), so a
+    # candidate need only not be worse than it by more than non_inferiority_margin; the floors
+    # are reported, not blocking. The capstone sets it per run, with the reason.
+    burden: Literal["superiority", "non_inferiority"] = "superiority"
+    burden_reason: str = ""
+    non_inferiority_margin: float = Field(0.01, ge=0, lt=1)
     slices: tuple[str, ...] = ("contract", "tenure_band", "internetservice")
     slice_tolerance: float = Field(0.05, ge=0, lt=1)
     min_slice_positives: int = Field(50, ge=1)

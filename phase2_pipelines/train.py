@@ -6,6 +6,8 @@ registered and served, so training and serving cannot disagree about features.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -80,11 +82,21 @@ def build_model(params: TrainParams) -> Pipeline:
     return build_hgb(params.hgb, params.seed)
 
 
-def fit_model(train: pd.DataFrame, params: TrainParams) -> Pipeline:
-    """Fit the configured pipeline on contract-valid labeled data, deterministically."""
+Weights = np.ndarray | None
+# How a candidate is fitted on labeled rows (and their weights): the configured family from
+# scratch, or a recalibration of the champion (``recalibrate.py``). Evaluation cross-fits with it.
+Fitter = Callable[[pd.DataFrame, Weights], Pipeline]
+
+
+def fit_model(train: pd.DataFrame, params: TrainParams, sample_weight: Weights = None) -> Pipeline:
+    """Fit the configured pipeline on contract-valid labeled data, deterministically; rows count
+    as much as their ``sample_weight`` (recent weeks more than old ones, say)."""
     seed_everything(params.seed)
     features = to_model_frame(train)
-    return build_model(params).fit(features, train[LABEL_COLUMN].to_numpy())
+    labels = train[LABEL_COLUMN].to_numpy()
+    if sample_weight is None:
+        return build_model(params).fit(features, labels)
+    return build_model(params).fit(features, labels, model__sample_weight=sample_weight)
 
 
 def model_structure(model: object) -> dict[str, str]:
@@ -108,12 +120,21 @@ def predict_scores(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
     return scores
 
 
-def out_of_fold_scores(train: pd.DataFrame, params: TrainParams) -> np.ndarray:
+def out_of_fold_scores(
+    train: pd.DataFrame,
+    params: TrainParams,
+    fitter: Fitter | None = None,
+    weights: Weights = None,
+) -> np.ndarray:
     """Each training row scored by a model fitted without it (``profile_folds``-fold).
 
     In-sample scores are more confident than any the model will give a new customer, most of all
     for flexible models; these are what the model's scores on unseen customers look like.
     """
+    if fitter is not None:
+        from phase2_pipelines.crossfit import crossfit_scores
+
+        return crossfit_scores(fitter, train, weights, folds=params.profile_folds, seed=params.seed)
     seed_everything(params.seed)
     folds = StratifiedKFold(n_splits=params.profile_folds, shuffle=True, random_state=params.seed)
     scores: np.ndarray = cross_val_predict(

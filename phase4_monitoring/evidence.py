@@ -46,8 +46,9 @@ class Evidence(_Frozen):
 
     ``noise_floor`` is what the effect stays below with probability 1 - alpha when nothing
     changed, at these sample sizes. An effect counts (``exceeded``) only when it is above its
-    threshold and ``trusted``: its noise floor is well below the threshold. A p-value, where
-    given, is for information only; no decision rests on it.
+    threshold and ``trusted``: its noise floor is well below the threshold. An imprecise effect
+    whose value plus floor stays below the threshold is trusted too: it rules the threshold out.
+    A p-value, where given, is for information only; no decision rests on it.
     """
 
     metric: str
@@ -92,8 +93,15 @@ def judge(
     standard_error: float | None = None,
     p_value: float | None = None,
 ) -> Evidence:
-    """An effect judged against its threshold, counted only when its noise floor allows."""
-    trusted = math.isfinite(noise_floor) and noise_floor <= max_floor_ratio * threshold
+    """An effect judged against its threshold, counted only when its noise floor allows.
+
+    The estimate can decide (``trusted``) when its floor is well below the threshold, or when
+    even the estimate plus its floor stays at or below the threshold: then an effect that large
+    is ruled out (no harm shown), however imprecise the estimate is otherwise.
+    """
+    finite = math.isfinite(noise_floor) and math.isfinite(value)
+    precise = finite and noise_floor <= max_floor_ratio * threshold
+    trusted = precise or (finite and value + noise_floor <= threshold)
     return Evidence(
         metric=metric,
         value=value,

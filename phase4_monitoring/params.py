@@ -46,13 +46,27 @@ class QualityThresholds(_Strict):
     calibration_gap: float = Field(0.05, gt=0, lt=1)
     label_rate_change: float = Field(0.05, gt=0, lt=1)
     value_drop_per_customer: float = Field(3.0, gt=0)
+    # reference: the AUC drop's noise floor is the spread of a week's AUC had nothing changed
+    # (the holdout's AUC at this week's class counts); observed: DeLong's at the week's own AUC,
+    # which grows as the AUC falls, so the worse the week, the less it can be judged.
+    auc_noise_floor: Literal["reference", "observed"] = "reference"
+    segment_calibration_gap: float = Field(0.08, gt=0, lt=1)  # per segment value of each slice
+    segment_auc_drop: float = Field(0.08, gt=0, lt=1)  # per segment value, against its holdout
+    min_segment_rows: int = Field(100, ge=10)  # judge a segment value only with this many labels
 
 
 class CbpeParams(_Strict):
     max_ece: float = Field(0.03, gt=0, lt=1)
 
 
-HarmCheck = Literal["roc_auc", "calibration", "target_drift", "business_value"]
+HarmCheck = Literal[
+    "roc_auc",
+    "calibration",
+    "segment_calibration",
+    "segment_roc_auc",
+    "target_drift",
+    "business_value",
+]
 
 
 class DriftTrigger(_Strict):
@@ -64,6 +78,12 @@ class DriftTrigger(_Strict):
 class PerformanceTrigger(_Strict):
     auc_floor: float = Field(0.80, gt=0, lt=1)
     auc_drop: float = Field(0.03, ge=0, lt=1)
+    # The champion's latest labeled weeks pooled (inverse-variance weights): a sustained small
+    # drop shows in the pool long before any one week is sure of it. 1: the latest week alone.
+    pool_weeks: int = Field(3, ge=1)
+    # Realized alerts on the latest labeled week that retrain (a recalibration is one candidate);
+    # the others only ask for a look (investigate).
+    act_on: tuple[HarmCheck, ...] = ("calibration", "segment_calibration", "segment_roc_auc")
 
 
 class RollbackTrigger(_Strict):
@@ -75,9 +95,20 @@ class TriggerParams(_Strict):
 
     schedule_weeks: int = Field(13, ge=0)  # 0: no scheduled retraining
     cooldown_weeks: int = Field(4, ge=0)
+    # promotion: the cooldown and the schedule's clock start when a model is promoted, so a
+    # rejected retrain can be retried next week and never resets the backstop. retrain: they
+    # start when any retrain starts, promoted or not.
+    clock_from: Literal["promotion", "retrain"] = "promotion"
+    escalate_after: int = Field(3, ge=0)  # rejected retrains in a row before a person must look
     min_labels: int = Field(1000, ge=1)
     confidence: float = Field(0.95, ge=0.5, lt=1)  # one-sided, for every interval bound
-    harm_checks: tuple[HarmCheck, ...] = ("roc_auc", "calibration", "business_value")
+    harm_checks: tuple[HarmCheck, ...] = (
+        "roc_auc",
+        "calibration",
+        "segment_calibration",
+        "segment_roc_auc",
+        "business_value",
+    )
     drift: DriftTrigger = DriftTrigger()
     performance: PerformanceTrigger = PerformanceTrigger()
     rollback: RollbackTrigger = RollbackTrigger()

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
-from phase2_pipelines.evaluate import Metrics, compute_metrics, net_value
+from phase2_pipelines.evaluate import EvaluationReport, Metrics, compute_metrics, net_value
 from phase2_pipelines.params import BusinessParams
 from phase4_monitoring.evidence import Check, Evidence, Verdict, judge, verdict_from, worst
 from phase4_monitoring.params import MonitoringParams
@@ -27,6 +27,21 @@ from phase4_monitoring.stats import (
 )
 
 
+class SegmentBaseline(BaseModel):
+    """One segment value's holdout metrics (``contract=Two year``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int
+    roc_auc: float
+    churn_rate: float
+
+    @property
+    def roc_auc_se(self) -> float:
+        positives = self.n * self.churn_rate
+        return auc_standard_error(self.roc_auc, positives, self.n - positives)
+
+
 class QualityBaseline(BaseModel):
     """The champion's holdout metrics: what "no change" looks like once labels arrive."""
 
@@ -36,6 +51,7 @@ class QualityBaseline(BaseModel):
     roc_auc: float
     churn_rate: float
     net_value_per_customer: float
+    segments: dict[str, SegmentBaseline] = {}  # by "slice=value", where the holdout had them
 
     @classmethod
     def from_metrics(cls, metrics: Metrics) -> QualityBaseline:
@@ -45,6 +61,17 @@ class QualityBaseline(BaseModel):
             churn_rate=metrics.churn_rate,
             net_value_per_customer=metrics.net_value_per_customer,
         )
+
+    @classmethod
+    def from_report(cls, report: EvaluationReport) -> QualityBaseline:
+        """The overall metrics and every slice value's, from the evaluation the gate judged."""
+        segments = {
+            f"{name}={value}": SegmentBaseline(n=m.n, roc_auc=m.roc_auc, churn_rate=m.churn_rate)
+            for name, values in report.slices.items()
+            for value, m in values.items()
+            if math.isfinite(m.roc_auc)
+        }
+        return cls.from_metrics(report.overall).model_copy(update={"segments": segments})
 
     @property
     def roc_auc_se(self) -> float:
@@ -86,8 +113,10 @@ def check_quality(
     business: BusinessParams,
     calibration_bins: int,
     params: MonitoringParams,
+    segments: dict[str, np.ndarray] | None = None,
 ) -> QualityReport:
-    """ROC AUC (DeLong interval), calibration, label rate and net value against the holdout."""
+    """ROC AUC (DeLong interval), calibration, label rate and net value against the holdout;
+    with ``segments`` (each row's value of each slice), the same per segment value."""
     y = np.asarray(labels, dtype=np.int64)
     s = np.asarray(scores, dtype=np.float64)
     n = len(y)
@@ -98,7 +127,13 @@ def check_quality(
     z = two_sided_z(alpha)
     auc, auc_se = auc_delong(y, s)
     interval = (auc - z * auc_se, auc + z * auc_se)
-    drop_se = math.hypot(auc_se, baseline.roc_auc_se)
+    positives = float(y.sum())
+    week_se = (
+        auc_standard_error(baseline.roc_auc, positives, n - positives)
+        if limits.auc_noise_floor == "reference"
+        else auc_se
+    )
+    drop_se = math.hypot(week_se, baseline.roc_auc_se)
     auc_check = _judged(
         "roc_auc",
         judge(
@@ -113,6 +148,12 @@ def check_quality(
             standard_error=drop_se,
         ),
         Evidence(metric="roc_auc", value=auc, n=n, interval=interval, standard_error=auc_se),
+        Evidence(
+            metric="holdout_roc_auc",
+            value=baseline.roc_auc,
+            n=baseline.n,
+            standard_error=baseline.roc_auc_se,
+        ),
     )
     rate = float(y.mean())
     gap_se = math.sqrt(float(np.sum(s * (1 - s)))) / n
@@ -170,15 +211,93 @@ def check_quality(
             standard_error=value_drop_se,
         ),
     )
-    checks = (auc_check, calibration, target, value)
-    alerts = [c for c in checks if c.verdict is Verdict.ALERT]
+    checks: tuple[Check, ...] = (auc_check, calibration, target, value)
+    if segments:
+        checks += segment_checks(y, s, segments, baseline, params)
     return QualityReport(
         verdict=worst(c.verdict for c in checks),
-        reason="; ".join(f"{c.column}: {c.reason}" for c in alerts)
-        or f"roc_auc {auc:.3f} on {n:,} labels, as on the holdout ({baseline.roc_auc:.3f})",
+        reason=describe_quality(checks, auc, n, baseline.roc_auc),
         metrics=metrics.to_dict(),
         checks=checks,
     )
+
+
+def describe_quality(checks: tuple[Check, ...], auc: float, n: int, reference: float) -> str:
+    """One sentence per state: harm shown, not enough evidence, or no harm shown."""
+    alerts = [c for c in checks if c.verdict is Verdict.ALERT]
+    if alerts:
+        return "harm shown: " + "; ".join(f"{c.column}: {c.reason}" for c in alerts)
+    unsure = [c for c in checks if c.verdict is Verdict.INSUFFICIENT]
+    if unsure:
+        return (
+            f"not enough evidence on {n:,} labels (roc_auc {auc:.3f}, holdout {reference:.3f}):"
+            f" {'; '.join(f'{c.column}: {c.reason}' for c in unsure)}"
+        )
+    return f"no harm shown: roc_auc {auc:.3f} on {n:,} labels, holdout {reference:.3f}"
+
+
+def segment_checks(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    segments: dict[str, np.ndarray],
+    baseline: QualityBaseline,
+    params: MonitoringParams,
+) -> tuple[Check, Check]:
+    """Calibration and ranking per segment value (``contract=Two year``), Bonferroni-corrected
+    over every value judged, so that many segments do not make many false alarms.
+
+    A concept drift that moves one segment's churn and another's the opposite way can leave the
+    overall calibration gap near zero while every affected segment is off by a lot; these see it.
+    """
+    limits, ratio = params.quality, params.max_floor_ratio
+    groups = [
+        (f"{name}={value}", values == value)
+        for name, values in segments.items()
+        for value in sorted(set(values.tolist()))
+    ]
+    judged = [(key, rows) for key, rows in groups if rows.sum() >= limits.min_segment_rows]
+    z = two_sided_z(params.noise_alpha / max(len(judged), 1))
+    calibration: list[Evidence] = []
+    ranking: list[Evidence] = []
+    for key, rows in judged:
+        y, s = labels[rows], scores[rows]
+        m = len(y)
+        gap = float(y.mean() - s.mean())
+        gap_se = math.sqrt(float(np.sum(s * (1 - s)))) / m
+        calibration.append(
+            judge(
+                f"calibration_gap[{key}]",
+                abs(gap),
+                limits.segment_calibration_gap,
+                z * gap_se,
+                n=m,
+                n_reference=None,
+                max_floor_ratio=ratio,
+                interval=(gap - z * gap_se, gap + z * gap_se),
+                standard_error=gap_se,
+            )
+        )
+        reference = baseline.segments.get(key)
+        positives = float(y.sum())
+        if reference is None or not 0 < positives < m:
+            continue
+        auc, _ = auc_delong(y, s)
+        drop_se = math.hypot(
+            auc_standard_error(reference.roc_auc, positives, m - positives), reference.roc_auc_se
+        )
+        ranking.append(
+            judge(
+                f"auc_drop[{key}]",
+                reference.roc_auc - auc,
+                limits.segment_auc_drop,
+                z * drop_se,
+                n=m,
+                n_reference=reference.n,
+                max_floor_ratio=ratio,
+                standard_error=drop_se,
+            )
+        )
+    return _judged("segment_calibration", *calibration), _judged("segment_roc_auc", *ranking)
 
 
 def _judged(name: str, *evidence: Evidence) -> Check:

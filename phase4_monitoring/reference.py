@@ -47,6 +47,7 @@ class Champion:
     baseline: QualityBaseline
     run_params: PipelineParams
     holdout_fingerprint: str | None
+    operating_threshold: float | None = None  # what its evaluation chose (metrics.json)
 
     @property
     def label(self) -> str:
@@ -54,6 +55,9 @@ class Champion:
 
     @property
     def threshold(self) -> float:
+        """The contact threshold the model was evaluated, gated and promoted at."""
+        if self.operating_threshold is not None:
+            return self.operating_threshold
         return self.run_params.evaluate.threshold
 
     def score(self, frame: pd.DataFrame) -> FloatArray:
@@ -100,9 +104,10 @@ def load_champion(settings: Settings, model_name: str, version: str | None = Non
         run_id=run_id,
         pipeline=mlflow.sklearn.load_model(str(local)),
         profile=profile,
-        baseline=QualityBaseline.from_metrics(metrics.overall),
+        baseline=QualityBaseline.from_report(metrics),
         run_params=run_params,
         holdout_fingerprint=tags.get(HOLDOUT_FINGERPRINT_TAG),
+        operating_threshold=metrics.threshold,
     )
 
 

@@ -67,6 +67,7 @@ class MonitoringHistory(_Frozen):
     labeled: tuple[LabeledRecord, ...] = ()
     promotions: tuple[Promotion, ...] = ()
     retrain_weeks: tuple[int, ...] = ()  # weeks a retrain started, promoted or not
+    rejected_weeks: tuple[int, ...] = ()  # weeks whose retrain's candidates all failed the gate
 
     @model_validator(mode="after")
     def _ordered(self) -> MonitoringHistory:
@@ -115,6 +116,15 @@ class MonitoringHistory(_Frozen):
     def last_retrain(self) -> int | None:
         started = [w for w in self.retrain_weeks if w <= self.week]
         return max(started) if started else None
+
+    def rejections_in_a_row(self) -> tuple[int, ...]:
+        """Weeks of the retrains rejected since the last one that was not (or since the
+        champion's promotion)."""
+        since = self.served_since()
+        streak: list[int] = []
+        for week in sorted(w for w in self.retrain_weeks if since <= w + 1 <= self.week + 1):
+            streak = [*streak, week] if week in self.rejected_weeks else []
+        return tuple(streak)
 
     def champion_windows(self) -> list[WindowRecord]:
         return [w for w in self.windows if w.model_version == self.champion]

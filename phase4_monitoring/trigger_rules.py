@@ -17,7 +17,17 @@ from phase4_monitoring.evidence import Check, Evidence, Verdict
 from phase4_monitoring.params import TriggerParams
 from phase4_monitoring.trigger_history import LabeledRecord, MonitoringHistory, WindowRecord
 
-REALIZED_CHECKS = ("roc_auc", "calibration", "target_drift", "business_value")
+REALIZED_CHECKS = (
+    "roc_auc",
+    "calibration",
+    "segment_calibration",
+    "segment_roc_auc",
+    "target_drift",
+    "business_value",
+)
+
+
+SEGMENT_PREFIX = "segment_"
 
 
 class Action(StrEnum):
@@ -110,11 +120,26 @@ def data_quality_rule(history: MonitoringHistory) -> RuleOutcome:
     )
 
 
+def clock_start(history: MonitoringHistory, policy: TriggerParams) -> int:
+    """Where the schedule and the cooldown count from: the champion's promotion, or (with
+    ``clock_from: retrain``) also the latest retrain, promoted or not."""
+    since = history.served_since()
+    if policy.clock_from == "retrain":
+        since = max(since, history.last_retrain() or -1)
+    return since
+
+
 def schedule_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutcome:
-    """Retrain at least every ``schedule_weeks``, counted from the last retrain or promotion."""
+    """Retrain at least every ``schedule_weeks``, counted from the champion's promotion: the
+    backstop that refreshes a model nothing else would, so a rejected retrain does not reset it."""
     if policy.schedule_weeks == 0:
         return RuleOutcome(rule="schedule", detail="no scheduled retraining")
-    since = max(history.served_since(), history.last_retrain() or -1)
+    since = clock_start(history, policy)
+    if policy.clock_from == "promotion":
+        tried = history.last_retrain()
+        if tried is not None and tried > since and history.week - tried < policy.schedule_weeks:
+            # The backstop fired and its candidate lost: ask again a schedule later, not weekly.
+            since = tried
     age = history.week - since
     if age < policy.schedule_weeks:
         return RuleOutcome(
@@ -129,57 +154,149 @@ def schedule_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutc
 
 
 def _cooled(outcome: RuleOutcome, history: MonitoringHistory, policy: TriggerParams) -> RuleOutcome:
-    """A retrain started less than ``cooldown_weeks`` ago: watch instead of retraining again."""
-    started = history.last_retrain()
-    if outcome.action is not Action.RETRAIN or started is None:
+    """A model was promoted (or, with ``clock_from: retrain``, a retrain started) less than
+    ``cooldown_weeks`` ago: watch instead of retraining again. A rejected retrain starts no
+    cooldown: the next week may try again, on more labels; but once ``escalate_after`` retrains
+    in a row have failed, the tries back off (``backoff_weeks``) while a person looks."""
+    if outcome.action is not Action.RETRAIN:
         return outcome
-    if history.week - started >= policy.cooldown_weeks:
-        return outcome
-    detail = f"{outcome.detail} (cooldown: a retrain started at week {started})"
-    return outcome.model_copy(update={"action": Action.WATCH, "detail": detail})
+    if policy.clock_from == "promotion":
+        promotion = history.promotion_of(history.champion)
+        started = promotion.week - 1 if promotion is not None and promotion.week > 0 else None
+        what = "promoted, serving from week"
+        shown = None if promotion is None else promotion.week
+    else:
+        started = history.last_retrain()
+        what, shown = "a retrain started at week", started
+    if started is not None and history.week - started < policy.cooldown_weeks:
+        who = f"v{history.champion} " if policy.clock_from == "promotion" else ""
+        detail = f"{outcome.detail} (cooldown: {who}{what} {shown})"
+        return outcome.model_copy(update={"action": Action.WATCH, "detail": detail})
+    streak = history.rejections_in_a_row()
+    wait = backoff_weeks(len(streak), policy)
+    if wait and history.week - streak[-1] < wait:
+        detail = (
+            f"{outcome.detail} (backing off: {len(streak)} retrains in a row failed, the"
+            f" latest in week {streak[-1]}; next try in week {streak[-1] + wait})"
+        )
+        return outcome.model_copy(update={"action": Action.WATCH, "detail": detail})
+    return outcome
 
 
-def interval_findings(record: LabeledRecord, policy: TriggerParams) -> tuple[Check, bool] | None:
-    """The realized AUC against the floor and the holdout, on one-sided interval bounds; and
-    whether the point estimates alone would breach them (what too few labels can only hint)."""
-    auc_check = next((c for c in record.quality.checks if c.column == "roc_auc"), None)
-    if auc_check is None:
+def backoff_weeks(failures: int, policy: TriggerParams) -> int:
+    """Weeks between tries once retrains keep failing: none until ``escalate_after`` failures in
+    a row, then 1, 2, 4, ... (exponential backoff), never more than ``cooldown_weeks``."""
+    if not policy.escalate_after or failures < policy.escalate_after:
+        return 0
+    return int(min(2 ** (failures - policy.escalate_after), policy.cooldown_weeks))
+
+
+class PooledAuc(_Frozen):
+    """The champion's realized AUC over its latest labeled weeks, against its holdout."""
+
+    weeks: tuple[int, ...]
+    n: int
+    auc: float
+    auc_se: float  # of the pooled AUC (each week's DeLong error)
+    drop: float
+    drop_se: float  # of the pooled drop: the weeks' errors had nothing changed, and the holdout's
+
+    def bounds(self, z: float) -> tuple[float, float, float, float]:
+        """(AUC low, AUC high, drop low, drop high) at ``z``."""
+        return (
+            self.auc - z * self.auc_se,
+            self.auc + z * self.auc_se,
+            self.drop - z * self.drop_se,
+            self.drop + z * self.drop_se,
+        )
+
+
+def _auc_evidence(record: LabeledRecord) -> dict[str, Evidence] | None:
+    check = next((c for c in record.quality.checks if c.column == "roc_auc"), None)
+    if check is None:
         return None
-    auc = next((e for e in auc_check.evidence if e.metric == "roc_auc"), None)
-    drop = next((e for e in auc_check.evidence if e.metric == "auc_drop"), None)
-    if auc is None or drop is None or auc.standard_error is None or drop.standard_error is None:
+    found = {e.metric: e for e in check.evidence}
+    needed = ("roc_auc", "auc_drop")
+    if any(found.get(m) is None or found[m].standard_error is None for m in needed):
+        return None
+    return found
+
+
+def pooled_auc(records: list[LabeledRecord]) -> PooledAuc | None:
+    """Inverse-variance pooling of the weeks' AUCs and drops. The holdout's own error is common
+    to every week, so it is added once, after pooling, not divided by the number of weeks."""
+    found = [(r, e) for r in records if (e := _auc_evidence(r)) is not None]
+    if not found:
+        return None
+    holdout = found[-1][1].get("holdout_roc_auc")
+    base_se = holdout.standard_error if holdout and holdout.standard_error else 0.0
+    auc_w, drop_w, auc_sum, drop_sum = 0.0, 0.0, 0.0, 0.0
+    for _, e in found:
+        auc_se = e["roc_auc"].standard_error or float("inf")
+        drop_se = e["auc_drop"].standard_error or float("inf")
+        week_se = math.sqrt(max(drop_se**2 - base_se**2, 1e-12))
+        if not (math.isfinite(auc_se) and math.isfinite(week_se)) or auc_se == 0:
+            continue
+        auc_w += 1 / auc_se**2
+        auc_sum += e["roc_auc"].value / auc_se**2
+        drop_w += 1 / week_se**2
+        drop_sum += e["auc_drop"].value / week_se**2
+    if auc_w == 0 or drop_w == 0:
+        return None
+    return PooledAuc(
+        weeks=tuple(r.week for r, _ in found),
+        n=sum(r.n for r, _ in found),
+        auc=auc_sum / auc_w,
+        auc_se=1 / math.sqrt(auc_w),
+        drop=drop_sum / drop_w,
+        drop_se=math.sqrt(1 / drop_w + base_se**2),
+    )
+
+
+def interval_findings(
+    records: list[LabeledRecord], policy: TriggerParams
+) -> tuple[Check, PooledAuc] | None:
+    """The pooled realized AUC against the floor and the holdout, on one-sided interval bounds,
+    in three states: harm shown (a bound clears its limit), no harm shown (the interval keeps
+    clear of both limits), or not enough evidence (it straddles one)."""
+    pooled = pooled_auc(records)
+    if pooled is None:
         return None
     z = NormalDist().inv_cdf(policy.confidence)
     limits = policy.performance
-    upper = auc.value + z * auc.standard_error
-    lower = drop.value - z * drop.standard_error
+    auc_low, auc_high, drop_low, drop_high = pooled.bounds(z)
     low_auc = Evidence(
         metric="roc_auc_upper_bound",
-        value=upper,
+        value=auc_high,
         threshold=limits.auc_floor,
-        n=auc.n,
-        interval=(auc.value - z * auc.standard_error, upper),
-        standard_error=auc.standard_error,
-        exceeded=math.isfinite(upper) and upper < limits.auc_floor,
+        n=pooled.n,
+        interval=(auc_low, auc_high),
+        standard_error=pooled.auc_se,
+        exceeded=auc_high < limits.auc_floor,
     )
     dropped = Evidence(
         metric="auc_drop_lower_bound",
-        value=lower,
+        value=drop_low,
         threshold=limits.auc_drop,
-        n=drop.n,
-        n_reference=drop.n_reference,
-        interval=(lower, drop.value + z * drop.standard_error),
-        standard_error=drop.standard_error,
-        exceeded=math.isfinite(lower) and lower > limits.auc_drop,
+        n=pooled.n,
+        interval=(drop_low, drop_high),
+        standard_error=pooled.drop_se,
+        exceeded=drop_low > limits.auc_drop,
     )
+    where = _weeks_of(pooled.weeks)
     reasons = [
-        f"roc_auc {auc.value:.3f}, {policy.confidence:.0%} upper bound {upper:.3f}"
-        f" {'<' if low_auc.exceeded else '>='} floor {limits.auc_floor:.2f}",
-        f"drop from holdout {drop.value:+.3f}, lower bound {lower:+.3f}"
-        f" {'>' if dropped.exceeded else '<='} margin {limits.auc_drop:.2f}",
-        f"n={auc.n:,}",
+        f"roc_auc {pooled.auc:.3f} on {pooled.n:,} labels of {where}, {policy.confidence:.0%}"
+        f" upper bound {auc_high:.3f} {'<' if low_auc.exceeded else '>='} floor"
+        f" {limits.auc_floor:.2f}",
+        f"drop from holdout {pooled.drop:+.3f}, bounds [{drop_low:+.3f}, {drop_high:+.3f}] vs"
+        f" margin {limits.auc_drop:.2f}",
     ]
-    verdict = Verdict.ALERT if low_auc.exceeded or dropped.exceeded else Verdict.OK
+    if low_auc.exceeded or dropped.exceeded:
+        verdict = Verdict.ALERT
+    elif drop_high <= limits.auc_drop and auc_low >= limits.auc_floor:
+        verdict = Verdict.OK
+    else:
+        verdict = Verdict.INSUFFICIENT
     finding = Check(
         check="trigger",
         column="roc_auc",
@@ -187,38 +304,84 @@ def interval_findings(record: LabeledRecord, policy: TriggerParams) -> tuple[Che
         reason="; ".join(reasons),
         evidence=(low_auc, dropped),
     )
-    return finding, auc.value < limits.auc_floor or drop.value > limits.auc_drop
+    return finding, pooled
+
+
+def _weeks_of(weeks: tuple[int, ...]) -> str:
+    return f"week {weeks[0]}" if len(weeks) == 1 else f"weeks {weeks[0]}-{weeks[-1]}"
+
+
+def champion_pool(history: MonitoringHistory, policy: TriggerParams) -> list[LabeledRecord]:
+    """The champion's latest ``pool_weeks`` labeled weeks since it began serving."""
+    labeled = history.labeled_by(history.champion, history.served_since())
+    return labeled[-policy.performance.pool_weeks :]
+
+
+def champion_broken(history: MonitoringHistory, policy: TriggerParams) -> str | None:
+    """Why the champion is known to be broken (its pooled realized AUC's upper bound is below
+    the floor), or None."""
+    judged = interval_findings(champion_pool(history, policy), policy)
+    if judged is None:
+        return None
+    finding, pooled = judged
+    low_auc = finding.evidence[0]
+    if not low_auc.exceeded:
+        return None
+    return (
+        f"v{history.champion}'s realized roc_auc {pooled.auc:.3f} on {pooled.n:,} labels of"
+        f" {_weeks_of(pooled.weeks)} has its {policy.confidence:.0%} upper bound"
+        f" {low_auc.value:.3f} below the floor {policy.performance.auc_floor:.2f}"
+    )
+
+
+def change_week(history: MonitoringHistory, policy: TriggerParams) -> int | None:
+    """The first labeled week of the champion's current harm: walking back from its latest
+    labeled week, the earliest of the weeks in a row whose realized checks show harm."""
+    checks = (*policy.harm_checks, *policy.performance.act_on)
+    labeled = history.labeled_by(history.champion, history.served_since())
+    first = None
+    for record in reversed(labeled):
+        if not record.alerts(checks):
+            break
+        first = record.week
+    if first is None:
+        judged = interval_findings(champion_pool(history, policy), policy)
+        if judged is not None and judged[0].verdict is Verdict.ALERT:
+            first = judged[1].weeks[0]
+    return first
 
 
 def performance_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutcome:
-    """The champion's latest labeled week: retrain on a drop its interval proves, else look."""
-    labeled = history.labeled_by(history.champion, history.served_since())
-    if not labeled:
+    """The champion's latest labeled weeks, pooled: retrain on a drop or a broken floor their
+    interval proves, or on a realized alert of ``act_on``; wait while the evidence is short."""
+    pool = champion_pool(history, policy)
+    if not pool:
         return RuleOutcome(rule="performance", detail="no labeled week of the champion yet")
-    latest = labeled[-1]
-    judged = interval_findings(latest, policy)
+    latest = pool[-1]
+    judged = interval_findings(pool, policy)
     if judged is None:
         return RuleOutcome(rule="performance", detail=f"week {latest.week}: no realized AUC")
-    finding, looks_bad = judged
+    finding, pooled = judged
     evidence = _found(latest, [finding])
-    if latest.n < policy.min_labels:
-        if looks_bad:
-            return RuleOutcome(
-                rule="performance",
-                action=Action.WAIT,
-                detail=f"week {latest.week}: {latest.n:,} labels < {policy.min_labels:,};"
-                f" {finding.reason}",
-                weeks=(latest.week,),
-                evidence=evidence,
-            )
-        return RuleOutcome(rule="performance", detail=f"week {latest.week}: too few labels")
-    if finding.verdict is Verdict.ALERT:
+    acting = latest.alerts(policy.performance.act_on)
+    if pooled.n < policy.min_labels and not acting:
+        return RuleOutcome(
+            rule="performance",
+            action=Action.WAIT,
+            detail=f"not enough evidence: {pooled.n:,} labels < {policy.min_labels:,};"
+            f" {finding.reason}",
+            weeks=pooled.weeks,
+            evidence=evidence,
+        )
+    if finding.verdict is Verdict.ALERT or acting:
+        what = [finding.reason] if finding.verdict is Verdict.ALERT else []
+        what += [f"{c.column}: {c.reason}" for c in acting]
         outcome = RuleOutcome(
             rule="performance",
             action=Action.RETRAIN,
-            detail=f"week {latest.week}: {finding.reason}",
-            weeks=(latest.week,),
-            evidence=evidence,
+            detail=f"harm shown in {_weeks_of(pooled.weeks)}: {'; '.join(what)}",
+            weeks=pooled.weeks,
+            evidence=evidence + _found(latest, acting),
         )
         return _cooled(outcome, history, policy)
     alerts = latest.alerts(REALIZED_CHECKS)
@@ -227,11 +390,35 @@ def performance_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleO
             rule="performance",
             action=Action.INVESTIGATE,
             detail=f"week {latest.week}: realized {', '.join(c.column or '' for c in alerts)}"
-            " alert, below the retrain rule",
+            " alert, not one the policy retrains on",
             weeks=(latest.week,),
             evidence=_found(latest, alerts) + evidence,
         )
-    return RuleOutcome(rule="performance", detail=f"week {latest.week}: {finding.reason}")
+    if finding.verdict is Verdict.INSUFFICIENT:
+        return RuleOutcome(
+            rule="performance",
+            action=Action.WAIT,
+            detail=f"not enough evidence either way: {finding.reason}",
+            weeks=pooled.weeks,
+            evidence=evidence,
+        )
+    return RuleOutcome(rule="performance", detail=f"no harm shown: {finding.reason}")
+
+
+def escalation_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutcome:
+    """After ``escalate_after`` rejected retrains in a row, a person must look: the policy
+    keeps trying, and says that it is not succeeding."""
+    streak = history.rejections_in_a_row()
+    if policy.escalate_after == 0 or len(streak) < policy.escalate_after:
+        return RuleOutcome(rule="escalation", detail=f"{len(streak)} rejected retrain(s) in a row")
+    return RuleOutcome(
+        rule="escalation",
+        action=Action.INVESTIGATE,
+        detail=f"{len(streak)} retrains in a row rejected (weeks"
+        f" {', '.join(str(w) for w in streak)}): the policy cannot fix this alone, a person must"
+        " look (the data, the features, the floors, the model family)",
+        weeks=streak,
+    )
 
 
 def drift_run(history: MonitoringHistory, policy: TriggerParams) -> list[WindowRecord]:
@@ -282,12 +469,25 @@ def drift_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutcome
         )
         return _cooled(outcome, history, policy)
     n = sum(r.n for r in labeled)
-    if n >= policy.min_labels:
-        detail = f"{what}; no harm on {n:,} labels of {_weeks(labeled)}"
+    unsure_checks = [
+        (r.week, c.column or "")
+        for r in labeled
+        for c in r.quality.checks
+        if c.column in policy.harm_checks and c.verdict is Verdict.INSUFFICIENT
+    ]
+    # A segment too small to judge is a caveat, not a veto: the overall checks decide "no harm".
+    unsure = [f"week {w} {c}" for w, c in unsure_checks if not c.startswith(SEGMENT_PREFIX)]
+    small = sorted({c for _, c in unsure_checks if c.startswith(SEGMENT_PREFIX)})
+    if n >= policy.min_labels and not unsure:
+        caveat = f" (too few labels to judge {', '.join(small)})" if small else ""
+        detail = f"{what}; no harm shown on {n:,} labels of {_weeks(labeled)}{caveat}"
         return RuleOutcome(
             rule="drift", action=Action.WATCH, detail=detail, weeks=weeks, evidence=evidence
         )
-    detail = f"{what}; {n:,} labels of the drifted weeks so far, {policy.min_labels:,} needed"
+    if unsure:
+        detail = f"{what}; not enough evidence yet ({', '.join(unsure[:4])} too uncertain)"
+    else:
+        detail = f"{what}; {n:,} labels of the drifted weeks so far, {policy.min_labels:,} needed"
     return RuleOutcome(
         rule="drift", action=Action.WAIT, detail=detail, weeks=weeks, evidence=evidence
     )

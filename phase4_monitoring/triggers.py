@@ -35,8 +35,11 @@ from phase4_monitoring.trigger_rules import (
     Action,
     RuleOutcome,
     WeekEvidence,
+    champion_broken,
+    change_week,
     data_quality_rule,
     drift_rule,
+    escalation_rule,
     estimate_rule,
     performance_rule,
     rollback_rule,
@@ -68,6 +71,9 @@ class TriggerDecision(BaseModel):
     rollback_to: str | None = None
     page_upstream: bool = False
     quarantine_weeks: tuple[int, ...] = ()  # weeks with broken data: never train on them
+    change_week: int | None = None  # the first labeled week of the champion's current harm
+    broken: str | None = None  # why the champion is known to be broken, if it is
+    escalate: bool = False  # retrains keep failing: a person must look
 
     @property
     def reasons(self) -> list[RuleOutcome]:
@@ -89,6 +95,10 @@ class TriggerDecision(BaseModel):
             lines.append(f"  roll back to v{self.rollback_to}")
         if self.page_upstream:
             lines.append("  page the upstream data owner; never train on the quarantined weeks")
+        if self.broken:
+            lines.append(f"  the champion is broken: {self.broken}")
+        if self.escalate:
+            lines.append(f"  escalate: {self.rule('escalation').detail}")
         for outcome in sorted(self.rules, key=lambda r: URGENCY[r.action]):
             lines.append(f"  {outcome}")
             lines += [f"      {e.describe()}" for e in outcome.evidence]
@@ -104,6 +114,7 @@ def decide_trigger(history: MonitoringHistory, policy: TriggerParams) -> Trigger
         performance_rule(history, policy),
         drift_rule(history, policy),
         estimate_rule(history),
+        escalation_rule(history, policy),
     )
     action = min((r.action for r in rules), key=URGENCY.__getitem__)
     return TriggerDecision(
@@ -114,4 +125,7 @@ def decide_trigger(history: MonitoringHistory, policy: TriggerParams) -> Trigger
         rollback_to=history.previous_champion() if action is Action.ROLLBACK else None,
         page_upstream=action is Action.QUARANTINE,
         quarantine_weeks=tuple(w.week for w in history.windows if w.broken),
+        change_week=change_week(history, policy),
+        broken=champion_broken(history, policy),
+        escalate=rules[-1].fired,
     )

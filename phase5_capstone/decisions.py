@@ -9,7 +9,9 @@ import json
 
 from pydantic import JsonValue
 
+from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.pipeline import WorkDir
+from phase2_pipelines.recalibrate import NotRecalibratable, recalibration_fitter
 from phase2_pipelines.registry import CHAMPION, PREVIOUS_CHAMPION, Registry
 from phase4_monitoring.trigger_history import (
     LabeledRecord,
@@ -20,9 +22,19 @@ from phase4_monitoring.trigger_history import (
 from phase4_monitoring.triggers import Action, TriggerDecision, decide_trigger
 from phase5_capstone.context import Context
 from phase5_capstone.events import Draft
-from phase5_capstone.state import CycleState, RolloutState, StepOutcome
-from phase5_capstone.training import run_params, train_and_register, training_window
+from phase5_capstone.faults import LabelShuffle
+from phase5_capstone.state import CycleState, RolloutState, StepOutcome, write_atomically
+from phase5_capstone.training import (
+    Gated,
+    Window,
+    gate_candidate,
+    plan_window,
+    register_candidate,
+    run_params,
+)
 from phase5_capstone.weekly import LABELED_FILE, ROLLOUT_FILE, WINDOW_FILE
+
+REPLAY_FILE = "shadow_replay.json"
 
 RETRAIN = "retrain"
 
@@ -85,6 +97,7 @@ def rollout(ctx: Context, week: int, state: CycleState) -> StepOutcome:
             update={
                 "rollout": None,
                 "rolled_back_versions": (*state.rolled_back_versions, staged.version),
+                "rejected_weeks": (*state.rejected_weeks, staged.staged_week),
             }
         )
         return StepOutcome(week=week, step="rollout", events=(draft,), state=state)
@@ -151,11 +164,19 @@ def history(ctx: Context, week: int, state: CycleState) -> MonitoringHistory:
         labeled=tuple(labeled),
         promotions=tuple(Promotion(version=v, week=w) for v, w in state.promotions),
         retrain_weeks=state.retrain_weeks,
+        rejected_weeks=state.rejected_weeks,
     )
 
 
+CHANGE_WEEK = "change_week"
+BROKEN = "broken"
+ESCALATE = "escalate"
+
+
 def decide(ctx: Context, week: int, state: CycleState) -> StepOutcome:
-    """Phase 4's trigger policy on the history; a rollback is carried out at once."""
+    """Phase 4's trigger policy on the history; a rollback is carried out at once. A retrain
+    request carries what the retrain needs to know: where the harm began, and whether the
+    champion is known to be broken."""
     decision = decide_trigger(history(ctx, week, state), ctx.monitoring.triggers)
     draft = Draft(
         kind="decision",
@@ -164,7 +185,16 @@ def decide(ctx: Context, week: int, state: CycleState) -> StepOutcome:
         evidence=_decision_evidence(decision),
     )
     drafts = [draft]
-    data: dict[str, JsonValue] = {}
+    data: dict[str, JsonValue] = {ESCALATE: decision.escalate}
+    if decision.escalate and not _escalated_before(ctx, week):
+        drafts.append(
+            Draft(
+                kind="escalated",
+                summary=f"a person must look: {decision.rule('escalation').detail}",
+                model_version=decision.model_version,
+                evidence={"rejected_weeks": list(decision.rule("escalation").weeks)},
+            )
+        )
     if decision.action is Action.ROLLBACK and decision.rollback_to is not None:
         state, rolled = rollback(ctx, week, state, decision)
         drafts.append(rolled)
@@ -179,8 +209,14 @@ def decide(ctx: Context, week: int, state: CycleState) -> StepOutcome:
                 )
             )
         else:
-            data[RETRAIN] = True
+            data |= {RETRAIN: True, CHANGE_WEEK: decision.change_week, BROKEN: decision.broken}
     return StepOutcome(week=week, step="decide", events=tuple(drafts), state=state, data=data)
+
+
+def _escalated_before(ctx: Context, week: int) -> bool:
+    """Whether last week's decision already escalated (one event per streak, not per week)."""
+    previous = ctx.paths.read_outcome(week - 1, "decide") if week > 0 else None
+    return previous is not None and bool(previous.data.get(ESCALATE))
 
 
 def _decision_evidence(decision: TriggerDecision) -> dict[str, JsonValue]:
@@ -192,6 +228,9 @@ def _decision_evidence(decision: TriggerDecision) -> dict[str, JsonValue]:
         ],
         "rollback_to": decision.rollback_to,
         "quarantine_weeks": list(decision.quarantine_weeks),
+        "change_week": decision.change_week,
+        "broken": decision.broken,
+        "escalate": decision.escalate,
         "rules": [json.loads(r.model_dump_json()) for r in decision.rules],
     }
 
@@ -255,57 +294,262 @@ def data_lineage(ctx: Context, work: WorkDir) -> dict[str, JsonValue]:
     }
 
 
-def retrain(ctx: Context, week: int, state: CycleState, wanted: bool) -> StepOutcome:
-    """Train a challenger on the released labels with phase 2, gate it, stage it in shadow."""
+def retrain(
+    ctx: Context,
+    week: int,
+    state: CycleState,
+    wanted: bool,
+    request: dict[str, JsonValue] | None = None,
+) -> StepOutcome:
+    """Train candidates on the released labels with phase 2, gate them against the champion on
+    the same rows, and stage the best that passes; say why when it waits or when all fail.
+
+    The candidates: a retrain of the configured family, and, when labels show harm since a known
+    week and the policy allows, the champion recalibrated per segment (cheap, and often as good
+    on the first weeks after a change). Both are judged by the same gate on the same rows.
+    """
     if not wanted:
         return StepOutcome(week=week, step="retrain", state=state)
-    state = state.model_copy(update={"retrain_weeks": (*state.retrain_weeks, week)})
-    window = training_window(ctx, week, state.quarantined_weeks)
-    if window is None:
+    request = request or {}
+    change = request.get(CHANGE_WEEK)
+    change = change if isinstance(change, int) else None
+    broken = request.get(BROKEN)
+    plan = plan_window(ctx, week, state.quarantined_weeks, change)
+    if plan is None:
         draft = Draft(kind="retrain_skipped", summary="too few labeled weeks to train on yet")
         return StepOutcome(week=week, step="retrain", events=(draft,), state=state)
+    if isinstance(plan, str):
+        draft = Draft(
+            kind="retrain_waiting",
+            summary=f"no retrain launched: {plan}",
+            evidence={CHANGE_WEEK: change},
+        )
+        return StepOutcome(week=week, step="retrain", events=(draft,), state=state)
+    state = state.model_copy(update={"retrain_weeks": (*state.retrain_weeks, week)})
+    params = run_params(ctx, week, "challenger")
+    policy = ctx.capstone.policy
+    if policy.evaluation == "crossfit":
+        params = params.model_copy(
+            update={
+                "evaluate": params.evaluate.model_copy(
+                    update={"crossfit_folds": policy.crossfit_folds}
+                )
+            }
+        )
+    if isinstance(broken, str) and broken and policy.broken_champion_burden == "non_inferiority":
+        params = params.model_copy(
+            update={
+                "gate": params.gate.model_copy(
+                    update={"burden": "non_inferiority", "burden_reason": broken}
+                )
+            }
+        )
     scenario = ctx.scenario
     bug = scenario.training_bug(week)
     packaging = scenario.packaging_faults(week)
-    work = WorkDir(ctx.paths.week(week) / "pipeline")
-    registration = train_and_register(
-        ctx, work, run_params(ctx, week, "challenger"), window, bug, packaging
-    )
+    candidates = [
+        gate_candidate(ctx, "retrain", _work(ctx, week, "pipeline"), params, plan, bug=bug)
+    ]
+    recalibration = recalibration_candidate(ctx, week, state, plan, params, bug)
+    if recalibration is not None:
+        candidates.append(recalibration)
+    chosen = choose_candidate(candidates)
+    registration = register_candidate(ctx, chosen, packaging)
     decision = registration.decision
+    faults: list[str] = [f.kind for f in [*([bug] if bug else []), *packaging]]
+    run_ids = {"train": registration.run_id} if registration.run_id else {}
+    drafts = [_outscored(other, chosen, faults) for other in candidates if other is not chosen]
     evidence: dict[str, JsonValue] = {
-        "train_weeks": list(window.train_weeks),
-        "holdout_weeks": list(window.holdout_weeks),
-        "train_rows": len(window.train),
-        "holdout_rows": len(window.holdout),
-        "faults": [f.kind for f in [*([bug] if bug else []), *packaging]],
+        "candidate": chosen.kind,
+        **chosen.window.describe(),
+        "faults": list[JsonValue](faults),
         "gate": json.loads(decision.model_dump_json()),
+        "expected_value": expected_value(ctx, chosen),
         "version": registration.version,
-        "data": data_lineage(ctx, work),
+        "data": data_lineage(ctx, chosen.work),
     }
     staged = decision.promote and registration.challenger == registration.version
-    run_ids = {"train": registration.run_id} if registration.run_id else {}
     if not staged:
-        draft = Draft(
-            kind="candidate_rejected",
-            summary=f"v{registration.version} rejected: {decision.summary[:300]}",
+        drafts.append(
+            Draft(
+                kind="candidate_rejected",
+                summary=f"v{registration.version} ({chosen.kind}) rejected:"
+                f" {decision.summary[:300]}",
+                model_version=registration.version,
+                evidence=evidence,
+                measured={"registration": registration.note},
+                run_ids=run_ids,
+            )
+        )
+        state = state.model_copy(update={"rejected_weeks": (*state.rejected_weeks, week)})
+        return StepOutcome(week=week, step="retrain", events=tuple(drafts), state=state)
+    ctx.service.reload()
+    ctx.service.set_rollout("shadow")
+    drafts.append(
+        Draft(
+            kind="challenger_staged",
+            summary=f"v{registration.version} ({chosen.kind}) passed the gate"
+            f" ({decision.summary[:200]}); {_next_stage(ctx, week, state)}",
             model_version=registration.version,
             evidence=evidence,
             measured={"registration": registration.note},
             run_ids=run_ids,
         )
-        return StepOutcome(week=week, step="retrain", events=(draft,), state=state)
-    ctx.service.reload()
-    ctx.service.set_rollout("shadow")
-    draft = Draft(
-        kind="challenger_staged",
-        summary=f"v{registration.version} passed the gate ({decision.summary[:200]}); shadow"
-        " from next week",
-        model_version=registration.version,
-        evidence=evidence,
-        measured={"registration": registration.note},
-        run_ids=run_ids,
     )
     new = RolloutState(version=registration.version, stage="shadow", staged_week=week)
-    return StepOutcome(
-        week=week, step="retrain", events=(draft,), state=state.model_copy(update={"rollout": new})
+    state = state.model_copy(update={"rollout": new})
+    if ctx.capstone.rollout.shadow == "replay" and week not in state.quarantined_weeks:
+        state, replayed = replay_shadow(ctx, week, state)
+        drafts.append(replayed)
+    return StepOutcome(week=week, step="retrain", events=tuple(drafts), state=state)
+
+
+def _work(ctx: Context, week: int, name: str) -> WorkDir:
+    return WorkDir(ctx.paths.week(week) / name)
+
+
+def _next_stage(ctx: Context, week: int, state: CycleState) -> str:
+    if ctx.capstone.rollout.shadow == "replay" and week not in state.quarantined_weeks:
+        return "its shadow replays this week's customers now"
+    return "shadow from next week"
+
+
+def recalibration_candidate(
+    ctx: Context,
+    week: int,
+    state: CycleState,
+    window: Window,
+    params: PipelineParams,
+    bug: LabelShuffle | None,
+) -> Gated | None:
+    """The champion recalibrated per segment on the labels since the change, judged on the same
+    rows as the retrain (cross-fitted); None when there is no change, or the policy or the
+    champion's kind rule it out."""
+    policy = ctx.capstone.policy
+    if not policy.recalibrate or window.change_week is None or state.champion is None:
+        return None
+    try:
+        fitter = recalibration_fitter(
+            ctx.champion(state.champion).pipeline,
+            policy.recalibration_columns,
+            policy.recalibration_prior_sd,
+        )
+    except NotRecalibratable:
+        return None
+    since = Window(
+        train_weeks=(),
+        holdout_weeks=window.holdout_weeks,
+        train=window.train.iloc[0:0].copy(),
+        holdout=window.holdout,
+        change_week=window.change_week,
+    )
+    work = _work(ctx, week, "pipeline-recalibration")
+    return gate_candidate(ctx, "recalibration", work, params, since, fitter, bug)
+
+
+def choose_candidate(candidates: list[Gated]) -> Gated:
+    """The candidate to register: among those the gate passed, the one whose lead over the
+    champion has the highest lower bound (a recalibration wins ties: it is the smaller change);
+    if none passed, the one that came closest, so its rejection is on record."""
+
+    def lead(gated: Gated) -> tuple[float, float]:
+        comparison = gated.decision.comparison
+        if comparison is None:
+            return (float("-inf"), 0.0)
+        return (comparison.low, 1.0 if gated.kind == "recalibration" else 0.0)
+
+    passed = [c for c in candidates if c.decision.promote]
+    return max(passed or candidates, key=lead)
+
+
+def _outscored(other: Gated, chosen: Gated, faults: list[str]) -> Draft:
+    """A candidate not registered: rejected by the gate, or beaten by the chosen one."""
+    comparison = other.decision.comparison
+    lead = "" if comparison is None else f"; {comparison.render()}"
+    if other.decision.promote:
+        kind, what = "candidate_outscored", f"passed the gate but {chosen.kind} led by more"
+    else:
+        kind, what = "candidate_rejected", f"rejected: {other.decision.summary[:250]}"
+    return Draft(
+        kind=kind,
+        summary=f"{other.kind} candidate {what}{lead}",
+        evidence={
+            "candidate": other.kind,
+            **other.window.describe(),
+            "faults": list[JsonValue](faults),
+            "gate": json.loads(other.decision.model_dump_json()),
+            "registered": False,
+        },
+    )
+
+
+def expected_value(ctx: Context, gated: Gated) -> dict[str, JsonValue]:
+    """The campaign's value per customer on the judged rows, candidate (at its chosen threshold)
+    beside the champion (at its own), and what the difference is worth in a week of customers."""
+    import pandas as pd
+
+    from phase2_pipelines.evaluate import net_value
+
+    paired = gated.work.gate / "paired_scores.parquet"
+    if not paired.exists():
+        return {}
+    rows = pd.read_parquet(paired)
+    report = json.loads((gated.work.evaluate / "metrics.json").read_text())
+    labels = rows["churn"].to_numpy()
+    business = ctx.pipeline.evaluate.business
+    version = gated.decision.champion_version
+    champion_threshold = ctx.champion(version).threshold if version else 0.5
+    candidate = net_value(labels, rows["score"].to_numpy() >= report["threshold"], business)
+    champion = net_value(labels, rows["champion_score"].to_numpy() >= champion_threshold, business)
+    per_customer = (candidate - champion) / max(len(rows), 1)
+    return {
+        "rows": len(rows),
+        "candidate_threshold": round(float(report["threshold"]), 4),
+        "champion_threshold": round(float(champion_threshold), 4),
+        "candidate_usd_per_customer": round(candidate / max(len(rows), 1), 3),
+        "champion_usd_per_customer": round(champion / max(len(rows), 1), 3),
+        "gain_usd_per_week": round(per_customer * ctx.scenario.rows_per_week, 2),
+    }
+
+
+def replay_shadow(ctx: Context, week: int, state: CycleState) -> tuple[CycleState, Draft]:
+    """The shadow scores this week's customers again, at once, beside the champion (whose
+    answers are the ones kept); its guardrails judge it; then it goes to canary next week."""
+    from phase5_capstone.weekly import batch_of
+
+    assert state.rollout is not None
+    staged = state.rollout
+    frame = batch_of(ctx, week)
+    ctx.service.score(frame, ctx.capstone.score_chunk_rows)
+    status = ctx.service.settle(len(frame))
+    write_atomically(ctx.paths.week(week) / REPLAY_FILE, json.dumps(status))
+    breach = status.get("last_breach")
+    if status.get("mode") == "off" and breach:
+        reason = str(breach.get("reason", "")) if isinstance(breach, dict) else str(breach)
+        ctx.service.reload()
+        state = state.model_copy(
+            update={
+                "rollout": None,
+                "rolled_back_versions": (*state.rolled_back_versions, staged.version),
+                "rejected_weeks": (*state.rejected_weeks, staged.staged_week),
+            }
+        )
+        return state, Draft(
+            kind="guardrail_rollback",
+            summary=f"v{staged.version} in its shadow replay: a live guardrail fired; the service"
+            f" retired it; v{state.champion} keeps serving ({reason})",
+            model_version=staged.version,
+            evidence={"stage": "shadow", "guardrail": _breached(breach)},
+            measured={"breach": breach},
+        )
+    params = ctx.capstone.rollout
+    ctx.service.set_rollout("canary", params.canary_percent)
+    canary = RolloutState(version=staged.version, stage="canary", staged_week=staged.staged_week)
+    return state.model_copy(update={"rollout": canary}), Draft(
+        kind="canary_started",
+        summary=f"v{staged.version} passed its shadow replay of week {week}'s {len(frame):,}"
+        f" customers; it serves {params.canary_percent:g}% of customers from next week",
+        model_version=staged.version,
+        evidence={"shadow": "replay", "canary_percent": params.canary_percent},
+        measured={"guardrails": status.get("guardrails")},
     )

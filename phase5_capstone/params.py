@@ -9,6 +9,7 @@ sections of the same file.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +26,11 @@ class _Strict(BaseModel):
 class RolloutParams(_Strict):
     """A staged challenger shadows, then serves a canary share, then is promoted."""
 
+    shadow: Literal["replay", "traffic"] = Field(
+        "replay",
+        description="replay: the shadow scores the week's batch again as soon as the challenger"
+        " is staged; traffic: it shadows the next shadow_weeks of live traffic.",
+    )
     shadow_weeks: int = Field(1, ge=1, description="Weeks of traffic scored in the shadow.")
     canary_weeks: int = Field(1, ge=1, description="Weeks the canary share is served.")
     canary_percent: float = Field(50.0, gt=0, lt=100, description="Customers the canary serves.")
@@ -45,6 +51,38 @@ class ServiceParams(_Strict):
     )
 
 
+class PolicyParams(_Strict):
+    """What a retrain learns from and how its candidates are judged (``training.py``)."""
+
+    evaluation: Literal["crossfit", "holdout"] = Field(
+        "crossfit",
+        description="crossfit: judge candidates out of fold on the newest (post-change) weeks and"
+        " ship a model trained on them too; holdout: hold the latest weeks out.",
+    )
+    crossfit_folds: int = Field(5, ge=2)
+    max_evaluation_weeks: int = Field(
+        4, ge=1, description="At most this many post-change weeks are cross-fitted."
+    )
+    pre_change_weight: float = Field(
+        0.25, gt=0, le=1, description="Weight of a row from before the change, after one."
+    )
+    min_evaluation_churners: int = Field(
+        50, ge=1, description="Judge candidates only on at least this many churners."
+    )
+    recalibrate: bool = Field(
+        True, description="On harm, also try the champion recalibrated per segment."
+    )
+    recalibration_columns: tuple[str, ...] = ("contract", "internetservice", "paymentmethod")
+    recalibration_prior_sd: float = Field(1.0, gt=0)
+    wait_for_post_change: bool = Field(
+        True, description="Launch no retrain whose window holds no label since the change."
+    )
+    broken_champion_burden: Literal["non_inferiority", "superiority"] = Field(
+        "non_inferiority",
+        description="The gate's burden when the champion is known to be broken.",
+    )
+
+
 class CapstoneParams(_Strict):
     scenario: str = Field("default", description="The scenario `make capstone` runs.")
     train_weeks: int = Field(3, ge=1, description="A retrain learns from this many weeks...")
@@ -55,6 +93,7 @@ class CapstoneParams(_Strict):
     evidently_on_alert: bool = Field(
         True, description="Write Evidently's HTML report in a week whose alert begins."
     )
+    policy: PolicyParams = PolicyParams()
     rollout: RolloutParams = RolloutParams()
     service: ServiceParams = ServiceParams()
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from pydantic import JsonValue
+
 from phase1_foundations.settings import Settings, get_settings
 from phase2_pipelines.params import PARAMS_FILE, load_params
 from phase2_pipelines.pipeline import WorkDir
@@ -83,8 +85,10 @@ def bootstrap(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     return StepOutcome(week=week, step=BOOTSTRAP, events=(draft,), state=state)
 
 
-def _retrain(ctx: Context, week: int, state: CycleState, *, wanted: bool) -> StepOutcome:
-    return decisions.retrain(ctx, week, state, wanted)
+def _retrain(
+    ctx: Context, week: int, state: CycleState, *, request: dict[str, JsonValue]
+) -> StepOutcome:
+    return decisions.retrain(ctx, week, state, bool(request.get(decisions.RETRAIN)), request)
 
 
 def build_context(
@@ -144,17 +148,22 @@ def execute(
     return outcome
 
 
+def retrain_request(ctx: Context, week: int) -> dict[str, JsonValue]:
+    """What this week's ``decide`` asked of the retrain (read from its durable outcome)."""
+    decided = ctx.paths.read_outcome(week, "decide")
+    return {} if decided is None else dict(decided.data)
+
+
 def retrain_wanted(ctx: Context, week: int) -> bool:
     """Whether this week's ``decide`` asked for a retrain (read from its durable outcome)."""
-    decided = ctx.paths.read_outcome(week, "decide")
-    return decided is not None and bool(decided.data.get(decisions.RETRAIN))
+    return bool(retrain_request(ctx, week).get(decisions.RETRAIN))
 
 
 def execute_retrain(ctx: Context, log: EventLog, week: int, state: CycleState) -> StepOutcome:
     """The week's last step. It always leaves an outcome, empty when no retrain was wanted:
     that outcome is the mark that the week is done (``next_week``)."""
-    wanted = retrain_wanted(ctx, week)
-    return execute(ctx, log, week, RETRAIN, partial(_retrain, wanted=wanted), state)
+    request = retrain_request(ctx, week)
+    return execute(ctx, log, week, RETRAIN, partial(_retrain, request=request), state)
 
 
 def run_week(ctx: Context, log: EventLog, week: int, state: CycleState) -> CycleState:

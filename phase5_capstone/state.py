@@ -51,6 +51,11 @@ class CycleState(_Frozen):
         (), description="(version, first week it served), oldest first; rollbacks included."
     )
     retrain_weeks: tuple[int, ...] = ()
+    rejected_weeks: tuple[int, ...] = Field(
+        (),
+        description="Weeks whose retrain failed: every candidate rejected by the gate, or the"
+        " staged one stopped by a live guardrail.",
+    )
 
 
 class StepOutcome(_Frozen):

@@ -14,7 +14,9 @@ NOTABLE = {
     "bootstrapped": "champion v{v} shipped",
     "quarantined": "batch quarantined",
     "candidate_rejected": "v{v} rejected by the gate",
-    "challenger_staged": "v{v} staged (shadow)",
+    "retrain_waiting": "retrain waits for labels",
+    "challenger_staged": "v{v} staged",
+    "escalated": "escalated: a person must look",
     "canary_started": "v{v} canary",
     "promoted": "v{v} promoted",
     "guardrail_rollback": "v{v} stopped by a guardrail",
@@ -33,6 +35,17 @@ def _auc(event: Event) -> str:
     return f"w{event.evidence.get('event_week')}:{value:.3f}" if isinstance(value, float) else ""
 
 
+def _notable(event: Event) -> str:
+    """One event in a few words; a candidate that was never registered is named by its kind."""
+    if event.model_version is None and event.kind == "candidate_rejected":
+        return f"{event.evidence.get('candidate', 'a')} candidate rejected"
+    text = NOTABLE[event.kind].format(v=event.model_version)
+    kind = event.evidence.get("candidate")
+    if event.kind == "challenger_staged" and isinstance(kind, str):
+        text += f", a {kind}"
+    return text
+
+
 def summary_table(events: list[Event]) -> str:
     """One line per week: who served, what the monitor and the trigger said, what happened."""
     weeks = sorted({e.week for e in events})
@@ -48,9 +61,7 @@ def summary_table(events: list[Event]) -> str:
         monitor = next((e.evidence.get("verdict") for e in mine if e.kind == "monitored"), "-")
         decision = next((e.evidence.get("action") for e in mine if e.kind == "decision"), "-")
         aucs = " ".join(a for a in (_auc(e) for e in mine if e.kind == "labels_arrived") if a)
-        happened = "; ".join(
-            NOTABLE[e.kind].format(v=e.model_version) for e in mine if e.kind in NOTABLE
-        )
+        happened = "; ".join(_notable(e) for e in mine if e.kind in NOTABLE)
         label = "setup" if week == SETUP_WEEK else str(week)
         lines.append(f"{label:>4}  {by:<9} {monitor!s:<8} {decision!s:<11} {aucs:<13} {happened}")
     return "\n".join(lines)

@@ -14,11 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import joblib
+import numpy as np
 import pandas as pd
+from pydantic import JsonValue
+from sklearn.pipeline import Pipeline
 
 from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.scenarios import Interaction, Scenario
 from phase1_foundations.world import EVENT_WEEK_COLUMN, World
+from phase2_pipelines.gate import GateDecision
 from phase2_pipelines.params import PipelineParams, WorldWindow
 from phase2_pipelines.pipeline import (
     Registration,
@@ -30,6 +34,8 @@ from phase2_pipelines.pipeline import (
     train,
     validate,
 )
+from phase2_pipelines.stages.train import configured_fitter
+from phase2_pipelines.train import Fitter, Weights
 from phase2_pipelines.world_source import labeled_weeks
 from phase5_capstone.context import Context
 from phase5_capstone.faults import LabelShuffle, PackagingFault, package_for_serving, shuffle_labels
@@ -39,10 +45,28 @@ BOOTSTRAP_SEED_OFFSET = 1_000_003  # the pre-history world: same population, oth
 
 @dataclass(frozen=True)
 class Window:
+    """What a candidate learns from and is judged on: ``holdout`` rows are its evaluation rows
+    (cross-fitted when the policy says so), ``weights`` weigh each row of train, then holdout."""
+
     train_weeks: tuple[int, ...]
     holdout_weeks: tuple[int, ...]
     train: pd.DataFrame
     holdout: pd.DataFrame
+    weights: tuple[np.ndarray, np.ndarray] | None = None
+    change_week: int | None = None
+
+    def describe(self) -> dict[str, JsonValue]:
+        described: dict[str, JsonValue] = {
+            "train_weeks": list(self.train_weeks),
+            "holdout_weeks": list(self.holdout_weeks),
+            "train_rows": len(self.train),
+            "holdout_rows": len(self.holdout),
+        }
+        if self.change_week is not None:
+            described["change_week"] = self.change_week
+        if self.weights is not None:
+            described["pre_change_weight"] = round(float(self.weights[0].max(initial=0.0)), 4)
+        return described
 
 
 def released_through(world: World, week: int) -> pd.DataFrame:
@@ -63,13 +87,21 @@ def choose_weeks(
     return tuple(latest[:train_weeks]), tuple(latest[train_weeks:])
 
 
-def training_window(ctx: Context, week: int, quarantined: tuple[int, ...]) -> Window | None:
-    """The labeled window known at the end of ``week``, or None if too few weeks are labeled."""
+def usable_weeks(
+    ctx: Context, week: int, quarantined: tuple[int, ...]
+) -> tuple[pd.DataFrame, list[int]]:
+    """The labels released by the end of ``week``, and their event weeks that may be learned
+    from (not quarantined), oldest first."""
     labels = released_through(ctx.world, week)
     released = sorted({int(w) for w in labels[EVENT_WEEK_COLUMN].unique()})
-    chosen = choose_weeks(
-        released, quarantined, ctx.capstone.train_weeks, ctx.capstone.holdout_weeks
-    )
+    return labels, [w for w in released if w not in quarantined]
+
+
+def training_window(ctx: Context, week: int, quarantined: tuple[int, ...]) -> Window | None:
+    """The labeled window known at the end of ``week``: the latest ``holdout_weeks`` held out,
+    the ``train_weeks`` before them trained on; None if too few weeks are labeled."""
+    labels, usable = usable_weeks(ctx, week, quarantined)
+    chosen = choose_weeks(usable, (), ctx.capstone.train_weeks, ctx.capstone.holdout_weeks)
     if chosen is None:
         return None
     train_weeks, holdout_weeks = chosen
@@ -79,6 +111,59 @@ def training_window(ctx: Context, week: int, quarantined: tuple[int, ...]) -> Wi
         labeled_weeks(ctx.world, labels, list(train_weeks)),
         labeled_weeks(ctx.world, labels, list(holdout_weeks)),
     )
+
+
+def plan_window(
+    ctx: Context, week: int, quarantined: tuple[int, ...], change: int | None
+) -> Window | str | None:
+    """The window a retrain learns from, or why it waits (a sentence), or None if too few weeks
+    are labeled at all.
+
+    With ``policy.evaluation: crossfit`` and a known change (the first labeled week of the
+    harm), the candidates are judged on the labeled weeks since the change, cross-fitted, and
+    learn from them at full weight and from the ``train_weeks`` before the change at
+    ``pre_change_weight``. Without a change (a scheduled retrain) the latest ``holdout_weeks``
+    are cross-fitted. With ``evaluation: holdout`` the latest weeks are held out, as phase 2
+    does, and a retrain that would learn nothing since the change waits.
+    """
+    policy = ctx.capstone.policy
+    if policy.evaluation == "holdout":
+        window = training_window(ctx, week, quarantined)
+        if window is None or change is None or not policy.wait_for_post_change:
+            return window
+        if max(window.train_weeks) < change:
+            return (
+                f"the training weeks {_span(window.train_weeks)} all predate the change at week"
+                f" {change}: a model trained on them learns the old world; wait for labels"
+            )
+        return window
+    labels, usable = usable_weeks(ctx, week, quarantined)
+    if change is None:
+        chosen = choose_weeks(usable, (), ctx.capstone.train_weeks, ctx.capstone.holdout_weeks)
+        if chosen is None:
+            return None
+        base, evaluation = chosen
+        weights = None
+    else:
+        evaluation = tuple(w for w in usable if w >= change)[-policy.max_evaluation_weeks :]
+        if not evaluation:
+            return f"no usable labeled week since the change at week {change} yet: wait for labels"
+        base = tuple(w for w in usable if w < change)[-ctx.capstone.train_weeks :]
+    holdout = labeled_weeks(ctx.world, labels, list(evaluation))
+    train = labeled_weeks(ctx.world, labels, list(base)) if base else holdout.iloc[0:0].copy()
+    churners = int(holdout[LABEL_COLUMN].sum())
+    if churners < policy.min_evaluation_churners:
+        return (
+            f"{churners} churners in weeks {_span(evaluation)}, fewer than the"
+            f" {policy.min_evaluation_churners} a candidate is judged on: wait for labels"
+        )
+    if change is not None:
+        weights = (np.full(len(train), policy.pre_change_weight), np.ones(len(holdout)))
+    return Window(base, evaluation, train, holdout, weights, change)
+
+
+def _span(weeks: tuple[int, ...]) -> str:
+    return str(weeks[0]) if len(weeks) == 1 else f"{weeks[0]}-{weeks[-1]}"
 
 
 def bootstrap_window(ctx: Context) -> Window:
@@ -138,6 +223,59 @@ def run_params(ctx: Context, week: int, promote_to: str) -> PipelineParams:
     )
 
 
+def faulty_fitter(fitter: Fitter, bug: LabelShuffle, seed: int) -> Fitter:
+    """``fitter`` behind a training job whose label join is broken: every fit (the shipped model
+    and each cross-fitted fold) learns from shuffled labels; evaluation rows keep their own."""
+
+    def fit(frame: pd.DataFrame, weights: Weights) -> Pipeline:
+        return fitter(shuffle_labels(frame, bug, seed), weights)
+
+    return fit
+
+
+@dataclass(frozen=True)
+class Gated:
+    """A candidate trained, evaluated and gated in its work directory, not yet registered."""
+
+    kind: str
+    work: WorkDir
+    params: PipelineParams
+    window: Window
+    decision: GateDecision
+    model: Pipeline
+
+
+def gate_candidate(
+    ctx: Context,
+    kind: str,
+    work: WorkDir,
+    params: PipelineParams,
+    window: Window,
+    fitter: Fitter | None = None,
+    bug: LabelShuffle | None = None,
+) -> Gated:
+    """Phase 2's stages up to the gate: ingest, validate, train, evaluate (cross-fitted when
+    ``params.evaluate.crossfit_folds`` says), gate against the champion on the same rows."""
+    if bug is not None:
+        fitter = faulty_fitter(fitter or configured_fitter(params), bug, ctx.scenario.seed)
+    ingest(params, work, ctx.settings, (window.train, window.holdout), window.weights)
+    validate(work, ctx.settings)
+    model = train(params, work, fitter)
+    evaluate(params, work, fitter)
+    decision = gate(params, work, ctx.settings)
+    return Gated(kind, work, params, window, decision, model)
+
+
+def register_candidate(
+    ctx: Context, gated: Gated, packaging: list[PackagingFault] | None = None
+) -> Registration:
+    """Register what would ship (a packaging fault wraps the fitted model after the gate, so the
+    gate judged what training produced and the registry holds what is served)."""
+    if packaging:
+        joblib.dump(package_for_serving(gated.model, packaging), gated.work.train / "model.joblib")
+    return register(gated.params, gated.work, ctx.settings)
+
+
 def train_and_register(
     ctx: Context,
     work: WorkDir,
@@ -147,14 +285,5 @@ def train_and_register(
     packaging: list[PackagingFault] | None = None,
 ) -> Registration:
     """Phase 2's stages in order; faults enter where they would in a real system."""
-    train_frame = window.train
-    if bug is not None:
-        train_frame = shuffle_labels(train_frame, bug, ctx.scenario.seed)
-    ingest(params, work, ctx.settings, (train_frame, window.holdout))
-    validate(work, ctx.settings)
-    model = train(params, work)
-    evaluate(params, work)
-    gate(params, work, ctx.settings)
-    if packaging:
-        joblib.dump(package_for_serving(model, packaging), work.train / "model.joblib")
-    return register(params, work, ctx.settings)
+    gated = gate_candidate(ctx, "retrain", work, params, window, bug=bug)
+    return register_candidate(ctx, gated, packaging)

@@ -18,7 +18,7 @@ from phase1_foundations.contract import (
 )
 from phase1_foundations.repro import dataset_fingerprint
 from phase1_foundations.world import EVENT_WEEK_COLUMN
-from phase2_pipelines.evaluate import net_value
+from phase2_pipelines.evaluate import net_value, slice_values
 from phase2_pipelines.stages.validate import quarantine
 from phase4_monitoring.evidence import Verdict
 from phase4_monitoring.monitor import WindowReport, monitor_window
@@ -123,6 +123,9 @@ def labeled_week(
     reference = ctx.reference(version)
     y = mine[LABEL_COLUMN].to_numpy(dtype=np.int64)
     s = mine["score"].to_numpy(dtype=np.float64)
+    rows = mine[[ID_COLUMN]].merge(
+        batch_of(ctx, event_week).drop_duplicates(ID_COLUMN), on=ID_COLUMN, how="left"
+    )
     quality = check_quality(
         y,
         s,
@@ -131,6 +134,7 @@ def labeled_week(
         business=reference.business,
         calibration_bins=reference.calibration_bins,
         params=ctx.monitoring,
+        segments=slice_values(rows, ctx.pipeline.evaluate),
     )
     record = LabeledRecord(week=event_week, model_version=version, quality=quality)
     write_atomically(ctx.paths.week(event_week) / LABELED_FILE, record.model_dump_json())

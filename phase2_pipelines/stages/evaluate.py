@@ -3,26 +3,56 @@
 from __future__ import annotations
 
 import joblib
+import numpy as np
 import pandas as pd
 
 from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.repro import prediction_hash
-from phase2_pipelines.evaluate import EvaluationReport, evaluate_scores
+from phase2_pipelines.crossfit import crossfit_scores
+from phase2_pipelines.evaluate import EvaluationReport, choose_threshold, evaluate_scores
 from phase2_pipelines.params import PipelineParams
-from phase2_pipelines.train import predict_scores
+from phase2_pipelines.stages.ingest import read_weights
+from phase2_pipelines.stages.train import configured_fitter
+from phase2_pipelines.train import Fitter, predict_scores
 from phase2_pipelines.workdir import SCORE_COLUMN, WorkDir, write_json
 
 
-def evaluate(params: PipelineParams, work: WorkDir) -> EvaluationReport:
-    """Score the holdout with the candidate; write metrics, per-row scores and plots.
+def holdout_scores(
+    params: PipelineParams, work: WorkDir, fitter: Fitter | None = None
+) -> np.ndarray:
+    """The candidate's score for each holdout row, from a model that never saw that row: the
+    trained model, or (``crossfit_folds``) a fold's model fitted on the training rows and the
+    other folds."""
+    holdout = pd.read_parquet(work.ingest / "holdout.parquet")
+    folds = params.evaluate.crossfit_folds
+    if folds == 0:
+        return predict_scores(joblib.load(work.train / "model.joblib"), holdout)
+    train = pd.read_parquet(work.ingest / "train.parquet")
+    weights = read_weights(work, len(train))
+    return crossfit_scores(
+        fitter or configured_fitter(params),
+        holdout,
+        None if weights is None else weights[1],
+        folds=folds,
+        seed=params.train.seed,
+        base=train,
+        base_weights=None if weights is None else weights[0],
+    )
+
+
+def evaluate(
+    params: PipelineParams, work: WorkDir, fitter: Fitter | None = None
+) -> EvaluationReport:
+    """Score the holdout with the candidate; choose its threshold; write metrics, per-row scores
+    and plots.
 
     The per-row scores are what the gate pairs with the champion's scores on the same rows.
     """
-    model = joblib.load(work.train / "model.joblib")
     holdout = pd.read_parquet(work.ingest / "holdout.parquet")
-    scores = predict_scores(model, holdout)
+    scores = holdout_scores(params, work, fitter)
     labels = holdout[LABEL_COLUMN].to_numpy()
-    report = evaluate_scores(holdout, labels, scores, params.evaluate)
+    threshold = choose_threshold(labels, scores, params.evaluate)
+    report = evaluate_scores(holdout, labels, scores, params.evaluate, threshold)
     from phase2_pipelines.plots import plot_evaluation
 
     work.evaluate.mkdir(parents=True, exist_ok=True)
@@ -34,7 +64,7 @@ def evaluate(params: PipelineParams, work: WorkDir) -> EvaluationReport:
     plot_evaluation(
         labels,
         scores,
-        params.evaluate.threshold,
+        threshold,
         params.evaluate.calibration_bins,
         work.evaluate / "plots",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -31,18 +32,29 @@ def load_window(params: PipelineParams, settings: Settings) -> tuple[pd.DataFram
     return load_world_window(params.data.world)
 
 
+WEIGHTS_FILE = "weights.parquet"  # optional: a weight per row of train, then of holdout
+WEIGHT_COLUMN = "weight"
+
+
 def ingest(
     params: PipelineParams,
     work: WorkDir,
     settings: Settings | None = None,
     window: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    weights: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, object]:
-    """Write the training window and holdout as parquet, with their fingerprints."""
+    """Write the training window and holdout as parquet, with their fingerprints; and the rows'
+    weights when a caller weighs them (the capstone weighs recent weeks more)."""
     settings = settings or get_settings()
     train, holdout = window or load_window(params, settings)
     work.ingest.mkdir(parents=True, exist_ok=True)
     train.to_parquet(work.ingest / "train.parquet", index=False)
     holdout.to_parquet(work.ingest / "holdout.parquet", index=False)
+    (work.ingest / WEIGHTS_FILE).unlink(missing_ok=True)
+    if weights is not None:
+        pd.DataFrame({WEIGHT_COLUMN: np.concatenate(weights)}).to_parquet(
+            work.ingest / WEIGHTS_FILE, index=False
+        )
     summary: dict[str, object] = {
         "source": params.data.source,
         "train_rows": len(train),
@@ -51,8 +63,22 @@ def ingest(
         "holdout_fingerprint": dataset_fingerprint(holdout),
         "dvc_data_version": dvc_data_version(settings) if params.data.source == "telco" else None,
     }
+    if weights is not None:
+        summary["weights"] = {
+            "train_total": round(float(np.sum(weights[0])), 6),
+            "holdout_total": round(float(np.sum(weights[1])), 6),
+        }
     write_json(work.ingest / "ingest.json", summary)
     return summary
+
+
+def read_weights(work: WorkDir, train_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (train, holdout) weights ingest wrote, or None when rows are unweighted."""
+    path = work.ingest / WEIGHTS_FILE
+    if not path.exists():
+        return None
+    weights = pd.read_parquet(path)[WEIGHT_COLUMN].to_numpy(dtype=np.float64)
+    return weights[:train_rows], weights[train_rows:]
 
 
 def main(params: PipelineParams, work: WorkDir) -> str:

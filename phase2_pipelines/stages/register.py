@@ -205,6 +205,16 @@ def _move_aliases(
     return "staged as challenger"
 
 
+def operating_params(params: PipelineParams, work: WorkDir) -> PipelineParams:
+    """``params`` with the threshold evaluate chose (``evaluate.contact_rule``): the run records
+    the threshold the model was judged at, and the service decides at exactly that."""
+    chosen = float(read_json(work.evaluate / "metrics.json").get("threshold", 0.0))  # type: ignore[arg-type]
+    if not 0.0 < chosen < 1.0 or chosen == params.evaluate.threshold:
+        return params
+    evaluate = params.evaluate.model_copy(update={"threshold": chosen})
+    return params.model_copy(update={"evaluate": evaluate})
+
+
 def register(
     params: PipelineParams, work: WorkDir, settings: Settings | None = None
 ) -> Registration:
@@ -220,6 +230,7 @@ def register(
 
     settings = settings or get_settings()
     configure_mlflow(settings, TRAINING_EXPERIMENT)
+    params = operating_params(params, work)
     registry = Registry(params.registry.model_name)
     decision = GateDecision.from_dict(read_json(work.gate / "gate.json"))
     identity = model_identity(params, work)

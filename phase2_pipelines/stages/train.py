@@ -1,28 +1,62 @@
-"""Stage ``train``: fit the pipeline on the validated window; profile the window for monitoring."""
+"""Stage ``train``: fit the pipeline on the validated window; profile the window for monitoring.
+
+With ``evaluate.crossfit_folds`` set, the holdout rows are training rows too (``evaluate``
+cross-fits them to judge the candidate), so the shipped model learns from the newest weeks.
+"""
 
 from __future__ import annotations
 
 import time
 
 import joblib
+import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.profile import fit_reference_profile
-from phase2_pipelines.train import fit_model, out_of_fold_scores
+from phase2_pipelines.stages.ingest import read_weights
+from phase2_pipelines.train import Fitter, Weights, fit_model, out_of_fold_scores
 from phase2_pipelines.workdir import WorkDir, write_json
 
 
-def train(params: PipelineParams, work: WorkDir) -> Pipeline:
+def configured_fitter(params: PipelineParams) -> Fitter:
+    """The configured family fitted from scratch (``fit_model`` is looked up when called)."""
+
+    def fit(frame: pd.DataFrame, weights: Weights) -> Pipeline:
+        if weights is None:
+            return fit_model(frame, params.train)
+        return fit_model(frame, params.train, sample_weight=weights)
+
+    return fit
+
+
+def training_rows(params: PipelineParams, work: WorkDir) -> tuple[pd.DataFrame, Weights]:
+    """The rows the shipped model learns from, and their weights (None: all count alike)."""
+    train = pd.read_parquet(work.ingest / "train.parquet")
+    weights = read_weights(work, len(train))
+    if params.evaluate.crossfit_folds == 0:
+        return train, None if weights is None else weights[0]
+    holdout = pd.read_parquet(work.ingest / "holdout.parquet")
+    both = pd.concat([train, holdout], ignore_index=True) if len(train) else holdout
+    return both, None if weights is None else np.concatenate(weights)
+
+
+def train(params: PipelineParams, work: WorkDir, fitter: Fitter | None = None) -> Pipeline:
     """Fit the pipeline; the reference profile's scores are out-of-fold, like live scores."""
-    frame = pd.read_parquet(work.ingest / "train.parquet")
+    frame, weights = training_rows(params, work)
     started = time.perf_counter()
-    model = fit_model(frame, params.train)
+    fit = fitter or configured_fitter(params)
+    model = fit(frame, weights)
     seconds = time.perf_counter() - started
     work.train.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, work.train / "model.joblib")
-    profile = fit_reference_profile(frame, out_of_fold_scores(frame, params.train))
+    scores = (
+        out_of_fold_scores(frame, params.train)
+        if fitter is None and weights is None
+        else out_of_fold_scores(frame, params.train, fit, weights)
+    )
+    profile = fit_reference_profile(frame, scores)
     (work.train / "reference_profile.json").write_text(profile.model_dump_json(indent=2))
     write_json(work.train / "train.json", {"family": params.train.family, "fit_seconds": seconds})
     return model
