@@ -25,7 +25,7 @@ from phase1_foundations.contract import (
     to_model_frame,
 )
 from phase1_foundations.repro import seed_everything
-from phase2_pipelines.params import HgbParams, LogRegParams, TrainParams
+from phase2_pipelines.params import HgbParams, LogRegParams, PipelineParams, TrainParams
 
 
 def build_logreg(params: LogRegParams, seed: int) -> Pipeline:
@@ -97,6 +97,18 @@ def fit_model(train: pd.DataFrame, params: TrainParams, sample_weight: Weights =
     if sample_weight is None:
         return build_model(params).fit(features, labels)
     return build_model(params).fit(features, labels, model__sample_weight=sample_weight)
+
+
+def configured_fitter(params: PipelineParams) -> Fitter:
+    """The configured family fitted from scratch (``fit_model`` is looked up when called, so a
+    test that swaps it swaps every stage's fit)."""
+
+    def fit(frame: pd.DataFrame, weights: Weights) -> Pipeline:
+        if weights is None:
+            return fit_model(frame, params.train)
+        return fit_model(frame, params.train, sample_weight=weights)
+
+    return fit
 
 
 def model_structure(model: object) -> dict[str, str]:

@@ -6,8 +6,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 STAGES = ("ingest", "validate", "train", "evaluate", "gate", "register")
 SCORE_COLUMN = "score"  # the candidate's score per holdout row, in evaluate/scores.parquet
+WEIGHTS_FILE = "weights.parquet"  # optional, in ingest/: a weight per row of train, then holdout
+WEIGHT_COLUMN = "weight"
 
 
 class StageError(RuntimeError):
@@ -54,3 +59,12 @@ def write_json(path: Path, payload: object) -> Path:
 def read_json(path: Path) -> dict[str, object]:
     payload: dict[str, object] = json.loads(path.read_text())
     return payload
+
+
+def read_weights(work: WorkDir, train_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (train, holdout) weights ingest wrote, or None when rows are unweighted."""
+    path = work.ingest / WEIGHTS_FILE
+    if not path.exists():
+        return None
+    weights = pd.read_parquet(path)[WEIGHT_COLUMN].to_numpy(dtype=np.float64)
+    return weights[:train_rows], weights[train_rows:]

@@ -256,13 +256,26 @@ def pooled_auc(records: list[LabeledRecord]) -> PooledAuc | None:
 def interval_findings(
     records: list[LabeledRecord], policy: TriggerParams
 ) -> tuple[Check, PooledAuc] | None:
-    """The pooled realized AUC against the floor and the holdout, on one-sided interval bounds,
-    in three states: harm shown (a bound clears its limit), no harm shown (the interval keeps
-    clear of both limits), or not enough evidence (it straddles one)."""
-    pooled = pooled_auc(records)
-    if pooled is None:
+    """The realized AUC against the floor and the holdout, on one-sided interval bounds, in three
+    states: harm shown (a bound clears its limit), no harm shown (the interval keeps clear of
+    both limits), or not enough evidence (it straddles one).
+
+    The weeks are scanned as pools ending at the latest labeled week, the latest alone, then the
+    latest two, and so on: a sudden drop shows in the short pools before older, healthy weeks
+    dilute it, a sustained small drop only in the long ones. Every pool is judged at a
+    Bonferroni-corrected level, so the scan fires no more often than one look would.
+    """
+    pools = [pooled_auc(records[-size:]) for size in range(1, len(records) + 1)]
+    found = [p for p in pools if p is not None]
+    if not found:
         return None
-    z = NormalDist().inv_cdf(policy.confidence)
+    z = NormalDist().inv_cdf(1 - (1 - policy.confidence) / len(found))
+    judged = [_judge_pool(pool, policy, z) for pool in found]
+    fired = [j for j in judged if j[0].verdict is Verdict.ALERT]
+    return fired[0] if fired else judged[-1]
+
+
+def _judge_pool(pooled: PooledAuc, policy: TriggerParams, z: float) -> tuple[Check, PooledAuc]:
     limits = policy.performance
     auc_low, auc_high, drop_low, drop_high = pooled.bounds(z)
     low_auc = Evidence(
@@ -284,8 +297,9 @@ def interval_findings(
         exceeded=drop_low > limits.auc_drop,
     )
     where = _weeks_of(pooled.weeks)
+    confidence = NormalDist().cdf(z)
     reasons = [
-        f"roc_auc {pooled.auc:.3f} on {pooled.n:,} labels of {where}, {policy.confidence:.0%}"
+        f"roc_auc {pooled.auc:.3f} on {pooled.n:,} labels of {where}, {confidence:.1%}"
         f" upper bound {auc_high:.3f} {'<' if low_auc.exceeded else '>='} floor"
         f" {limits.auc_floor:.2f}",
         f"drop from holdout {pooled.drop:+.3f}, bounds [{drop_low:+.3f}, {drop_high:+.3f}] vs"

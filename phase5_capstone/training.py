@@ -34,8 +34,7 @@ from phase2_pipelines.pipeline import (
     train,
     validate,
 )
-from phase2_pipelines.stages.train import configured_fitter
-from phase2_pipelines.train import Fitter, Weights
+from phase2_pipelines.train import Fitter, Weights, configured_fitter
 from phase2_pipelines.world_source import labeled_weeks
 from phase5_capstone.context import Context
 from phase5_capstone.faults import LabelShuffle, PackagingFault, package_for_serving, shuffle_labels

@@ -11,10 +11,8 @@ from phase1_foundations.repro import prediction_hash
 from phase2_pipelines.crossfit import crossfit_scores
 from phase2_pipelines.evaluate import EvaluationReport, choose_threshold, evaluate_scores
 from phase2_pipelines.params import PipelineParams
-from phase2_pipelines.stages.ingest import read_weights
-from phase2_pipelines.stages.train import configured_fitter
-from phase2_pipelines.train import Fitter, predict_scores
-from phase2_pipelines.workdir import SCORE_COLUMN, WorkDir, write_json
+from phase2_pipelines.train import Fitter, configured_fitter, predict_scores
+from phase2_pipelines.workdir import SCORE_COLUMN, WorkDir, read_weights, write_json
 
 
 def holdout_scores(

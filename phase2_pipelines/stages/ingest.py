@@ -10,7 +10,7 @@ from phase1_foundations.repro import dataset_fingerprint
 from phase1_foundations.settings import Settings, get_settings
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.params import PipelineParams
-from phase2_pipelines.workdir import WorkDir, write_json
+from phase2_pipelines.workdir import WEIGHT_COLUMN, WEIGHTS_FILE, WorkDir, write_json
 
 
 def dvc_data_version(settings: Settings) -> str | None:
@@ -30,10 +30,6 @@ def load_window(params: PipelineParams, settings: Settings) -> tuple[pd.DataFram
     from phase2_pipelines.world_source import load_world_window
 
     return load_world_window(params.data.world)
-
-
-WEIGHTS_FILE = "weights.parquet"  # optional: a weight per row of train, then of holdout
-WEIGHT_COLUMN = "weight"
 
 
 def ingest(
@@ -70,15 +66,6 @@ def ingest(
         }
     write_json(work.ingest / "ingest.json", summary)
     return summary
-
-
-def read_weights(work: WorkDir, train_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The (train, holdout) weights ingest wrote, or None when rows are unweighted."""
-    path = work.ingest / WEIGHTS_FILE
-    if not path.exists():
-        return None
-    weights = pd.read_parquet(path)[WEIGHT_COLUMN].to_numpy(dtype=np.float64)
-    return weights[:train_rows], weights[train_rows:]
 
 
 def main(params: PipelineParams, work: WorkDir) -> str:

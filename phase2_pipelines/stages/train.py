@@ -15,20 +15,8 @@ from sklearn.pipeline import Pipeline
 
 from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.profile import fit_reference_profile
-from phase2_pipelines.stages.ingest import read_weights
-from phase2_pipelines.train import Fitter, Weights, fit_model, out_of_fold_scores
-from phase2_pipelines.workdir import WorkDir, write_json
-
-
-def configured_fitter(params: PipelineParams) -> Fitter:
-    """The configured family fitted from scratch (``fit_model`` is looked up when called)."""
-
-    def fit(frame: pd.DataFrame, weights: Weights) -> Pipeline:
-        if weights is None:
-            return fit_model(frame, params.train)
-        return fit_model(frame, params.train, sample_weight=weights)
-
-    return fit
+from phase2_pipelines.train import Fitter, Weights, configured_fitter, out_of_fold_scores
+from phase2_pipelines.workdir import WorkDir, read_weights, write_json
 
 
 def training_rows(params: PipelineParams, work: WorkDir) -> tuple[pd.DataFrame, Weights]:
