@@ -216,6 +216,14 @@ CAPSTONE_ARGS := $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(FRESH),--fresh)
 capstone: data ## Phase 5: the whole continuous-training system, 26 simulated weeks (resumes; FRESH=1 starts over, SCENARIO=name)
 	$(PY) -m phase5_capstone run $(CAPSTONE_ARGS)
 
+.PHONY: check-phase5
+check-phase5: need-data ## Phase 5 self-check: does the run's log show every beat of its scenario? (reads, never repairs)
+	$(PY) -m phase5_capstone verify $(if $(SCENARIO),--scenario $(SCENARIO))
+
+.PHONY: bench-policy
+bench-policy: data ## Benchmark: the continuous-training policy in dollars against the oracle, today's policy beside the new one (~15 min)
+	$(PY) -m bench.bench_policy
+
 .PHONY: bench-capstone
 bench-capstone: data ## Benchmark: seconds per simulated week (default scenario and 52 weeks), and where the time goes
 	$(PY) -m bench.bench_capstone

@@ -19,8 +19,8 @@ from sklearn.pipeline import Pipeline
 
 from phase1_foundations.contract import FEATURE_NAMES, LABEL_COLUMN, to_model_frame
 from phase1_foundations.world import World
-from phase2_pipelines.evaluate import compute_metrics
-from phase2_pipelines.params import DataParams, PipelineParams, load_params
+from phase2_pipelines.evaluate import evaluate_scores, slice_values
+from phase2_pipelines.params import DataParams, EvaluateParams, PipelineParams, load_params
 from phase2_pipelines.profile import ReferenceProfile, fit_reference_profile
 from phase2_pipelines.train import fit_model, predict_scores
 from phase2_pipelines.world_source import load_world_window
@@ -78,19 +78,27 @@ def train_world_champion(
     holdout_scores = predict_scores(model, holdout)
     labels = holdout[LABEL_COLUMN].to_numpy()
     evaluate = params.evaluate
-    metrics = compute_metrics(labels, holdout_scores, evaluate.threshold, evaluate.business)
+    report = evaluate_scores(holdout, labels, holdout_scores, evaluate)
     calibration = check_calibration(
         labels, holdout_scores, evaluate.calibration_bins, monitoring.cbpe.max_ece
     )
     reference = MonitorReference(
         profile=profile,
-        baseline=QualityBaseline.from_metrics(metrics),
+        baseline=QualityBaseline.from_report(report),
         threshold=evaluate.threshold,
         business=evaluate.business,
         calibration_bins=evaluate.calibration_bins,
         calibrator=calibration.calibrator,
     )
     return WorldChampion(params, train, holdout, model, profile, reference, version)
+
+
+def segment_values(frame: pd.DataFrame, evaluate: EvaluateParams) -> dict[str, np.ndarray] | None:
+    """Each row's value of every evaluated slice, or None when a slice's column did not arrive."""
+    needed = {"tenure" if name == "tenure_band" else name for name in evaluate.slices}
+    if not needed <= set(frame.columns):
+        return None
+    return slice_values(frame, evaluate)
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,7 @@ def monitor_world(
             business=reference.business,
             calibration_bins=reference.calibration_bins,
             params=params,
+            segments=segment_values(frame[known], champion.params.evaluate),
         )
         record = LabeledRecord(week=week, model_version=champion.version, quality=quality)
         labeled.append((batch.label_release_week, record))

@@ -130,20 +130,28 @@ def clock_start(history: MonitoringHistory, policy: TriggerParams) -> int:
 
 
 def schedule_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutcome:
-    """Retrain at least every ``schedule_weeks``, counted from the champion's promotion: the
-    backstop that refreshes a model nothing else would, so a rejected retrain does not reset it."""
+    """The backstop: a champion older than ``schedule_weeks`` is challenged by a retrain on the
+    newest labels, whatever the monitors say, in case they missed a change too slow or too
+    small for any of them. The clock is the champion's age, so a rejected scheduled retrain
+    does not reset it: while the champion stays overdue it is challenged again every
+    ``cooldown_weeks``, each time on newer weeks. (With ``clock_from: retrain``, the policy
+    before issue 17, any retrain restarted the clock, so a rejected one put the next try a whole
+    schedule away.)"""
     if policy.schedule_weeks == 0:
         return RuleOutcome(rule="schedule", detail="no scheduled retraining")
     since = clock_start(history, policy)
-    if policy.clock_from == "promotion":
-        tried = history.last_retrain()
-        if tried is not None and tried > since and history.week - tried < policy.schedule_weeks:
-            # The backstop fired and its candidate lost: ask again a schedule later, not weekly.
-            since = tried
     age = history.week - since
     if age < policy.schedule_weeks:
         return RuleOutcome(
             rule="schedule", detail=f"{age} of {policy.schedule_weeks} weeks since week {since}"
+        )
+    tried = history.last_retrain()
+    recent = tried is not None and tried >= since and history.week - tried < policy.cooldown_weeks
+    if policy.clock_from == "promotion" and tried is not None and recent:
+        return RuleOutcome(
+            rule="schedule",
+            detail=f"overdue ({age} weeks since week {since}); challenged in week {tried},"
+            f" next in week {tried + policy.cooldown_weeks}",
         )
     return RuleOutcome(
         rule="schedule",
@@ -343,8 +351,8 @@ def champion_broken(history: MonitoringHistory, policy: TriggerParams) -> str | 
         return None
     return (
         f"v{history.champion}'s realized roc_auc {pooled.auc:.3f} on {pooled.n:,} labels of"
-        f" {_weeks_of(pooled.weeks)} has its {policy.confidence:.0%} upper bound"
-        f" {low_auc.value:.3f} below the floor {policy.performance.auc_floor:.2f}"
+        f" {_weeks_of(pooled.weeks)} has its upper bound {low_auc.value:.3f} below the floor"
+        f" {policy.performance.auc_floor:.2f}"
     )
 
 
@@ -507,8 +515,63 @@ def drift_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutcome
     )
 
 
-def estimate_rule(history: MonitoringHistory) -> RuleOutcome:
-    """CBPE's estimated drop calls for a faster look, and never retrains on its own."""
+class Refutation(_Frozen):
+    """Labels that contradicted CBPE for one model: the week, what it estimated, what came."""
+
+    version: str
+    week: int
+    estimated: float
+    realized: float
+    band: tuple[float, float]
+
+    def describe(self) -> str:
+        low, high = self.band
+        return (
+            f"CBPE refuted for v{self.version} by week {self.week}'s labels: realized roc_auc"
+            f" {self.realized:.3f} outside [{low:.3f}, {high:.3f}] around its estimate"
+            f" {self.estimated:.3f}; the estimate is not trusted for this model until it is"
+            " recalibrated (retrained or recalibrated: a new version)"
+        )
+
+
+def cbpe_refutation(history: MonitoringHistory, alpha: float) -> Refutation | None:
+    """The champion's first labeled week whose realized AUC left the band CBPE gave for that
+    same week. Each band is widened for the number of weeks compared (Bonferroni), so over a
+    long healthy run a refutation stays an alpha-level event, not a weekly coin toss."""
+    windows = {w.week: w for w in history.windows if w.model_version == history.champion}
+    pairs = []
+    for record in history.labeled_by(history.champion, 0):
+        window = windows.get(record.week)
+        auc = record.quality.metrics.get("roc_auc")
+        estimate = None if window is None else window.report.estimate
+        if estimate is None or auc is None or not math.isfinite(auc):
+            continue
+        pairs.append((record.week, estimate, float(auc)))
+    if not pairs:
+        return None
+    z_band = NormalDist().inv_cdf(1 - alpha / 2)
+    z = NormalDist().inv_cdf(1 - alpha / (2 * len(pairs)))
+    for week, estimate, auc in pairs:
+        low, high = estimate.roc_auc_band
+        half = (high - low) / 2 * z / z_band
+        band = (estimate.roc_auc - half, estimate.roc_auc + half)
+        if not band[0] <= auc <= band[1]:
+            return Refutation(
+                version=history.champion,
+                week=week,
+                estimated=estimate.roc_auc,
+                realized=auc,
+                band=band,
+            )
+    return None
+
+
+def estimate_rule(history: MonitoringHistory, alpha: float = 0.01) -> RuleOutcome:
+    """CBPE's estimated drop calls for a faster look, and never retrains on its own; once the
+    labels have refuted it for this model, it asks for nothing and says so."""
+    refuted = cbpe_refutation(history, alpha)
+    if refuted is not None:
+        return RuleOutcome(rule="estimate", detail=refuted.describe(), weeks=(refuted.week,))
     latest = history.windows[-1]
     estimate = latest.report.estimate
     if estimate is None or estimate.drop is None:

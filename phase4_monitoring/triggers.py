@@ -35,6 +35,7 @@ from phase4_monitoring.trigger_rules import (
     Action,
     RuleOutcome,
     WeekEvidence,
+    cbpe_refutation,
     champion_broken,
     change_week,
     data_quality_rule,
@@ -74,6 +75,7 @@ class TriggerDecision(BaseModel):
     change_week: int | None = None  # the first labeled week of the champion's current harm
     broken: str | None = None  # why the champion is known to be broken, if it is
     escalate: bool = False  # retrains keep failing: a person must look
+    cbpe_refuted: str | None = None  # labels contradicted the champion's CBPE estimate
 
     @property
     def reasons(self) -> list[RuleOutcome]:
@@ -99,21 +101,26 @@ class TriggerDecision(BaseModel):
             lines.append(f"  the champion is broken: {self.broken}")
         if self.escalate:
             lines.append(f"  escalate: {self.rule('escalation').detail}")
+        if self.cbpe_refuted:
+            lines.append(f"  {self.cbpe_refuted}")
         for outcome in sorted(self.rules, key=lambda r: URGENCY[r.action]):
             lines.append(f"  {outcome}")
             lines += [f"      {e.describe()}" for e in outcome.evidence]
         return "\n".join(lines)
 
 
-def decide_trigger(history: MonitoringHistory, policy: TriggerParams) -> TriggerDecision:
-    """Every rule on the history, and the most urgent action any of them asks for."""
+def decide_trigger(
+    history: MonitoringHistory, policy: TriggerParams, alpha: float = 0.01
+) -> TriggerDecision:
+    """Every rule on the history, and the most urgent action any of them asks for (``alpha``:
+    the monitor's noise level, for the CBPE reconciliation)."""
     rules = (
         data_quality_rule(history),
         rollback_rule(history, policy),
         schedule_rule(history, policy),
         performance_rule(history, policy),
         drift_rule(history, policy),
-        estimate_rule(history),
+        estimate_rule(history, alpha),
         escalation_rule(history, policy),
     )
     action = min((r.action for r in rules), key=URGENCY.__getitem__)
@@ -128,4 +135,5 @@ def decide_trigger(history: MonitoringHistory, policy: TriggerParams) -> Trigger
         change_week=change_week(history, policy),
         broken=champion_broken(history, policy),
         escalate=rules[-1].fired,
+        cbpe_refuted=None if (r := cbpe_refutation(history, alpha)) is None else r.describe(),
     )

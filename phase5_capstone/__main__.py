@@ -1,4 +1,4 @@
-"""``python -m phase5_capstone run | explain --week N | summary``."""
+"""``python -m phase5_capstone run | explain --week N | summary | timeline | verify``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from phase5_capstone.scenario import ScenarioError, load_scenario
 from phase5_capstone.serving import ServiceError
 from phase5_capstone.state import RunPaths
 from phase5_capstone.summary import (
+    LEGEND,
     check_beats,
+    closing_lines,
     counts,
     explain_week,
     judge_events,
@@ -38,8 +40,10 @@ def _run(args: argparse.Namespace) -> int:
     if result.already_finished:
         print(f"run {result.paths.root} is finished already (nothing redone; --fresh starts over)")
     print(summary_table(events))
+    print(LEGEND)
     print(f"events: {counts(events)}")
     print(judge_events(events, scenario.make_world()).render())
+    print("\n".join(closing_lines(events)))
     if scenario.beats:
         print(f"scenario {scenario.name}, as designed:")
         print(render_beats(check_beats(events, scenario.beats)))
@@ -61,6 +65,24 @@ def _timeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    """The phase-5 self-check: every beat of the scenario, read from the run's log; exit 1 when
+    one is not shown (a decision the system did not make as designed)."""
+    scenario = load_scenario(args.scenario)
+    paths = _paths(args)
+    if not paths.events.exists():
+        print(f"no run in {paths.root}: run `make capstone` first", file=sys.stderr)
+        return 2
+    results = check_beats(read_events(paths.events), scenario.beats)
+    print(f"scenario {scenario.name}, as designed:")
+    print(render_beats(results))
+    missing = [beat.name for beat, shown in results if shown is False]
+    if missing:
+        print(f"NOT SHOWN: {', '.join(missing)}: read `explain --week N` for those weeks")
+        return 1
+    return 0
+
+
 def _summary(args: argparse.Namespace) -> int:
     print(summary_table(read_events(_paths(args).events)))
     return 0
@@ -75,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("explain", _explain, "which model served a week, why, and on what data"),
         ("summary", _summary, "the week-by-week table of a run"),
         ("timeline", _timeline, "write the run's HTML timeline again"),
+        ("verify", _verify, "the self-check: exit 1 unless the log shows every beat"),
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--scenario", default=default, help="a name in scenarios/ or a path")

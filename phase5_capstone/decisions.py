@@ -177,7 +177,9 @@ def decide(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     """Phase 4's trigger policy on the history; a rollback is carried out at once. A retrain
     request carries what the retrain needs to know: where the harm began, and whether the
     champion is known to be broken."""
-    decision = decide_trigger(history(ctx, week, state), ctx.monitoring.triggers)
+    decision = decide_trigger(
+        history(ctx, week, state), ctx.monitoring.triggers, ctx.monitoring.noise_alpha
+    )
     draft = Draft(
         kind="decision",
         summary=decision.summary[:400],
@@ -231,6 +233,7 @@ def _decision_evidence(decision: TriggerDecision) -> dict[str, JsonValue]:
         "change_week": decision.change_week,
         "broken": decision.broken,
         "escalate": decision.escalate,
+        "cbpe_refuted": decision.cbpe_refuted,
         "rules": [json.loads(r.model_dump_json()) for r in decision.rules],
     }
 
@@ -381,7 +384,8 @@ def retrain(
                 run_ids=run_ids,
             )
         )
-        state = state.model_copy(update={"rejected_weeks": (*state.rejected_weeks, week)})
+        if change is not None or broken:  # a fix that failed; a refresh that lost is no failure
+            state = state.model_copy(update={"rejected_weeks": (*state.rejected_weeks, week)})
         return StepOutcome(week=week, step="retrain", events=tuple(drafts), state=state)
     ctx.service.reload()
     ctx.service.set_rollout("shadow")

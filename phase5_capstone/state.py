@@ -53,8 +53,8 @@ class CycleState(_Frozen):
     retrain_weeks: tuple[int, ...] = ()
     rejected_weeks: tuple[int, ...] = Field(
         (),
-        description="Weeks whose retrain failed: every candidate rejected by the gate, or the"
-        " staged one stopped by a live guardrail.",
+        description="Weeks whose retrain, asked for by harm, failed: every candidate rejected by"
+        " the gate, or the staged one stopped by a live guardrail (what escalation counts).",
     )
 
 

@@ -67,6 +67,65 @@ def summary_table(events: list[Event]) -> str:
     return "\n".join(lines)
 
 
+LEGEND = """how to read it:
+  served        the versions that scored the week's customers (two of them: a canary split;
+                "-": nothing scored, the batch was held)
+  monitor       ok, or alert: the week's inputs or predictions drifted from the champion's
+                reference, or its data broke the contract
+  decision      the trigger's action: none; wait (not enough evidence either way yet); watch
+                (a change is seen, the labels show no harm); investigate (a person should look);
+                retrain; rollback; quarantine
+  realized AUC  w5:0.737 = the labels of week 5 arrived this week, and that week's ROC AUC was
+                0.737 (the yardstick is the serving model's own holdout AUC)"""
+
+
+def closing_lines(events: list[Event]) -> list[str]:
+    """The state the run leaves: who serves and since when, its latest realized quality, and
+    what is still open (unfixed harm, escalations, a rollout in flight)."""
+    moves = [e for e in events if e.kind in ("bootstrapped", "promoted", "rolled_back")]
+    if not moves:
+        return ["state at the end: no champion yet"]
+    last = moves[-1]
+    serving = last.model_version
+    since = "the start" if last.kind == "bootstrapped" else f"week {last.week + 1}"
+    staged = [e for e in events if e.kind == "challenger_staged" and e.model_version == serving]
+    kind = staged[-1].evidence.get("candidate") if staged else None
+    what = f" (a {kind})" if isinstance(kind, str) else ""
+    lines = [f"state at the end: v{serving}{what} serves, since {since}"]
+    mine = [e for e in events if e.kind == "labels_arrived" and e.model_version == serving]
+    latest = mine[-1] if mine else None
+    measured = _auc_with_error(latest) if latest is not None else None
+    if latest is not None and measured is not None:
+        recent = pooled_realized_auc(mine[-3:])
+        pooled = "" if recent is None else f", {recent[0]:.3f} over its latest {len(mine[-3:])}"
+        lines.append(
+            f"  its realized roc_auc: {measured[0]:.3f} on week {_event_week(latest)}'s labels"
+            f" (the latest){pooled}"
+        )
+    else:
+        lines.append("  its realized quality: no labels of its weeks have arrived yet")
+    final = max((e.week for e in events), default=0)
+    decisions = [e for e in events if e.kind == "decision" and e.week == final]
+    open_items = []
+    if decisions:
+        evidence = decisions[-1].evidence
+        if evidence.get("broken"):
+            open_items.append(f"the champion is broken: {evidence['broken']}")
+        if evidence.get("escalate"):
+            open_items.append("retrains keep failing: escalated to a person")
+        if evidence.get("cbpe_refuted"):
+            open_items.append("CBPE is refuted for this model: trust only the labels")
+        action = evidence.get("action")
+        if action not in ("none", "watch", None):
+            open_items.append(f"the last decision was {action}")
+    rollout = [e for e in events if e.kind in ("challenger_staged", "canary_started")]
+    ended = {"promoted", "guardrail_rollback", "rolled_back"}
+    if rollout and not any(e.kind in ended and e.week >= rollout[-1].week for e in events):
+        open_items.append(f"v{rollout[-1].model_version} is still in its rollout")
+    lines.append("  still open: " + ("; ".join(open_items) if open_items else "nothing"))
+    return lines
+
+
 def counts(events: list[Event]) -> dict[str, int]:
     found: dict[str, int] = {}
     for event in events:
@@ -129,6 +188,16 @@ def _faulty_rejection(events: list[Event], fault: str) -> bool:
     )
 
 
+def _recalibration_promoted(events: list[Event]) -> bool:
+    """A recalibrated champion was staged and promoted within the beat's weeks."""
+    staged = {
+        e.model_version
+        for e in events
+        if e.kind == "challenger_staged" and e.evidence.get("candidate") == "recalibration"
+    }
+    return any(e.kind == "promoted" and e.model_version in staged for e in events)
+
+
 def _healthy(events: list[Event]) -> bool:
     """No alert, no quarantine, no model change; a retrain only on the schedule."""
     moved = {"quarantined", "challenger_staged", "promoted", "rolled_back", "guardrail_rollback"}
@@ -143,6 +212,71 @@ def _healthy(events: list[Event]) -> bool:
     return not alerts and not (moved & _kinds(events)) and not unscheduled
 
 
+Z_ONE_SIDED = 1.645  # 95%, one-sided: a bound that must clear its limit
+
+
+def _auc_with_error(event: Event) -> tuple[float, float] | None:
+    """The realized ROC AUC of a labeled week and its standard error, from the event."""
+    quality = event.evidence.get("quality")
+    checks = quality.get("checks") if isinstance(quality, dict) else None
+    for check in checks if isinstance(checks, list) else []:
+        if not isinstance(check, dict) or check.get("column") != "roc_auc":
+            continue
+        items = check.get("evidence")
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and item.get("metric") == "roc_auc":
+                value, error = item.get("value"), item.get("standard_error")
+                if isinstance(value, float) and isinstance(error, float) and error > 0:
+                    return value, error
+    return None
+
+
+def _event_week(event: Event) -> int:
+    week = event.evidence.get("event_week")
+    return week if isinstance(week, int) else -1
+
+
+def pooled_realized_auc(labeled: list[Event]) -> tuple[float, float] | None:
+    """Inverse-variance pooled realized AUC of labeled weeks, and its standard error."""
+    found = [p for p in (_auc_with_error(e) for e in labeled) if p is not None]
+    if not found:
+        return None
+    weight = sum(1 / se**2 for _, se in found)
+    return sum(auc / se**2 for auc, se in found) / weight, weight**-0.5
+
+
+def recoveries(events: list[Event], floor: float = 0.80) -> list[str]:
+    """Promotions after which quality recovered, judged on realized AUC with its interval: the
+    promoted model's labeled weeks must be significantly better than the weeks the harmed
+    champion served before it, and not shown to be below the floor. A retrain and a promotion
+    that did not fix anything show nothing."""
+    labeled = [e for e in events if e.kind == "labels_arrived" and _auc_with_error(e)]
+    since = min((e.week for e in events), default=0)  # the beat's first week: the change
+    found = []
+    for promotion in (e for e in events if e.kind == "promoted"):
+        fix = promotion.model_version
+        after = [e for e in labeled if e.model_version == fix and _event_week(e) > promotion.week]
+        before = [
+            e
+            for e in labeled
+            if e.model_version != fix and since <= _event_week(e) <= promotion.week
+        ]
+        fixed, harmed = pooled_realized_auc(after), pooled_realized_auc(before)
+        if fixed is None or harmed is None:
+            continue
+        lead = fixed[0] - harmed[0]
+        lead_low = lead - Z_ONE_SIDED * (fixed[1] ** 2 + harmed[1] ** 2) ** 0.5
+        upper = fixed[0] + Z_ONE_SIDED * fixed[1]
+        if lead_low > 0 and upper >= floor:
+            found.append(
+                f"v{fix} promoted in week {promotion.week}: realized roc_auc {fixed[0]:.3f}"
+                f" (upper bound {upper:.3f} >= floor {floor:.2f}) on {len(after)} labeled"
+                f" week(s), {lead:+.3f} [lower bound {lead_low:+.3f}] over the {harmed[0]:.3f}"
+                " of the weeks before"
+            )
+    return found
+
+
 # What each named beat must show in its weeks, judged from the event log alone.
 BEAT_CHECKS: dict[str, Callable[[list[Event]], bool]] = {
     "healthy_control": _healthy,
@@ -152,9 +286,10 @@ BEAT_CHECKS: dict[str, Callable[[list[Event]], bool]] = {
         and "retrain" not in _actions(ev)
         and "watch" in _actions(ev)
     ),
-    "concept_drift_recovered": lambda ev: "retrain" in _actions(ev) and "promoted" in _kinds(ev),
+    "concept_drift_recovered": lambda ev: "retrain" in _actions(ev) and bool(recoveries(ev)),
     "null_flood_quarantined": lambda ev: "quarantined" in _kinds(ev),
     "crippled_candidate_rejected": lambda ev: _faulty_rejection(ev, "label_shuffle"),
+    "recalibrated_within_a_week": lambda ev: _recalibration_promoted(ev),
     "slow_candidate_rolled_back": lambda ev: "guardrail_rollback" in _kinds(ev),
 }
 

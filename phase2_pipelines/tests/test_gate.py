@@ -179,3 +179,40 @@ def test_decision_round_trips_through_json() -> None:
     assert again == decision
     assert again.render() == decision.render()
     assert "[FAIL] floor roc_auc" in again.render()
+
+
+BELOW_FLOORS = replace(GOOD, roc_auc=0.76, pr_auc=0.50)  # as a refit reaches in a harder world
+BROKEN = PARAMS.model_copy(
+    update={"burden": "non_inferiority", "burden_reason": "v3's realized AUC is 0.66"}
+)
+
+
+def test_the_floor_no_longer_blocks_a_clear_improvement_on_a_broken_champion() -> None:
+    """The world got harder: no model reaches the floors, the champion least of all. Under the
+    superiority burden the floor keeps the broken champion serving; under non-inferiority the
+    floors are reported, and the candidate, far better on the same rows, is promoted."""
+    comparison = holdout(candidate_noise=0.6, champion_noise=1.2)
+    strict = decide_promotion(report(BELOW_FLOORS), comparison, PARAMS)
+    assert not strict.promote
+    assert {c.name for c in strict.failures} == {"floor roc_auc", "floor pr_auc"}
+    relaxed = decide_promotion(report(BELOW_FLOORS), comparison, BROKEN)
+    assert relaxed.promote, relaxed.render()
+    assert relaxed.relaxed
+    floors = [c for c in relaxed.checks if c.name.startswith("floor")]
+    assert floors
+    assert all(not c.passed and not c.blocking for c in floors)
+    assert "[INFO] floor roc_auc" in relaxed.render()
+    assert "burden: non-inferiority, because v3's realized AUC is 0.66" in relaxed.render()
+    assert relaxed.comparison is not None
+    assert relaxed.comparison.low > 0  # clearly better
+
+
+def test_non_inferiority_still_rejects_a_candidate_worse_than_the_broken_champion() -> None:
+    comparison = holdout(candidate_noise=1.6, champion_noise=1.0)
+    decision = decide_promotion(report(BELOW_FLOORS), comparison, BROKEN)
+    assert not decision.promote
+    failed = [c.name for c in decision.failures]
+    assert failed[0] == "not worse than the broken champion on roc_auc", failed
+    crippled = replace(GOOD, predicted_churn_rate=0.9)  # sanity still blocks, whatever the burden
+    insane = decide_promotion(report(crippled), holdout(0.6, 1.2), BROKEN)
+    assert "sane predicted churn rate" in {c.name for c in insane.failures}

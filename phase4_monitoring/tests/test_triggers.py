@@ -81,15 +81,30 @@ def test_healthy_weeks_never_retrain_and_rarely_ask_for_a_look(
     assert counts[Action.NONE] > weeks // 2, fired
 
 
-def test_the_schedule_retrains_every_n_weeks_of_a_healthy_world(
+def test_a_rejected_scheduled_retrain_does_not_reset_the_schedule_clock(
     world_champion: WorldChampion, monitoring_params: MonitoringParams
 ) -> None:
+    """The replay promotes nothing, as a gate does in a healthy world: the champion stays
+    overdue, so it is challenged again every cooldown, not a whole schedule later."""
     policy = monitoring_params.triggers
     decisions = replay(world_champion, monitoring_params, "baseline", range(FIRST, FIRST + 28))
     retrains = [w for w, a in actions(decisions).items() if a is Action.RETRAIN]
+    due, every = FIRST + policy.schedule_weeks, policy.cooldown_weeks
+    assert retrains == list(range(due, FIRST + 28, every)), retrains
+    assert all(decisions[w].reasons[0].rule == "schedule" for w in retrains)
+    assert "overdue" in decisions[due + 1].rule("schedule").detail
+
+
+def test_with_the_clock_from_any_retrain_the_schedule_restarts_on_a_rejection(
+    world_champion: WorldChampion, monitoring_params: MonitoringParams
+) -> None:
+    """``clock_from: retrain`` (before issue 17): the next try is a whole schedule away."""
+    policy = monitoring_params.triggers.model_copy(update={"clock_from": "retrain"})
+    weeks = range(FIRST, FIRST + 28)
+    decisions = replay(world_champion, monitoring_params, "baseline", weeks, policy=policy)
+    retrains = [w for w, a in actions(decisions).items() if a is Action.RETRAIN]
     every = policy.schedule_weeks
-    assert retrains == [FIRST + every, FIRST + 2 * every]  # counted from the last retrain
-    assert decisions[FIRST + every].reasons[0].rule == "schedule"
+    assert retrains == [FIRST + every, FIRST + 2 * every]
 
 
 @dataclass(frozen=True)
@@ -358,3 +373,61 @@ def test_a_good_promotion_in_a_healthy_world_is_never_rolled_back(
     print(f"rollback control: { {a.value: n for a, n in counts.items()} } over 112 weeks")
     assert counts[Action.ROLLBACK] == 0
     assert counts[Action.RETRAIN] == 0
+
+
+def test_labels_that_contradict_cbpe_mark_it_refuted_for_that_model(
+    stories: dict[str, Story],
+) -> None:
+    story = stories["loyal_customers_leave"]  # concept drift: the scores, and CBPE, look the same
+    assert story.at(FIRST + DELAY - 1).cbpe_refuted is None  # no labels yet: nothing to refute
+    decision = story.at(FIRST + DELAY)  # week 14's labels are out
+    assert decision.cbpe_refuted is not None, decision.render()
+    assert "CBPE refuted for v1 by week 14's labels" in decision.cbpe_refuted
+    estimate = decision.rule("estimate")
+    assert estimate.action is Action.NONE  # a refuted estimate asks for nothing
+    assert "refuted" in estimate.detail
+    assert story.at(FIRST + DELAY + 2).cbpe_refuted is not None  # it stays refuted
+
+
+def test_cbpe_is_not_refuted_where_it_holds(stories: dict[str, Story]) -> None:
+    """Covariate shift: who the customers are changes, how they churn does not; CBPE holds."""
+    story = stories["covariate_shift"]
+    assert all(d.cbpe_refuted is None for d in story.decisions.values()), [
+        d.cbpe_refuted for d in story.decisions.values() if d.cbpe_refuted
+    ]
+
+
+def test_repeated_failed_retrains_escalate_and_back_off(
+    world_champion: WorldChampion, monitoring_params: MonitoringParams
+) -> None:
+    """Three fixes in a row failed (rejected by the gate or stopped live): a person must look,
+    and the next tries back off (1, 2, 4 weeks), while the harm still asks for a retrain."""
+    policy = monitoring_params.triggers
+    scenario = PHASE4_SCENARIOS["loyal_customers_leave"]
+    weeks = range(FIRST, FIRST + DELAY + 6)
+    monitored = monitor_world(
+        World(42, scenario), (Serving(FIRST, world_champion),), weeks, monitoring_params
+    )
+    start = FIRST + DELAY
+    failed = tuple(range(start, start + policy.escalate_after))
+    at = failed[-1] + 1
+
+    def decide(week: int, tried: tuple[int, ...]) -> TriggerDecision:
+        history = monitored.history(week, list(tried)).model_copy(update={"rejected_weeks": tried})
+        return decide_trigger(history, policy)
+
+    escalated = decide(at, failed)
+    assert escalated.escalate, escalated.render()
+    assert (
+        f"{policy.escalate_after} retrains in a row rejected" in escalated.rule("escalation").detail
+    )
+    assert escalated.action is Action.RETRAIN  # 3 failures: back off 1 week, so try again now
+    one_more = (*failed, at)
+    backed_off = decide(at + 1, one_more)
+    assert backed_off.action is Action.INVESTIGATE, backed_off.render()  # the person, not a retrain
+    performance = backed_off.rule("performance")
+    assert performance.action is Action.WATCH
+    assert "backing off: 4 retrains in a row failed" in performance.detail
+    assert decide(at + 2, one_more).action is Action.RETRAIN  # 2 weeks after the 4th failure
+    below = decide(at, failed[:-1])
+    assert not below.escalate  # two failures are not yet a pattern
