@@ -133,6 +133,14 @@ phase2: data ## Phase 2: the gated DVC pipeline on the real data; prints the gat
 check-phase2: need-data ## Phase 2 exercise self-check: does your gate protect senior citizens? (reads, never repairs)
 	$(PY) -m phase2_pipelines check
 
+# CI for models (.github/workflows/model.yml runs it on pull requests). Exit 1 on a regression;
+# "not better" is advice, exit 0. A throwaway state directory: your registry is not touched.
+BASE ?= origin/main
+MODEL_REPORT ?= build/model-report.md
+.PHONY: model-report
+model-report: data ## Train this tree's model and BASE's (BASE=origin/main) on the same data, gate them, write build/model-report.md
+	$(PY) -m phase2_pipelines model-report --base "$(BASE)" --out "$(MODEL_REPORT)"
+
 .PHONY: history
 history: setup ## Print the registry's promotion history with reasons
 	$(PY) -m phase2_pipelines history

@@ -178,6 +178,12 @@ def _experiments(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_report(args: argparse.Namespace) -> int:
+    from phase2_pipelines.model_report import run_model_report
+
+    return run_model_report(args.base, args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m phase2_pipelines", description=__doc__)
     parser.add_argument("--params", type=Path, default=PARAMS_FILE, help="params.yaml to use")
@@ -224,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("experiments", help="compare configured experiments").set_defaults(
         handler=_experiments
     )
+    report = commands.add_parser(
+        "model-report",
+        help="CI for models: train this tree's model and BASE's on the same data, gate, report",
+    )
+    report.add_argument("--base", required=True, help="git ref of the model to compare with")
+    report.add_argument("--out", type=Path, help="also write the Markdown report here")
+    report.set_defaults(handler=_model_report)
     return parser
 
 
