@@ -100,8 +100,12 @@ format: setup ## Apply ruff's fixes and formatting
 typecheck: setup ## mypy --strict on the packages
 	$(VENV)/bin/mypy
 
+.PHONY: actionlint
+actionlint: setup ## Check every GitHub workflow file with actionlint (shipped as a PyPI wheel)
+	$(VENV)/bin/actionlint -no-color .github/workflows/*.yml
+
 .PHONY: check
-check: lint typecheck test-fast ## The quick loop before each commit: lint, types, fast tests
+check: lint typecheck actionlint test-fast ## The quick loop before each commit: lint, types, workflows, fast tests
 
 .PHONY: phase1
 phase1: data ## Phase 1: fingerprint the environment and retrain the baseline twice
