@@ -187,6 +187,12 @@ def _model_report(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m phase2_pipelines", description=__doc__)
     parser.add_argument("--params", type=Path, default=PARAMS_FILE, help="params.yaml to use")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show the libraries' log lines (MLOPS_LOG=debug)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     stage = commands.add_parser("stage", help="run one pipeline stage (what dvc.yaml calls)")
     stage.add_argument("name", choices=STAGES)
@@ -247,7 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from pydantic import ValidationError
 
+    from phase1_foundations.logs import configure_logging
+
     args = build_parser().parse_args(argv)
+    configure_logging("phase2", verbose=args.verbose)
     try:
         code: int = args.handler(args)
     except ValidationError as error:
