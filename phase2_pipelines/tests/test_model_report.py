@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,24 +86,20 @@ def test_an_unknown_base_is_a_clear_error(capsys: pytest.CaptureFixture[str]) ->
     assert "Traceback" not in error
 
 
-def _commit(clone: Clone, message: str) -> str:
-    """Commit every change (none: the current commit); its sha."""
-    git = ["git", "-c", "user.name=learner", "-c", "user.email=learner@example.com"]
-    for args in (
-        ["add", "-A"],
-        ["commit", "-q", "--allow-empty", "-m", message],
-        ["rev-parse", "HEAD"],
-    ):
-        done = subprocess.run(
-            [*git, *args], cwd=clone.root, env=clone.env, capture_output=True, text=True,
-            check=True, timeout=60,
-        )  # fmt: skip
+def git(clone: Clone, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=learner", "-c", "user.email=learner@example.com", *args],
+        cwd=clone.root, env=clone.env, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
     return done.stdout.strip()
 
 
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory: pytest.TempPathFactory) -> Clone:
-    return make_clone(tmp_path_factory.mktemp("model-report"))
+    """A learner's clone whose default branch is main, as one cloned from GitHub."""
+    clone = make_clone(tmp_path_factory.mktemp("model-report"))
+    git(clone, "branch", "-M", "main")
+    return clone
 
 
 def _interval(report: str) -> dict[str, float]:
@@ -119,20 +114,24 @@ def _slice_rows(report: str) -> dict[str, str]:
     return {name.strip(): gated.strip() for name, gated in rows}
 
 
+def _report(clone: Clone) -> str:
+    return (clone.root / "build" / "model-report.md").read_text()
+
+
 @pytest.mark.slow
 def test_harmless_change_is_not_better_and_passes(clone: Clone) -> None:
-    base = _commit(clone, "base")
+    git(clone, "switch", "-c", "tune-regularisation", "main")
     clone.edit("params.yaml", "    C: 0.3\n", "    C: 0.25\n")
-    _commit(clone, "a harmless change of the regularisation")
-    done = clone.make("model-report", f"BASE={base}")
+    git(clone, "commit", "-qam", "a harmless change of the regularisation")
+    done = clone.make("model-report", "BASE=main")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    report = (clone.root / "build" / "model-report.md").read_text()
+    report = _report(clone)
     assert report in done.stdout  # printed and written alike
     assert report.startswith("# Model report: not better\n")
-    assert "**REJECT (advisory): not better than" in report
+    assert "**REJECT (advisory): not better than main" in report
     evidence = _interval(report)
-    assert evidence["low"] <= 0.003
-    assert evidence["high"] >= -0.003
+    assert evidence["low"] <= 0.003  # no gain shown ...
+    assert evidence["high"] >= -0.003  # ... and no harm
     assert 0.84 <= evidence["base"] <= 0.88  # the design's ~0.86 for a logistic regression
     assert "| `train.logreg.C` | `0.3` | `0.25` |" in report
     assert "- `M params.yaml` (training input)" in report
@@ -141,8 +140,8 @@ def test_harmless_change_is_not_better_and_passes(clone: Clone) -> None:
     slices = _slice_rows(report)
     gated = {name: cell for name, cell in slices.items() if name.split("=")[0] in GATED_SLICES}
     assert gated
-    assert all(cell.startswith(("yes: pass", "no")) for cell in gated.values())
-    assert any(cell == "yes: pass" for cell in gated.values())
+    assert all(cell in ("yes: pass", "no") for cell in gated.values())
+    assert "yes: pass" in gated.values()
     for name, cell in slices.items():
         if cell == "no":  # an ungated slice says why on its row
             row = next(line for line in report.splitlines() if line.startswith(f"| {name} |"))
@@ -153,17 +152,19 @@ def test_harmless_change_is_not_better_and_passes(clone: Clone) -> None:
 
 
 @pytest.mark.slow
-def test_label_shuffle_bug_is_rejected_and_fails(clone: Clone) -> None:
+def test_label_shuffle_bug_is_rejected_and_fails_until_reverted(clone: Clone) -> None:
+    """The lesson's exercise, as written: a branch, a bug, the report, the fix."""
+    git(clone, "switch", "-c", "break-the-model", "main")
     clone.edit(
         "phase2_pipelines/train.py",
         "    return build_model(params).fit(features, train[LABEL_COLUMN].to_numpy())\n",
         "    labels = train[LABEL_COLUMN].sample(frac=1.0, random_state=1).to_numpy()\n"
         "    return build_model(params).fit(features, labels)\n",
     )
-    _commit(clone, "refactor the training labels (with a shuffle bug)")
-    done = clone.make("model-report", "BASE=HEAD~1")
+    git(clone, "commit", "-qam", "Refactor: read the training labels once")
+    done = clone.make("model-report", "BASE=main")
     assert done.returncode != 0, done.stdout[-3000:]
-    report = (clone.root / "build" / "model-report.md").read_text()
+    report = _report(clone)
     assert report.startswith("# Model report: regression\n")
     assert "**REJECT: regression, do not merge.**" in report
     assert f"`{OVERRIDE_LABEL}`" in report
@@ -177,16 +178,39 @@ def test_label_shuffle_bug_is_rejected_and_fails(clone: Clone) -> None:
     assert failed, "no gated slice shows the harm"
     assert np.isfinite(evidence["d"])
     assert not (clone.root / "var" / "mlflow.db").exists()
+    # The self-check: revert the bug, and the report passes (the same model as main's).
+    git(clone, "revert", "--no-edit", "HEAD")
+    fixed = clone.make("model-report", "BASE=main")
+    assert fixed.returncode == 0, fixed.stdout[-3000:]
+    assert _report(clone).startswith("# Model report: same model\n")
 
 
-def test_make_target_runs_the_report(tmp_path: Path) -> None:
-    dry = subprocess.run(
-        ["make", "-n", "model-report", "BASE=main"],
-        cwd=Path(__file__).resolve().parents[2],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert (
-        '-m phase2_pipelines model-report --base "main" --out "build/model-report.md"' in dry.stdout
-    )
+HEALTHY_TRIALS = 60
+MAX_BLOCKED = 3  # 5%: the lesson reports the measured rate (0 of 60 when it was written)
+
+
+@pytest.mark.slow
+def test_equal_skill_retrains_are_almost_never_blocked() -> None:
+    """The healthy control: pairs of the same recipe on two bootstrap resamples of the rows (far
+    more different than a hyperparameter tweak) must rarely read as a regression."""
+    from phase1_foundations.telco import load_telco
+    from phase2_pipelines.controls import candidate_report, comparison_of, equal_skill_pair
+    from phase2_pipelines.evaluate import slice_values
+    from phase2_pipelines.gate import decide_promotion
+    from phase2_pipelines.params import load_params
+
+    params, splits = load_params(), load_telco()
+    holdout = splits.test.reset_index(drop=True)
+    slices = slice_values(holdout, params.evaluate)
+    verdicts = []
+    for trial in range(HEALTHY_TRIALS):
+        pair = equal_skill_pair(splits.train, holdout, params.train, trial)
+        decision = decide_promotion(
+            candidate_report(pair, holdout, params.evaluate),
+            comparison_of(pair, holdout, slices),
+            params.gate,
+        )
+        verdicts.append(classify(decision, params.gate.superiority_margin)[0])
+    blocked = sum(v is Verdict.REGRESSION for v in verdicts)
+    print(f"equal-skill retrains blocked as regressions: {blocked} of {HEALTHY_TRIALS}")
+    assert blocked <= MAX_BLOCKED
