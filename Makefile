@@ -28,9 +28,12 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Trust the system CA store too, so TLS-intercepting proxies (whose CA is installed) work.
 export UV_SYSTEM_CERTS ?= true
 
+# Variables the help text names, shown with their values (`make help PORT=9000` shows 9000).
+HELP_VARIABLES := PORT MLFLOW_PORT DAGSTER_PORT SIMULATOR_PORT SITE_PORT BASE
 .PHONY: help
 help: ## List every target with what it does
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST) \
+		| sed $(foreach name,$(HELP_VARIABLES),-e 's|$$($(name))|$($(name))|g')
 
 $(UV_LOCAL):
 	python3 -m pip install --quiet --disable-pip-version-check --target .tools uv

@@ -301,14 +301,15 @@ def classify(decision: GateDecision, margin: float) -> tuple[Verdict, list[str]]
         harms.insert(
             0,
             f"worse overall: dAUC {overall.difference:+.4f} [{overall.confidence:.0%} CI"
-            f" {overall.low:+.4f}, {overall.high:+.4f}], upper bound below -margin {-margin:+.4f}",
+            f" {overall.low:+.4f}, {overall.high:+.4f}], upper bound below -margin"
+            f" {0.0 - margin:+.4f}",
         )
     if harms:
         return Verdict.REGRESSION, harms
     assert overall is not None  # a decision without a comparison only fails on floors or sanity
     return Verdict.NOT_BETTER, [
         f"{overall.render()}: the interval holds no gain above margin {margin:+.4f} and no loss"
-        f" below {-margin:+.4f}"
+        f" below {0.0 - margin:+.4f}"
     ]
 
 
