@@ -123,7 +123,16 @@ def stage_site(out: Path, site_dir: Path, root: Path = PROJECT_ROOT) -> list[Pag
     shutil.rmtree(pages_dir, ignore_errors=True)
     design = Page("docs/design.md", "design.md", "Design")
     guide = Page("docs/README.md", "documents.md", "Documents from the running system")
-    pages = [*lessons(root), design, guide, *GENERATED, *decisions(root), *postmortems(root)]
+    glossary = Page("docs/glossary.md", "glossary.md", "Glossary")
+    pages = [
+        *lessons(root),
+        glossary,
+        design,
+        guide,
+        *GENERATED,
+        *decisions(root),
+        *postmortems(root),
+    ]
     by_source = {page.source: page.site for page in pages}
     for page in pages:
         source = root / page.source
@@ -135,6 +144,7 @@ def stage_site(out: Path, site_dir: Path, root: Path = PROJECT_ROOT) -> list[Pag
     nav = [
         {"Course map": "index.md"},
         {"Lessons": [{p.title: p.site} for p in pages[1 : len(lessons(root))]]},
+        {glossary.title: glossary.site},
         {
             "The system": [
                 {design.title: design.site},
