@@ -119,17 +119,18 @@ class _LinesToLogger:
 
 
 def _reroute_mlflow(module: ModuleType) -> None:
-    """MLflow's loggers to the root's handlers (the file), and its ``eprint`` lines too."""
-    from mlflow.utils import logging_utils
+    """MLflow's loggers to the root's handlers (the file), and its ``eprint`` lines too.
 
+    Phase 1 does not depend on MLflow: it only touches what an import of MLflow has loaded."""
     for name in MLFLOW_LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
-    # eprint looks the stream up at each call; a duck-typed stream (write, flush, enabled).
-    setattr(  # noqa: B010 - not an MlflowLoggingStream, and mypy would say so
-        logging_utils, "MLFLOW_LOGGING_STREAM", _LinesToLogger(logging.getLogger("mlflow.eprint"))
-    )
+    logging_utils = sys.modules.get("mlflow.utils.logging_utils")  # loaded by mlflow/__init__
+    if logging_utils is not None:
+        # eprint looks the stream up at each call; a duck-typed stream (write, flush, enabled).
+        stream = _LinesToLogger(logging.getLogger("mlflow.eprint"))
+        setattr(logging_utils, "MLFLOW_LOGGING_STREAM", stream)  # noqa: B010
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):

@@ -41,3 +41,25 @@ def test_verbose_shows_them(tmp_path: Path, flags: tuple[str, ...], env: dict[st
     done = history(tmp_path, *flags, **env)
     assert ANNOUNCEMENT in done.stderr
     assert not (tmp_path / "logs").exists()
+
+
+def test_mlflow_bare_prints_go_to_the_log_file_too(tmp_path: Path) -> None:
+    """MLflow prints "Created version '1' of model ..." with ``eprint``, not through a logger."""
+    script = (
+        "from phase1_foundations.logs import configure_logging\n"
+        "configure_logging('unit')\n"
+        "from mlflow.utils.logging_utils import eprint\n"
+        "eprint(\"Created version '7' of model 'churn-model'.\")\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "MLFLOW_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        env={**clean, "MLOPS_STATE_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stderr == ""
+    assert "Created version '7'" in (tmp_path / "logs" / "unit.log").read_text()
