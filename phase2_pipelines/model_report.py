@@ -377,19 +377,24 @@ def build_report(
             for name, side in sides.items()
         }
         works = {name: tmp / f"work-{name}" for name in sides}
-        # The branch's ingest is the data both train on; the base's only tells if data changed.
-        branch, base = (_ingest(sides[n], works[n], envs[n]) for n in ("branch", "base"))
-        if branch.failure:
-            raise ReportError(f"the branch's pipeline cannot read the data: {branch.failure}")
-        validated = _run_stage(branch.root, "validate", works["branch"], envs["branch"])
+        # The branch's ingest is the data both train on (the base's when the branch cannot
+        # read it: then the branch fails, with a report); the other tells if the data changed.
+        ingested = {n: _ingest(sides[n], works[n], envs[n]) for n in ("branch", "base")}
+        branch, base = ingested["branch"], ingested["base"]
+        shared = "base" if branch.failure else "branch"
+        if ingested[shared].failure:
+            raise ReportError(f"neither side's pipeline can read the data: {base.failure}")
+        validated = _run_stage(sides[shared].root, "validate", works[shared], envs[shared])
         if validated:
-            raise ReportError(f"the shared data fails the branch's contract: {validated}")
-        shutil.rmtree(works["base"] / "ingest", ignore_errors=True)
+            raise ReportError(f"the data fails the {shared}'s contract: {validated}")
+        other = "base" if shared == "branch" else "branch"
+        shutil.rmtree(works[other] / "ingest", ignore_errors=True)
         for stage in ("ingest", "validate"):
-            shutil.copytree(works["branch"] / stage, works["base"] / stage)
-        holdout = pd.read_parquet(works["branch"] / "ingest" / "holdout.parquet")
+            shutil.copytree(works[shared] / stage, works[other] / stage)
+        holdout = pd.read_parquet(works[shared] / "ingest" / "holdout.parquet")
         ids = holdout[ID_COLUMN].to_numpy()
-        branch = _train_and_score(branch, works["branch"], envs["branch"], ids)
+        if not branch.failure:
+            branch = _train_and_score(branch, works["branch"], envs["branch"], ids)
         if not base.failure:
             base = _train_and_score(base, works["base"], envs["base"], ids)
         changed = _changed_files(root, commit)
@@ -420,7 +425,8 @@ def judge_sides(
         metrics=metrics, changed_files=changed, seconds=seconds,
     )  # fmt: skip
     if branch.scores is None:
-        reason = f"the branch's pipeline fails: {branch.failure.splitlines()[0]}"
+        where = branch.failure.splitlines()[0].rstrip(":")
+        reason = f"the branch's pipeline fails: {where} (its error is below)"
         return ModelReport(
             decision=None,
             verdict=Verdict.REGRESSION,
@@ -619,9 +625,12 @@ def _changes_section(report: ModelReport) -> list[str]:
     else:
         lines.append("None.")
     lines += ["", "### Data", ""]
-    ours, theirs = report.branch.ingest, report.base.ingest
+    if report.branch.ingest:
+        ours, theirs, whose = report.branch.ingest, report.base.ingest, "branch"
+    else:  # the branch could not read the data: both were given the base's
+        ours, theirs, whose = report.base.ingest, {}, "base"
     lines += [
-        "Both models were trained on the branch's training window and judged on its holdout.",
+        f"Both models were trained on the {whose}'s training window and judged on its holdout.",
         "",
         "| | rows | sha256 fingerprint (first 16) |",
         "|---|---|---|",
@@ -630,14 +639,15 @@ def _changes_section(report: ModelReport) -> list[str]:
         "",
         f"Source `{ours.get('source')}`, DVC data version `{ours.get('dvc_data_version')}`.",
     ]
-    if report.base.failure and not theirs:
-        lines.append(f"The base's ingest failed: {report.base.failure.splitlines()[0]}")
+    failed = report.branch if whose == "base" else report.base
+    if not theirs:
+        lines.append(f"The {failed.name}'s ingest failed: {failed.failure.splitlines()[0]}")
     elif any(ours.get(k) != theirs.get(k) for k in ("train_fingerprint", "holdout_fingerprint")):
         lines.append(
             f"**The branch changes the data**: the base's own ingest gives a training window of"
-            f" {theirs.get('train_rows')} rows (`{str(theirs.get('train_fingerprint'))[:16]}`)"
+            f" {theirs.get('train_rows')} rows (`{_short(theirs, 'train_fingerprint')}`)"
             f" and a holdout of {theirs.get('holdout_rows')} rows"
-            f" (`{str(theirs.get('holdout_fingerprint'))[:16]}`)."
+            f" (`{_short(theirs, 'holdout_fingerprint')}`)."
         )
     else:
         lines.append("The base's own ingest gives the same data (same fingerprints).")

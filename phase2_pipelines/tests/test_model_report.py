@@ -10,14 +10,25 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from phase1_foundations.contract import LABEL_COLUMN
 from phase1_foundations.tests.clone import Clone, make_clone
 from phase2_pipelines.__main__ import main
 from phase2_pipelines.gate import SUPERIORITY, GateCheck, GateDecision
-from phase2_pipelines.model_report import OVERRIDE_LABEL, Verdict, classify, params_diff
+from phase2_pipelines.model_report import (
+    OVERRIDE_LABEL,
+    Side,
+    Verdict,
+    classify,
+    judge_sides,
+    params_diff,
+)
+from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.stats import ClassCounts, PairedDifference
 
 INTERVAL = re.compile(
@@ -67,6 +78,20 @@ def test_no_gain_shown_is_advice_and_harm_shown_blocks() -> None:
     assert verdict is Verdict.REGRESSION
     assert "contract=Two year" in reasons[-1]
     assert [v.exit_code for v in Verdict] == [0, 0, 0, 1]
+
+
+def test_a_branch_whose_pipeline_fails_is_a_regression_with_its_error(tmp_path: Path) -> None:
+    labels = np.array([0, 1] * 50)
+    holdout = pd.DataFrame({LABEL_COLUMN: labels})
+    base = Side("base", "main (abc)", tmp_path, {}, PipelineParams(), scores=labels * 0.5 + 0.2)
+    error = "stage train failed (exit 1):\nValueError: the labels vanished"
+    branch = Side("branch", "this tree", tmp_path, {}, PipelineParams(), failure=error)
+    report = judge_sides(base, branch, holdout, ["M phase2_pipelines/train.py"], 1.0)
+    assert report.verdict is Verdict.REGRESSION
+    text = report.render()
+    assert text.startswith("# Model report: regression")
+    assert "ValueError: the labels vanished" in text
+    assert "stage train failed (exit 1) (its error is below)" in text
 
 
 def test_params_diff_names_every_changed_value() -> None:
@@ -126,6 +151,7 @@ def test_harmless_change_is_not_better_and_passes(clone: Clone) -> None:
     done = clone.make("model-report", "BASE=main")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = _report(clone)
+    print(f"\n--- the harmless change's report ---\n{report}")  # shown with -s
     assert report in done.stdout  # printed and written alike
     assert report.startswith("# Model report: not better\n")
     assert "**REJECT (advisory): not better than main" in report
@@ -165,6 +191,7 @@ def test_label_shuffle_bug_is_rejected_and_fails_until_reverted(clone: Clone) ->
     done = clone.make("model-report", "BASE=main")
     assert done.returncode != 0, done.stdout[-3000:]
     report = _report(clone)
+    print(f"\n--- the label shuffle's report ---\n{report}")  # shown with -s
     assert report.startswith("# Model report: regression\n")
     assert "**REJECT: regression, do not merge.**" in report
     assert f"`{OVERRIDE_LABEL}`" in report
