@@ -61,6 +61,19 @@ def log_file(program: str, settings: Settings | None = None) -> Path:
     return (settings or get_settings()).state_dir / "logs" / f"{program}.log"
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes (a test's capture, then the real
+    one again), not to the stream that was current when the handler was made."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        """The base class sets the stream it was given; this handler ignores it."""
+
+
 def _tagged(handler: logging.Handler) -> logging.Handler:
     setattr(handler, _MARK, True)
     return handler
@@ -77,7 +90,7 @@ def configure_logging(
         handler.close()
     level = verbosity(verbose)
     if level is not None:
-        console = _tagged(logging.StreamHandler(sys.stderr))
+        console = _tagged(_Stderr())
         console.setFormatter(logging.Formatter(FORMAT))
         root.addHandler(console)
         root.setLevel(level)
@@ -87,7 +100,7 @@ def configure_logging(
     path.parent.mkdir(parents=True, exist_ok=True)
     to_file = _tagged(logging.FileHandler(path, encoding="utf-8"))
     to_file.setFormatter(logging.Formatter(FORMAT))
-    ours = _tagged(logging.StreamHandler(sys.stderr))
+    ours = _tagged(_Stderr())
     ours.setLevel(logging.WARNING)
     ours.addFilter(is_ours)
     ours.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
