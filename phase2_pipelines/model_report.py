@@ -561,6 +561,12 @@ def _slices_section(report: ModelReport) -> list[str]:
     return [*lines, ""]
 
 
+def _dollars(value: float) -> str:
+    """A signed amount, sign first: -$27,160, +$0."""
+    rounded = round(value)
+    return f"{'-' if rounded < 0 else '+'}${abs(rounded):,}"
+
+
 def _value_section(report: ModelReport) -> list[str]:
     if not report.metrics:
         return []
@@ -589,9 +595,9 @@ def _value_section(report: ModelReport) -> list[str]:
     if difference is not None:
         lines += [
             "",
-            f"Branch minus base: **${difference.difference:+,.0f}**"
-            f" [{difference.confidence:.0%} interval ${difference.low:+,.0f},"
-            f" ${difference.high:+,.0f}] on the same {report.holdout_rows} customers"
+            f"Branch minus base: **{_dollars(difference.difference)}**"
+            f" [{difference.confidence:.0%} interval {_dollars(difference.low)},"
+            f" {_dollars(difference.high)}] on the same {report.holdout_rows} customers"
             f" (paired bootstrap, {difference.resamples} resamples). Reported, not gated.",
         ]
     return [*lines, ""]
