@@ -28,9 +28,12 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Trust the system CA store too, so TLS-intercepting proxies (whose CA is installed) work.
 export UV_SYSTEM_CERTS ?= true
 
+# Variables the help text names, shown with their values (`make help PORT=9000` shows 9000).
+HELP_VARIABLES := PORT MLFLOW_PORT DAGSTER_PORT SIMULATOR_PORT SITE_PORT BASE
 .PHONY: help
 help: ## List every target with what it does
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST) \
+		| sed $(foreach name,$(HELP_VARIABLES),-e 's|$$($(name))|$($(name))|g')
 
 $(UV_LOCAL):
 	python3 -m pip install --quiet --disable-pip-version-check --target .tools uv
@@ -100,8 +103,12 @@ format: setup ## Apply ruff's fixes and formatting
 typecheck: setup ## mypy --strict on the packages
 	$(VENV)/bin/mypy
 
+.PHONY: actionlint
+actionlint: setup ## Check every GitHub workflow file with actionlint (shipped as a PyPI wheel)
+	$(VENV)/bin/actionlint -no-color .github/workflows/*.yml
+
 .PHONY: check
-check: lint typecheck test-fast ## The quick loop before each commit: lint, types, fast tests
+check: lint typecheck actionlint test-fast ## The quick loop before each commit: lint, types, workflows, fast tests
 
 .PHONY: phase1
 phase1: data ## Phase 1: fingerprint the environment and retrain the baseline twice
@@ -132,6 +139,14 @@ phase2: data ## Phase 2: the gated DVC pipeline on the real data; prints the gat
 .PHONY: check-phase2
 check-phase2: need-data ## Phase 2 exercise self-check: does your gate protect senior citizens? (reads, never repairs)
 	$(PY) -m phase2_pipelines check
+
+# CI for models (.github/workflows/model.yml runs it on pull requests). Exit 1 on a regression;
+# "not better" is advice, exit 0. A throwaway state directory: your registry is not touched.
+BASE ?= origin/main
+MODEL_REPORT ?= build/model-report.md
+.PHONY: model-report
+model-report: data ## Train this tree's model and BASE's (BASE=origin/main) on the same data, gate them, write build/model-report.md
+	$(PY) -m phase2_pipelines model-report --base "$(BASE)" --out "$(MODEL_REPORT)"
 
 .PHONY: history
 history: setup ## Print the registry's promotion history with reasons

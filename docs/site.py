@@ -4,8 +4,10 @@ The lessons live beside their code (``phaseN_*/README.md``) and the generated do
 ``docs/``; mkdocs wants one folder. ``stage_site`` copies each page there under its site path,
 rewrites links between pages to their new places (a link to a source file, which is not a page,
 becomes its text and the file's path as code), and writes a config that inherits the root
-``mkdocs.yml`` and adds the navigation in course order. A generated document that does not exist
-yet gets a page saying what to run first, so the site builds (with ``--strict``) in a fresh clone.
+``mkdocs.yml`` and adds the navigation in course order and the page scripts the site serves
+itself (``vendor.py``: no page loads anything from outside the site). A generated document that
+does not exist yet gets a page saying what to run first, so the site builds (with ``--strict``)
+in a fresh clone.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from docs.vendor import vendor_scripts
 from phase1_foundations.settings import PROJECT_ROOT
 
 LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]+)\]\((?P<target>[^)\s]+)\)")
@@ -120,7 +123,16 @@ def stage_site(out: Path, site_dir: Path, root: Path = PROJECT_ROOT) -> list[Pag
     shutil.rmtree(pages_dir, ignore_errors=True)
     design = Page("docs/design.md", "design.md", "Design")
     guide = Page("docs/README.md", "documents.md", "Documents from the running system")
-    pages = [*lessons(root), design, guide, *GENERATED, *decisions(root), *postmortems(root)]
+    glossary = Page("docs/glossary.md", "glossary.md", "Glossary")
+    pages = [
+        *lessons(root),
+        glossary,
+        design,
+        guide,
+        *GENERATED,
+        *decisions(root),
+        *postmortems(root),
+    ]
     by_source = {page.source: page.site for page in pages}
     for page in pages:
         source = root / page.source
@@ -132,6 +144,7 @@ def stage_site(out: Path, site_dir: Path, root: Path = PROJECT_ROOT) -> list[Pag
     nav = [
         {"Course map": "index.md"},
         {"Lessons": [{p.title: p.site} for p in pages[1 : len(lessons(root))]]},
+        {glossary.title: glossary.site},
         {
             "The system": [
                 {design.title: design.site},
@@ -146,6 +159,8 @@ def stage_site(out: Path, site_dir: Path, root: Path = PROJECT_ROOT) -> list[Pag
         "docs_dir": PAGES_DIR,
         "site_dir": str(site_dir.resolve()),
         "nav": nav,
+        # Mermaid from the site itself: the theme fetches it from a CDN only when it is missing.
+        "extra_javascript": vendor_scripts(pages_dir),
     }
     (out / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return pages

@@ -178,9 +178,21 @@ def _experiments(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_report(args: argparse.Namespace) -> int:
+    from phase2_pipelines.model_report import run_model_report
+
+    return run_model_report(args.base, args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m phase2_pipelines", description=__doc__)
     parser.add_argument("--params", type=Path, default=PARAMS_FILE, help="params.yaml to use")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show the libraries' log lines (MLOPS_LOG=debug)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     stage = commands.add_parser("stage", help="run one pipeline stage (what dvc.yaml calls)")
     stage.add_argument("name", choices=STAGES)
@@ -224,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("experiments", help="compare configured experiments").set_defaults(
         handler=_experiments
     )
+    report = commands.add_parser(
+        "model-report",
+        help="CI for models: train this tree's model and BASE's on the same data, gate, report",
+    )
+    report.add_argument("--base", required=True, help="git ref of the model to compare with")
+    report.add_argument("--out", type=Path, help="also write the Markdown report here")
+    report.set_defaults(handler=_model_report)
     return parser
 
 
@@ -234,7 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from pydantic import ValidationError
 
+    from phase1_foundations.logs import configure_logging
+
     args = build_parser().parse_args(argv)
+    configure_logging("phase2", verbose=args.verbose)
     try:
         code: int = args.handler(args)
     except ValidationError as error:

@@ -37,7 +37,6 @@ from phase2_pipelines.gate import (
     decide_promotion,
 )
 from phase2_pipelines.params import PipelineParams, TrainParams, load_params
-from phase2_pipelines.stats import paired_auc_difference
 from phase2_pipelines.train import fit_model, predict_scores
 
 SEGMENT, SEGMENT_VALUE = "seniorcitizen", "1"
@@ -131,15 +130,12 @@ def _segment_advice(params: PipelineParams, scores: ExerciseScores, decision: Ga
             f"{ungated.name} is {ungated.reason}, so it is not gated: lower"
             f" gate.min_slice_positives to at most {ungated.counts.positives}."
         )
-    rows = scores.holdout[SEGMENT].astype(str).to_numpy() == SEGMENT_VALUE
-    harm = paired_auc_difference(
-        scores.holdout[LABEL_COLUMN].to_numpy()[rows],
-        scores.broken_for_seniors[rows],
-        scores.champion[rows],
-        confidence=gate.confidence,
-        resamples=gate.resamples,
-        seed=gate.seed,
-    )
+    # The gate's own evidence for the slice: one interval per decision, printed the same
+    # everywhere (a second bootstrap here, with another seed, would print another interval).
+    check = next((c for c in decision.checks if c.name == SEGMENT_CHECK), None)
+    harm = check.evidence if check is not None else None
+    if harm is None:  # the gate judged seniors, yet without evidence: say so, do not guess
+        return f"{SEGMENT_CHECK} passed without an interval; run `make check-phase2` again."
     return (
         f"For seniors A shows {harm.render()}: it may cost them {-harm.low:.3f} AUC. Your"
         f" gate.slice_tolerance {gate.slice_tolerance} accepts that: set it below {-harm.low:.3f}."

@@ -193,7 +193,7 @@ def _bound_check(name: str, evidence: PairedDifference, bound: float, label: str
     return GateCheck(
         name=name,
         passed=passed,
-        detail=f"{evidence.render()}; lower bound {relation} {label} {bound:+.4f}",
+        detail=f"{evidence.render()}; lower bound {relation} {label} {bound + 0.0:+.4f}",  # no -0
         evidence=evidence,
     )
 

@@ -89,9 +89,11 @@ def render_rollout(rollout: dict[str, Any]) -> str:
     mode = rollout["mode"]
     plan = f"canary {rollout['canary_percent']:g}%" if mode == "canary" else mode
     seen = rollout["guardrails"]
+    version = rollout["challenger_version"]
+    challenger = "no challenger yet" if version is None else f"challenger v{version}"
     lines = [
         f"  rollout    {plan} (plan {rollout['plan_id']}, set by {rollout['source']}),"
-        f" challenger v{rollout['challenger_version']}",
+        f" {challenger}",
         f"  evidence   {seen['requests']} challenger requests, {seen['errors']} failed,"
         f" p95 {_ms(seen['p95_ms'])}, score shift (PSI) {_num(seen['score_shift_psi'])}"
         f" against {seen['champion_scores']} champion scores",

@@ -9,7 +9,6 @@ thresholds are effect sizes and not p-values.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from datetime import datetime
@@ -146,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean terminal
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # store set-up notes: not news
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from phase1_foundations.logs import configure_logging
+
+    configure_logging("phase4")  # library lines to var/logs/phase4.log; MLOPS_LOG=debug shows them
     code: int = args.handler(args)
     return code
 

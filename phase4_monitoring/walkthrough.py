@@ -7,6 +7,8 @@ onto two-year contracts and two-year customers start leaving. Each week: the ser
 and logs it; the monitor checks the logged week (drift table, CBPE estimate), labels released
 this week are scored (realized AUC), the gauges go to the exporter that Prometheus scrapes, and
 the trigger decides. At the end: the Evidently report of the last week, and the firing alerts.
+The prediction log and the labels released so far stay in ``var/phase4`` for the lesson's
+``check --log`` command.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ PROMOTION_BACKFIRES = Scenario(
         ),
     ),
 )
+
+LABELS_FILE = "labels.parquet"  # beside predictions/ in phase 4's state directory
 
 
 def phase4_settings() -> Settings:
@@ -156,6 +160,14 @@ class Run:
         return found
 
 
+def write_released_labels(run: Run, week: int, path: Path) -> None:
+    """Every label released by ``week``, as a file ``check --labels`` reads (customer id, churn):
+    what a learner joins onto the prediction log after the run."""
+    released = [b.labels for b in run.batches.values() if b.label_release_week <= week]
+    if released:
+        pd.concat(released)[[ID_COLUMN, LABEL_COLUMN]].to_parquet(path, index=False)
+
+
 def run_week(run: Run, url: str, week: int, textfile: Path) -> None:
     batch = run.world.week(week)
     run.batches[week] = batch
@@ -175,6 +187,7 @@ def run_week(run: Run, url: str, week: int, textfile: Path) -> None:
     run.windows.append(WindowRecord(week=week, model_version=version, report=report))
     metrics = MonitorMetrics()
     metrics.record(report, version)
+    write_released_labels(run, week, run.log.parent / LABELS_FILE)
     for record in run.released(week):
         run.labeled.append(record)
         auc = record.quality.metrics.get("roc_auc", float("nan"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from phase1_foundations.logs import configure_logging
 from phase1_foundations.settings import get_settings
 from phase5_capstone.events import read_events
 from phase5_capstone.params import load_capstone_params
@@ -90,6 +91,12 @@ def _summary(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m phase5_capstone", description=__doc__)
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show the libraries' log lines (MLOPS_LOG=debug)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     default = load_capstone_params().scenario
     for name, handler, help_text in (
@@ -116,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    log = configure_logging("capstone", verbose=args.verbose)
+    if log is not None and args.command == "run":
+        print(f"library log lines: {log} (-v or MLOPS_LOG=debug shows them here)")
     try:
         code: int = args.handler(args)
     except (ScenarioError, RunRefused, ServiceError) as error:

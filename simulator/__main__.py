@@ -156,11 +156,13 @@ def main(argv: list[str] | None = None) -> int:
         declarations = read_actions(args.actions)
     except (UsageError, CatalogueError) as error:
         return _refuse(error)
+    from phase1_foundations.logs import configure_logging
     from simulator.engine import DrillError, play  # the heavy imports, only to play
 
     settings: Settings = get_settings()
     if args.state_dir is not None:
         settings = settings.model_copy(update={"state_dir": args.state_dir})
+    configure_logging("simulator", settings=settings)  # library lines to <state>/logs
     try:
         record = play(
             args.scenario, declarations, seed=args.seed, settings=settings, progress=_progress

@@ -20,6 +20,9 @@ PAGES = (
 
 
 def main() -> None:
+    from phase1_foundations.logs import configure_logging
+
+    configure_logging("simulator")  # MLflow's lines to <state>/logs/simulator.log, not the terminal
     st.set_page_config(page_title="MLOps Path simulator", layout="wide")
     pages = [
         st.Page(PAGES_DIR / name, title=title, icon=icon, default=index == 0)

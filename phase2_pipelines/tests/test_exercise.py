@@ -6,6 +6,7 @@ edit params.yaml and runs the check's own logic on it. The last test runs the co
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,13 @@ def test_a_tolerance_too_loose_lets_the_harm_through(
     found = findings_for(write_params(tmp_path, seniors=True, slice_tolerance=0.3), scores, "A")
     assert not found["A"].passed
     assert "gate.slice_tolerance 0.3 accepts that: set it below" in found["A"].advice
+    # One interval per decision: the advice quotes the seniors check's own, as the gate printed it.
+    quoted = re.search(
+        r"dAUC [-+]\d\.\d{4} \[95% CI [-+]\d\.\d{4}, [-+]\d\.\d{4}\]", found["A"].advice
+    )
+    assert quoted is not None
+    seniors = next(line for line in found["A"].render().splitlines() if "seniorcitizen=1" in line)
+    assert quoted[0] in seniors
 
 
 def test_too_high_a_minimum_leaves_seniors_ungated(scores: ExerciseScores, tmp_path: Path) -> None:
@@ -115,6 +123,8 @@ def test_zero_tolerance_blocks_the_better_model_on_noise(
     assert not found["B"].passed
     assert "tenure_band=012-023m: dAUC +" in found["B"].advice  # better, but not provably
     assert "raise gate.min_slice_positives above 79" in found["B"].advice
+    assert "-0.0000" not in found["B"].render() + found["B"].advice  # a zero tolerance is 0
+    assert "-tolerance +0.0000" in found["B"].render()
 
 
 def test_a_margin_beyond_the_evidence_blocks_the_better_model(

@@ -18,6 +18,7 @@ from phase1_foundations.tests.lesson import assert_make_runs, missing_coverage
 
 T = "phase2_pipelines.tests."
 CLI = ".venv/bin/python -m phase2_pipelines"
+SHUFFLE = T + "test_model_report::test_label_shuffle_bug_is_rejected_and_fails_until_reverted"
 COVERED_BY = {
     "make phase2": T + "test_dvc::test_repro_runs_every_stage_and_promotes_the_first_model",
     ".venv/bin/dvc dag": T + "test_dvc::test_pipeline_is_a_dag_of_six_stages",
@@ -38,6 +39,10 @@ COVERED_BY = {
     + "test_pipeline::test_manual_promotion_needs_force_and_is_recorded_as_an_override",
     "make check-phase2": T
     + "test_exercise::test_the_command_fails_with_advice_then_passes_when_fixed",
+    "git switch -c break-the-model": SHUFFLE,
+    'git commit -am "Refactor: read the training labels once"': SHUFFLE,
+    "make model-report BASE=main": SHUFFLE,
+    "git revert --no-edit HEAD": SHUFFLE,
 }
 
 
@@ -53,6 +58,8 @@ def test_make_targets_run_the_tested_commands() -> None:
         "reproduce RUN_ID=abc": "-m phase2_pipelines reproduce abc",
         "rollback REASON=why": "-m phase2_pipelines rollback --reason",
         "check-phase2": "-m phase2_pipelines check",
+        "model-report BASE=main": '-m phase2_pipelines model-report --base "main"',
+        "actionlint": "/bin/actionlint -no-color .github/workflows/*.yml",
     }
     assert_make_runs(recipes)
 

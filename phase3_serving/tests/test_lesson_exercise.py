@@ -153,3 +153,4 @@ def test_the_exercise_runs_as_written(trained: Trained, tmp_path: Path) -> None:
     assert "0 failed" in canary
     assert "rollout    canary 20%" in outputs["python -m phase3_serving admin rollout canary 20"]
     assert "rollout    off" in outputs["python -m phase3_serving admin rollout off"]
+    assert "vNone" not in "\n".join(outputs.values())

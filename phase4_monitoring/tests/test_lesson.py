@@ -13,8 +13,9 @@ COVERED_BY = {
         T + "test_demo::test_world_week_writes_a_week_to_check",
     "python -m phase4_monitoring check var/week.parquet --report var/reports/week":
         T + "test_cli::test_report_writes_the_evidently_html_and_the_checks",
-    "python -m phase4_monitoring check --log var/predictions --weeks 9 --labels var/labels.parquet":
-        T + "test_cli::test_a_window_of_the_prediction_log_with_released_labels",
+    "MLOPS_STATE_DIR=var/phase4 python -m phase4_monitoring check --log var/phase4/predictions"
+    " --weeks 15 --labels var/phase4/labels.parquet":
+        T + "test_walkthrough::test_make_phase4_serves_monitors_alerts_and_decides",
     "python -m phase4_monitoring pvalues": T + "test_demo::test_pvalues_command_runs_as_written",
     "make bench-monitoring":
         T + "test_bench_monitoring::test_bench_prints_times_ratio_agreement_and_the_cbpe_table",

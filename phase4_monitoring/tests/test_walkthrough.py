@@ -11,8 +11,15 @@ from pathlib import Path
 import pytest
 
 from phase1_foundations.settings import PROJECT_ROOT
+from phase1_foundations.tests.lesson import readme_commands
 
 pytestmark = [pytest.mark.slow, pytest.mark.prometheus]
+
+
+def log_check_commands() -> list[str]:
+    """The lesson's `check --log` command(s), read from the lesson as a learner reads them."""
+    readme = PROJECT_ROOT / "phase4_monitoring" / "README.md"
+    return [c for c in readme_commands(readme) if "phase4_monitoring check --log" in c]
 
 
 def test_make_phase4_serves_monitors_alerts_and_decides(tmp_path: Path) -> None:
@@ -46,3 +53,17 @@ def test_make_phase4_serves_monitors_alerts_and_decides(tmp_path: Path) -> None:
     assert "firing" in firing
     assert "ChurnDataDrift" in firing
     assert "ChurnSchemaBreak" not in firing  # the right alerts, not every alert
+    # The lesson's next command, as written, on what make phase4 left behind (var/ is this
+    # test's: the command runs from the directory that holds it).
+    commands = log_check_commands()
+    assert len(commands) == 1
+    env["PATH"] = f"{PROJECT_ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
+    del env["MLOPS_STATE_DIR"]
+    checked = subprocess.run(
+        ["bash", "-c", commands[0]], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=600, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 1, checked.stdout + checked.stderr  # alerts, as the lesson says
+    verdict = checked.stdout.split("verdict:")[-1]
+    assert "contract" in verdict  # the drift the walkthrough showed in week 15
+    assert "roc_auc" in verdict  # and the realized quality drop of week 15's labels

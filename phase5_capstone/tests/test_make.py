@@ -3,6 +3,7 @@ locked environment's cache; then the lesson's commands, in that copy."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,33 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Clone:
 
 @pytest.fixture(scope="module")
 def first_run(clone: Clone) -> str:
+    """What the terminal shows: standard output, then standard error (the progress bar)."""
     done = clone.make("capstone", timeout=TIMEOUT_S)
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done.stdout
+    return f"{done.stdout}\n{done.stderr}"
+
+
+# How library log lines look on a terminal: MLflow's handler, Python's default handler and
+# basicConfig, alembic's and uvicorn's formats, and MLflow's bare prints when registering.
+LIBRARY_LINE = re.compile(
+    r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR) "
+    r"|(DEBUG|INFO|WARNING|ERROR|CRITICAL):[a-zA-Z_.]*:"
+    r"|(DEBUG|INFO|WARNING|ERROR)  \[[a-z_.]+\]"
+    r"|(INFO|WARNING|ERROR): +"
+    r"|Successfully registered model |Created version '|Registered model '"
+    r"|.*(FutureWarning|DeprecationWarning|UserWarning): )"
+)
+
+
+def test_make_capstone_shows_no_library_log_line(clone: Clone, first_run: str) -> None:
+    lines = [line.strip() for line in re.split(r"[\r\n]+", first_run)]
+    assert [line for line in lines if LIBRARY_LINE.match(line)] == []
+    # The lines were written, to the file the run names, not lost: the check above can fail.
+    log = clone.root / "var" / "logs" / "capstone.log"
+    assert f"library log lines: {log}" in first_run
+    written = log.read_text()
+    assert "Creating initial MLflow database tables" in written
+    assert "Created version '1' of model 'churn-model'" in written
 
 
 def test_make_capstone_runs_the_default_scenario_as_designed(clone: Clone, first_run: str) -> None:
