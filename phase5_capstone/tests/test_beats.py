@@ -1,0 +1,92 @@
+"""A beat is shown only when what it claims happened: "quality recovers" is judged on the
+promoted model's own realized AUC, with its interval, not on a retrain and a promotion having
+happened. The logs here are written by hand (a unit test of the check's own logic); the real
+runs that show each beat are in ``test_capstone.py`` and ``test_make.py``."""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import JsonValue
+
+from phase5_capstone.events import Draft, Event, stamp
+from phase5_capstone.scenario import Beat
+from phase5_capstone.summary import check_beats, closing_lines, recoveries, render_beats
+
+BEAT = Beat(name="concept_drift_recovered", weeks=(5, 17), shows="quality recovers")
+LABELS = 2_000
+DELAY = 2
+
+
+def auc_se(auc: float, rows: int = LABELS) -> float:
+    """Hanley-McNeil's error at a quarter churners (what the monitor would record)."""
+    positives, negatives = rows / 4, rows * 3 / 4
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    variance = auc * (1 - auc) + (positives - 1) * (q1 - auc**2) + (negatives - 1) * (q2 - auc**2)
+    return math.sqrt(variance / (positives * negatives))
+
+
+def labels(event_week: int, version: str, auc: float) -> Event:
+    quality: dict[str, JsonValue] = {
+        "metrics": {"roc_auc": auc, "n": LABELS},
+        "checks": [
+            {
+                "column": "roc_auc",
+                "evidence": [{"metric": "roc_auc", "value": auc, "standard_error": auc_se(auc)}],
+            }
+        ],
+    }
+    draft = Draft(
+        kind="labels_arrived",
+        summary=f"week {event_week}",
+        model_version=version,
+        evidence={"event_week": event_week, "quality": quality},
+    )
+    return stamp([draft], event_week + DELAY, "labels", 0)[0]
+
+
+def event(kind: str, week: int, version: str, **evidence: JsonValue) -> Event:
+    draft = Draft(kind=kind, summary=kind, model_version=version, evidence=dict(evidence))
+    return stamp([draft], week, "x", 0)[0]
+
+
+def run_log(after_fix: float) -> list[Event]:
+    """v1 serves; churn changes in week 5 (AUC 0.72); a retrain in week 7 is promoted in week
+    8 as v2, whose own weeks then score ``after_fix``."""
+    log = [labels(w, "1", 0.85) for w in range(0, 5)]
+    log += [labels(w, "1", 0.72) for w in range(5, 9)]
+    log += [event("decision", 7, "1", action="retrain"), event("promoted", 8, "2")]
+    log += [labels(w, "2", after_fix) for w in range(9, 16)]
+    return sorted(log, key=lambda e: (e.week, e.kind))
+
+
+def test_a_promotion_that_recovers_quality_shows_the_beat() -> None:
+    [(_, shown)] = check_beats(run_log(after_fix=0.84), [BEAT])
+    assert shown
+    [found] = recoveries([e for e in run_log(0.84) if 5 <= e.week <= 17])
+    assert "v2 promoted in week 8: realized roc_auc 0.840" in found
+
+
+def test_a_promotion_that_does_not_recover_quality_is_not_shown() -> None:
+    """As when the gate's margin is set to 0.1: a retrain, a promotion, and realized AUC still
+    at 0.62-0.76. The beat must read NOT SHOWN."""
+    [(beat, shown)] = check_beats(run_log(after_fix=0.73), [BEAT])
+    assert shown is False
+    assert "[NOT SHOWN] weeks 5-17 concept_drift_recovered" in render_beats([(beat, shown)])
+
+
+def test_recovery_needs_the_interval_not_the_point() -> None:
+    """A fix at 0.78 is better than 0.72 by more than the noise but stays below the floor: not
+    recovered. One at 0.80, at the floor, is."""
+    assert not check_beats(run_log(after_fix=0.77), [BEAT])[0][1]
+    assert check_beats(run_log(after_fix=0.80), [BEAT])[0][1]
+
+
+def test_the_closing_lines_name_who_serves_and_what_is_open() -> None:
+    log = run_log(after_fix=0.84)
+    log.append(event("decision", 17, "2", action="retrain", broken="v2's AUC fell", escalate=True))
+    text = "\n".join(closing_lines(log))
+    assert "state at the end: v2 serves, since week 9" in text
+    assert "0.840 on week 15's labels" in text
+    assert "the champion is broken: v2's AUC fell" in text
+    assert "escalated to a person" in text
