@@ -99,7 +99,7 @@ def _refuted_from(events: list[Event]) -> dict[str, int]:
 def _plot(axis: object, points: list[tuple[int, float]], **style: object) -> None:
     if points:
         weeks, values = zip(*sorted(points), strict=True)
-        axis.plot(weeks, values, marker="o", markersize=3, **style)  # type: ignore[attr-defined]
+        axis.plot(weeks, values, **{"marker": "o", "markersize": 3, **style})  # type: ignore[attr-defined]
 
 
 def draw(events: list[Event]) -> bytes:
