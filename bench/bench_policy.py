@@ -71,6 +71,7 @@ class RunFigures:
     escalations: int
     quarantined_rows: int
     scored_rows: int
+    cbpe_errors: tuple[float, ...] = ()  # |CBPE at scoring - realized AUC|, per labeled week
 
     @property
     def regret_usd(self) -> float:
@@ -101,6 +102,25 @@ def _retrain_rules(evidence: dict[str, Any]) -> set[str]:
     return {
         str(f.get("rule")) for f in fired if isinstance(f, dict) and f.get("action") == "retrain"
     }
+
+
+def cbpe_errors(events: list[Any]) -> tuple[float, ...]:
+    """Per labeled week: how far CBPE's estimate (made when the week was scored, by the model
+    that scored it) was from the AUC its labels showed."""
+    estimates = {}
+    for event in events:
+        cbpe = event.evidence.get("cbpe") if event.kind == "monitored" else None
+        if isinstance(cbpe, dict) and isinstance(cbpe.get("roc_auc"), float):
+            estimates[(event.week, event.model_version)] = float(cbpe["roc_auc"])
+    found = []
+    for event in events:
+        quality = event.evidence.get("quality") if event.kind == "labels_arrived" else None
+        metrics = quality.get("metrics") if isinstance(quality, dict) else None
+        realized = metrics.get("roc_auc") if isinstance(metrics, dict) else None
+        key = (event.evidence.get("event_week"), event.model_version)
+        if isinstance(realized, float) and key in estimates:
+            found.append(abs(estimates[key] - realized))
+    return tuple(found)
 
 
 def run_one(task: tuple[str, int, str, dict[str, Any], bool]) -> RunFigures:
@@ -163,6 +183,7 @@ def run_one(task: tuple[str, int, str, dict[str, Any], bool]) -> RunFigures:
         escalations=kinds.count("escalated"),
         quarantined_rows=quarantined,
         scored_rows=scored,
+        cbpe_errors=cbpe_errors(events),
     )
 
 
@@ -197,6 +218,13 @@ def _recovery(runs: list[RunFigures]) -> str:
     return text + (f"; {never} of {len(found)} never" if never and done else "")
 
 
+def _cbpe(runs: list[RunFigures]) -> str:
+    errors = [e for r in runs for e in r.cbpe_errors]
+    if not errors:
+        return "-"
+    return f"{statistics.mean(errors):.3f} mean, {max(errors):.3f} max"
+
+
 def scenario_table(name: str, runs: list[RunFigures], policies: list[str]) -> list[str]:
     seeds = sorted({r.seed for r in runs})
     lines = [
@@ -204,8 +232,8 @@ def scenario_table(name: str, runs: list[RunFigures], policies: list[str]) -> li
         "",
         "| policy | regret | share of oracle | weeks degraded | time to recover (weeks)"
         " | retrains (other + scheduled) | promotions | rollbacks | rows quarantined"
-        " | rows scored |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        " | rows scored | CBPE error |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for policy in policies:
         mine = [r for r in runs if r.policy == policy]
@@ -219,7 +247,8 @@ def scenario_table(name: str, runs: list[RunFigures], policies: list[str]) -> li
             f" | {_recovery(mine)}"
             f" | {sum(r.retrains_other for r in mine)} + {sum(r.retrains_scheduled for r in mine)}"
             f" | {sum(r.promotions for r in mine)} | {sum(r.rollbacks for r in mine)}"
-            f" | {sum(r.quarantined_rows for r in mine):,} | {sum(r.scored_rows for r in mine):,} |"
+            f" | {sum(r.quarantined_rows for r in mine):,} | {sum(r.scored_rows for r in mine):,}"
+            f" | {_cbpe(mine)} |"
         )
     return lines
 

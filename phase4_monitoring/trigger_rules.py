@@ -386,7 +386,7 @@ def performance_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleO
     finding, pooled = judged
     evidence = _found(latest, [finding])
     acting = latest.alerts(policy.performance.act_on)
-    if pooled.n < policy.min_labels and not acting:
+    if pooled.n < policy.min_labels:
         return RuleOutcome(
             rule="performance",
             action=Action.WAIT,

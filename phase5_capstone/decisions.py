@@ -177,14 +177,13 @@ def decide(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     """Phase 4's trigger policy on the history; a rollback is carried out at once. A retrain
     request carries what the retrain needs to know: where the harm began, and whether the
     champion is known to be broken."""
-    decision = decide_trigger(
-        history(ctx, week, state), ctx.monitoring.triggers, ctx.monitoring.noise_alpha
-    )
+    known = history(ctx, week, state)
+    decision = decide_trigger(known, ctx.monitoring.triggers, ctx.monitoring.noise_alpha)
     draft = Draft(
         kind="decision",
         summary=decision.summary[:400],
         model_version=decision.model_version,
-        evidence=_decision_evidence(decision),
+        evidence={**_decision_evidence(decision), "value_at_stake": value_at_stake(ctx, known)},
     )
     drafts = [draft]
     data: dict[str, JsonValue] = {ESCALATE: decision.escalate}
@@ -213,6 +212,27 @@ def decide(ctx: Context, week: int, state: CycleState) -> StepOutcome:
         else:
             data |= {RETRAIN: True, CHANGE_WEEK: decision.change_week, BROKEN: decision.broken}
     return StepOutcome(week=week, step="decide", events=tuple(drafts), state=state, data=data)
+
+
+def value_at_stake(ctx: Context, known: MonitoringHistory) -> dict[str, JsonValue]:
+    """What the champion's latest labeled week says acting is worth: its realized campaign
+    value per customer below its holdout's (with the interval), times a week's customers."""
+    labeled = known.labeled_by(known.champion, 0)
+    if not labeled:
+        return {}
+    latest = labeled[-1]
+    check = next((c for c in latest.quality.checks if c.column == "business_value"), None)
+    drop = next((e for e in (check.evidence if check else ()) if e.interval), None)
+    if drop is None or drop.interval is None:
+        return {}
+    customers = ctx.scenario.rows_per_week
+    low, high = drop.interval
+    return {
+        "week": latest.week,
+        "value_drop_usd_per_customer": round(drop.value, 3),
+        "realized_usd_per_customer": [round(low, 3), round(high, 3)],
+        "at_stake_usd_per_week": round(drop.value * customers, 2),
+    }
 
 
 def _escalated_before(ctx: Context, week: int) -> bool:

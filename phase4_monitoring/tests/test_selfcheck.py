@@ -41,26 +41,36 @@ def test_make_check_phase4_passes_on_the_projects_policy() -> None:
     assert PARAMS_FILE.read_bytes() == before  # read, never repaired
 
 
+ACT_ON = "act_on: [calibration, segment_calibration, segment_roc_auc]"
+
+
 @pytest.mark.parametrize(
-    ("setting", "broken", "fails"),
+    ("changes", "fails"),
     [
-        ("needs_harm: true", "needs_harm: false", "[FAIL] harmless drift"),  # the exercise
-        ("min_labels: 1000", "min_labels: 100000", "[FAIL] harm without drift"),
-        ("auc_drop: 0.03", "auc_drop: 0.3", "[FAIL] harm without drift"),
+        ((("needs_harm: true", "needs_harm: false"),), "[FAIL] harmless drift"),  # the exercise
+        ((("min_labels: 1000", "min_labels: 100000"),), "[FAIL] harm without drift"),
+        # A looser AUC margin alone is covered by the segment calibration check; with the
+        # realized alerts no longer acting as well, the drop of 0.06 is missed.
+        (
+            (("auc_drop: 0.03", "auc_drop: 0.3"), (ACT_ON, "act_on: []")),
+            "[FAIL] harm without drift",
+        ),
     ],
 )
 def test_check_phase4_fails_on_a_broken_policy(
-    tmp_path: Path, setting: str, broken: str, fails: str
+    tmp_path: Path, changes: tuple[tuple[str, str], ...], fails: str
 ) -> None:
-    text = PARAMS_FILE.read_text()
-    assert setting in text
+    broken = PARAMS_FILE.read_text()
+    for setting, replacement in changes:
+        assert setting in broken
+        broken = broken.replace(setting, replacement, 1)
     params = tmp_path / "params.yaml"
-    params.write_text(text.replace(setting, broken, 1))
+    params.write_text(broken)
     result = selfcheck("--params", str(params))
     assert result.returncode == 1, result.stdout + result.stderr
     assert fails in result.stdout
     assert "check-phase4: FAIL" in result.stdout
-    assert params.read_text() == text.replace(setting, broken, 1)  # left as the learner wrote it
+    assert params.read_text() == broken  # left as the learner wrote it
 
 
 def test_an_invalid_policy_is_reported_without_a_traceback(tmp_path: Path) -> None:
