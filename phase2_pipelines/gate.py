@@ -19,11 +19,18 @@ from pydantic import BaseModel, ConfigDict
 
 from phase2_pipelines.evaluate import EvaluationReport
 from phase2_pipelines.params import GateParams
-from phase2_pipelines.stats import ClassCounts, PairedDifference, paired_auc_difference
+from phase2_pipelines.stats import (
+    ClassCounts,
+    PairedDifference,
+    paired_auc_difference,
+    paired_brier_gain,
+)
 
 SUPERIORITY = "beats champion on roc_auc"
 NON_INFERIORITY = "not worse than the broken champion on roc_auc"
-COMPARISONS = (SUPERIORITY, NON_INFERIORITY)
+RANKS_AS_WELL = "ranks as well as the champion (roc_auc)"
+BETTER_CALIBRATED = "better calibrated than the champion (Brier score)"
+COMPARISONS = (SUPERIORITY, NON_INFERIORITY, RANKS_AS_WELL)
 
 
 class _Frozen(BaseModel):
@@ -89,7 +96,10 @@ class GateDecision(_Frozen):
             passed = f"passed all {len(blocking)} checks"
             if self.champion_version is None:
                 return f"PROMOTE: first model, {passed} against floors"
-            burden = " (non-inferiority: the champion is broken)" if self.relaxed else ""
+            burden = {
+                "non_inferiority": " (non-inferiority: the champion is broken)",
+                "calibration": " (calibration: ranks as well, better calibrated)",
+            }.get(self.burden, "")
             return f"PROMOTE: {passed} against champion v{self.champion_version}{burden}"
         return "REJECT: " + "; ".join(f"{c.name}: {c.detail}" for c in self.failures)
 
@@ -102,6 +112,8 @@ class GateDecision(_Frozen):
         lines = [f"Gate decision: {self.summary}"]
         if self.relaxed:
             lines.append(f"  burden: non-inferiority, because {self.burden_reason}")
+        elif self.burden == "calibration":
+            lines.append(f"  burden: calibration, because {self.burden_reason}")
         if self.comparison is not None:
             lines.append(f"  vs champion v{self.champion_version}: {self.comparison.describe()}")
         slice_checks = self.slice_checks
@@ -257,6 +269,16 @@ def decide_promotion(
         ]
         bound = -params.non_inferiority_margin
         checks.append(_bound_check(NON_INFERIORITY, overall, bound, "-margin"))
+    elif params.burden == "calibration":
+        bound = -params.non_inferiority_margin
+        checks.append(_bound_check(RANKS_AS_WELL, overall, bound, "-margin"))
+        gain = paired_brier_gain(
+            comparison.labels,
+            comparison.candidate,
+            comparison.champion,
+            confidence=params.confidence,
+        )
+        checks.append(_bound_check(BETTER_CALIBRATED, gain, params.calibration_margin, "margin"))
     else:
         checks.append(_bound_check(SUPERIORITY, overall, params.superiority_margin, "margin"))
     slice_checks, ungated = _slice_checks(comparison, params)
@@ -267,5 +289,5 @@ def decide_promotion(
         champion_version=version,
         ungated=ungated,
         burden=params.burden,
-        burden_reason=params.burden_reason if relaxed else "",
+        burden_reason=params.burden_reason if params.burden != "superiority" else "",
     )

@@ -121,9 +121,13 @@ class GateParams(_Strict):
     # champion is known to be broken (its realized AUC's upper bound is below the floor), so a
     # candidate need only not be worse than it by more than non_inferiority_margin; the floors
     # are reported, not blocking. The capstone sets it per run, with the reason.
-    burden: Literal["superiority", "non_inferiority"] = "superiority"
+    # calibration: the harm is to the probabilities, not the ranking (a base-rate shift, one
+    # segment's churn moving); a candidate must rank no worse (non-inferiority) and have a Brier
+    # score lower than the champion's by more than calibration_margin (lower bound).
+    burden: Literal["superiority", "non_inferiority", "calibration"] = "superiority"
     burden_reason: str = ""
     non_inferiority_margin: float = Field(0.01, ge=0, lt=1)
+    calibration_margin: float = Field(0.001, ge=0, lt=1)
     slices: tuple[str, ...] = ("contract", "tenure_band", "internetservice")
     slice_tolerance: float = Field(0.05, ge=0, lt=1)
     min_slice_positives: int = Field(50, ge=1)

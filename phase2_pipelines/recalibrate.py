@@ -20,6 +20,7 @@ import copy
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -82,7 +83,7 @@ def fit_offsets(
     precision[0] = 1.0 / INTERCEPT_PRIOR_SD**2
     delta = np.zeros(z.shape[1])
     for _ in range(NEWTON_STEPS):
-        p = 1.0 / (1.0 + np.exp(-(logit + z @ delta)))
+        p = expit(logit + z @ delta)
         gradient = z.T @ (weights * (p - labels)) + precision * delta
         hessian = (z * (weights * p * (1 - p))[:, None]).T @ z + np.diag(precision)
         step = np.linalg.solve(hessian, gradient)

@@ -55,22 +55,27 @@ class PairedDifference:
     confidence: float
     resamples: int
     counts: ClassCounts
+    metric: str = "AUC"  # "Brier gain": the champion's Brier score less the candidate's
 
     def render(self) -> str:
         """The difference, its interval and the class counts, in one line."""
         return (
-            f"dAUC {self.difference:+.4f} [{self.confidence:.0%} CI {self.low:+.4f},"
+            f"d{self.metric} {self.difference:+.4f} [{self.confidence:.0%} CI {self.low:+.4f},"
             f" {self.high:+.4f}] ({self.candidate:.4f} vs {self.champion:.4f};"
             f" {self.counts.positives} churners, {self.counts.negatives} stayers)"
         )
 
     def describe(self) -> str:
         """``render`` with the method spelled out, for the decision's headline."""
+        how = (
+            f"paired bootstrap, {self.resamples} resamples stratified by class"
+            if self.resamples
+            else "paired, normal interval of the per-row differences"
+        )
         return (
-            f"dAUC {self.difference:+.4f} [{self.confidence:.0%} CI {self.low:+.4f},"
+            f"d{self.metric} {self.difference:+.4f} [{self.confidence:.0%} CI {self.low:+.4f},"
             f" {self.high:+.4f}], candidate {self.candidate:.4f} vs champion {self.champion:.4f}"
-            f" on the same {self.counts.render()}; paired bootstrap, {self.resamples} resamples"
-            f" stratified by class"
+            f" on the same {self.counts.render()}; {how}"
         )
 
 
@@ -175,6 +180,40 @@ def paired_auc_difference(
         confidence=confidence,
         resamples=resamples,
         counts=ClassCounts.of(y),
+    )
+
+
+def paired_brier_gain(
+    labels: npt.ArrayLike,
+    candidate: npt.ArrayLike,
+    champion: npt.ArrayLike,
+    *,
+    confidence: float,
+) -> PairedDifference:
+    """How much lower the candidate's Brier score is than the champion's on the same rows, with a
+    normal interval of the mean per-row difference (each row's errors are paired, so the
+    interval is that of the difference, not of two separate scores)."""
+    from scipy.stats import norm
+
+    y = np.asarray(labels, dtype=np.float64)
+    ours = (np.asarray(candidate, dtype=np.float64) - y) ** 2
+    theirs = (np.asarray(champion, dtype=np.float64) - y) ** 2
+    gains = theirs - ours
+    n = len(gains)
+    se = float(gains.std(ddof=1)) / math.sqrt(n) if n > 1 else float("inf")
+    z = float(norm.ppf(0.5 + confidence / 2.0))
+    gain = float(gains.mean()) if n else float("nan")
+    return PairedDifference(
+        candidate=float(ours.mean()),
+        champion=float(theirs.mean()),
+        difference=gain,
+        low=gain - z * se,
+        high=gain + z * se,
+        standard_error=se,
+        confidence=confidence,
+        resamples=0,
+        counts=ClassCounts.of(y.astype(np.int64)),
+        metric="Brier gain",
     )
 
 

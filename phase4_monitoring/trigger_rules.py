@@ -70,6 +70,7 @@ class RuleOutcome(_Frozen):
     detail: str
     weeks: tuple[int, ...] = ()
     evidence: tuple[WeekEvidence, ...] = ()
+    harm: tuple[str, ...] = ()  # the realized checks whose harm this rule acts on
 
     @property
     def fired(self) -> bool:
@@ -398,12 +399,16 @@ def performance_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleO
     if finding.verdict is Verdict.ALERT or acting:
         what = [finding.reason] if finding.verdict is Verdict.ALERT else []
         what += [f"{c.column}: {c.reason}" for c in acting]
+        harmed = (("roc_auc",) if finding.verdict is Verdict.ALERT else ()) + tuple(
+            c.column or "" for c in acting
+        )
         outcome = RuleOutcome(
             rule="performance",
             action=Action.RETRAIN,
             detail=f"harm shown in {_weeks_of(pooled.weeks)}: {'; '.join(what)}",
             weeks=pooled.weeks,
             evidence=evidence + _found(latest, acting),
+            harm=harmed,
         )
         return _cooled(outcome, history, policy)
     alerts = latest.alerts(REALIZED_CHECKS)
@@ -488,6 +493,7 @@ def drift_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutcome
             detail=f"{what}; labels show harm in {_weeks([r for r, _ in harmed])}",
             weeks=weeks,
             evidence=evidence + found,
+            harm=tuple(sorted({c.column or "" for _, checks in harmed for c in checks})),
         )
         return _cooled(outcome, history, policy)
     n = sum(r.n for r in labeled)

@@ -86,6 +86,14 @@ class TriggerDecision(BaseModel):
         return next(r for r in self.rules if r.rule == name)
 
     @property
+    def harm(self) -> tuple[str, ...]:
+        """The realized checks whose harm the retrain answers (empty for a scheduled one)."""
+        if self.action is not Action.RETRAIN:
+            return ()
+        fired = [r for r in self.rules if r.action is Action.RETRAIN]
+        return tuple(sorted({check for r in fired for check in r.harm}))
+
+    @property
     def summary(self) -> str:
         why = "; ".join(f"{r.rule}: {r.detail}" for r in self.reasons if r.action is self.action)
         return f"{self.action.value.upper()}: {why or 'nothing fired'}"

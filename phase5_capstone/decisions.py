@@ -171,6 +171,8 @@ def history(ctx: Context, week: int, state: CycleState) -> MonitoringHistory:
 CHANGE_WEEK = "change_week"
 BROKEN = "broken"
 ESCALATE = "escalate"
+HARM = "harm"
+CALIBRATION_HARM = frozenset({"calibration", "segment_calibration"})
 
 
 def decide(ctx: Context, week: int, state: CycleState) -> StepOutcome:
@@ -210,7 +212,12 @@ def decide(ctx: Context, week: int, state: CycleState) -> StepOutcome:
                 )
             )
         else:
-            data |= {RETRAIN: True, CHANGE_WEEK: decision.change_week, BROKEN: decision.broken}
+            data |= {
+                RETRAIN: True,
+                CHANGE_WEEK: decision.change_week,
+                BROKEN: decision.broken,
+                HARM: list[JsonValue](decision.harm),
+            }
     return StepOutcome(week=week, step="decide", events=tuple(drafts), state=state, data=data)
 
 
@@ -359,11 +366,12 @@ def retrain(
                 )
             }
         )
-    if isinstance(broken, str) and broken and policy.broken_champion_burden == "non_inferiority":
+    burden = gate_burden(request, policy.broken_champion_burden)
+    if burden is not None:
         params = params.model_copy(
             update={
                 "gate": params.gate.model_copy(
-                    update={"burden": "non_inferiority", "burden_reason": broken}
+                    update={"burden": burden[0], "burden_reason": burden[1]}
                 )
             }
         )
@@ -426,6 +434,24 @@ def retrain(
         state, replayed = replay_shadow(ctx, week, state)
         drafts.append(replayed)
     return StepOutcome(week=week, step="retrain", events=tuple(drafts), state=state)
+
+
+def gate_burden(request: dict[str, JsonValue], when_broken: str) -> tuple[str, str] | None:
+    """The gate's burden for this retrain, with the reason the decision record gives: the burden
+    fits the harm. A broken champion (its realized AUC below the floor) asks only that a
+    candidate be no worse than it; harm to calibration alone (the ranking held) asks that a
+    candidate rank as well and be better calibrated; otherwise the gate's default, superiority."""
+    broken = request.get(BROKEN)
+    if isinstance(broken, str) and broken and when_broken == "non_inferiority":
+        return "non_inferiority", broken
+    harm = request.get(HARM)
+    found = {str(h) for h in harm} if isinstance(harm, list) else set()
+    if found and found <= CALIBRATION_HARM:
+        return "calibration", (
+            f"the labels show harm to calibration ({', '.join(sorted(found))}) and not to the"
+            " ranking: a recalibration that ranks as well and is better calibrated is a fix"
+        )
+    return None
 
 
 def _work(ctx: Context, week: int, name: str) -> WorkDir:
