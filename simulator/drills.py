@@ -139,6 +139,9 @@ class Catalogue(_Strict):
     settings: DrillSettings
     signals: dict[str, str]
     root_causes: dict[str, str]
+    cause_words: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="How a postmortem may name each root cause."
+    )
     drills: dict[str, DrillSpec]
 
     @model_validator(mode="after")
@@ -153,7 +156,14 @@ class Catalogue(_Strict):
                 raise ValueError(f"drills.{name}.root_cause: unknown cause {spec.root_cause!r}")
             if spec.inject_weeks[1] >= self.settings.weeks - 2:
                 raise ValueError(f"drills.{name}.inject_weeks: leaves under 2 weeks to respond")
+        for cause in self.cause_words:
+            if cause not in self.root_causes:
+                raise ValueError(f"cause_words.{cause}: unknown cause")
         return self
+
+    def words_for(self, cause: str) -> tuple[str, ...]:
+        """The phrases that name ``cause`` in prose (its own name, spaced, first)."""
+        return (cause.replace("_", " "), *self.cause_words.get(cause, ()))
 
     def declaration(
         self, week: int, signal: str, root_cause: str, response: str, note: str = ""

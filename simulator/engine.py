@@ -181,6 +181,8 @@ def finish(
         update={
             "score": score_drill(outcome, load_catalogue().settings.scoring),
             "debrief": sightings,
+            "value_lost_usd": round(outcome.value_lost_usd, 2),
+            "value_at_stake_usd": round(outcome.value_at_stake_usd, 2),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     )
