@@ -161,9 +161,6 @@ class ScoringParams(_Bank):
     max_keyword_share: float = Field(gt=0, le=1)
     min_plain_words: int = Field(ge=0, description="Distinct words that are not keywords.")
     max_gap_words: int = Field(ge=0, description="Words allowed between a pattern's slots.")
-    list_context_words: int = Field(
-        ge=0, description="Words of real clauses that make an enumeration part of a sentence."
-    )
     negation: NegationRules
 
 

@@ -55,6 +55,7 @@ CONTRACTIONS = (
 ENDINGS = ("", "s", "es", "ed", "d", "ing", "ly", "er")
 PREFIX_MARK = "zzprefix"  # what a trailing * becomes once a phrase is cut into words
 OPTIONAL = "?"  # a slot holding this phrase may be left out
+LIST_ITEM_WORDS = 2  # a clause this short (its joining word left out) is an item of a list
 
 
 class ConceptResult(BaseModel):
@@ -318,20 +319,35 @@ def _keywords(concepts: tuple[Concept, ...]) -> list[str]:
     return [term for concept in concepts for term in concept.terms]
 
 
-def _is_list(sentence: Sentence, context_words: int) -> bool:
-    """Mostly fragments of one or two words ("registry, alias, champion, rollback"), however
-    they are joined (commas, "because", "then"), with little real sentence around them (an
-    enumeration inside a sentence of ten words or more is prose)."""
-    pieces = [c for c in sentence.clauses if c.words]
-    short = sum(1 for c in pieces if len(c.words) <= 2)
-    said = sum(len(c.words) for c in pieces if len(c.words) > 2)
-    return len(pieces) >= 4 and short * 2 > len(pieces) and said < context_words
+def _is_real_clause(words: tuple[str, ...]) -> bool:
+    """More than a name or two: a list's items are one or two words ("model store")."""
+    return len(words) > LIST_ITEM_WORDS
+
+
+def _is_list(sentence: Sentence, joiners: tuple[str, ...]) -> bool:
+    """Mostly fragments ("registry, alias, champion, rollback"), however they are joined
+    (commas, or ``joiners`` such as "because" and "then", which do not count as words of the
+    fragment), with more words in the fragments than in the real clauses around them (an
+    enumeration inside a sentence that says something is prose)."""
+    pieces = []
+    for clause in sentence.clauses:
+        words = clause.words
+        if words and words[0] in joiners:
+            words = words[1:]
+        if words:
+            pieces.append(words)
+    real = [words for words in pieces if _is_real_clause(words)]
+    fragments = [words for words in pieces if not _is_real_clause(words)]
+    said = sum(len(words) for words in real)
+    listed = sum(len(words) for words in fragments)
+    return len(pieces) >= 4 and len(fragments) * 2 > len(pieces) and listed > said
 
 
 def _is_prose(sentence: Sentence, keywords: list[str], rules: ScoringParams) -> bool:
     """Long enough, not a list, not mostly concept names, and with enough other words."""
     words = sentence.words
-    if len(words) < rules.min_sentence_words or _is_list(sentence, rules.list_context_words):
+    joiners = (*rules.negation.clause_breaks, *rules.negation.hypothetical)
+    if len(words) < rules.min_sentence_words or _is_list(sentence, joiners):
         return False
     covered = [False] * len(words)
     for phrase in keywords:

@@ -119,8 +119,14 @@ def score_detection(outcome: DrillOutcome, points: ScoringSettings) -> ScorePart
         points=round(top * timeliness(late, points), 2),
         max_points=top,
         explanation=f"{seen}; declared after week {declared.week - 1}: {_late_words(late)}"
-        f" (each {points.half_life_weeks:g} week(s) late halves it)",
+        f" ({_halving(points)})",
     )
+
+
+def _halving(points: ScoringSettings) -> str:
+    if points.half_life_weeks == 1:
+        return "each week late halves it"
+    return f"each {points.half_life_weeks:g} weeks late halve it"
 
 
 def _late_words(late: int) -> str:
