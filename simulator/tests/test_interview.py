@@ -48,11 +48,19 @@ FLUENT_WRONG: dict[str, str] = {
         "I never decide without complete information; I wait until all the data is in, because "
         "acting early is reckless."
     ),
+    "behavioral-ownership": (
+        "It was the data team's fault, they sent bad data. The engineer who made the mistake was "
+        "moved off the project, and the issue went away."
+    ),
     "behavioral-postmortem": (
         "A good postmortem finds who was responsible, so that person can be held accountable and "
         "it does not happen again. The root cause is whatever the dashboard showed, like the AUC "
         "drop. Action items do not need owners because everyone reads the document, and the "
         "impact section is optional."
+    ),
+    "behavioral-pressure": (
+        "I just do what the business says, it is their call, and there is no need to write "
+        "anything down."
     ),
     "behavioral-stakeholder-doubt": (
         "The model is right; the stakeholder does not understand statistics. I would explain that"
@@ -80,6 +88,14 @@ FLUENT_WRONG: dict[str, str] = {
         "which keeps things simple. A single global switch can roll every model back at once, "
         "which is safer."
     ),
+    "design-orchestration": (
+        "Every ML project needs Airflow from day one, and retries are always safe so steps do not"
+        " need to be idempotent."
+    ),
+    "design-pipeline-stages": (
+        "One notebook that runs everything from top to bottom is the simplest pipeline. To be "
+        "safe we rerun the whole pipeline from scratch every time anything changes."
+    ),
     "design-skew": (
         "We prevent it by having the backend team rewrite the feature code in Java for the "
         "service, since Python is too slow there. Skew cannot happen once both sides follow the "
@@ -90,6 +106,11 @@ FLUENT_WRONG: dict[str, str] = {
         "We retrain on every drift alert and promote every retrain automatically, because a newer"
         " model trained on fresher data is always better. A gate would only slow us down, and "
         "logging decisions is unnecessary when the pipeline is automatic."
+    ),
+    "lifecycle-data-quality": (
+        "The model is robust, it will cope with bad data, so we do not validate inputs. When "
+        "values are missing we silently fill them with the mean and carry on, which keeps the "
+        "pipeline green."
     ),
     "lifecycle-experiments": (
         "I keep the results in a spreadsheet, which is simpler than a tracking server. I compare "
@@ -111,6 +132,15 @@ FLUENT_WRONG: dict[str, str] = {
         "model to roll back, which is the cleanest fix. Nobody needs a history of promotions "
         "because the team knows which model is live."
     ),
+    "lifecycle-reproducibility": (
+        "Setting a global random seed makes training reproducible, so that is all we do. "
+        "Versioning the data is unnecessary because the data does not change, and we use the "
+        "latest versions of every library."
+    ),
+    "monitoring-drift": (
+        "We compare each week with the previous week and alert when a statistical test gives p "
+        "below 0.05. False alarms are not a problem because more alerts are safer."
+    ),
     "monitoring-drift-vs-harm": (
         "Yes, immediately. A drift alert means the model is degrading, so we retrain straight "
         "away on the latest data, because retraining always fixes drift. Waiting for labels is "
@@ -121,6 +151,10 @@ FLUENT_WRONG: dict[str, str] = {
         "If the infrastructure is green then the model is fine, so the problem must be the metric"
         " or the labels. Latency and error rate are enough to know the model works. I would "
         "restart the pods to be safe and wait for it to recover."
+    ),
+    "monitoring-label-delay": (
+        "Nothing can be monitored until the labels arrive, so we just wait four weeks and then "
+        "look at accuracy."
     ),
     "monitoring-retrain-or-rollback": (
         "I always retrain, because rolling back is admitting failure. If the new model is bad, we"
@@ -141,7 +175,14 @@ FLUENT_WRONG: dict[str, str] = {
         "data so we never needed a contract, and retrains always produce a better model so the "
         "gate rarely matters. Infrastructure failures are the cloud provider's problem."
     ),
+    "project-hardest-decision": (
+        "It was obvious, there was no real choice; we went with what the senior engineer wanted."
+    ),
     "project-rebuild": ("Nothing, I would change nothing, it is perfect as it is."),
+    "project-testing": (
+        "We mock everything so the tests are fast, and a good AUC on the test set is enough "
+        "testing for the model."
+    ),
     "project-tradeoffs": (
         "There were no real trade-offs; we picked the best tool for every job. Everything we "
         "chose was the industry standard, so nothing would make us change our minds. An "
@@ -157,6 +198,10 @@ FLUENT_WRONG: dict[str, str] = {
         "and we send one request at a time because batching only adds latency. Measuring cost per"
         " prediction is not necessary since GPUs are the standard now."
     ),
+    "serving-hot-swap": (
+        "We restart the service to pick up the new model; a few failed requests during the "
+        "restart are fine. Checking the artifact is overkill because the registry is trusted."
+    ),
     "serving-rollout": (
         "We deploy the new model to all traffic at once on a Friday evening, because a staged "
         "rollout is overkill for a model that already passed offline tests. Shadow mode is a "
@@ -166,6 +211,10 @@ FLUENT_WRONG: dict[str, str] = {
     "serving-scaling": (
         "Just add more servers whenever it gets slow; measuring is a waste of time. Making the "
         "endpoint async makes the model call fast, so the event loop is never a problem."
+    ),
+    "serving-tradeoffs": (
+        "The most accurate model should always be the one we serve, because accuracy is what the "
+        "business pays for. Latency and cost are engineering details."
     ),
 }
 
@@ -177,6 +226,13 @@ OTHER_WORDS: dict[str, str] = {
         "alarm. I rolled back, since that can be reversed with one command if I was wrong. A week"
         " later the labels showed the new model really was broken."
     ),
+    "behavioral-ownership": (
+        "I was on call for the churn model when a retrain learned from a week of broken data and "
+        "got promoted. Around 2,000 customers a week were targeted wrongly for two weeks, roughly"
+        " 3,000 dollars of campaign value. The review was blameless and focused on the process "
+        "that let it through rather than on who pushed the button. Afterwards we added a contract"
+        " check before training so a broken week is quarantined."
+    ),
     "behavioral-postmortem": (
         "It has to be blameless, otherwise engineers keep quiet about what they actually did and "
         "you lose the facts. It should state who was affected, for how long, and what it cost in "
@@ -184,6 +240,13 @@ OTHER_WORDS: dict[str, str] = {
         "the alert showed, to the mechanism, and asks why no test, gate or monitor caught it. And"
         " every follow-up is marked as preventing or mitigating, with a named owner, or it never "
         "gets done."
+    ),
+    "behavioral-pressure": (
+        "I would put a dollar figure on both choices, what the broken model costs per week and "
+        "what going back costs. I would offer the step that is easy to undo, rolling back to the "
+        "previous champion with one command. I would explain to the stakeholders what each option"
+        " risks so they make an informed decision, and write the decision and its reason into the"
+        " incident log."
     ),
     "behavioral-stakeholder-doubt": (
         "First I ask them for the specific customers they think were scored wrong, because people"
@@ -226,6 +289,20 @@ OTHER_WORDS: dict[str, str] = {
         "And every model keeps its own drift checks, gate and canary, since one of them can break"
         " while the rest are healthy."
     ),
+    "design-orchestration": (
+        "For one pipeline I would keep a plain process with a clock, because it is easy to test "
+        "and there is nothing extra to operate. The steps are written so that running one twice "
+        "changes nothing, which makes retries and restarts after a crash safe. Once there are "
+        "many pipelines that need schedules, retries and a UI, Dagster or Airflow starts paying "
+        "for the extra system it is."
+    ),
+    "design-pipeline-stages": (
+        "I split it into steps such as prepare, train, evaluate and gate, where each step lists "
+        "what it reads and what it writes. The tool then hashes those inputs and reuses the saved"
+        " output of any step whose inputs are the same, so changing one threshold in the "
+        "parameters file only reruns the steps that depend on it. Tests call the very same step "
+        "functions rather than a second copy."
+    ),
     "design-skew": (
         "The preprocessing that was fitted during training is saved together with the model as "
         "one object, and the service loads exactly that object, so there is no second "
@@ -243,6 +320,13 @@ OTHER_WORDS: dict[str, str] = {
         "it still shadows and then takes a small canary with automatic rollback. Each of these "
         "steps writes its decision and evidence to a log, and there is a switch to pause the "
         "loop."
+    ),
+    "lifecycle-data-quality": (
+        "Every incoming batch is checked against one declared schema of columns, types and "
+        "allowed ranges, and every stage builds on that same declaration. Rows that fail are not "
+        "patched quietly: they are moved aside with the reason so someone can look at them, and "
+        "they never reach training. For known oddities, like blank total charges for brand-new "
+        "customers, we write an explicit rule that treats them as zero."
     ),
     "lifecycle-experiments": (
         "Every training run writes its hyperparameters, scores and the model file to MLflow, so "
@@ -269,6 +353,20 @@ OTHER_WORDS: dict[str, str] = {
         "story can be rebuilt. If the new one misbehaves, pointing the name back at the model "
         "that was serving before takes a minute and needs no training."
     ),
+    "lifecycle-reproducibility": (
+        "I pin everything a run depends on: the commit of the code and its config, the exact "
+        "package versions from the lock file, and a hash of the training data tracked with DVC. A"
+        " random seed helps, but on a different library version the numbers still move, so it is "
+        "not enough alone. And I do not just trust that: I retrain from the recorded inputs and "
+        "check that the predictions come out bit for bit the same."
+    ),
+    "monitoring-drift": (
+        "Each week's inputs are compared per feature with the profile of the data the champion "
+        "was trained on, using PSI for numeric features and Jensen-Shannon distance for "
+        "categories. I set the thresholds on how big the shift is rather than on p-values, "
+        "because with thousands of rows even a meaningless change is significant. And I ran the "
+        "checks on healthy simulated weeks to count how often they alarm when nothing changed."
+    ),
     "monitoring-drift-vs-harm": (
         "Not straight away. A shifted input distribution is a reason to look, and I first check "
         "whether the estimated AUC from calibrated scores or the realized AUC on the labels that "
@@ -285,6 +383,13 @@ OTHER_WORDS: dict[str, str] = {
         " whether a new model was released or promoted around the week the drop began, and "
         "whether every replica serves the champion. If both are clean, I confirm the drop on the "
         "labels, break it down by segment and week, and match its start with the event log."
+    ),
+    "monitoring-label-delay": (
+        "While the labels are missing I watch what moves earlier: the input features against the "
+        "reference, the distribution of predicted scores, and data-quality checks. I also "
+        "estimate performance from the calibrated scores, since a calibrated 0.3 means about 30 "
+        "percent of those customers churn. Once a week's labels arrive I compute its real AUC and"
+        " compare it with the estimate."
     ),
     "monitoring-retrain-or-rollback": (
         "If the trouble started right when a new version went live and the old one had been fine,"
@@ -319,12 +424,25 @@ OTHER_WORDS: dict[str, str] = {
         "does not catch well is slow drift in a small segment: the slice check needs enough "
         "labels, so that can go unnoticed for weeks."
     ),
+    "project-hardest-decision": (
+        "The hardest call was how to decide promotions: comparing raw AUC was one way, a paired "
+        "bootstrap with a fixed margin was the other. I measured both on simulated retrains with "
+        "the gate benchmark, which gave the false-superiority rate and the power of each. I wrote"
+        " the reasoning down as an ADR so the next person knows why."
+    ),
     "project-rebuild": (
         "I would put every shared formula in one place from day one, because we ended up with two"
         " slightly different interval functions and spent days finding why numbers disagreed. I "
         "would also separate fast and slow tests earlier, since CI grew to a quarter of an hour "
         "before we did. I would keep the rule that every automated decision records its evidence,"
         " because that is what made every incident explainable."
+    ),
+    "project-testing": (
+        "Beyond unit tests we test the data itself, with an expectation per check on every batch,"
+        " and the model's behaviour: changing an irrelevant field must not move the score, "
+        "raising tenure should lower churn risk, and quality must stay above a floor. Integration"
+        " tests run against a real MLflow store and a real server instead of mocks. And we "
+        "compare our drift results with Evidently's, so the code is never its own oracle."
     ),
     "project-tradeoffs": (
         "The biggest one was running the continuous-training loop in a single process instead of "
@@ -351,6 +469,12 @@ OTHER_WORDS: dict[str, str] = {
         " cost per prediction and p99 latency on both CPU and GPU, since for a small model the "
         "GPU often does not pay off."
     ),
+    "serving-hot-swap": (
+        "The new model is fetched and loaded on a background thread while the current one keeps "
+        "answering. Before it is used, its file hash is compared with the one recorded in the "
+        "registry, so a corrupted download never serves. Then a single reference is switched, so "
+        "any request gets either the previous model or the new one and never a mixture."
+    ),
     "serving-rollout": (
         "I never flip all traffic at once. The new version first runs in shadow mode next to the "
         "old one, so that we see its answers on live requests while customers only get the old "
@@ -365,6 +489,13 @@ OTHER_WORDS: dict[str, str] = {
         "part is what needs capacity. Because each replica keeps no state, more copies behind the"
         " autoscaler add throughput. Inference is CPU-heavy, so it runs in a worker thread rather"
         " than on the async loop, or a slow prediction would hold up every other request."
+    ),
+    "serving-tradeoffs": (
+        "I translate the accuracy gain into money for the business, what extra retained customers"
+        " are worth, so it can be compared with what the extra serving costs. Latency is a hard "
+        "limit, a p99 we must stay under, and so is the budget; inside those limits I pick the "
+        "most valuable model. I measure each option with a load test and on held-out weeks before"
+        " deciding."
     ),
 }
 
@@ -424,7 +555,7 @@ def test_the_seed_guide_maps_30_of_30_questions_to_the_bank_and_the_lesson_shows
         assert bank.question(g.id).domain == g.domain, g
     # the lesson's table: one row per guide question, with its bank id
     rows = re.findall(r"^\| (\d+) \| ([^|]+) \| ([^|]+) \| `([\w-]+)` \|", LESSON.read_text(), re.M)
-    assert [(r[1].strip(), r[3]) for r in rows] == [(g.question, g.id) for g in guide]
+    assert [(r[2].strip(), r[3]) for r in rows] == [(g.question, g.id) for g in guide]
     assert "30 of 30" in LESSON.read_text()
 
 
