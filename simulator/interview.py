@@ -2,9 +2,11 @@
 mock loop and the attempts log. Scoring lives in ``interview_scoring.py``.
 
 The bank (``questions.yml``) is ours: six domains, each question with what an interviewer
-listens for, concept groups (synonyms, and the reasoning each must be tied to), a reference
-answer that points into this repository, and follow-ups. Personal questions (project depth,
-incidents) are rewritten with the user's last finished drill and postmortem.
+listens for, its concepts (each a claim the answer must make, the words that name it, the
+patterns that make it, and the misconceptions that contradict it), a reference answer that
+points into this repository, and follow-ups, the first of which is scored like a question.
+``seed_guide`` maps the seed guide's 30 questions to the bank. Personal questions (project
+depth, incidents) are rewritten with the user's last finished drill and postmortem.
 """
 
 from __future__ import annotations
