@@ -125,7 +125,8 @@ def normalize(text: str) -> str:
 
 
 def words_of(text: str) -> tuple[str, ...]:
-    """The words of ``text``: hyphens and slashes split words ("trade-off": trade, off)."""
+    """The words of ``text``: hyphens and slashes split words ("trade-off": trade, off), a dot
+    inside a word does not ("events.py", "0.3")."""
     return tuple(m.group().strip(".'") for m in WORD.finditer(text.replace("-", " ")) if m.group())
 
 
@@ -184,6 +185,7 @@ def _clauses(sentence: str, breaks: tuple[str, ...]) -> tuple[Clause, ...]:
 
 
 def parse(answer: str, rules: NegationRules) -> list[Sentence]:
+    """The answer's sentences, each cut into clauses (lower case, contractions spelled out)."""
     parsed = []
     for text in SENTENCE_END.split(normalize(answer)):
         text = text.strip()
@@ -193,10 +195,6 @@ def parse(answer: str, rules: NegationRules) -> list[Sentence]:
         words = tuple(w for c in clauses for w in c.words)
         parsed.append(Sentence(text=text, words=words, clauses=clauses))
     return parsed
-
-
-def split_sentences(answer: str) -> list[str]:
-    return [s.strip().lower() for s in SENTENCE_END.split(answer) if s and s.strip()]
 
 
 def _spans(words: tuple[str, ...], phrase: str) -> Iterator[tuple[int, int]]:
@@ -282,21 +280,22 @@ def polarity(sentence: Sentence, spans: list[tuple[int, int]], rules: NegationRu
 def _match(sentence: Sentence, pattern: Pattern, gap: int) -> Iterator[list[tuple[int, int]]]:
     """Every way the pattern's slots match in order, at most ``gap`` words apart."""
 
-    def extend(slot: int, after: int) -> Iterator[list[tuple[int, int]]]:
+    def extend(slot: int, after: int, started: bool) -> Iterator[list[tuple[int, int]]]:
         if slot == len(pattern):
-            yield []
+            if started:
+                yield []
             return
         for phrase in pattern[slot]:
             if phrase == OPTIONAL:
-                yield from extend(slot + 1, after)  # an optional slot may match nothing
+                yield from extend(slot + 1, after, started)  # an optional slot may be empty
                 continue
             for a, z in _spans(sentence.words, phrase):
-                if a < after or (slot and a - after > gap):
+                if a < after or (started and a - after > gap):
                     continue
-                for rest in extend(slot + 1, z):
+                for rest in extend(slot + 1, z, True):
                     yield [(a, z), *rest]
 
-    yield from extend(0, 0)
+    yield from extend(0, 0, False)
 
 
 def pattern_polarities(sentence: Sentence, pattern: Pattern, rules: ScoringParams) -> set[Polarity]:
