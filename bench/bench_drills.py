@@ -60,7 +60,8 @@ class Trunk:
     seconds: float = 0.0
 
 
-def _fork_at(trunk: Trunk, week: int, name: str, settings: Settings) -> str:
+def _fork_at(trunk: Trunk, name: str, settings: Settings) -> str:
+    """A copy of the trunk as it stands (before the week it is about to play)."""
     drill_id = f"{trunk.record.drill_id}-{name.replace(' ', '_').replace('(', '').replace(')', '')}"
     fork_drill(trunk.record.drill_id, drill_id, settings=settings)
     return drill_id
@@ -85,11 +86,11 @@ def play_trunk(spec: DrillSpec, seed: int, settings: Settings) -> Trunk:
                 due = any(trunk.fired)
                 if due:
                     for name in ("lookup", FITTED):
-                        trunk.forks[name] = (_fork_at(trunk, week, name, settings), chosen)
+                        trunk.forks[name] = (_fork_at(trunk, name, settings), chosen)
                     pending -= {"lookup", FITTED}
                 continue
             if chosen is not None and chosen.week == week:
-                trunk.forks[policy] = (_fork_at(trunk, week, policy, settings), chosen)
+                trunk.forks[policy] = (_fork_at(trunk, policy, settings), chosen)
                 pending.discard(policy)
         record = advance(record.drill_id, settings=settings)
         trunk.record = record
