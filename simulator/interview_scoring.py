@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -135,6 +135,7 @@ def _phrase(phrase: str) -> tuple[str, ...]:
     return words_of(normalize(phrase.replace("*", PREFIX_MARK))) if phrase else ()
 
 
+@lru_cache(maxsize=1 << 18)
 def _word_matches(pattern: str, word: str) -> bool:
     """``pattern`` or its usual endings (rolls, rolled, rolling; canaries; caching); short words
     ("not", "no", "api") only as they are or with an s; ``x*`` any word starting with x."""
@@ -159,8 +160,11 @@ def find_phrase(words: tuple[str, ...], phrase: str, start: int = 0) -> Iterator
     wanted = _phrase(phrase)
     if not wanted:
         return
+    first, rest = wanted[0], wanted[1:]
     for i in range(start, len(words) - len(wanted) + 1):
-        if all(_word_matches(p, words[i + k]) for k, p in enumerate(wanted)):
+        if _word_matches(first, words[i]) and all(
+            _word_matches(p, words[i + 1 + k]) for k, p in enumerate(rest)
+        ):
             yield i
 
 
@@ -197,10 +201,12 @@ def parse(answer: str, rules: NegationRules) -> list[Sentence]:
     return parsed
 
 
-def _spans(words: tuple[str, ...], phrase: str) -> Iterator[tuple[int, int]]:
+@lru_cache(maxsize=1 << 16)
+def _spans(words: tuple[str, ...], phrase: str) -> tuple[tuple[int, int], ...]:
+    """Where ``phrase`` occurs in ``words`` (the same sentence is searched for the same phrase
+    by several rules: remembered)."""
     size = len(_phrase(phrase))
-    for i in find_phrase(words, phrase):
-        yield i, i + size
+    return tuple((i, i + size) for i in find_phrase(words, phrase))
 
 
 def _cue_positions(words: tuple[str, ...], phrases: Iterable[str]) -> list[tuple[int, int]]:
