@@ -382,7 +382,8 @@ def judge(
             for pattern in misconception.says:
                 seen = pattern_polarities(sentence, pattern, rules)
                 if "asserted" in seen:
-                    note("contradicted", sentence, f"{misconception.claim}: {misconception.why}")
+                    wrong = f"it claims that {misconception.claim}, but {misconception.why}"
+                    note("contradicted", sentence, wrong)
                 elif "denied" in seen and is_prose:
                     note("claimed", sentence)
         said = any(
@@ -403,7 +404,7 @@ def judge(
                 note("named", sentence)
             continue
         if "denied" in seen and not said:
-            note("contradicted", sentence, f"this denies that {concept.claim}")
+            note("contradicted", sentence, f"it denies that {concept.claim}")
         if named:
             note("claimed" if backed and is_prose else "named", sentence)
     return ConceptResult(

@@ -68,7 +68,7 @@ def _show_attempt(question: Question, attempt: InterviewAttempt, bank: QuestionB
     )
     for concept in result.concepts:
         if concept.status == "contradicted":
-            st.error(f'**{concept.name}**: "{concept.sentence}" says that {concept.wrong}')
+            st.error(f'**{concept.name}**: "{concept.sentence}": {concept.wrong}.')
     st.markdown("**Reference answer**")
     st.markdown(question.reference_answer)
     st.markdown("**What an interviewer listens for**")
