@@ -265,6 +265,10 @@ simulator: data ## Incident drills, postmortems, interview practice: Streamlit o
 check-simulator: need-env ## Simulator self-check: does your latest postmortem pass the SRE review? (reads, never repairs)
 	$(PY) -m simulator review
 
+.PHONY: bench-drills
+bench-drills: data ## Benchmark: scripted on-call policies (silent, panic, lookup, late, expert) over every drill and 3 seeds
+	$(PY) -m bench.bench_drills
+
 DOCS_OUT ?= docs
 .PHONY: docs
 docs: setup ## Render docs/ from the live system: architecture, experiments, ADRs (after `make phase2` or `make capstone`)

@@ -111,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 def _review(state_dir: Path) -> int:
     """The latest saved postmortem's review: 0 at 100, 1 with what is missing, 2 with none."""
     from simulator.postmortem import read_postmortems
+    from simulator.record_facts import facts_of
     from simulator.records import SimulatorPaths
     from simulator.review import review_postmortem
 
@@ -123,8 +124,14 @@ def _review(state_dir: Path) -> int:
         )
         return USAGE_ERROR
     latest = saved[-1]
-    review = review_postmortem(latest)
+    record_path = paths.drill(latest.drill_id)
+    facts = None
+    if record_path.is_file():
+        facts = facts_of(DrillRecord.model_validate_json(record_path.read_bytes()))
+    review = review_postmortem(latest, facts)
     print(f"postmortem of {latest.scenario} ({latest.date}, drill {latest.drill_id}):")
+    if facts is None:
+        print(f"  (no drill record at {record_path}: its facts are not checked, only its form)")
     print(f"review score {review.score:.1f} of 100")
     for missing in review.missing:
         print(f"  missing: {missing}")

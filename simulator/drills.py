@@ -22,6 +22,9 @@ from phase5_capstone.faults import Fault
 from simulator.records import RESPONSES, Declaration, Response
 
 CATALOGUE_FILE = Path(__file__).resolve().parent / "drills.yml"
+# Responses that act on the cause the user names (a hotfix for a renamed column does not map
+# swapped columns back; upstream fixes the feed they were told is broken).
+CAUSE_SPECIFIC: tuple[Response, ...] = ("quarantine_hotfix", "page_upstream")
 
 
 class CatalogueError(ValueError):
@@ -36,7 +39,9 @@ class ScoringSettings(_Strict):
     """Points of each part of a drill's score, and what costs points (see ``scoring.py``)."""
 
     detection: float = Field(gt=0)
-    detection_weeks: int = Field(ge=1, description="Weeks after the first signal worth nothing.")
+    half_life_weeks: float = Field(
+        gt=0, description="Each this many weeks late halves detection and response credit."
+    )
     signal: float = Field(gt=0)
     root_cause: float = Field(gt=0)
     response: float = Field(gt=0)
@@ -44,6 +49,7 @@ class ScoringSettings(_Strict):
     discipline: float = Field(gt=0)
     false_alarm_penalty: float = Field(ge=0)
     needless_retrain_penalty: float = Field(ge=0)
+    missed_incident_penalty: float = Field(ge=0, description="No declaration after it began.")
 
 
 class DrillSettings(_Strict):
@@ -67,6 +73,14 @@ class Release(_Strict):
     after_weeks: int = Field(0, ge=0, description="Weeks after the injection week it ships.")
 
 
+class Decoy(_Strict):
+    """Something harmless the dashboards show before or with the incident (a price change, a
+    late label feed): it fires a signal that does not point at the cause."""
+
+    weeks_before: int = Field(0, ge=0, description="Weeks before the injection week it starts.")
+    world: tuple[Effect, ...] = Field(min_length=1, description="Weeks relative to its start.")
+
+
 class DrillSpec(_Strict):
     name: str = ""
     title: str = Field(min_length=1)
@@ -75,17 +89,32 @@ class DrillSpec(_Strict):
     world: tuple[Effect, ...] = ()
     faults: tuple[Fault, ...] = ()
     release: Release | None = None
+    decoy: Decoy | None = None
     signals: tuple[str, ...] = Field(description="Signals that point at the cause.")
+    confirm_weeks: int = Field(
+        0,
+        ge=0,
+        description="Weeks of evidence after the first signal before the cause can be told"
+        " from its look-alikes; detection is timed from then.",
+    )
     root_cause: str
     best: Response
     partial: dict[Response, float] = Field(default_factory=dict)
     lesson: str = Field(min_length=1)
+    tell: str = Field(
+        min_length=1, description="The evidence that told it apart from its look-alikes."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         first, last = self.inject_weeks
         if not 0 <= first <= last:
             raise ValueError(f"inject_weeks: [{first}, {last}] is not a range of weeks")
+        if self.decoy is not None and self.decoy.weeks_before > first:
+            raise ValueError(
+                f"decoy.weeks_before: {self.decoy.weeks_before} weeks before week {first}"
+                " is before the drill starts"
+            )
         for response, credit in self.partial.items():
             if not 0 < credit < 1:
                 raise ValueError(f"partial.{response}: credit must be between 0 and 1")
@@ -93,8 +122,11 @@ class DrillSpec(_Strict):
                 raise ValueError(f"partial.{response}: the best response has full credit")
         return self
 
-    def credit(self, response: Response) -> float:
-        """The share of the response points ``response`` earns in this drill."""
+    def credit(self, response: Response, root_cause: str | None = None) -> float:
+        """The share of the response points ``response`` earns in this drill. A hotfix or a page
+        repairs only what it names: with another cause than the drill's it earns nothing."""
+        if response in CAUSE_SPECIFIC and root_cause is not None and root_cause != self.root_cause:
+            return 0.0
         return 1.0 if response == self.best else self.partial.get(response, 0.0)
 
     def inject_week(self, seed: int) -> int:
@@ -107,6 +139,9 @@ class Catalogue(_Strict):
     settings: DrillSettings
     signals: dict[str, str]
     root_causes: dict[str, str]
+    cause_words: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="How a postmortem may name each root cause."
+    )
     drills: dict[str, DrillSpec]
 
     @model_validator(mode="after")
@@ -121,7 +156,14 @@ class Catalogue(_Strict):
                 raise ValueError(f"drills.{name}.root_cause: unknown cause {spec.root_cause!r}")
             if spec.inject_weeks[1] >= self.settings.weeks - 2:
                 raise ValueError(f"drills.{name}.inject_weeks: leaves under 2 weeks to respond")
+        for cause in self.cause_words:
+            if cause not in self.root_causes:
+                raise ValueError(f"cause_words.{cause}: unknown cause")
         return self
+
+    def words_for(self, cause: str) -> tuple[str, ...]:
+        """The phrases that name ``cause`` in prose (its own name, spaced, first)."""
+        return (cause.replace("_", " "), *self.cause_words.get(cause, ()))
 
     def declaration(
         self, week: int, signal: str, root_cause: str, response: str, note: str = ""

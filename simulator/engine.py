@@ -78,7 +78,8 @@ def start_drill(
     if seed < 0:
         raise DrillError(f"seed: must be 0 or more, got {seed}")
     base, paths = paths_of(settings)
-    drill_id = drill_id or f"{scenario}-{uuid.uuid4().hex[:8]}"
+    # the id is shown and put in the URL while the drill plays: it must not name the scenario
+    drill_id = drill_id or f"drill-{uuid.uuid4().hex[:8]}"
     folder = paths.drill(drill_id).parent
     if folder.exists():
         shutil.rmtree(folder)
@@ -181,6 +182,8 @@ def finish(
         update={
             "score": score_drill(outcome, load_catalogue().settings.scoring),
             "debrief": sightings,
+            "value_lost_usd": round(outcome.value_lost_usd, 2),
+            "value_at_stake_usd": round(outcome.value_at_stake_usd, 2),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     )

@@ -9,12 +9,14 @@ has already seen stays the same bytes.
 How each response changes the world or the system (the registry and pipeline actions, roll back
 and retrain, are steps in ``responses.py``):
 
-- ``page_upstream``: the upstream team fixes its feed ``upstream_fix_weeks`` later: every
-  corruption of the batches ends, and the label feed returns to its usual delay.
-- ``quarantine_hotfix``: our ingest repairs what can be repaired in our pipeline (a renamed
-  column mapped back, units converted, swapped columns put back, duplicates dropped, a new
-  category accepted) from the week of the hotfix; values that never arrived (a null flood)
-  cannot be repaired, and those batches stay quarantined by the contract.
+- ``page_upstream``: the upstream team fixes the feed they were told is broken
+  ``upstream_fix_weeks`` later: the corruption of the declared root cause ends (or the label
+  feed returns to its usual delay). Paged about the wrong problem, they fix nothing.
+- ``quarantine_hotfix``: our ingest repairs the declared root cause, when it can be repaired in
+  our pipeline (a renamed column mapped back, units converted, swapped columns put back, a new
+  category accepted), from the week of the hotfix; values that never arrived (a null flood)
+  cannot be repaired, and those batches stay quarantined by the contract. A hotfix for another
+  cause than the real one repairs nothing.
 - ``scale``: the replicas are redeployed from the current image: a replica stuck on an old
   version serves the champion again from the next week.
 """
@@ -22,7 +24,6 @@ and retrain, are steps in ``responses.py``):
 from __future__ import annotations
 
 from phase1_foundations.scenarios import (
-    DuplicateRows,
     Effect,
     LabelDelayChange,
     NewCategory,
@@ -36,8 +37,20 @@ from phase5_capstone.scenario import CapstoneScenario
 from simulator.drills import DrillSettings, DrillSpec
 from simulator.records import Declaration
 
-UPSTREAM_KINDS = (SchemaBreak, NullFlood, UnitChange, SwappedColumns, NewCategory, DuplicateRows)
-REPAIRABLE_KINDS = (SchemaBreak, UnitChange, SwappedColumns, NewCategory, DuplicateRows)
+# What upstream fixes, and what our ingest can repair, by the root cause the user declared.
+UPSTREAM_FIXES: dict[str, type[Effect]] = {
+    "schema_break": SchemaBreak,
+    "null_flood": NullFlood,
+    "unit_change": UnitChange,
+    "swapped_columns": SwappedColumns,
+    "new_category": NewCategory,
+}
+REPAIRABLE: dict[str, type[Effect]] = {
+    "schema_break": SchemaBreak,
+    "unit_change": UnitChange,
+    "swapped_columns": SwappedColumns,
+    "new_category": NewCategory,
+}
 
 
 def _shift_effect(effect: Effect, inject_week: int) -> Effect:
@@ -68,8 +81,11 @@ def _end_fault(fault: Fault, last_week: int) -> Fault:
 def injected_scenario(
     spec: DrillSpec, settings: DrillSettings, seed: int, inject_week: int
 ) -> CapstoneScenario:
-    """The drill's capstone scenario before the user does anything."""
+    """The drill's capstone scenario before the user does anything (its decoy included)."""
     world = tuple(_shift_effect(effect, inject_week) for effect in spec.world)
+    if spec.decoy is not None:
+        start = inject_week - spec.decoy.weeks_before
+        world = (*(_shift_effect(effect, start) for effect in spec.decoy.world), *world)
     faults = tuple(_shift_fault(fault, inject_week) for fault in spec.faults)
     return CapstoneScenario.model_validate(
         {
@@ -89,24 +105,31 @@ def respond(
     scenario: CapstoneScenario, declaration: Declaration, settings: DrillSettings
 ) -> CapstoneScenario:
     """The scenario after one declaration's response takes effect in the world."""
-    week, response = declaration.week, declaration.response
+    week, response, cause = declaration.week, declaration.response, declaration.root_cause
     world: list[Effect] = list(scenario.world)
     faults: list[Fault] = list(scenario.faults)
     if response == "page_upstream":
         fixed = week + settings.upstream_fix_weeks
+        kind = UPSTREAM_FIXES.get(cause)
         world = [
             _end_effect(e, fixed - 1)
-            if isinstance(e, UPSTREAM_KINDS) and e.start_week < week
+            if kind is not None and isinstance(e, kind) and e.start_week < week
             else e
             for e in world
         ]
         delayed = [e for e in world if isinstance(e, LabelDelayChange) and e.start_week < week]
-        if delayed and any(e.delay_weeks != settings.label_delay_weeks for e in delayed):
+        latest = max(delayed, key=lambda e: e.start_week) if delayed else None
+        if (
+            cause == "label_delay"
+            and latest is not None
+            and latest.delay_weeks != settings.label_delay_weeks
+        ):
             world.append(LabelDelayChange(start_week=fixed, delay_weeks=settings.label_delay_weeks))
     elif response == "quarantine_hotfix":
+        kind = REPAIRABLE.get(cause)
         world = [
             _end_effect(e, week - 1)
-            if isinstance(e, REPAIRABLE_KINDS) and e.start_week < week
+            if kind is not None and isinstance(e, kind) and e.start_week < week
             else e
             for e in world
         ]

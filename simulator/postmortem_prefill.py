@@ -18,6 +18,7 @@ from phase5_capstone.events import Event, read_events
 from simulator.drills import load_catalogue
 from simulator.postmortem import Postmortem, TimelineEntry
 from simulator.records import DrillRecord
+from simulator.scoring import impact_words
 
 EVENTS_FILE = "events.jsonl"
 QUIET_KINDS = {"ingested", "scored", "labels_arrived", "retrain_skipped"}
@@ -163,7 +164,11 @@ def _label_delay(events: list[Event]) -> str:
 
 
 def _impact(record: DrillRecord) -> str:
-    """The business value the drill lost (from its score); who and how long are the user's."""
+    """The business value the drill lost (from its record, else its score); who and how long
+    are the user's."""
+    if record.value_lost_usd is not None and record.value_at_stake_usd is not None:
+        words = impact_words(record.value_lost_usd, record.value_at_stake_usd, record.inject_week)
+        return f"From the drill's record: {words}."
     if record.score is None:
         return ""
     part = next((p for p in record.score.parts if p.name == IMPACT_PART), None)

@@ -85,6 +85,12 @@ class DrillRecord(_Record):
     declarations: tuple[Declaration, ...] = ()
     score: ScoreBreakdown | None = None
     debrief: tuple[SignalSighting, ...] = ()
+    value_lost_usd: float | None = Field(
+        None, description="Business value lost against a healthy system, from the injection on."
+    )
+    value_at_stake_usd: float | None = Field(
+        None, description="What the healthy system earned in those weeks."
+    )
     run_dir: str = Field(description="The capstone run folder the drill plays in (event log).")
 
     @property

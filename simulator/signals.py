@@ -139,11 +139,10 @@ def fired_in(paths: RunPaths, week: int, base: Baseline) -> Fired:
         moved = _prediction_drift(paths, week, base)
         if moved is not None:
             fired["prediction_drift"] = moved
-        if report.data_quality.verdict in ALERTING and "data_quality" not in fired:
-            fired["data_quality"] = (
-                f"data quality {report.data_quality.verdict.value}: "
-                + (report.data_quality.reason[:160])
-            )
+        # a week without a monitor window (nothing scored) has no data-quality report
+        checked = window.report.data_quality if window is not None else None
+        if checked is not None and checked.verdict in ALERTING and "data_quality" not in fired:
+            fired["data_quality"] = f"data quality {checked.verdict.value}: {checked.reason[:160]}"
     labels = _events(paths, week, "labels")
     bad = []
     for kind, evidence in labels:

@@ -8,6 +8,7 @@ and at the end see the score, part by part, and the debrief. The drill lives on 
 
 from __future__ import annotations
 
+import random
 import secrets
 from collections.abc import Callable
 
@@ -44,6 +45,14 @@ def _safely(what: str, action: Callable[..., DrillRecord], *args: object) -> boo
     return True
 
 
+def hidden_scenario(specs: list[DrillSpec], seed: int | None) -> str:
+    """The scenario of a hidden drill: drawn from the seed when one is given (the same seed
+    replays the same drill), else at random."""
+    if seed is None:
+        return secrets.choice(specs).name
+    return random.Random(f"hidden:{seed}").choice(specs).name
+
+
 def _start(paths: SimulatorPaths, specs: list[DrillSpec]) -> None:
     st.subheader("Start a drill")
     names = [HIDDEN] + [spec.name for spec in specs]
@@ -63,10 +72,11 @@ def _start(paths: SimulatorPaths, specs: list[DrillSpec]) -> None:
     if seed_text and not seed_text.isdigit():
         st.error(f"seed: must be a whole number of 0 or more, got {seed_text!r}")
         return
-    scenario = secrets.choice(specs).name if choice == HIDDEN else choice
+    seed = int(seed_text) if seed_text else None
+    scenario = hidden_scenario(specs, seed) if choice == HIDDEN else choice
     with st.spinner("Starting the system: training and serving its first champion..."):
         try:
-            record = engine.start_drill(scenario, seed=int(seed_text) if seed_text else None)
+            record = engine.start_drill(scenario, seed=seed)
         except Exception as error:  # one line on the page, never a traceback
             st.error(f"start: {type(error).__name__}: {str(error).strip().splitlines()[0]}")
             return
@@ -75,20 +85,39 @@ def _start(paths: SimulatorPaths, specs: list[DrillSpec]) -> None:
 
 
 def _declare(record: DrillRecord) -> None:
+    """The declaration form; every choice starts empty, so nothing is declared by default."""
     signals = engine.signal_choices()
     causes = engine.root_cause_choices()
     with st.form("declare"):
         st.markdown("**Declare an incident** (it acts from the next week played)")
         signal = st.selectbox(
-            "Signal", list(signals), format_func=lambda name: f"{_label(name)}: {signals[name]}"
+            "Signal",
+            list(signals),
+            index=None,
+            placeholder="the signal you saw",
+            format_func=lambda name: f"{_label(name)}: {signals[name]}",
         )
         cause = st.selectbox(
-            "Root cause", list(causes), format_func=lambda name: f"{_label(name)}: {causes[name]}"
+            "Root cause",
+            list(causes),
+            index=None,
+            placeholder="the cause you diagnose",
+            format_func=lambda name: f"{_label(name)}: {causes[name]}",
         )
-        response = st.selectbox("Response", list(RESPONSES), format_func=_label)
+        response = st.selectbox(
+            "Response",
+            list(RESPONSES),
+            index=None,
+            placeholder="what you do",
+            format_func=_label,
+        )
         note = st.text_input("Note (optional)")
         declared = st.form_submit_button("Declare")
     if not declared:
+        return
+    if signal is None or cause is None or response is None:
+        empty = "signal" if signal is None else "root cause" if cause is None else "response"
+        st.error(f"{empty}: choose one before declaring")
         return
     try:
         engine.declare(record.drill_id, signal, cause, response, note)
@@ -113,10 +142,16 @@ def _playing(record: DrillRecord) -> None:
         if scored:
             st.rerun()
     if record.declarations:
-        st.dataframe(
-            pd.DataFrame([d.model_dump() for d in record.declarations]),
-            hide_index=True,
-            width="stretch",
+        st.table(
+            pd.DataFrame(
+                {
+                    "week": [d.week for d in record.declarations],
+                    "signal": [_label(d.signal) for d in record.declarations],
+                    "root cause": [_label(d.root_cause) for d in record.declarations],
+                    "response": [_label(d.response) for d in record.declarations],
+                    "note": [d.note for d in record.declarations],
+                }
+            ).set_index("week")
         )
     _declare(record)
     show_dashboards(record)
@@ -130,25 +165,32 @@ def _finished(paths: SimulatorPaths, record: DrillRecord, specs: list[DrillSpec]
         st.info(spec.lesson)
     if record.score is not None:
         st.metric("Score", f"{record.score.total:g} / {record.score.max_total:g}")
-        parts = pd.DataFrame(
-            {
-                "part": [_label(part.name) for part in record.score.parts],
-                "points": [f"{part.points:g} / {part.max_points:g}" for part in record.score.parts],
-                "why": [part.explanation for part in record.score.parts],
-            }
+        st.table(
+            pd.DataFrame(
+                {
+                    "part": [_label(part.name) for part in record.score.parts],
+                    "points": [
+                        f"{part.points:g} / {part.max_points:g}" for part in record.score.parts
+                    ],
+                    "why": [part.explanation for part in record.score.parts],
+                }
+            ).set_index("part")
         )
-        st.dataframe(parts, hide_index=True, width="stretch")
     st.markdown("**Debrief: the signals, and the first week each fired after the injection**")
-    debrief = pd.DataFrame(
-        {
-            "signal": [_label(s.signal) for s in record.debrief],
-            "first week": [
-                str(s.first_week) if s.first_week is not None else "never" for s in record.debrief
-            ],
-            "detail": [s.detail for s in record.debrief],
-        }
+    if spec is not None:
+        st.markdown(f"*What told it apart:* {spec.tell}")
+    st.table(
+        pd.DataFrame(
+            {
+                "signal": [_label(s.signal) for s in record.debrief],
+                "first week": [
+                    str(s.first_week) if s.first_week is not None else "never"
+                    for s in record.debrief
+                ],
+                "detail": [s.detail for s in record.debrief],
+            }
+        ).set_index("signal")
     )
-    st.dataframe(debrief, hide_index=True, width="stretch")
     st.page_link("pages/postmortem.py", label="Write the postmortem", icon=":material/description:")
     show_dashboards(record)
     if st.button("Start another drill"):
@@ -166,7 +208,8 @@ def render() -> None:
     elif record.finished:
         _finished(paths, record, specs)
     else:
-        st.caption(f"drill {record.drill_id}")
+        # the id names no scenario (engine.start_drill): a hidden drill stays hidden
+        st.caption(f"drill {record.drill_id}, seed {record.seed}")
         _playing(record)
 
 

@@ -1,8 +1,10 @@
-"""Interview: practise one question, or sit a timed mock loop; see what you covered and missed.
+"""Interview: practise one question, or sit a timed mock loop; see what you claimed, named,
+missed and contradicted, then the reference answer and a checklist to assess yourself.
 
-Every answer is appended to the attempts file (``SimulatorPaths.interview_attempts``). The mock
-loop is a seed in the URL (``?loop=``): the questions follow from the seed, and how far you are
-follows from the attempts on disk, so a refresh resumes the loop where it was.
+Every answer is appended to the attempts file (``SimulatorPaths.interview_attempts``), and the
+self-assessment is stored beside the rubric's score. The mock loop is a seed in the URL
+(``?loop=``): the questions (each followed by its first follow-up) follow from the seed, and how
+far you are follows from the attempts on disk, so a refresh resumes the loop where it was.
 """
 
 from __future__ import annotations
@@ -23,13 +25,19 @@ from simulator.interview import (
     plan_mock_loop,
     read_attempts,
     record_attempt,
+    record_self_assessment,
 )
 from simulator.interview_scoring import attempt_of, score_answer
 from simulator.pages.common import simulator_paths
 from simulator.records import SimulatorPaths
 
 LOOP_PARAM = "loop"
-STATUS_LABEL = {"reasoned": "covered", "mentioned": "named, no reasoning", "missed": "missed"}
+STATUS_LABEL = {
+    "claimed": "claimed",
+    "named": "named, nothing claimed",
+    "missed": "missed",
+    "contradicted": "CONTRADICTED",
+}
 
 
 def _started(key: str) -> float:
@@ -40,22 +48,53 @@ def _started(key: str) -> float:
 
 def _show_attempt(question: Question, attempt: InterviewAttempt, bank: QuestionBank) -> None:
     result = score_answer(question, attempt.answer, bank.scoring)
-    st.metric("Score", f"{attempt.score:g} / 100")
+    st.metric("Rubric score", f"{attempt.score:g} / 100")
     budget = f" of {attempt.seconds_budget} s" if attempt.seconds_budget else ""
     late = " (over time)" if attempt.over_time else ""
-    st.caption(f"answered in {attempt.seconds_taken:.0f} s{budget}{late}")
-    table = pd.DataFrame(
-        {
-            "concept": [concept.name for concept in result.concepts],
-            "in your answer": [STATUS_LABEL[concept.status] for concept in result.concepts],
-            "why it matters": [concept.why for concept in result.concepts],
-        }
+    st.caption(
+        f"answered in {attempt.seconds_taken:.0f} s{budget}{late}. A claim counts when a"
+        " sentence makes it; a contradicted one costs more than a missed one, so a confident"
+        " wrong answer scores below zero. The rubric checks which claims you made and which you"
+        " contradicted, in words it knows: it cannot judge the truth of anything else you said."
     )
-    st.dataframe(table, hide_index=True, width="stretch")
-    with st.expander("Reference answer and follow-ups"):
-        st.markdown(question.reference_answer)
-        for follow_up in question.follow_ups:
-            st.markdown(f"- {follow_up}")
+    st.table(
+        pd.DataFrame(
+            {
+                "concept": [concept.name for concept in result.concepts],
+                "in your answer": [STATUS_LABEL[concept.status] for concept in result.concepts],
+                "the claim": [concept.claim for concept in result.concepts],
+            }
+        ).set_index("concept")
+    )
+    for concept in result.concepts:
+        if concept.status == "contradicted":
+            st.error(f'**{concept.name}**: "{concept.sentence}": {concept.wrong}.')
+    st.markdown("**Reference answer**")
+    st.markdown(question.reference_answer)
+    st.markdown("**What an interviewer listens for**")
+    st.markdown("\n".join(f"- {item}" for item in question.listen_for))
+    _self_assessment(question, attempt)
+
+
+def _self_assessment(question: Question, attempt: InterviewAttempt) -> None:
+    """The learner ticks the claims they made; both scores are kept with the attempt."""
+    checklist = [concept.claim for concept in question.concepts]
+    with st.form(f"self-{attempt.attempt_id}"):
+        st.markdown("**Your own check: tick each claim your answer made**")
+        ticked = [
+            item
+            for index, item in enumerate(checklist)
+            if st.checkbox(item, key=f"tick-{attempt.attempt_id}-{index}")
+        ]
+        saved = st.form_submit_button("Record my self-assessment")
+    if saved:
+        assessed = record_self_assessment(
+            simulator_paths(), attempt.attempt_id, tuple(ticked), len(checklist)
+        )
+        st.success(
+            f"Recorded: your check {assessed.self_score:g} / 100, the rubric {attempt.score:g}"
+            " / 100."
+        )
 
 
 def _answer(
@@ -84,6 +123,15 @@ def _answer(
     return attempt
 
 
+def _shown(paths: SimulatorPaths, key: str) -> InterviewAttempt | None:
+    """The attempt this session last scored under ``key``, read back from disk (so its
+    self-assessment shows): the page keeps only its id."""
+    wanted = st.session_state.get(f"shown-{key}")
+    if wanted is None:
+        return None
+    return next((a for a in read_attempts(paths) if a.attempt_id == wanted), None)
+
+
 def _practice(paths: SimulatorPaths, bank: QuestionBank) -> None:
     facts = drill_facts(paths)
     domain = st.selectbox(
@@ -100,17 +148,22 @@ def _practice(paths: SimulatorPaths, bank: QuestionBank) -> None:
         key=f"question-{domain}",
     )
     question = questions[chosen]
-    attempt = _answer(paths, bank, question, f"practice-{question.id}")
+    key = f"practice-{question.id}"
+    attempt = _answer(paths, bank, question, key)
     if attempt is not None:
-        _show_attempt(question, attempt, bank)
+        st.session_state[f"shown-{key}"] = attempt.attempt_id
+    shown = attempt or _shown(paths, key)
+    if shown is not None:
+        _show_attempt(question, shown, bank)
 
 
 def _mock_loop(paths: SimulatorPaths, bank: QuestionBank) -> None:
     raw_seed = st.query_params.get(LOOP_PARAM)
     if raw_seed is None or not raw_seed.isdigit():
         st.write(
-            f"{bank.loop.questions} questions, one per domain in a random order, "
-            f"{bank.loop.seconds_per_question} s each. The clock runs from when a question shows."
+            f"{bank.loop.questions} questions, one per domain in a random order, each followed"
+            f" by a follow-up, {bank.loop.seconds_per_question} s each. The clock runs from"
+            " when a question shows."
         )
         if st.button("Start a mock loop", type="primary"):
             st.query_params[LOOP_PARAM] = str(secrets.randbelow(10**6))
@@ -120,16 +173,30 @@ def _mock_loop(paths: SimulatorPaths, bank: QuestionBank) -> None:
     loop = plan_mock_loop(bank, seed)
     done = [attempt for attempt in read_attempts(paths) if attempt.loop_seed == seed]
     facts = drill_facts(paths)
+    review = f"loop-{seed}"
+    last = _shown(paths, review)
+    if last is not None and done and last.attempt_id == done[-1].attempt_id:
+        # the answer just scored stays on the page (with its checklist) until "Next question"
+        item = loop.items[len(done) - 1]
+        question = personalize(bank.question(item.question_id), facts)
+        st.markdown(f"**{question.question}**")
+        _show_attempt(question, last, bank)
+        if st.button("Next question"):
+            del st.session_state[f"shown-{review}"]
+            st.rerun()
+        return
     if len(done) < len(loop.items):
         item = loop.items[len(done)]
         st.progress(
             len(done) / len(loop.items), text=f"question {len(done) + 1} of {len(loop.items)}"
         )
+        if item.is_follow_up:
+            st.caption("A follow-up to the question before, scored the same way.")
         question = personalize(bank.question(item.question_id), facts)
         attempt = _answer(paths, bank, question, f"loop-{seed}-{len(done)}", item.seconds, seed)
         if attempt is not None:
-            _show_attempt(question, attempt, bank)
-            st.button("Next question")
+            st.session_state[f"shown-{review}"] = attempt.attempt_id
+            st.rerun()
         return
     st.subheader(f"Mock loop {seed}: done")
     mean = sum(attempt.score for attempt in done) / len(done)
@@ -137,10 +204,18 @@ def _mock_loop(paths: SimulatorPaths, bank: QuestionBank) -> None:
     summary = pd.DataFrame(
         {
             "domain": [bank.domains[attempt.domain] for attempt in done],
+            "asked": [
+                "follow-up" if "/follow-up-" in attempt.question_id else "question"
+                for attempt in done
+            ],
             "score": [attempt.score for attempt in done],
+            "your check": [
+                "" if attempt.self_score is None else f"{attempt.self_score:g}" for attempt in done
+            ],
             "seconds": [round(attempt.seconds_taken) for attempt in done],
             "over time": [attempt.over_time for attempt in done],
             "missed": [", ".join(attempt.missed) for attempt in done],
+            "contradicted": [", ".join(attempt.contradicted) for attempt in done],
         }
     )
     st.dataframe(summary, hide_index=True, width="stretch")

@@ -20,6 +20,7 @@ from simulator.postmortem import (
     write_postmortem,
 )
 from simulator.postmortem_prefill import prefill_postmortem
+from simulator.record_facts import facts_of
 from simulator.records import DrillRecord, SimulatorPaths
 from simulator.review import review_postmortem
 
@@ -114,9 +115,13 @@ def _form(record: DrillRecord, start: Postmortem) -> Postmortem | None:
         return None
 
 
-def _review(postmortem: Postmortem) -> None:
-    review = review_postmortem(postmortem)
+def _review(postmortem: Postmortem, record: DrillRecord) -> None:
+    review = review_postmortem(postmortem, facts_of(record))
     st.metric("Review score", f"{review.score:g} / 100")
+    st.caption(
+        f"{review.completeness:.0%} complete x {review.accuracy:.0%} of the facts it states"
+        " match the drill's record"
+    )
     if review.missing:
         st.markdown("**What is missing**")
         for missing in review.missing:
@@ -127,6 +132,7 @@ def _review(postmortem: Postmortem) -> None:
         {
             "question": [check.question for check in review.checks],
             "check": [check.name for check in review.checks],
+            "kind": [check.kind for check in review.checks],
             "passed": [check.passed for check in review.checks],
         }
     )
@@ -162,7 +168,7 @@ def render() -> None:
         st.success(f"Saved {files[0]}")
         start = edited
     markdown = render_postmortem(start)
-    _review(start)
+    _review(start, record)
     with st.expander("Rendered Markdown", expanded=edited is not None):
         st.markdown(markdown)
     st.download_button(

@@ -74,6 +74,11 @@ def _interviews(paths: SimulatorPaths) -> None:
             "domain": [attempt.domain for attempt in attempts],
             "question": [attempt.question for attempt in attempts],
             "score": [attempt.score for attempt in attempts],
+            "your check": [
+                "" if attempt.self_score is None else f"{attempt.self_score:g}"
+                for attempt in attempts
+            ],
+            "contradicted": [", ".join(attempt.contradicted) for attempt in attempts],
             "mock loop": [str(attempt.loop_seed or "") for attempt in attempts],
             "over time": [attempt.over_time for attempt in attempts],
         }

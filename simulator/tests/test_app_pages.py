@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from phase1_foundations.settings import PROJECT_ROOT, get_settings
-from simulator.interview import load_bank, read_attempts
+from simulator.interview import load_bank, plan_mock_loop, read_attempts
 from simulator.pages.common import CURRENT_FILE
 from simulator.records import DrillRecord, SimulatorPaths
 from simulator.tests import app_support
@@ -99,7 +99,7 @@ def test_the_drill_page_plays_a_drill_to_its_score(played: Played) -> None:
     )
     assert record.score is not None
     assert app.metric[0].value == f"{record.score.total:g} / {record.score.max_total:g}"
-    parts = app.dataframe[0].value
+    parts = app.table[0].value
     assert len(parts) == len(record.score.parts)  # every part, with its explanation
     assert list(parts["why"]) == [part.explanation for part in record.score.parts]
     assert app.subheader[0].value == f"Scenario: {record.title}"  # revealed at the end only
@@ -171,9 +171,21 @@ def test_the_interview_page_scores_and_records_answers(state: Path) -> None:
     names = {concept.name for concept in question.concepts}
     assert set(attempts[0].covered) | set(attempts[0].missed) <= names
     assert attempts[0].covered  # the answer reasons about at least one concept
-    concepts = app.dataframe[0].value
-    assert set(concepts["concept"]) == names  # each concept, covered or not, with why
+    concepts = app.table[0].value
+    assert set(concepts.index) == names  # each concept, with its claim and its status
     assert app.metric[0].value == f"{attempts[0].score:g} / 100"
+    # the reference answer, what an interviewer listens for, and the learner's own check
+    shown = " ".join(str(block.value) for block in app.markdown)
+    assert question.reference_answer[:60] in shown
+    assert question.listen_for[0] in shown
+    boxes = [box for box in app.checkbox if box.label in {c.claim for c in question.concepts}]
+    assert len(boxes) == len(question.concepts)
+    boxes[0].check()
+    _button(app, "Record my self-assessment")
+    assessed = read_attempts(paths)[0]
+    assert assessed.self_checked == (boxes[0].label,)
+    assert assessed.self_score == round(100 / len(question.concepts), 1)
+    assert assessed.score == attempts[0].score  # both scores are kept
 
 
 def test_the_mock_loop_resumes_from_the_url(state: Path) -> None:
@@ -182,18 +194,21 @@ def test_the_mock_loop_resumes_from_the_url(state: Path) -> None:
     app.switch_page("pages/interview.py").run()
     _button(app, "Start a mock loop")
     seed = int(app.query_params["loop"])
-    count = load_bank().loop.questions
+    count = len(plan_mock_loop(load_bank(), seed).items)  # each question, then its follow-up
+    assert count == 2 * load_bank().loop.questions
     assert app.get("progress")[0].proto.text == f"question 1 of {count}"
     app.text_area[1].set_value("Drift means the inputs moved, so we compare with a reference.")
     _button(app, "Score my answer", nth=1)  # the loop's tab comes after the practice tab
     loop = [a for a in read_attempts(SimulatorPaths.of(state)) if a.loop_seed == seed]
     assert len(loop) == 1
     assert loop[0].seconds_budget == load_bank().loop.seconds_per_question
+    assert [b.label for b in app.button if b.label == "Next question"]  # the answer stays shown
     refreshed = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
     refreshed.query_params["loop"] = str(seed)
     refreshed.run()
     refreshed.switch_page("pages/interview.py").run()
     assert refreshed.get("progress")[0].proto.text == f"question 2 of {count}"
+    assert "follow-up" in " ".join(c.value for c in refreshed.caption)  # asked after its question
 
 
 def test_progress_shows_the_drill_and_the_answers(played: Played, state: Path) -> None:
@@ -207,3 +222,34 @@ def test_progress_shows_the_drill_and_the_answers(played: Played, state: Path) -
     assert list(drills["score"]) == [f"{record.score.total:g} / {record.score.max_total:g}"]
     attempts = read_attempts(SimulatorPaths.of(state))
     assert list(answers["score"]) == [attempt.score for attempt in attempts]
+
+
+def _page_text(app: AppTest) -> str:
+    """Every word the page shows: titles, text, captions, tables, widget labels and values."""
+    texts: list[str] = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "info", "error"):
+        texts += [str(element.value) for element in app.get(kind)]
+    texts += [str(table.value.to_string()) for table in app.table]
+    texts += [f"{m.label} {m.value}" for m in app.metric]
+    texts += [f"{box.label} {box.value}" for box in app.selectbox]
+    texts += [f"{button.label}" for button in app.button]
+    return "\n".join(texts)
+
+
+def test_a_hidden_drill_names_no_scenario_until_it_is_scored(state: Path) -> None:
+    _without_current_drill(state)
+    app = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S).run()
+    app.text_input[0].set_value(SEED)  # the scenario stays the hidden default
+    _button(app, "Start the drill")
+    _button(app, "Advance one week")
+    drill_id = app.query_params["drill"]
+    record = SimulatorPaths.of(state).drills()[-1]
+    assert record.drill_id == drill_id
+    shown = _page_text(app) + "\n" + drill_id + "\n" + " ".join(app.query_params.values())
+    for secret in (record.scenario, record.scenario.replace("_", " "), record.title):
+        assert secret not in shown, f"{secret!r} shows before the drill is scored"
+    # every choice of the declaration form starts empty
+    assert [box.value for box in app.selectbox[:3]] == [None, None, None]
+    _button(app, "Declare")
+    assert [error.value for error in app.error] == ["signal: choose one before declaring"]
+    assert SimulatorPaths.of(state).drills()[-1].declarations == ()

@@ -203,3 +203,45 @@ def test_a_drill_played_in_chromium_reaches_its_score(
     assert picture.stat().st_size > 10_000  # a drawn page, not a blank one
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(picture, SCREENSHOT)
+
+
+def test_a_hidden_drill_shows_no_scenario_in_its_page_url_or_title(
+    app_url: tuple[str, Path], browser: WebDriver, tmp_path: Path
+) -> None:
+    """Before it is scored a hidden drill is hidden everywhere a user or a script could look:
+    the page's words and its HTML (element ids included), the URL and the window title; and at
+    1,400 px nothing runs off the side of the page."""
+    url, state = app_url
+    browser.get(url)
+    _text_shows(browser, "Start a drill", APP_START_S)
+    seed = browser.find_element(By.CSS_SELECTOR, "[data-testid='stTextInput'] input")
+    seed.send_keys(str(app_support.SEED))  # the scenario stays on its hidden default
+    _click(browser, "Start the drill")
+    _text_shows(browser, "Week 0 of", DRILL_STEP_S)
+    _click(browser, "Advance one week")
+    _text_shows(browser, "Week 1 of", DRILL_STEP_S)
+    _click(browser, "Advance one week")
+    _text_shows(browser, "Week 2 of", DRILL_STEP_S)
+    time.sleep(2)  # the dashboards' charts draw after the text
+    record = _record(state)
+    scenario, title = str(record["scenario"]), str(record["title"])
+    assert f"drill={record['drill_id']}" in browser.current_url
+    looked_at = {
+        "url": browser.current_url,
+        "title": browser.title,
+        "page": browser.find_element(By.TAG_NAME, "body").text,
+        "html": browser.page_source,
+    }
+    for where, text in looked_at.items():
+        for secret in (scenario, title):
+            assert secret not in text, f"{secret!r} is in the {where} before the drill is scored"
+    spare = browser.execute_script(
+        "return document.documentElement.scrollWidth - window.innerWidth"
+    )
+    assert spare <= 0, f"the page is {spare} px wider than the 1,400 px window"
+    picture = tmp_path / "simulator-hidden-drill.png"
+    assert browser.save_screenshot(str(picture))
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(picture, SCREENSHOT.with_name("simulator-hidden-drill.png"))
+    _click(browser, "Play to the end and score")
+    _text_shows(browser, f"Scenario: {title}", DRILL_STEP_S)  # revealed once scored

@@ -56,8 +56,8 @@ def test_effects_start_at_the_injection_week() -> None:
     assert (effect.start_week, effect.end_week) == (4, None)
 
 
-def declared(week: int, response: str) -> Declaration:
-    return make_declaration(week, "data_quality", "null_flood", response)
+def declared(week: int, response: str, cause: str = "null_flood") -> Declaration:
+    return make_declaration(week, "data_quality", cause, response)
 
 
 def test_paging_upstream_ends_a_broken_feed_after_the_fix_delay() -> None:
@@ -78,13 +78,34 @@ def test_a_response_never_changes_a_week_already_seen_nor_what_has_not_begun() -
 
 def test_a_hotfix_repairs_a_renamed_column_from_its_week() -> None:
     spec, knobs = CATALOGUE.drill("schema_break"), CATALOGUE.settings
-    (effect,) = drill_scenario(spec, knobs, 0, 4, (declared(6, "quarantine_hotfix"),)).world
+    fix = declared(6, "quarantine_hotfix", "schema_break")
+    (effect,) = drill_scenario(spec, knobs, 0, 4, (fix,)).world
     assert effect.end_week == 5
+
+
+def test_a_hotfix_or_a_page_for_another_cause_repairs_nothing() -> None:
+    spec, knobs = CATALOGUE.drill("schema_break"), CATALOGUE.settings
+    broken = injected_scenario(spec, knobs, 0, 4).world
+    for response in ("quarantine_hotfix", "page_upstream"):
+        wrong = declared(6, response, "unit_change")  # a fix for units, on a renamed column
+        assert drill_scenario(spec, knobs, 0, 4, (wrong,)).world == broken
+
+
+def test_a_decoy_starts_before_the_incident_and_is_no_corruption() -> None:
+    spec, knobs = CATALOGUE.drill("bad_model"), CATALOGUE.settings
+    assert spec.decoy is not None
+    world = injected_scenario(spec, knobs, 0, 6).world
+    starts = sorted(e.start_week for e in world if isinstance(e, LabelDelayChange))
+    assert starts == [6 - spec.decoy.weeks_before, 6 - spec.decoy.weeks_before + 1]
+    text = (ROOT / "simulator" / "drills.yml").read_text()
+    early = text.replace("weeks_before: 2", "weeks_before: 9", 1)
+    with pytest.raises(CatalogueError, match=r"decoy\.weeks_before"):
+        parse_catalogue(early)
 
 
 def test_paging_upstream_restores_the_label_delay() -> None:
     spec, knobs = CATALOGUE.drill("label_delay"), CATALOGUE.settings
-    scenario = drill_scenario(spec, knobs, 0, 2, (declared(4, "page_upstream"),))
+    scenario = drill_scenario(spec, knobs, 0, 2, (declared(4, "page_upstream", "label_delay"),))
     changes = [e for e in scenario.world if isinstance(e, LabelDelayChange)]
     assert [(c.start_week, c.delay_weeks) for c in changes] == [
         (2, 8),

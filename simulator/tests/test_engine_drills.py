@@ -44,6 +44,7 @@ BRANCHES: dict[str, tuple[Response, ...]] = {
     "bad_model": ("roll_back", "retrain_recent"),
     "serving_skew": ("roll_back", "quarantine_hotfix"),
     "mixed_versions": ("scale", "roll_back"),
+    "label_hiccup": ("wait_and_watch", "page_upstream"),
     "healthy": ("wait_and_watch", "retrain_recent"),
 }
 
@@ -193,8 +194,8 @@ def test_play_headless_from_an_actions_file(settings: Settings) -> None:
     }
     assert result["total"] == pytest.approx(sum(p["points"] for p in result["parts"]), abs=0.01)
     assert [d["response"] for d in result["declarations"]] == ["roll_back"]
-    assert "week 9 of 9" in played.stderr  # progress went to stderr
+    assert "week 12 of 12" in played.stderr  # progress went to stderr
     # the exercise quotes this run's score: the lesson and the system must agree
-    quoted = re.search(r"the rollback\s+scored ([\d.]+) of 110", LESSON.read_text())
+    quoted = re.search(r"the rollback\s+scored ([\d.]+) of 100", LESSON.read_text())
     assert quoted, "the lesson no longer quotes the rollback's score"
     assert result["total"] == pytest.approx(float(quoted.group(1)), abs=0.05)

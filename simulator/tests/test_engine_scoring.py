@@ -6,11 +6,18 @@ import pytest
 
 from simulator.drills import DrillSpec, ScoringSettings
 from simulator.records import Declaration, Response
-from simulator.scoring import DrillOutcome, false_alarms, needless_retrains, score_drill
+from simulator.scoring import (
+    DrillOutcome,
+    false_alarms,
+    impact_words,
+    needless_retrains,
+    score_drill,
+    usd,
+)
 
 POINTS = ScoringSettings(
     detection=20,
-    detection_weeks=4,
+    half_life_weeks=1,
     signal=10,
     root_cause=10,
     response=40,
@@ -18,6 +25,7 @@ POINTS = ScoringSettings(
     discipline=10,
     false_alarm_penalty=4,
     needless_retrain_penalty=3,
+    missed_incident_penalty=8,
 )
 SPEC = DrillSpec(
     name="made_up",
@@ -28,6 +36,7 @@ SPEC = DrillSpec(
     best="retrain_recent",
     partial={"roll_back": 0.5},
     lesson="a hand-made drill",
+    tell="the labels",
 )
 CONTROL = DrillSpec(
     name="control",
@@ -38,6 +47,7 @@ CONTROL = DrillSpec(
     root_cause="none",
     best="wait_and_watch",
     lesson="nothing happens",
+    tell="nothing fired",
 )
 
 
@@ -65,10 +75,48 @@ def test_a_perfect_drill_scores_every_point() -> None:
     assert score.total == score.max_total == 100  # declared the week after the signal was seen
 
 
-def test_detection_loses_a_share_per_week_late_and_all_of_it_at_the_limit() -> None:
-    assert parts(outcome(said(5, "retrain_recent")))["detection"] == 20
-    assert parts(outcome(said(6, "retrain_recent")))["detection"] == 15  # a week late
-    assert parts(outcome(said(9, "retrain_recent")))["detection"] == 0  # four weeks late
+def test_each_week_late_halves_detection_and_the_response() -> None:
+    on_time, week_late, month_late = (
+        parts(outcome(said(week, "retrain_recent"))) for week in (5, 6, 9)
+    )
+    assert (on_time["detection"], on_time["response"]) == (20, 40)
+    assert (week_late["detection"], week_late["response"]) == (10, 20)  # one week late
+    assert (month_late["detection"], month_late["response"]) == (1.25, 2.5)  # four weeks
+    # the diagnosis is right whenever it is made: only time decays
+    assert (month_late["signal"], month_late["root_cause"]) == (10, 10)
+
+
+def test_a_declaration_on_a_signal_of_something_else_detected_nothing() -> None:
+    decoy = parts(outcome(said(5, "retrain_recent", signal="feature_drift")))
+    assert (decoy["detection"], decoy["signal"]) == (0, 0)
+    assert decoy["response"] == 40  # the right response still acted on the system
+
+
+def test_a_cause_that_needs_evidence_is_timed_from_when_it_could_be_told_apart() -> None:
+    spec = SPEC.model_copy(update={"confirm_weeks": 1})
+    assert parts(outcome(said(6, "retrain_recent"), spec=spec))["detection"] == 20
+    assert parts(outcome(said(5, "retrain_recent"), spec=spec))["detection"] == 20  # early
+
+
+def test_a_hotfix_or_a_page_earns_credit_only_for_the_cause_it_names() -> None:
+    upstream = SPEC.model_copy(
+        update={"root_cause": "unit_change", "best": "quarantine_hotfix", "partial": {}}
+    )
+
+    def declared(cause: str) -> Declaration:
+        return Declaration(
+            week=5, signal="realized_quality", root_cause=cause, response="quarantine_hotfix"
+        )
+
+    assert parts(outcome(declared("unit_change"), spec=upstream))["response"] == 40
+    assert parts(outcome(declared("schema_break"), spec=upstream))["response"] == 0
+
+
+def test_a_missed_incident_costs_discipline_and_silence_in_a_control_costs_nothing() -> None:
+    assert parts(outcome())["discipline"] == 10 - 8
+    harmless = CONTROL.model_copy(update={"signals": ("feature_drift",)})
+    quiet = score_drill(outcome(spec=harmless), POINTS)
+    assert quiet.total == quiet.max_total  # nothing needed declaring: every part earned
 
 
 def test_a_declaration_before_the_injection_is_a_false_alarm_and_not_the_incident() -> None:
@@ -97,10 +145,16 @@ def test_diagnosis_checks_the_signal_and_the_cause_separately() -> None:
     )
 
 
-def test_customer_impact_is_the_share_of_value_kept() -> None:
+def test_customer_impact_is_the_share_of_value_kept_and_reads_as_money() -> None:
     assert parts(outcome(said(5, "retrain_recent"), lost=250.0))["customer_impact"] == 7.5
     assert parts(outcome(said(5, "retrain_recent"), lost=5000.0))["customer_impact"] == 0
     assert parts(outcome(said(5, "retrain_recent"), lost=-100.0))["customer_impact"] == 10
+    assert impact_words(-750.0, 54_790.0, 5) == (
+        "no value lost against the healthy system's $54,790 from week 5 on"
+        " ($750 more than the healthy system)"
+    )
+    assert impact_words(1_250.4, 54_790.0, 5).startswith("$1,250 of business value lost")
+    assert usd(-1250) == "-$1,250"
 
 
 def test_in_the_control_only_watching_is_right_and_a_retrain_costs_twice() -> None:

@@ -23,6 +23,7 @@ COVERED_BY = {
     "python -m simulator play bad_model --actions simulator/examples/bad_model-rollback.yml"
     " --seed 1": T + "test_engine_drills::test_play_headless_from_an_actions_file",
     "make check-simulator": T + "test_review::test_make_check_simulator_fails_then_passes",
+    "make bench-drills": T + "test_bench_drills::test_make_bench_drills_runs_the_benchmark",
 }
 
 
