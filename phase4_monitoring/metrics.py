@@ -72,6 +72,9 @@ class MonitorMetrics:
         self.action = gauge(
             "trigger_action", "1 for the trigger's current action, 0 for the others.", ("action",)
         )
+        self.escalated = gauge(
+            "trigger_escalated", "1 while retrains keep failing and a person must look."
+        )
 
     def record(self, report: WindowReport, version: str, checked_at: float | None = None) -> None:
         """Every gauge of one window, labelled with the version that scored it."""
@@ -128,6 +131,7 @@ class MonitorMetrics:
         for action in Action:
             chosen = action is decision.action
             self.action.labels(decision.model_version, action.value).set(chosen)
+        self.escalated.labels(decision.model_version).set(decision.escalate)
 
     def exposition(self) -> str:
         return generate_latest(self.registry).decode()
