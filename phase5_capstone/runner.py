@@ -34,11 +34,12 @@ from phase5_capstone.training import bootstrap_window, run_params, train_and_reg
 
 Step = Callable[[Context, int, CycleState], StepOutcome]
 BOOTSTRAP = "bootstrap"
+TRUTH_STEP = "truth"  # the world's yardsticks (truth.py): judged, never read by a decision
 RETRAIN = "retrain"  # the last step of every week, after STEPS
 STEPS: tuple[tuple[str, Step], ...] = (
     ("ingest", weekly.ingest),
     ("score", scoring.score),
-    ("truth", weekly.judge_with_truth),
+    (TRUTH_STEP, weekly.judge_with_truth),
     ("rollout", decisions.rollout),
     ("labels", weekly.release_labels),
     ("monitor", weekly.monitor),

@@ -44,6 +44,7 @@ class WeekPanel(BaseModel):
     drifted_features: tuple[str, ...]
     cbpe_auc: float | None
     cbpe_band: tuple[float, float] | None
+    cbpe_refuted: str | None = None  # labels contradicted the serving model's estimate
     realized_auc: float | None  # of this week's customers, once their labels arrived
     value_usd: float | None  # the campaign's realized net value for this week's customers
     alerts: dict[str, str]  # signal -> detail, fired this week
@@ -118,8 +119,11 @@ def _panel(
         outcome = paths.read_outcome(week, step)
         events.extend(e.summary for e in (outcome.events if outcome else ()))
     advised = paths.read_outcome(week, "advise")
+    refuted = None
     if advised and advised.events:
         advice = advised.events[0].summary
+        said = advised.events[0].evidence.get("cbpe_refuted")
+        refuted = said if isinstance(said, str) else None
     html = paths.week(week) / REPORT_DIR / "evidently.html"
     score_values = scores["score"].to_numpy(dtype=np.float64) if scores is not None else np.zeros(0)
     served = scores["model_version"].value_counts() if scores is not None else pd.Series()
@@ -137,6 +141,7 @@ def _panel(
         drifted_features=tuple(report.drift.drifted) if report else (),
         cbpe_auc=round(estimate.roc_auc, 4) if estimate else None,
         cbpe_band=estimate.roc_auc_band if estimate else None,
+        cbpe_refuted=refuted,
         realized_auc=auc,
         value_usd=usd,
         alerts=alerts,

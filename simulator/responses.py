@@ -103,7 +103,9 @@ def roll_back(ctx: Context, week: int, state: CycleState) -> StepOutcome:
 
 def advise(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     """What the trigger policy would do this week, with the rules that fired; nothing is done."""
-    decision = decide_trigger(history(ctx, week, state), ctx.monitoring.triggers)
+    decision = decide_trigger(
+        history(ctx, week, state), ctx.monitoring.triggers, ctx.monitoring.noise_alpha
+    )
     fired: list[JsonValue] = [
         {"rule": r.rule, "action": r.action.value, "detail": r.detail, "weeks": list(r.weeks)}
         for r in decision.reasons
@@ -112,6 +114,10 @@ def advise(ctx: Context, week: int, state: CycleState) -> StepOutcome:
         kind="advice",
         summary=f"the trigger policy advises {decision.action.value}: {decision.summary[:300]}",
         model_version=decision.model_version,
-        evidence={"action": decision.action.value, "fired": fired},
+        evidence={
+            "action": decision.action.value,
+            "fired": fired,
+            "cbpe_refuted": decision.cbpe_refuted,
+        },
     )
     return StepOutcome(week=week, step=ADVISE_STEP, events=(draft,), state=state)

@@ -20,7 +20,7 @@ from phase5_capstone import decisions
 from phase5_capstone.context import Context
 from phase5_capstone.events import SETUP_WEEK, EventLog
 from phase5_capstone.params import load_capstone_params
-from phase5_capstone.runner import BOOTSTRAP, STEPS, bootstrap, build_context, execute
+from phase5_capstone.runner import BOOTSTRAP, STEPS, TRUTH_STEP, bootstrap, build_context, execute
 from phase5_capstone.state import CycleState, RunPaths
 from simulator import responses
 from simulator.drills import load_catalogue
@@ -71,6 +71,8 @@ def _play_week(
     if any(d.response == "roll_back" for d in declared):
         state = execute(ctx, log, week, responses.ROLLBACK_STEP, responses.roll_back, state).state
     for name, step_fn in STEPS:
+        if name == TRUTH_STEP:  # the benchmark's yardstick; a drill scores its own impact
+            continue
         if name == "decide":
             name, step_fn = responses.ADVISE_STEP, responses.advise
         state = execute(ctx, log, week, name, step_fn, state).state

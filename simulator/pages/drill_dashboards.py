@@ -166,6 +166,9 @@ def _drift(board: Dashboard) -> None:
 
 def _quality(board: Dashboard) -> None:
     quality = _by_week(board, {"cbpe_auc": "estimated (CBPE)", "realized_auc": "realized"})
+    refuted = next((p for p in board.weeks if p.cbpe_refuted), None)
+    if refuted is not None:
+        st.warning(f"From week {refuted.week}: {refuted.cbpe_refuted}")
     bands = [panel.cbpe_band for panel in board.weeks]
     quality["CBPE band low"] = [band[0] if band else None for band in bands]
     quality["CBPE band high"] = [band[1] if band else None for band in bands]
@@ -229,7 +232,10 @@ def _one_week(board: Dashboard) -> None:
     cells[1].metric("not scored", "n/a" if errors is None else f"{errors:.0%}")
     mean = panel.mean_score
     cells[2].metric("mean predicted churn", "n/a" if mean is None else f"{mean:.2f}")
-    cells[3].metric("estimated AUC", "n/a" if panel.cbpe_auc is None else f"{panel.cbpe_auc:.3f}")
+    estimated = "n/a" if panel.cbpe_auc is None else f"{panel.cbpe_auc:.3f}"
+    if panel.cbpe_refuted and panel.cbpe_auc is not None:
+        estimated += " (refuted)"
+    cells[3].metric("estimated AUC", estimated, help=panel.cbpe_refuted)
     _alerts(board)
 
 
