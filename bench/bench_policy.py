@@ -348,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", action="append", help="only these scenarios")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--write-lesson", action="store_true")
+    parser.add_argument("--lesson", type=Path, default=LESSON, help="the lesson to write into")
     args = parser.parse_args(argv)
     suite = yaml.safe_load(args.suite.read_text())
     work = tasks(suite, args.seeds, args.scenario)
@@ -365,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         f"total {time.perf_counter() - started:.0f} s; load average after: {os.getloadavg()[0]:.2f}"
     )
     if args.write_lesson:
-        write_lesson(text)
+        write_lesson(text, args.lesson)
     return 0
 
 

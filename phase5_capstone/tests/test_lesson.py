@@ -13,6 +13,8 @@ COVERED_BY = {
     "python -m phase5_capstone summary": COMMANDS,
     "python -m phase5_capstone timeline": COMMANDS,
     "make bench-capstone": T + "test_bench::test_bench_reports_weekly_percentiles_and_the_steps",
+    "make check-phase5": T + "test_make::test_make_check_phase5_reads_the_run_and_passes",
+    "make bench-policy": T + "test_bench::test_bench_policy_judges_each_policy_against_the_oracle",
     "make capstone-ui": T
     + "test_orchestrator::test_make_capstone_ui_serves_the_job_on_loopback_and_stops_cleanly",
 }

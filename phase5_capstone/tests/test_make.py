@@ -60,6 +60,22 @@ def test_make_capstone_runs_the_default_scenario_as_designed(clone: Clone, first
     assert [beat.name for beat, ok in results if ok is not True] == []  # every beat shown
     assert "NOT SHOWN" not in first_run
     assert (clone.root / "var" / "capstone" / "default" / "timeline.html").is_file()
+    # The run against the world's yardsticks, its notation, and the state it leaves.
+    assert re.search(r"^regret \$[\d,]+ of the oracle's \$[\d,]+ \(\d+\.\d%\)", first_run, re.M)
+    fixed = re.search(
+        r"degraded from week 5 .*: v(\d+) promoted in week (\d+), (\d+) week", first_run
+    )
+    assert fixed is not None, first_run[-4000:]
+    assert int(fixed.group(3)) <= 3  # the first concept drift's fix, within 3 weeks of its labels
+    assert "how to read it:" in first_run
+    assert re.search(r"^state at the end: v\d+ .*serves, since week \d+", first_run, re.M)
+    assert "still open:" in first_run
+
+
+def test_make_check_phase5_reads_the_run_and_passes(clone: Clone, first_run: str) -> None:
+    done = clone.make("check-phase5", timeout=TIMEOUT_S)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("[shown]") == len(load_scenario("default").beats)
 
 
 def test_a_second_make_capstone_reports_the_finished_run(clone: Clone, first_run: str) -> None:
@@ -75,12 +91,14 @@ def test_explain_summary_and_timeline_commands(clone: Clone, first_run: str) -> 
     explained = clone.sh("python -m phase5_capstone explain --week 14")
     assert explained.returncode == 0, explained.stderr
     assert "quarantined" in explained.stdout
+    events = read_events(clone.root / "var" / "capstone" / "default" / "events.jsonl")
+    fix = next(e.model_version for e in events if e.kind == "promoted")
     explained = clone.sh("python -m phase5_capstone explain --week 20")
-    assert "served: champion v3" in explained.stdout
-    assert "dAUC" in explained.stdout  # why v3: the gate's paired comparison with its interval
+    assert f"served: champion v{fix}" in explained.stdout
+    assert "dAUC" in explained.stdout  # why it serves: the gate's paired comparison, interval
     summary = clone.sh("python -m phase5_capstone summary")
     assert summary.returncode == 0, summary.stderr
-    assert "v5 stopped by a guardrail" in summary.stdout
+    assert "stopped by a guardrail" in summary.stdout
     timeline = clone.sh("python -m phase5_capstone timeline")
     assert timeline.returncode == 0, timeline.stderr
     assert Path(timeline.stdout.strip()).is_file()
@@ -93,6 +111,8 @@ def test_make_targets_run_the_capstone_commands() -> None:
             "capstone FRESH=1": "-m phase5_capstone run  --fresh",
             "capstone SCENARIO=smoke": "-m phase5_capstone run --scenario smoke",
             "bench-capstone": "-m bench.bench_capstone",
+            "bench-policy": "-m bench.bench_policy",
+            "check-phase5": "-m phase5_capstone verify",
             "capstone-ui": "dev -m phase5_capstone.orchestrator --host 127.0.0.1 --port 3000",
             "capstone-ui DAGSTER_PORT=3100": "--host 127.0.0.1 --port 3100",
         }
