@@ -9,6 +9,7 @@ import json
 
 from pydantic import JsonValue
 
+from phase1_foundations.contract import LABEL_COLUMN
 from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.pipeline import WorkDir
 from phase2_pipelines.recalibrate import NotRecalibratable, recalibration_fitter
@@ -545,7 +546,7 @@ def expected_value(ctx: Context, gated: Gated) -> dict[str, JsonValue]:
         return {}
     rows = pd.read_parquet(paired)
     report = json.loads((gated.work.evaluate / "metrics.json").read_text())
-    labels = rows["churn"].to_numpy()
+    labels = rows[LABEL_COLUMN].to_numpy()
     business = ctx.pipeline.evaluate.business
     version = gated.decision.champion_version
     champion_threshold = ctx.champion(version).threshold if version else 0.5

@@ -63,8 +63,9 @@ class Window:
         }
         if self.change_week is not None:
             described["change_week"] = self.change_week
-        if self.weights is not None:
-            described["pre_change_weight"] = round(float(self.weights[0].max(initial=0.0)), 4)
+        if self.weights is not None and self.change_week is not None:
+            described["pre_change_weeks"] = [w for w in self.train_weeks if w < self.change_week]
+            described["pre_change_weight"] = round(float(self.weights[0].min(initial=1.0)), 4)
         return described
 
 
@@ -147,9 +148,10 @@ def plan_window(
         evaluation = tuple(w for w in usable if w >= change)[-policy.max_evaluation_weeks :]
         if not evaluation:
             return f"no usable labeled week since the change at week {change} yet: wait for labels"
-        base = tuple(w for w in usable if w < change)[-ctx.capstone.train_weeks :]
+        base = tuple(w for w in usable if w < evaluation[0])[-ctx.capstone.train_weeks :]
     holdout = labeled_weeks(ctx.world, labels, list(evaluation))
-    train = labeled_weeks(ctx.world, labels, list(base)) if base else holdout.iloc[0:0].copy()
+    frames = [labeled_weeks(ctx.world, labels, [w]) for w in base]
+    train = pd.concat(frames, ignore_index=True) if frames else holdout.iloc[0:0].copy()
     churners = int(holdout[LABEL_COLUMN].sum())
     if churners < policy.min_evaluation_churners:
         return (
@@ -157,7 +159,13 @@ def plan_window(
             f" {policy.min_evaluation_churners} a candidate is judged on: wait for labels"
         )
     if change is not None:
-        weights = (np.full(len(train), policy.pre_change_weight), np.ones(len(holdout)))
+        # Rows since the change count fully; rows from before it, a fraction.
+        per_week = [
+            np.full(len(f), 1.0 if w >= change else policy.pre_change_weight)
+            for w, f in zip(base, frames, strict=True)
+        ]
+        train_weights = np.concatenate(per_week) if per_week else np.zeros(0)
+        weights = (train_weights, np.ones(len(holdout)))
     return Window(base, evaluation, train, holdout, weights, change)
 
 
