@@ -6,6 +6,10 @@ runs that show each beat are in ``test_capstone.py`` and ``test_make.py``."""
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from pydantic import JsonValue
 
@@ -90,3 +94,26 @@ def test_the_closing_lines_name_who_serves_and_what_is_open() -> None:
     assert "0.840 on week 15's labels" in text
     assert "the champion is broken: v2's AUC fell" in text
     assert "escalated to a person" in text
+
+
+def test_the_self_check_fails_when_quality_did_not_recover(tmp_path: Path) -> None:
+    """``make check-phase5`` (``verify``) on a log whose promoted model stayed broken: exit 1."""
+    scenario = tmp_path / "drifted.yml"
+    scenario.write_text(
+        "name: drifted\ndescription: one drift\nweeks: 18\nbeats:\n"
+        "  - {name: concept_drift_recovered, weeks: [5, 17], shows: quality recovers}\n"
+    )
+    events = tmp_path / "state" / "capstone" / "drifted" / "events.jsonl"
+    events.parent.mkdir(parents=True)
+    for after_fix, code in ((0.73, 1), (0.84, 0)):
+        events.write_text("".join(e.model_dump_json() + "\n" for e in run_log(after_fix)))
+        done = subprocess.run(
+            [sys.executable, "-m", "phase5_capstone", "verify", "--scenario", str(scenario)],
+            env={**os.environ, "MLOPS_STATE_DIR": str(tmp_path / "state")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == code, done.stdout + done.stderr
+        assert ("[NOT SHOWN]" in done.stdout) is (code == 1)
