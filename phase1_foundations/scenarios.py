@@ -411,6 +411,22 @@ def scenario_catalogue() -> dict[str, Scenario]:
             ),
         ),
         Scenario(
+            name="interactions",
+            description="New customers paying by electronic check start leaving far more than"
+            " either trait predicts: a truth no additive model can fit.",
+            effects=(
+                Interaction(
+                    conditions=(
+                        Condition(feature="tenure", high=6),
+                        Condition(feature="paymentmethod", categories=("Electronic check",)),
+                    ),
+                    logit_delta=1.2,
+                    start_week=start,
+                    ramp_weeks=ramp,
+                ),
+            ),
+        ),
+        Scenario(
             name="null_flood",
             description="A broken join leaves 30% of total charges and payment methods empty.",
             effects=(

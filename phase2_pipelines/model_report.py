@@ -22,6 +22,7 @@ no registry is read or written.
 from __future__ import annotations
 
 import enum
+import json
 import os
 import shutil
 import subprocess
@@ -104,6 +105,7 @@ class Side:
     params_error: str = ""
     ingest: dict[str, object] = field(default_factory=dict)
     scores: np.ndarray | None = None
+    threshold: float | None = None  # the contact threshold its own evaluate chose
     structure: dict[str, str] | None = None
     failure: str = ""  # the stage that failed and its last lines
 
@@ -242,6 +244,13 @@ def _run_stage(root: Path, name: str, work: Path, env: Mapping[str, str]) -> str
     return f"stage {name} failed (exit {done.returncode}):\n{tail}"
 
 
+def operating_threshold(side: Side, judge: PipelineParams) -> float:
+    """The threshold a side's model contacts at: what its evaluation chose, or its params'."""
+    if side.threshold is not None:
+        return side.threshold
+    return (side.params or judge).evaluate.threshold
+
+
 def _train_and_score(
     side: Side, work: Path, env: Mapping[str, str], holdout_ids: np.ndarray
 ) -> Side:
@@ -257,7 +266,11 @@ def _train_and_score(
         structure = model_structure(joblib.load(work / "train" / "model.joblib"))
     except (ImportError, AttributeError, EOFError, ValueError):
         structure = None  # a model this code cannot load: compared by its scores only
-    return _replace(side, scores=scored[SCORE_COLUMN].to_numpy(), structure=structure)
+    chosen = json.loads((work / "evaluate" / "metrics.json").read_text()).get("threshold")
+    threshold = float(chosen) if isinstance(chosen, int | float) else None
+    return _replace(
+        side, scores=scored[SCORE_COLUMN].to_numpy(), threshold=threshold, structure=structure
+    )
 
 
 def _replace(side: Side, **changes: object) -> Side:
@@ -416,7 +429,7 @@ def judge_sides(
     metrics: dict[str, Metrics] = {}
     for side in (base, branch):
         if side.scores is not None:
-            threshold = (side.params or judge).evaluate.threshold
+            threshold = operating_threshold(side, judge)
             metrics[side.name] = compute_metrics(
                 labels, side.scores, threshold, judge.evaluate.business
             )
@@ -444,10 +457,7 @@ def judge_sides(
         branch_gate = _worded(_decide(branch.params, holdout, labels, branch, base).summary)
     difference = None
     if base.scores is not None:
-        thresholds = (
-            (base.params or judge).evaluate.threshold,
-            (branch.params or judge).evaluate.threshold,
-        )
+        thresholds = (operating_threshold(base, judge), operating_threshold(branch, judge))
         difference = value_difference(labels, base.scores, branch.scores, thresholds, judge)
     return ModelReport(
         decision=decision,
@@ -576,7 +586,8 @@ def _value_section(report: ModelReport) -> list[str]:
         "",
         f"A contacted customer costs ${business.contact_cost:g}; a contacted churner stays with"
         f" probability {business.save_rate:g}, worth ${business.retained_value:g}"
-        " (`evaluate.business`). Each model is judged at its own `evaluate.threshold`.",
+        " (`evaluate.business`). Each model is judged at the threshold its own evaluation"
+        " chose (`evaluate.contact_rule`).",
         "",
         "| model | threshold | contacted | precision | recall | net value | per customer |",
         "|---|---|---|---|---|---|---|",
@@ -585,7 +596,7 @@ def _value_section(report: ModelReport) -> list[str]:
         m = report.metrics.get(side.name)
         if m is None:
             continue
-        threshold = (side.params or report.judge).evaluate.threshold
+        threshold = operating_threshold(side, report.judge)
         lines.append(
             f"| {side.name}: {_cell(side.label)} | {threshold:g} | {m.contacted_share:.1%}"
             f" | {_fmt(m.precision, '.3f')} | {_fmt(m.recall, '.3f')}"

@@ -17,11 +17,14 @@ from phase1_foundations.contract import (
     validate_frame,
 )
 from phase1_foundations.scenarios import (
+    CATALOGUE_RAMP_WEEKS,
     CATALOGUE_START_WEEK,
     ConceptDrift,
+    Condition,
     CovariateShift,
     DuplicateRows,
     Effect,
+    Interaction,
     LabelDelayChange,
     NewCategory,
     NullFlood,
@@ -40,7 +43,7 @@ SEED = 11
 ROWS = 2_000
 WEEK = 6
 SIGNIFICANT = 1e-6  # p-value below which a KS test calls two samples different
-WORLD_CHANGING = {"covariate_shift", "category_shift", "concept_drift"}
+WORLD_CHANGING = {"covariate_shift", "category_shift", "concept_drift", "interactions"}
 
 
 def make_world(reference: pd.DataFrame, *effects: Effect, **kwargs: int) -> World:
@@ -437,3 +440,33 @@ def test_label_delay_change_releases_labels_later(telco_sample: pd.DataFrame) ->
     pd.testing.assert_frame_equal(late, baseline.labels_released(5))  # same labels, later
     for week in range(6):
         pd.testing.assert_frame_equal(world.week(week).features, baseline.week(week).features)
+
+
+def test_an_interaction_moves_churn_only_where_every_condition_holds(
+    telco_sample: pd.DataFrame,
+) -> None:
+    """The oracle is the condition itself: new e-check payers' log-odds move by the delta, and
+    no one else's (the features, drawn before labels, are the same as the baseline's)."""
+    world = World(SEED, "interactions", rows_per_week=3000, reference=telco_sample)
+    baseline = World(SEED, "baseline", rows_per_week=3000, reference=telco_sample)
+    week = CATALOGUE_START_WEEK + CATALOGUE_RAMP_WEEKS  # at full strength
+    features = baseline.week(week).features
+    moved = world.churn_logit(features, week) - baseline.churn_logit(features, week)
+    inside = (features["tenure"] < 6) & (features["paymentmethod"] == "Electronic check")
+    assert inside.sum() > 10
+    np.testing.assert_allclose(moved[inside.to_numpy()], 1.2)
+    np.testing.assert_allclose(moved[~inside.to_numpy()], 0.0)
+    before = world.churn_logit(features, CATALOGUE_START_WEEK - 1)
+    np.testing.assert_allclose(before, baseline.churn_logit(features, CATALOGUE_START_WEEK - 1))
+
+
+def test_an_interaction_needs_two_conditions_on_two_features() -> None:
+    with pytest.raises(ValidationError, match="at least 2 items"):
+        Interaction(conditions=(Condition(feature="tenure", high=6),), logit_delta=1.0)
+    with pytest.raises(ValidationError, match="one condition per feature"):
+        Interaction(
+            conditions=(Condition(feature="tenure", high=6), Condition(feature="tenure", low=60)),
+            logit_delta=1.0,
+        )
+    with pytest.raises(ValidationError, match="categorical condition names categories only"):
+        Condition(feature="contract", low=1.0)

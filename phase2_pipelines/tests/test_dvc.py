@@ -144,12 +144,16 @@ def test_unchanged_repro_reruns_only_the_registry_stages_and_registers_nothing(
 
 
 def test_changed_param_reruns_only_the_stages_it_affects(project: Path) -> None:
+    chosen = json.loads((project / "var/pipeline/evaluate/metrics.json").read_text())["threshold"]
+    _edit_params(project, "evaluate", "contact_rule", "fixed")  # contact at evaluate.threshold
     _edit_params(project, "evaluate", "threshold", 0.4)
     output = _dvc(project, "repro")
     assert _ran(output) == ["evaluate", "gate", "register"]  # not ingest, validate or train
     metrics = json.loads((project / "var/pipeline/evaluate/metrics.json").read_text())
     assert metrics["threshold"] == 0.4
-    _edit_params(project, "evaluate", "threshold", 0.35)  # the next repro puts it back
+    assert chosen != 0.4  # break_even had chosen its own (the cost ratio, 10/90, calibrated)
+    _edit_params(project, "evaluate", "threshold", 0.35)  # the next repro puts them back
+    _edit_params(project, "evaluate", "contact_rule", "break_even")
 
 
 @pytest.mark.parametrize(

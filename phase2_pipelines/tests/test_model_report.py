@@ -172,8 +172,10 @@ def test_harmless_change_is_not_better_and_passes(clone: Clone) -> None:
         if cell == "no":  # an ungated slice says why on its row
             row = next(line for line in report.splitlines() if line.startswith(f"| {name} |"))
             assert "min_slice_positives" in row or "not in gate.slices" in row, row
-    assert re.search(r"^\| base: .*\| 0\.35 \| \d+\.\d% \|", report, re.MULTILINE)
-    assert re.search(r"^\| branch: .*\| 0\.35 \| \d+\.\d% \|", report, re.MULTILINE)
+    # Each at the threshold its own evaluation chose: break-even, near 10/90 on calibrated scores.
+    chosen = re.findall(r"^\| (?:base|branch): .*?\| (0\.\d+) \| \d+\.\d% \|", report, re.MULTILINE)
+    assert len(chosen) == 2, report
+    assert all(0.05 < float(t) < 0.2 for t in chosen), chosen
     assert not (clone.root / "var" / "mlflow.db").exists()  # the learner's registry: untouched
 
 
@@ -183,9 +185,8 @@ def test_label_shuffle_bug_is_rejected_and_fails_until_reverted(clone: Clone) ->
     git(clone, "switch", "-c", "break-the-model", "main")
     clone.edit(
         "phase2_pipelines/train.py",
-        "    return build_model(params).fit(features, train[LABEL_COLUMN].to_numpy())\n",
-        "    labels = train[LABEL_COLUMN].sample(frac=1.0, random_state=1).to_numpy()\n"
-        "    return build_model(params).fit(features, labels)\n",
+        "    labels = train[LABEL_COLUMN].to_numpy()\n",
+        "    labels = train[LABEL_COLUMN].sample(frac=1.0, random_state=1).to_numpy()\n",
     )
     git(clone, "commit", "-qam", "Refactor: read the training labels once")
     done = clone.make("model-report", "BASE=main")

@@ -28,6 +28,15 @@ class Trained:
     params: PipelineParams
     champion: Registration
 
+    @property
+    def threshold(self) -> float:
+        """The decision threshold the champion's run recorded: what its evaluation chose
+        (``evaluate.contact_rule``), read from the run itself, not from params.yaml."""
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri=self.settings.tracking_uri)
+        return float(client.get_run(self.champion.run_id).data.params["evaluate.threshold"])
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:

@@ -127,9 +127,7 @@ def test_clean_csv_is_scored_row_for_row_like_the_registered_pipeline(
 
     scores = pd.read_parquet(tmp_path / "scores.parquet")
     assert summary.rows_read == summary.rows_scored == len(telco_sample)  # nothing rejected
-    assert_scored_like_the_pipeline(
-        scores, registered_pipeline, telco_sample, trained.params.evaluate.threshold
-    )
+    assert_scored_like_the_pipeline(scores, registered_pipeline, telco_sample, trained.threshold)
     assert set(scores[VERSION_COLUMN]) == {trained.champion.version}
     assert len(pd.read_parquet(tmp_path / "scores.rejected.parquet")) == 0
 
@@ -193,7 +191,7 @@ def test_parquet_input_keeps_its_types_and_scores_like_the_registered_pipeline(
         read_text(tmp_path / "scores.csv"),
         registered_pipeline,
         good,
-        trained.params.evaluate.threshold,
+        trained.threshold,
     )
 
 
@@ -289,7 +287,7 @@ def test_malformed_lines_are_rejected_with_their_line_and_the_rest_scored(
         ignore_index=True,
     )
     assert_scored_like_the_pipeline(
-        scores, registered_pipeline, every_copy.drop(index=bad), trained.params.evaluate.threshold
+        scores, registered_pipeline, every_copy.drop(index=bad), trained.threshold
     )
 
 
@@ -334,9 +332,7 @@ def test_cli_scores_a_file_and_prints_rows_per_second(
     rejects = pd.read_parquet(root / "var" / "scores.rejected.parquet")
     assert len(scores) + len(rejects) == len(test)
     scored = test[~test[ID_COLUMN].isin(rejects[ID_COLUMN])]
-    assert_scored_like_the_pipeline(
-        scores, registered_pipeline, scored, trained.params.evaluate.threshold
-    )
+    assert_scored_like_the_pipeline(scores, registered_pipeline, scored, trained.threshold)
 
 
 def test_cli_exits_2_naming_a_renamed_column(

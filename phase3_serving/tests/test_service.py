@@ -74,7 +74,7 @@ def test_single_prediction_matches_the_registered_pipeline(
     expected = oracle_scores(pipeline, load_telco().test.iloc[:20])
     served = np.array([body["churn_probability"] for body in bodies])
     assert np.max(np.abs(served - expected)) < 1e-9
-    threshold = trained.params.evaluate.threshold  # the run's threshold, as params.yaml set it
+    threshold = trained.threshold  # the run's threshold, as its evaluation chose it
     assert [b["churn_decision"] for b in bodies] == (expected >= threshold).tolist()
     assert {b["model_version"] for b in bodies} == {trained.champion.version}
     assert [b["customerid"] for b in bodies] == [r[ID_COLUMN] for r in rows]
