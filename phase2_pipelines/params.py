@@ -16,7 +16,7 @@ from phase1_foundations.settings import PROJECT_ROOT
 
 PARAMS_FILE = PROJECT_ROOT / "params.yaml"
 # Sections of the same file that later phases validate with their own models.
-LATER_PHASE_SECTIONS = frozenset({"monitoring", "capstone"})
+LATER_PHASE_SECTIONS = frozenset({"serving", "monitoring", "capstone"})
 
 
 class _Strict(BaseModel):
