@@ -87,7 +87,13 @@ class BusinessParams(_Strict):
 class EvaluateParams(_Strict):
     threshold: float = Field(0.35, gt=0, lt=1)
     tenure_bands: tuple[int, ...] = (0, 12, 24, 48, 121)
-    slices: tuple[str, ...] = ("contract", "tenure_band", "internetservice")
+    slices: tuple[str, ...] = (
+        "contract",
+        "tenure_band",
+        "internetservice",
+        "gender",
+        "seniorcitizen",
+    )
     calibration_bins: int = Field(10, ge=2)
     business: BusinessParams = BusinessParams()
 
@@ -108,6 +114,10 @@ class GateParams(_Strict):
     seed: int = 42
     superiority_margin: float = Field(0.003, ge=0, lt=1)
     slices: tuple[str, ...] = ("contract", "tenure_band", "internetservice")
+    protected_attributes: tuple[str, ...] = Field(
+        ("gender", "seniorcitizen"),
+        description="Gated like slices; protected: measured for fairness, never for targeting.",
+    )
     slice_tolerance: float = Field(0.05, ge=0, lt=1)
     min_slice_positives: int = Field(50, ge=1)
 
@@ -141,11 +151,13 @@ class PipelineParams(_Strict):
 
     @model_validator(mode="after")
     def _gated_slices_are_evaluated(self) -> PipelineParams:
-        missing = [name for name in self.gate.slices if name not in self.evaluate.slices]
-        if missing:
-            raise ValueError(
-                f"gate.slices {missing} are not in evaluate.slices {list(self.evaluate.slices)}"
-            )
+        for key in ("slices", "protected_attributes"):
+            gated = getattr(self.gate, key)
+            missing = [name for name in gated if name not in self.evaluate.slices]
+            if missing:
+                raise ValueError(
+                    f"gate.{key} {missing} are not in evaluate.slices {list(self.evaluate.slices)}"
+                )
         return self
 
     def flat(self) -> dict[str, str]:
