@@ -1,14 +1,14 @@
-"""``make check-phase2``: does the gate in your params.yaml protect electronic-check payers?
+"""``make check-phase2``: does the gate in your params.yaml protect customers billed on paper?
 
 The gate as shipped protects contract types, tenure bands and internet service (business
-segments) and gender and senior citizens (protected attributes), not the customers who pay by
-electronic check, the retention team's largest campaign. The check runs three kinds of candidate
+segments) and gender and senior citizens (protected attributes), not the customers who still get
+paper bills, whom the retention offer reaches by post. The check runs three kinds of candidate
 through *your* gate (the ``gate:`` and ``evaluate:`` sections of params.yaml), each against a
 champion trained on the pilot's first 7% of the training rows, all scored on the real holdout:
 
-- **A**, trained on all the rows but with a feature bug for electronic-check payers (their tenure
-  is joined from another such customer's record): better on average, worse for them. It must be
-  blocked, and by that segment's check;
+- **A**, trained on all the rows but with a feature bug for customers billed on paper (their
+  tenure is joined from another such customer's record): better on average, worse for them. It
+  must be blocked, and by that segment's check;
 - **B**, the same recipe without the bug, better for everyone. It must be promoted;
 - **20 candidates of equal skill** (bootstrap retrains of one recipe): at most one may be promoted.
 
@@ -41,8 +41,8 @@ from phase2_pipelines.params import PipelineParams, TrainParams, load_params
 from phase2_pipelines.stats import paired_auc_difference
 from phase2_pipelines.train import fit_model, predict_scores
 
-SEGMENT, SEGMENT_VALUE = "paymentmethod", "Electronic check"
-SEGMENT_WHO = "electronic-check payers"
+SEGMENT, SEGMENT_VALUE = "paperlessbilling", "No"
+SEGMENT_WHO = "customers billed on paper"
 SEGMENT_CHECK = f"non-inferior on {SEGMENT}={SEGMENT_VALUE}"
 PILOT_FRACTION = 0.07  # the champion's training rows: a pilot of about 200 customers
 SEED = 7

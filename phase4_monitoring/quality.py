@@ -8,7 +8,7 @@ one definition the gate uses.
 Given each row's group (``slices``: phase 2's protected attributes, gender and senior citizens),
 the report also gives every group's realized AUC and calibration gap with their intervals, every
 labeled week: reported, not judged. A group of a few hundred customers has a few dozen churners
-in a week, so its AUC interval is wide (often +-0.06); a drift of the gap by a few points shows
+in a week, so its AUC interval is wide (+-0.06 to 0.08 at 99%); a drift of a few points shows
 over weeks, not in one.
 """
 

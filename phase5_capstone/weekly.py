@@ -145,8 +145,9 @@ def ingest(ctx: Context, week: int, state: CycleState) -> StepOutcome:
         )
         state = state.model_copy(update={"quarantined_weeks": (*state.quarantined_weeks, week)})
     else:
+        rows = "row" if quarantined == 1 else "rows"
         summary = (
-            f"{quarantined:,} rows quarantined, {accepted:,} scored: {quarantined:,} of {n:,}"
+            f"{quarantined:,} {rows} quarantined, {accepted:,} scored: {quarantined:,} of {n:,}"
             f" ({share:.0%}) break the contract, within the {limit:.0%} limit"
             f" ({'; '.join(str(p) for p in problems)[:240]})"
         )

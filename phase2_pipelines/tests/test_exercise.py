@@ -33,12 +33,12 @@ def scores() -> ExerciseScores:
 
 
 def write_params(directory: Path, *, segment: bool, **gate: object) -> Path:
-    """params.yaml as shipped, with the payment method added to the slices if asked and gate
-    values changed."""
+    """params.yaml as shipped, with paper billing added to the slices if asked and gate values
+    changed."""
     raw = yaml.safe_load(PARAMS_FILE.read_text())
     if segment:
-        raw["evaluate"]["slices"].append("paymentmethod")
-        raw["gate"]["slices"].append("paymentmethod")
+        raw["evaluate"]["slices"].append("paperlessbilling")
+        raw["gate"]["slices"].append("paperlessbilling")
     raw["gate"].update(gate)
     path = directory / "params.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -62,7 +62,7 @@ def test_the_shipped_params_fail_because_the_segment_is_not_protected(
 ) -> None:
     found = findings_for(PARAMS_FILE, scores)
     assert not found["A"].passed
-    assert "add paymentmethod to evaluate.slices" in found["A"].advice
+    assert "add paperlessbilling to evaluate.slices" in found["A"].advice
     assert "and to gate.slices" in found["A"].advice
     assert found["A"].decision is not None
     assert found["A"].decision.promote  # better on average: the shipped gate lets it through
@@ -77,7 +77,7 @@ def test_protecting_the_segment_passes(scores: ExerciseScores, tmp_path: Path) -
     ]
     decision = found["A"].decision
     assert decision is not None
-    assert [c.name for c in decision.failures] == ["non-inferior on paymentmethod=Electronic check"]
+    assert [c.name for c in decision.failures] == ["non-inferior on paperlessbilling=No"]
     assert "beats champion on roc_auc" not in {c.name for c in decision.failures}  # A is better
 
 
@@ -85,12 +85,12 @@ def test_measured_but_not_protected_names_gate_slices(
     scores: ExerciseScores, tmp_path: Path
 ) -> None:
     raw = yaml.safe_load(write_params(tmp_path, segment=True).read_text())
-    raw["gate"]["slices"].remove("paymentmethod")
+    raw["gate"]["slices"].remove("paperlessbilling")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
     found = findings_for(tmp_path / "params.yaml", scores, "A")
     assert not found["A"].passed
     assert found["A"].advice == (
-        "paymentmethod is measured but not protected: add it to gate.slices in params.yaml."
+        "paperlessbilling is measured but not protected: add it to gate.slices in params.yaml."
     )
 
 
@@ -105,9 +105,9 @@ def test_a_tolerance_too_loose_lets_the_harm_through(
 def test_too_high_a_minimum_leaves_the_segment_ungated(
     scores: ExerciseScores, tmp_path: Path
 ) -> None:
-    found = findings_for(write_params(tmp_path, segment=True, min_slice_positives=400), scores, "A")
+    found = findings_for(write_params(tmp_path, segment=True, min_slice_positives=200), scores, "A")
     assert not found["A"].passed
-    assert "lower gate.min_slice_positives to at most 316" in found["A"].advice
+    assert "lower gate.min_slice_positives to at most 118" in found["A"].advice
 
 
 def test_zero_tolerance_blocks_the_better_model_on_noise(
@@ -143,8 +143,8 @@ def test_the_command_fails_with_advice_then_passes_when_fixed(
 ) -> None:
     assert main(["--params", str(PARAMS_FILE), "check"]) == 1
     out, err = capsys.readouterr()
-    assert "[FAIL] A (better on average, worse for electronic-check payers)" in out
-    assert "-> Your gate never looks at electronic-check payers" in out
+    assert "[FAIL] A (better on average, worse for customers billed on paper)" in out
+    assert "-> Your gate never looks at customers billed on paper" in out
     assert "1 of 3 requirements not met" in err
     assert main(["--params", str(write_params(tmp_path, segment=True)), "check"]) == 0
     assert "all 3 requirements met" in capsys.readouterr().out

@@ -6,9 +6,11 @@ decision.
 
 The peer is the same command run once without a kill; its wall time is the run length the
 random kill moments are drawn over (a seeded generator: the same moments every run of the
-test). A third of the moments fall in the first seconds, where the run creates its MLflow store,
-its manifest and its service: a kill there used to leave a half-created store that no resume
-could open.
+test). Each run is killed several times: at moments sorted over the run's length, each attempt
+living the restart time plus the gap to its moment, so the kills of one run reach from its first
+second to its last; and, between them, kills in the first seconds of a process, where the run
+creates its MLflow store, its manifest and its service: a kill there used to leave a
+half-created store that no resume could open.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ KILL_AFTER = (
 TIMEOUT_S = 600
 RANDOM_KILLS = 21  # at least 20, as the issue asks
 KILLS_PER_RUN = 7  # then the run is resumed to its end and compared
-STARTUP_S = 5.0  # every third kill is drawn from the first seconds of a process
+STARTUP_KILLS = (0, 3, 6)  # of each run's kills, these land in the first seconds of a process
+STARTUP_S = 5.0
 SEED = 18
 # What the service counted of a week's rollout traffic; the latency guardrail's verdict rests
 # on `calls`. Timings (p95, slow calls) are measurements, not counts, and are left out.
@@ -56,7 +59,9 @@ COUNTS = ("requests", "errors", "calls", "failed_calls", "champion_scores", "pro
 class Peer:
     paths: RunPaths
     events: list[Event]
-    seconds: float
+    seconds: float  # the whole run
+    restart_seconds: float  # a rerun of the finished run: start-up, read back, nothing to do
+    rerun_stdout: str
 
 
 def _env(state: Path) -> dict[str, str]:
@@ -71,7 +76,12 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Peer:
     subprocess.run(COMMAND, env=_env(state), check=True, capture_output=True, timeout=TIMEOUT_S)
     seconds = time.perf_counter() - started
     paths = RunPaths.of(state, "smoke")
-    return Peer(paths, read_events(paths.events), seconds)
+    events = read_events(paths.events)
+    started = time.perf_counter()
+    rerun = subprocess.run(
+        COMMAND, env=_env(state), check=True, capture_output=True, text=True, timeout=TIMEOUT_S
+    )
+    return Peer(paths, events, seconds, time.perf_counter() - started, rerun.stdout)
 
 
 def _versions(root: Path) -> list[str]:
@@ -150,32 +160,44 @@ def test_killed_and_resumed_run_decides_like_an_uninterrupted_one(
 def test_runs_killed_at_random_moments_resume_to_the_same_decisions(
     uninterrupted: Peer, tmp_path: Path
 ) -> None:
-    """SIGKILL at seeded random moments over the measured run length, several per run, a third
-    of them in the first seconds; each run then resumes to its end and decides as the peer."""
+    """SIGKILL at seeded random moments over the measured run length, several per run, some in
+    the first seconds of a process; each run then resumes to its end and decides as the peer."""
     rng = np.random.default_rng(SEED)
-    length = uninterrupted.seconds
-    kills: list[float] = []
+    length, restart = uninterrupted.seconds, uninterrupted.restart_seconds
+    kills: list[float] = []  # seconds into the process the kill came
+    moments: list[float] = []  # where in the run's length the timeline kills landed
     runs = 0
     while len(kills) < RANDOM_KILLS:
         runs += 1
-        state = tmp_path / f"run{runs}"
-        log = tmp_path / f"run{runs}.log"
-        for _ in range(KILLS_PER_RUN):
-            early = len(kills) % 3 == 0
-            delay = float(rng.uniform(0.0, STARTUP_S if early else length))
+        state, log = tmp_path / f"run{runs}", tmp_path / f"run{runs}.log"
+        timeline = iter(np.sort(rng.uniform(0.0, length, KILLS_PER_RUN - len(STARTUP_KILLS))))
+        reached = 0.0
+        for index in range(KILLS_PER_RUN):
+            if index in STARTUP_KILLS:
+                delay = float(rng.uniform(0.0, STARTUP_S))
+            else:
+                moment = float(next(timeline))
+                delay, reached = restart + moment - reached, moment
             if not _kill_after(delay, _env(state), log):
-                break  # the run finished before this moment: resumed to its end already
+                break  # the run finished before this moment
             kills.append(delay)
-            if len(kills) >= RANDOM_KILLS:
-                break
+            if index not in STARTUP_KILLS:
+                moments.append(reached)
         resumed = subprocess.run(COMMAND, env=_env(state), capture_output=True, timeout=TIMEOUT_S)
         assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
         assert_same_decisions(RunPaths.of(state, "smoke"), uninterrupted)
     startup = sum(delay < STARTUP_S for delay in kills)
     print(
-        f"\n{len(kills)} kills over {runs} runs of the smoke scenario (run length {length:.1f} s):"
-        f" {startup} in the first {STARTUP_S:g} s of a process, the latest at {max(kills):.1f} s;"
+        f"\n{len(kills)} kills over {runs} runs of the smoke scenario (run length {length:.1f} s,"
+        f" restart {restart:.1f} s): {startup} in the first {STARTUP_S:g} s of a process; the"
+        f" others at {', '.join(f'{m:.0f}' for m in sorted(moments))} s of the run's length;"
         " every run resumed to the peer's decisions"
     )
     assert len(kills) >= 20
     assert startup >= 5
+    assert max(moments) > length / 2  # the kills reached the second half of a run
+
+
+def test_a_rerun_of_a_finished_run_redoes_nothing(uninterrupted: Peer) -> None:
+    assert "finished already" in uninterrupted.rerun_stdout
+    assert read_events(uninterrupted.paths.events) == uninterrupted.events
