@@ -189,8 +189,8 @@ def release_labels(ctx: Context, week: int, state: CycleState) -> StepOutcome:
             drafts.append(
                 Draft(
                     kind="labels_arrived",
-                    summary=f"{len(labels):,} labels of week {event_week}: the week was"
-                    " quarantined, never scored, and is never trained on",
+                    summary=f"{len(labels):,} labels of week {event_week}: its batch was"
+                    " held (a broken feed), never scored, and is never trained on",
                     evidence={"event_week": event_week, "labels": len(labels)},
                 )
             )
