@@ -104,6 +104,12 @@ def _quarantine_lines(evidence: Mapping[str, JsonValue]) -> list[str]:
     lines = []
     if "bad_rows" in evidence:
         lines.append(f"{evidence['bad_rows']} of {evidence.get('rows')} rows broke the contract")
+    if "quarantined_rows" in evidence:
+        held = " (the batch was held: a broken feed)" if evidence.get("held") else ""
+        lines.append(
+            f"{evidence['quarantined_rows']} rows quarantined, {evidence.get('accepted_rows')}"
+            f" scored{held}"
+        )
     lines += [f"contract: {problem}" for problem in _list(evidence.get("problems"))]
     return lines
 

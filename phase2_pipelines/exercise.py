@@ -1,13 +1,14 @@
-"""``make check-phase2``: does the gate in your params.yaml protect senior citizens?
+"""``make check-phase2``: does the gate in your params.yaml protect customers billed on paper?
 
-The gate as shipped protects contract types, tenure bands and internet service, not senior
-citizens. The check runs three kinds of candidate through *your* gate (the ``gate:`` and
-``evaluate:`` sections of params.yaml), each against a champion trained on the pilot's first 7% of
-the training rows, all scored on the real holdout:
+The gate as shipped protects contract types, tenure bands and internet service (business
+segments) and gender and senior citizens (protected attributes), not the customers who still get
+paper bills, whom the retention offer reaches by post. The check runs three kinds of candidate
+through *your* gate (the ``gate:`` and ``evaluate:`` sections of params.yaml), each against a
+champion trained on the pilot's first 7% of the training rows, all scored on the real holdout:
 
-- **A**, trained on all the rows but with a feature bug for customers aged 65+ (their tenure is
-  joined from another senior's record): better on average, worse for seniors. It must be blocked,
-  and by the seniors check;
+- **A**, trained on all the rows but with a feature bug for customers billed on paper (their
+  tenure is joined from another such customer's record): better on average, worse for them. It
+  must be blocked, and by that segment's check;
 - **B**, the same recipe without the bug, better for everyone. It must be promoted;
 - **20 candidates of equal skill** (bootstrap retrains of one recipe): at most one may be promoted.
 
@@ -39,7 +40,8 @@ from phase2_pipelines.gate import (
 from phase2_pipelines.params import PipelineParams, TrainParams, load_params
 from phase2_pipelines.train import fit_model, predict_scores
 
-SEGMENT, SEGMENT_VALUE = "seniorcitizen", "1"
+SEGMENT, SEGMENT_VALUE = "paperlessbilling", "No"
+SEGMENT_WHO = "customers billed on paper"
 SEGMENT_CHECK = f"non-inferior on {SEGMENT}={SEGMENT_VALUE}"
 PILOT_FRACTION = 0.07  # the champion's training rows: a pilot of about 200 customers
 SEED = 7
@@ -53,7 +55,7 @@ class ExerciseScores:
 
     holdout: pd.DataFrame
     champion: np.ndarray
-    broken_for_seniors: np.ndarray  # A
+    broken_for_segment: np.ndarray  # A
     better: np.ndarray  # B
     equal_skill: list[Pair]
 
@@ -84,13 +86,13 @@ def build_scores(settings: Settings | None = None) -> ExerciseScores:
     champion = fit_model(splits.train.sample(frac=PILOT_FRACTION, random_state=SEED), recipe)
     full = fit_model(splits.train, recipe)
     bugged = holdout.copy()
-    seniors = bugged[SEGMENT] == int(SEGMENT_VALUE)
+    members = bugged[SEGMENT].astype(str) == SEGMENT_VALUE
     rng = np.random.default_rng(SEED)
-    bugged.loc[seniors, "tenure"] = rng.permutation(bugged.loc[seniors, "tenure"].to_numpy())
+    bugged.loc[members, "tenure"] = rng.permutation(bugged.loc[members, "tenure"].to_numpy())
     return ExerciseScores(
         holdout=holdout,
         champion=predict_scores(champion, holdout),
-        broken_for_seniors=predict_scores(full, bugged),
+        broken_for_segment=predict_scores(full, bugged),
         better=predict_scores(full, holdout),
         equal_skill=[
             equal_skill_pair(splits.train, holdout, recipe, trial)
@@ -115,11 +117,11 @@ def _decide(
 
 
 def _segment_advice(params: PipelineParams, scores: ExerciseScores, decision: GateDecision) -> str:
-    """Why the seniors check did not block A, and the setting that would make it."""
+    """Why the segment's check did not block A, and the setting that would make it."""
     gate = params.gate
     if SEGMENT not in params.evaluate.slices:
         return (
-            f"Your gate never looks at senior citizens. In params.yaml add {SEGMENT} to"
+            f"Your gate never looks at {SEGMENT_WHO}. In params.yaml add {SEGMENT} to"
             f" evaluate.slices (so it is measured) and to gate.slices (so it is protected)."
         )
     if SEGMENT not in gate.slices:
@@ -134,25 +136,27 @@ def _segment_advice(params: PipelineParams, scores: ExerciseScores, decision: Ga
     # everywhere (a second bootstrap here, with another seed, would print another interval).
     check = next((c for c in decision.checks if c.name == SEGMENT_CHECK), None)
     harm = check.evidence if check is not None else None
-    if harm is None:  # the gate judged seniors, yet without evidence: say so, do not guess
+    if harm is None:  # the gate judged the segment, yet without evidence: say so, do not guess
         return f"{SEGMENT_CHECK} passed without an interval; run `make check-phase2` again."
     return (
-        f"For seniors A shows {harm.render()}: it may cost them {-harm.low:.3f} AUC. Your"
+        f"For {SEGMENT_WHO} A shows {harm.render()}: it may cost them {-harm.low:.3f} AUC. Your"
         f" gate.slice_tolerance {gate.slice_tolerance} accepts that: set it below {-harm.low:.3f}."
     )
 
 
-def judge_broken_for_seniors(params: PipelineParams, scores: ExerciseScores) -> Finding:
-    decision = _decide(params, scores.holdout, scores.broken_for_seniors, scores.champion)
-    seniors = next((c for c in decision.checks if c.name == SEGMENT_CHECK), None)
-    blocked_for_seniors = seniors is not None and not seniors.passed
-    advice = "" if blocked_for_seniors else _segment_advice(params, scores, decision)
-    if not blocked_for_seniors and not decision.promote:
+def judge_broken_for_segment(params: PipelineParams, scores: ExerciseScores) -> Finding:
+    decision = _decide(params, scores.holdout, scores.broken_for_segment, scores.champion)
+    check = next((c for c in decision.checks if c.name == SEGMENT_CHECK), None)
+    blocked_for_them = check is not None and not check.passed
+    advice = "" if blocked_for_them else _segment_advice(params, scores, decision)
+    if not blocked_for_them and not decision.promote:
         failed = ", ".join(c.name for c in decision.failures)
-        advice = f"Your gate rejected A, but not for what it does to seniors ({failed}).\n{advice}"
+        advice = (
+            f"Your gate rejected A, but not for what it does to {SEGMENT_WHO} ({failed}).\n{advice}"
+        )
     return Finding(
-        "A (better on average, worse for senior citizens) is blocked by the seniors check",
-        blocked_for_seniors and not decision.promote,
+        f"A (better on average, worse for {SEGMENT_WHO}) is blocked by their check",
+        blocked_for_them and not decision.promote,
         advice,
         decision,
     )
@@ -206,7 +210,7 @@ def judge_equal_skill(params: PipelineParams, scores: ExerciseScores) -> Finding
 def judge(params: PipelineParams, scores: ExerciseScores) -> list[Finding]:
     """Every requirement of the exercise, judged with the gate ``params`` describe."""
     return [
-        judge_broken_for_seniors(params, scores),
+        judge_broken_for_segment(params, scores),
         judge_better(params, scores),
         judge_equal_skill(params, scores),
     ]

@@ -2,12 +2,13 @@
 
 A candidate is promoted only if it clears absolute floors, predicts a sane churn rate, is better
 than the champion on the same holdout rows by more than the noise, and is not worse on any slice
-that has enough churners and stayers to tell. Comparisons with the champion are judged on paired
-bootstrap intervals of the ROC AUC difference (``stats.paired_auc_difference``), never on point
-estimates: the superiority check needs the interval's lower bound above ``superiority_margin``,
-each gated slice needs its lower bound above ``-slice_tolerance``. The first model has no
-champion, so only floors and sanity apply. A candidate identical to the champion is not compared
-with it: there is nothing to promote.
+that has enough churners and stayers to tell: the business segments of ``slices`` and the
+protected attributes of ``protected_attributes`` (gender, senior citizens) alike. Comparisons
+with the champion are judged on paired bootstrap intervals of the ROC AUC difference
+(``stats.paired_auc_difference``), never on point estimates: the superiority check needs the
+interval's lower bound above ``superiority_margin``, each gated slice needs its lower bound
+above ``-slice_tolerance``. The first model has no champion, so only floors and sanity apply. A
+candidate identical to the champion is not compared with it: there is nothing to promote.
 """
 
 from __future__ import annotations
@@ -222,8 +223,8 @@ def _slice_checks(
             rows = values == value
             name = f"{family}={value}"
             counts = ClassCounts.of(comparison.labels[rows])
-            if family not in params.slices:
-                reason = f"{family} is not in gate.slices"
+            if family not in (*params.slices, *params.protected_attributes):
+                reason = f"{family} is not in gate.slices or gate.protected_attributes"
             elif min(counts.positives, counts.negatives) < params.min_slice_positives:
                 smaller = "churners" if counts.positives <= counts.negatives else "stayers"
                 fewest = min(counts.positives, counts.negatives)

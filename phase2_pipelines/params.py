@@ -16,7 +16,7 @@ from phase1_foundations.settings import PROJECT_ROOT
 
 PARAMS_FILE = PROJECT_ROOT / "params.yaml"
 # Sections of the same file that later phases validate with their own models.
-LATER_PHASE_SECTIONS = frozenset({"monitoring", "capstone"})
+LATER_PHASE_SECTIONS = frozenset({"serving", "monitoring", "capstone"})
 
 
 class _Strict(BaseModel):
@@ -97,7 +97,13 @@ class EvaluateParams(_Strict):
     # holdout in k folds and fit the shipped model on training and holdout rows together.
     crossfit_folds: int = Field(0, ge=0)
     tenure_bands: tuple[int, ...] = (0, 12, 24, 48, 121)
-    slices: tuple[str, ...] = ("contract", "tenure_band", "internetservice")
+    slices: tuple[str, ...] = (
+        "contract",
+        "tenure_band",
+        "internetservice",
+        "gender",
+        "seniorcitizen",
+    )
     calibration_bins: int = Field(10, ge=2)
     business: BusinessParams = BusinessParams()
 
@@ -129,6 +135,10 @@ class GateParams(_Strict):
     non_inferiority_margin: float = Field(0.01, ge=0, lt=1)
     calibration_margin: float = Field(0.001, ge=0, lt=1)
     slices: tuple[str, ...] = ("contract", "tenure_band", "internetservice")
+    protected_attributes: tuple[str, ...] = Field(
+        ("gender", "seniorcitizen"),
+        description="Gated like slices; protected: measured for fairness, never for targeting.",
+    )
     slice_tolerance: float = Field(0.05, ge=0, lt=1)
     min_slice_positives: int = Field(50, ge=1)
 
@@ -162,11 +172,13 @@ class PipelineParams(_Strict):
 
     @model_validator(mode="after")
     def _gated_slices_are_evaluated(self) -> PipelineParams:
-        missing = [name for name in self.gate.slices if name not in self.evaluate.slices]
-        if missing:
-            raise ValueError(
-                f"gate.slices {missing} are not in evaluate.slices {list(self.evaluate.slices)}"
-            )
+        for key in ("slices", "protected_attributes"):
+            gated = getattr(self.gate, key)
+            missing = [name for name in gated if name not in self.evaluate.slices]
+            if missing:
+                raise ValueError(
+                    f"gate.{key} {missing} are not in evaluate.slices {list(self.evaluate.slices)}"
+                )
         return self
 
     def flat(self) -> dict[str, str]:

@@ -29,6 +29,10 @@ CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous_champion"
 EVENT_TAG_PREFIX = "event."
 CHECKSUM_TAG = "model_sha256"
+# The holdout rows with the scores phase 2 evaluated the model to give them: the service scores
+# the same rows live in a shadow and compares (training-serving skew, phase3_serving/guardrails).
+OFFLINE_SCORES_ARTIFACT = "offline_scores.parquet"
+OFFLINE_SCORE_COLUMN = "offline_score"
 # Same training data, params and holdout predictions: the same model (see stages.register).
 IDENTITY_TAG = "model_identity"
 PROMOTE = "promote"

@@ -1,8 +1,23 @@
-"""MLflow wiring: where runs and artifacts go, and which requirements a logged model pins."""
+"""MLflow wiring: where runs and artifacts go, and which requirements a logged model pins.
+
+The default store is a sqlite file that MLflow creates on first use, in some forty migrations.
+A process killed among them leaves a half-created store that every later start refuses (``table
+... already exists``). So the store is created and migrated in a temporary file and linked into
+place only when complete (``ensure_store``); a half-created store found in place (left by an
+older version, or by a tool that created it directly) is rebuilt while it holds no run and no
+model, and refused with a clear message otherwise.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
 from importlib import metadata
+from pathlib import Path
 
 import mlflow
 from mlflow import MlflowClient
@@ -20,6 +35,115 @@ def model_pip_requirements() -> list[str]:
     return [f"{name}=={metadata.version(name)}" for name in MODEL_REQUIREMENTS]
 
 
+SQLITE_PREFIX = "sqlite:///"
+CREATING_SUFFIX = ".creating"
+# Tables that hold something of value: a store with a row in any of them is never rebuilt.
+CONTENT_TABLES = ("runs", "registered_models", "model_versions", "logged_models")
+
+
+class StoreBroken(RuntimeError):  # noqa: N818 - the state of the store, said in one line
+    """A sqlite store that is not fully created yet holds runs or models: not rebuilt."""
+
+
+def _head_revision() -> str:
+    """The schema revision this MLflow creates (its migrations' single head)."""
+    from mlflow.store.db.utils import _get_latest_schema_revision
+
+    return str(_get_latest_schema_revision())  # type: ignore[no-untyped-call]
+
+
+def store_revision(path: Path) -> str | None:
+    """The schema revision a sqlite store is stamped with; None if it has none (or no table)."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        try:
+            row = db.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.DatabaseError:
+            return None
+    return None if row is None else str(row[0])
+
+
+def store_content(path: Path) -> int:
+    """Rows in the tables that hold runs and models (0 for a store that holds nothing yet)."""
+    found = 0
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        for table in CONTENT_TABLES:
+            with contextlib.suppress(sqlite3.DatabaseError):
+                found += int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    return found
+
+
+def _create_store(path: Path) -> None:
+    """Create and migrate a store in a temporary file, then link it into place (never over a
+    store that another process put there first)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}{CREATING_SUFFIX}")
+    try:
+        SqlAlchemyStore(f"{SQLITE_PREFIX}{partial}", path.parent.as_uri())  # type: ignore[no-untyped-call]
+        _forget_engines(f"{SQLITE_PREFIX}{partial}")
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            pass  # another process created it meanwhile: use theirs
+        except OSError:  # a file system without hard links; the lock keeps our processes out
+            if not path.exists():
+                partial.replace(path)
+    finally:
+        for leftover in path.parent.glob(f"{partial.name}*"):
+            leftover.unlink(missing_ok=True)
+
+
+def _forget_engines(uri: str) -> None:
+    """Close the connections MLflow's stores keep per URI (they cache one engine each): after
+    a rebuild they would still point at the file that was replaced."""
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+
+    for store in (TrackingStore, RegistryStore):
+        engine = store._engine_map.pop(uri, None)
+        if engine is not None:
+            engine.dispose()
+
+
+def ensure_store(settings: Settings) -> None:
+    """Make sure the default sqlite store is complete before MLflow opens it (see the module
+    doc); any other tracking URI is left to MLflow."""
+    uri = settings.tracking_uri
+    if not uri.startswith(SQLITE_PREFIX):
+        return
+    path = Path(uri.removeprefix(SQLITE_PREFIX))
+    if path.exists() and store_revision(path) == _head_revision():
+        return  # the common case: one stat and one query
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path.with_name(f".{path.name}.lock")):
+        for stale in path.parent.glob(f".{path.name}.*{CREATING_SUFFIX}*"):
+            stale.unlink(missing_ok=True)  # a creation a kill cut short (we hold the lock)
+        if path.exists():
+            revision = store_revision(path)
+            if revision == _head_revision():
+                return
+            if revision is not None and store_content(path):
+                return  # an older store with runs: MLflow says how to upgrade it
+            if store_content(path):
+                raise StoreBroken(
+                    f"the MLflow store {path} was never fully created but holds runs or models;"
+                    " move it aside (or remove it) and run again"
+                )
+            path.unlink()
+            _forget_engines(uri)
+        _create_store(path)
+
+
+@contextlib.contextmanager
+def _locked(lock: Path) -> Iterator[None]:
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def project_client(settings: Settings | None = None) -> MlflowClient:
     """A client of the project's store: MLflow's configured tracking URI, else the settings'.
 
@@ -33,6 +157,7 @@ def project_client(settings: Settings | None = None) -> MlflowClient:
         return MlflowClient()
     settings = settings or get_settings()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    ensure_store(settings)
     return MlflowClient(tracking_uri=settings.tracking_uri)
 
 
@@ -46,6 +171,7 @@ def configure_mlflow(
     """
     settings = settings or get_settings()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    ensure_store(settings)
     mlflow.set_tracking_uri(settings.tracking_uri)
     client = MlflowClient()
     found = client.get_experiment_by_name(experiment)

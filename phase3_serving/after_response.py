@@ -2,10 +2,12 @@
 scoring and guardrail looks.
 
 None of it may delay a response. It is queued behind the responses it concerns, and the slow
-parts run on a background thread: a shadow challenger scores queued rows many at a time (so a
-slow one falls behind without holding anyone up; past ``shadow_max_pending_rows`` rows are
-logged without a shadow score, and counted), and a guardrail look, which reads and writes the
-shared evidence files, runs at most every ``check_every_s``.
+parts run on a background thread: a shadow challenger scores each queued batch in one call, as
+it would have answered it (so a slow one falls behind without holding anyone up; past
+``shadow_max_pending_rows`` rows are logged without a shadow score, and counted), and a
+guardrail look, which reads and writes the shared evidence files, runs at most every
+``check_every_s``. The first shadow call of a challenger also scores, live, the rows it was
+evaluated on, for the skew check.
 """
 
 from __future__ import annotations
@@ -131,36 +133,41 @@ class AfterResponse:
         )
 
     async def _shadow_loop(self) -> None:
-        """Score queued batches with the challenger on the background thread, many per call."""
+        """Score queued batches with the challenger on the background thread, one call per
+        batch: the call the challenger would have made to answer it. Calls are the unit the
+        guardrails count, so they must not depend on how far the shadow fell behind."""
         loop = asyncio.get_running_loop()
         try:
             while self._shadow_queue:
-                queued, self._shadow_queue, self._shadow_rows = self._shadow_queue, [], 0
-                challenger = queued[0].result.challenger
-                rows = [row for item in queued for row in item.rows]
+                item = self._shadow_queue.pop(0)
+                self._shadow_rows -= len(item.rows)
+                challenger = item.result.challenger
                 if challenger is None or not self.rollout.shadowing:
-                    for item in queued:
-                        self._append_log(item.rows, item.request_ids, item.result, None, None)
+                    self._append_log(item.rows, item.request_ids, item.result, None, None)
                     continue
+                if challenger.offline is not None and self.rollout.needs_probe(challenger.version):
+                    offline = challenger.offline
+                    probe, _ = await loop.run_in_executor(
+                        self.background, timed, challenger, offline.rows
+                    )
+                    self.rollout.record_probe(challenger.version, probe.scores, offline.scores)
                 result, elapsed_ms = await loop.run_in_executor(
-                    self.background, timed, challenger, rows
+                    self.background, timed, challenger, item.rows
                 )
-                self.rollout.record_challenger(elapsed_ms, len(rows), result.scores[~result.failed])
+                self.rollout.record_challenger(
+                    elapsed_ms, len(item.rows), result.scores[~result.failed]
+                )
                 self.metrics.model_calls.labels("shadow", challenger.version).observe(
                     elapsed_ms / 1000
                 )
                 if result.error:
                     logger.warning("shadow v%s failed: %s", challenger.version, result.error)
                     self.metrics.challenger_errors.inc(int(result.failed.sum()))
-                start = 0
-                for item in queued:
-                    shadow = result.scores[start : start + len(item.rows)]
-                    start += len(item.rows)
-                    both = ~np.isnan(shadow) & ~item.result.failed
-                    self.rollout.record_champion(item.result.scores[both])
-                    self._append_log(
-                        item.rows, item.request_ids, item.result, shadow, challenger.version
-                    )
+                both = ~np.isnan(result.scores) & ~item.result.failed
+                self.rollout.record_champion(item.result.scores[both])
+                self._append_log(
+                    item.rows, item.request_ids, item.result, result.scores, challenger.version
+                )
                 self.maybe_check()
         finally:
             self._shadowing = False

@@ -1,30 +1,45 @@
-"""Canary guardrails that account for sample size and for being checked again and again.
+"""Rollout guardrails that account for sample size, for being checked again and again, and
+for what is independent.
 
-A rollout collects evidence about the challenger (its errors, call latencies and scores, and the
-champion's scores beside it) and tests it at a fixed schedule of looks: after 200, 500, 1,000...
-challenger requests. Each guardrail is a one-sided test of "the challenger is within its limit":
+A rollout collects evidence about the challenger and tests it at a fixed schedule of looks:
+after 200, 500, 1,000... challenger requests (rows). Each guardrail is a one-sided test of "the
+challenger is within its limit", and each counts the unit that fails independently, the *call*
+(a failed call fails all its rows together; a slow call is slow for all of them):
 
-- **error rate**: an exact binomial test; the evidence is the Clopper-Pearson lower bound of the
-  challenger's true error rate, compared with ``max_error_rate``.
+- **error rate**: the share of challenger calls that failed (any row of it), by an exact
+  binomial test; the evidence is the Clopper-Pearson lower bound, compared with
+  ``max_error_rate``.
 - **p95 latency**: "p95 above the limit" is "more than 5% of calls slower than the limit"; the
-  same binomial bound on that share, compared with 5%.
-- **score shift**: the population stability index (PSI) between the challenger's and the
-  champion's score histograms. In a canary the two serve *different* customers, so their
-  histograms differ by sampling alone: ``n_eff * PSI`` (``n_eff = n1 n2 / (n1 + n2)``) is about
-  chi-square with ``bins - 1`` degrees of freedom when nothing changed, and noncentral
-  (``n_eff * true PSI``) otherwise. The test asks whether the true PSI exceeds the limit.
+  same binomial bound on that share, compared with 5%. Fewer than ``min_latency_calls`` calls
+  give no verdict at all ("insufficient", never "breach"): the first calls of a freshly loaded
+  model are slow for reasons that are not independent draws (warm-up), and a p95 of fewer than
+  20 calls is their maximum.
+- **score**, which differs by stage:
+  - in the *shadow*, ``score_skew_psi``: the challenger's live scores against its own offline
+    scores on the same rows (the rows phase 2 evaluated it on, scored again through the live
+    path). Skew, not change: a challenger that scores as it did offline passes however far it
+    moved from the champion, since moving is what a retrain is for (the gate judged that).
+  - in the *canary*, ``score_shift_psi``: the challenger's scores against the champion's, the
+    business view (how differently the two would treat customers). The two serve *different*
+    customers, so their histograms differ by sampling alone: ``n_eff * PSI``
+    (``n_eff = n1 n2 / (n1 + n2)``) is about chi-square with ``bins - 1`` degrees of freedom
+    when nothing changed, and noncentral (``n_eff * true PSI``) otherwise; the test asks whether
+    the true PSI exceeds the limit. The skew check uses the same test, conservatively (paired
+    scores vary less than two samples).
 
 A rollout is rolled back only when a guardrail's lower confidence bound is beyond its limit. The
 error budget ``alpha`` is split by Bonferroni over every (look, guardrail) pair, so a challenger
 *exactly at* the limits is rolled back with probability at most ``alpha`` over the whole
 schedule; a healthy one, well inside them, far less often. After the last look the guardrails
 have passed and stop testing. The limits are effect sizes (how bad is too bad), ``alpha`` and the
-schedule say how sure we must be: all of them are settings.
+schedule say how sure we must be: all of them are settings, except the minimum number of calls,
+a property of the statistic (``params.yaml``, ``serving.guardrails``).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
 from typing import Self
 
 import numpy as np
@@ -32,17 +47,29 @@ from pydantic import BaseModel
 from scipy import optimize, stats
 
 from phase3_serving.config import ServingSettings
+from phase3_serving.params import ServingParams, load_serving_params
 
-GUARDRAILS = ("error_rate", "p95_latency_ms", "score_shift_psi")
+ERROR_RATE, LATENCY = "error_rate", "p95_latency_ms"
+SHIFT, SKEW = "score_shift_psi", "score_skew_psi"  # the canary's score check, the shadow's
+GUARDRAILS_PER_LOOK = 3  # errors, latency and one score check (skew in shadow, shift in canary)
+DIFFERS = 1e-6  # a live score this far from its offline score is a different score, not rounding
 LATENCY_QUANTILE = 0.95  # the guardrail is on the p95: at most 5% of calls may exceed the limit
 # Latency histogram edges (ms) for reporting the p95; the test itself counts calls over the limit.
 LATENCY_EDGES_MS = tuple(float(x) for x in np.geomspace(0.1, 100_000.0, 91))
 BIN_SMOOTHING = 0.5  # added to each score bin so an empty bin has a finite log ratio
 
 
+class Stage(StrEnum):
+    """Where the challenger's evidence comes from: it scores after the champion, or it serves."""
+
+    SHADOW = "shadow"
+    CANARY = "canary"
+
+
 @dataclass(frozen=True)
 class GuardrailPolicy:
-    """Effect-size limits, the error budget and the look schedule (from settings)."""
+    """Effect-size limits, the error budget and the look schedule (from settings), and the
+    fewest calls a latency verdict needs (from params.yaml)."""
 
     alpha: float
     looks: tuple[int, ...]
@@ -50,9 +77,13 @@ class GuardrailPolicy:
     max_p95_ms: float
     max_score_shift: float
     score_bins: int
+    min_latency_calls: int
 
     @classmethod
-    def from_settings(cls, settings: ServingSettings) -> GuardrailPolicy:
+    def from_settings(
+        cls, settings: ServingSettings, params: ServingParams | None = None
+    ) -> GuardrailPolicy:
+        params = params or load_serving_params()
         return cls(
             alpha=settings.serving_guardrail_alpha,
             looks=settings.serving_guardrail_looks,
@@ -60,39 +91,52 @@ class GuardrailPolicy:
             max_p95_ms=settings.serving_guardrail_max_p95_ms,
             max_score_shift=settings.serving_guardrail_max_score_shift,
             score_bins=settings.serving_guardrail_score_bins,
+            min_latency_calls=params.guardrails.min_latency_calls,
         )
 
     @property
     def alpha_per_test(self) -> float:
         """Bonferroni: the budget shared by every guardrail at every look."""
-        return self.alpha / (len(self.looks) * len(GUARDRAILS))
+        return self.alpha / (len(self.looks) * GUARDRAILS_PER_LOOK)
 
     def due_look(self, requests: int, done: int) -> int | None:
         """The latest look (0-based, not before ``done``) that ``requests`` has reached."""
         reached = [k for k in range(done, len(self.looks)) if requests >= self.looks[k]]
         return reached[-1] if reached else None
 
-    def check(self, evidence: Evidence, look: int) -> Verdict:
+    def check(self, evidence: Evidence, look: int, stage: Stage = Stage.CANARY) -> Verdict:
+        """Test every guardrail of ``stage`` (the canary's by default) on ``evidence``."""
         alpha = self.alpha_per_test
+        score = (
+            _skew_check(evidence, self.max_score_shift, alpha)
+            if stage == Stage.SHADOW
+            else _shift_check(evidence, self.max_score_shift, alpha)
+        )
         checks = (
             _error_check(evidence, self.max_error_rate, alpha),
-            _latency_check(evidence, self.max_p95_ms, alpha),
-            _shift_check(evidence, self.max_score_shift, alpha),
+            _latency_check(evidence, self.max_p95_ms, self.min_latency_calls, alpha),
+            score,
         )
         return Verdict(look=look + 1, of=len(self.looks), requests=evidence.requests, checks=checks)
 
 
 class Evidence(BaseModel):
     """What one worker (or, summed, every worker) saw of the challenger; counts only, so the
-    evidence of several workers merges by addition."""
+    evidence of several workers merges by addition. The probe (the challenger's offline rows
+    scored live) is the same for every worker: it merges by taking one copy."""
 
     requests: int = 0  # challenger rows: served in a canary, or scored in the shadow
-    errors: int = 0  # rows the challenger failed to score
+    errors: int = 0  # rows the challenger failed to score (reported; the test counts calls)
     calls: int = 0  # challenger model calls
+    failed_calls: int = 0  # calls that failed on at least one row
     slow_calls: int = 0  # calls slower than the latency limit
     latency_counts: list[int] = []
     challenger_bins: list[int] = []
     champion_bins: list[int] = []
+    live_bins: list[int] = []  # the challenger's live scores on its offline rows
+    offline_bins: list[int] = []  # its offline scores on the same rows
+    probe_differing: int = 0  # offline rows whose live score differs from the offline one
+    probe_max_difference: float = 0.0
 
     @classmethod
     def empty(cls, policy: GuardrailPolicy) -> Self:
@@ -100,6 +144,8 @@ class Evidence(BaseModel):
             latency_counts=[0] * (len(LATENCY_EDGES_MS) + 1),
             challenger_bins=[0] * policy.score_bins,
             champion_bins=[0] * policy.score_bins,
+            live_bins=[0] * policy.score_bins,
+            offline_bins=[0] * policy.score_bins,
         )
 
     def record_challenger(
@@ -109,12 +155,30 @@ class Evidence(BaseModel):
         self.requests += rows
         self.errors += rows - len(scores)
         self.calls += 1
+        self.failed_calls += int(len(scores) < rows)
         self.slow_calls += int(latency_ms > policy.max_p95_ms)
         self.latency_counts[int(np.searchsorted(LATENCY_EDGES_MS, latency_ms))] += 1
         _add(self.challenger_bins, scores)
 
     def record_champion(self, scores: np.ndarray) -> None:
         _add(self.champion_bins, scores)
+
+    @property
+    def probed(self) -> bool:
+        return sum(self.offline_bins) > 0
+
+    def record_probe(self, live: np.ndarray, offline: np.ndarray) -> None:
+        """The challenger's live scores on the rows it was evaluated on, beside its offline
+        scores of them (NaN live: the row failed live, and counts as differing)."""
+        live, offline = np.asarray(live, dtype=np.float64), np.asarray(offline, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            difference = np.abs(live - offline)
+        differs = ~(difference <= DIFFERS)
+        self.probe_differing = int(differs.sum())
+        finite = difference[np.isfinite(difference)]
+        self.probe_max_difference = float(finite.max()) if len(finite) else 0.0
+        _add(self.live_bins, live[np.isfinite(live)])
+        _add(self.offline_bins, offline)
 
     @classmethod
     def pooled(cls, parts: list[Evidence], policy: GuardrailPolicy) -> Self:
@@ -123,6 +187,7 @@ class Evidence(BaseModel):
             total.requests += part.requests
             total.errors += part.errors
             total.calls += part.calls
+            total.failed_calls += part.failed_calls
             total.slow_calls += part.slow_calls
             for mine, theirs in (
                 (total.latency_counts, part.latency_counts),
@@ -131,6 +196,10 @@ class Evidence(BaseModel):
             ):
                 if len(mine) == len(theirs):
                     mine[:] = [a + b for a, b in zip(mine, theirs, strict=True)]
+            if part.probed and not total.probed and len(part.offline_bins) == policy.score_bins:
+                total.live_bins, total.offline_bins = list(part.live_bins), list(part.offline_bins)
+                total.probe_differing = part.probe_differing
+                total.probe_max_difference = part.probe_max_difference
         return total
 
     def p95_ms(self) -> float | None:
@@ -152,11 +221,22 @@ class Evidence(BaseModel):
         return {
             "requests": self.requests,
             "errors": self.errors,
-            "error_rate": self.errors / self.requests if self.requests else 0.0,
             "calls": self.calls,
+            "failed_calls": self.failed_calls,
+            "error_rate": self.failed_calls / self.calls if self.calls else 0.0,
+            "slow_calls": self.slow_calls,
             "p95_ms": self.p95_ms(),
-            "score_shift_psi": self.psi() if sum(self.challenger_bins) else None,
+            "score_shift_psi": self.psi()
+            if sum(self.challenger_bins) and sum(self.champion_bins)
+            else None,
             "champion_scores": sum(self.champion_bins),
+            "score_skew_psi": population_stability_index(
+                np.asarray(self.offline_bins), np.asarray(self.live_bins)
+            )
+            if self.probed
+            else None,
+            "probe_rows": sum(self.offline_bins),
+            "probe_differing": self.probe_differing,
         }
 
 
@@ -179,6 +259,14 @@ def population_stability_index(expected: np.ndarray, actual: np.ndarray) -> floa
     return float(np.sum((a - e) * np.log(a / e)))
 
 
+class Status(StrEnum):
+    """Three states, never two: not enough evidence is not a pass."""
+
+    PASS = "pass"
+    BREACH = "breach"
+    INSUFFICIENT = "insufficient"
+
+
 @dataclass(frozen=True)
 class GuardrailCheck:
     """One guardrail at one look: the estimate, its one-sided lower bound, the limit, n."""
@@ -192,6 +280,8 @@ class GuardrailCheck:
     alpha: float
     breached: bool
     reason: str
+    status: Status = Status.PASS
+    view: str = ""  # what the check compares, in words
 
 
 @dataclass(frozen=True)
@@ -204,6 +294,9 @@ class Verdict:
     @property
     def breach(self) -> GuardrailCheck | None:
         return next((check for check in self.checks if check.breached), None)
+
+    def status(self, guardrail: str) -> Status | None:
+        return next((c.status for c in self.checks if c.guardrail == guardrail), None)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -221,13 +314,17 @@ def binomial_lower_bound(successes: int, n: int, alpha: float) -> float:
     return float(stats.beta.ppf(alpha, successes, n - successes + 1))
 
 
+def _judged(breached: bool) -> Status:
+    return Status.BREACH if breached else Status.PASS
+
+
 def _error_check(evidence: Evidence, limit: float, alpha: float) -> GuardrailCheck:
-    n, x = evidence.requests, evidence.errors
+    n, x = evidence.calls, evidence.failed_calls
     rate = x / n if n else 0.0
     bound = binomial_lower_bound(x, n, alpha)
     breached = bound > limit
     return GuardrailCheck(
-        "error_rate",
+        ERROR_RATE,
         rate,
         limit,
         n,
@@ -235,20 +332,41 @@ def _error_check(evidence: Evidence, limit: float, alpha: float) -> GuardrailChe
         limit,
         alpha,
         breached,
-        f"error_rate {rate:.4f} ({x} of {n} requests failed); lower bound {bound:.4f}"
-        f" {'>' if breached else '<='} limit {limit:.4g}",
+        f"error_rate {rate:.4f} ({x} of {n} calls failed, {evidence.errors} of"
+        f" {evidence.requests} rows); lower bound {bound:.4f} {'>' if breached else '<='} limit"
+        f" {limit:.4g}",
+        _judged(breached) if n else Status.INSUFFICIENT,
+        "challenger calls that failed (a failed call fails all its rows together)",
     )
 
 
-def _latency_check(evidence: Evidence, limit_ms: float, alpha: float) -> GuardrailCheck:
+def _latency_check(
+    evidence: Evidence, limit_ms: float, min_calls: int, alpha: float
+) -> GuardrailCheck:
     n, x = evidence.calls, evidence.slow_calls
     tail = 1 - LATENCY_QUANTILE
-    bound = binomial_lower_bound(x, n, alpha)
-    breached = bound > tail
     p95 = evidence.p95_ms()
     shown = "n/a" if p95 is None else f"~{p95:.4g} ms"
+    view = "challenger calls slower than the limit (per call)"
+    if n < min_calls:
+        return GuardrailCheck(
+            LATENCY,
+            p95,
+            limit_ms,
+            n,
+            0.0,
+            tail,
+            alpha,
+            False,
+            f"p95_latency_ms {shown}: insufficient, {n} calls < min_latency_calls {min_calls}"
+            f" ({x} slower than {limit_ms:.4g} ms); no verdict yet",
+            Status.INSUFFICIENT,
+            view,
+        )
+    bound = binomial_lower_bound(x, n, alpha)
+    breached = bound > tail
     return GuardrailCheck(
-        "p95_latency_ms",
+        LATENCY,
         p95,
         limit_ms,
         n,
@@ -258,16 +376,19 @@ def _latency_check(evidence: Evidence, limit_ms: float, alpha: float) -> Guardra
         breached,
         f"p95_latency_ms {shown}: {x} of {n} calls slower than {limit_ms:.4g} ms; lower bound"
         f" of that share {bound:.3f} {'>' if breached else '<='} {tail:.2f}",
+        _judged(breached),
+        view,
     )
 
 
-def _shift_check(evidence: Evidence, limit: float, alpha: float) -> GuardrailCheck:
-    champion = np.asarray(evidence.champion_bins, dtype=float)
-    challenger = np.asarray(evidence.challenger_bins, dtype=float)
-    n1, n2 = champion.sum(), challenger.sum()
-    if n1 < len(champion) or n2 < len(challenger):
+def _psi_check(
+    name: str, view: str, reference: np.ndarray, observed: np.ndarray, limit: float, alpha: float
+) -> GuardrailCheck:
+    """PSI of ``observed`` against ``reference`` and a lower bound on the true PSI."""
+    n1, n2 = reference.sum(), observed.sum()
+    if n1 < len(reference) or n2 < len(observed):
         return GuardrailCheck(
-            "score_shift_psi",
+            name,
             None,
             limit,
             int(n2),
@@ -275,16 +396,18 @@ def _shift_check(evidence: Evidence, limit: float, alpha: float) -> GuardrailChe
             limit,
             alpha,
             False,
-            f"score_shift_psi: too few scores to compare ({int(n1)} champion, {int(n2)}"
-            " challenger)",
+            f"{name}: insufficient, too few scores to compare ({int(n1)} {view.split(' vs ')[-1]},"
+            f" {int(n2)} challenger)",
+            Status.INSUFFICIENT,
+            view,
         )
-    psi = population_stability_index(champion, challenger)
+    psi = population_stability_index(reference, observed)
     n_eff = n1 * n2 / (n1 + n2)
-    df = len(champion) - 1
+    df = len(reference) - 1
     bound = psi_lower_bound(n_eff * psi, n_eff, df, alpha)
     breached = bound > limit
     return GuardrailCheck(
-        "score_shift_psi",
+        name,
         psi,
         limit,
         int(n2),
@@ -292,9 +415,46 @@ def _shift_check(evidence: Evidence, limit: float, alpha: float) -> GuardrailChe
         limit,
         alpha,
         breached,
-        f"score_shift_psi {psi:.4f} ({int(n2)} challenger vs {int(n1)} champion scores);"
-        f" lower bound {bound:.4f} {'>' if breached else '<='} limit {limit:.4g}",
+        f"{name} {psi:.4f} ({view}: {int(n2)} vs {int(n1)} scores); lower bound {bound:.4f}"
+        f" {'>' if breached else '<='} limit {limit:.4g}",
+        _judged(breached),
+        view,
     )
+
+
+def _shift_check(evidence: Evidence, limit: float, alpha: float) -> GuardrailCheck:
+    """The canary's business view: how differently from the champion it scores customers."""
+    return _psi_check(
+        SHIFT,
+        "business view, challenger vs champion",
+        np.asarray(evidence.champion_bins, dtype=float),
+        np.asarray(evidence.challenger_bins, dtype=float),
+        limit,
+        alpha,
+    )
+
+
+def _skew_check(evidence: Evidence, limit: float, alpha: float) -> GuardrailCheck:
+    """The shadow's skew check: live against offline scores of the same rows."""
+    check = _psi_check(
+        SKEW,
+        "skew, challenger live vs its own offline scores on the same rows",
+        np.asarray(evidence.offline_bins, dtype=float),
+        np.asarray(evidence.live_bins, dtype=float),
+        limit,
+        alpha,
+    )
+    if not evidence.probed:
+        return replace(
+            check,
+            reason=f"{SKEW}: insufficient, the challenger's run has no offline scores to compare"
+            " with (registered before phase 2 logged them)",
+        )
+    differing = (
+        f"; {evidence.probe_differing} of {sum(evidence.offline_bins)} rows differ, by up to"
+        f" {evidence.probe_max_difference:.3g}"
+    )
+    return replace(check, reason=check.reason + differing)
 
 
 def psi_lower_bound(statistic: float, n_eff: float, df: int, alpha: float) -> float:

@@ -18,7 +18,12 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
-from phase2_pipelines.registry import CHECKSUM_TAG, artifact_checksum
+from phase2_pipelines.registry import (
+    CHECKSUM_TAG,
+    OFFLINE_SCORE_COLUMN,
+    OFFLINE_SCORES_ARTIFACT,
+    artifact_checksum,
+)
 from phase3_serving.compiled import LinearScorer
 
 if TYPE_CHECKING:
@@ -40,6 +45,25 @@ class ModelLoadError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class OfflineScores:
+    """Rows the model was evaluated on, as the API receives rows, and the scores evaluation gave
+    them: the shadow scores the same rows live and compares (training-serving skew)."""
+
+    rows: list[dict[str, object]]
+    scores: np.ndarray
+
+    @classmethod
+    def read(cls, path: Path) -> OfflineScores:
+        frame = pd.read_parquet(path)
+        features = frame[[ID_COLUMN, *FEATURE_NAMES]].astype(object)
+        rows = [
+            {str(k): v.item() if isinstance(v, np.generic) else v for k, v in row.items()}
+            for row in features.to_dict("records")
+        ]
+        return cls(rows, frame[OFFLINE_SCORE_COLUMN].to_numpy(dtype=np.float64))
+
+
+@dataclass(frozen=True)
 class LoadedModel:
     """A verified, ready-to-score model and what the API reports about it."""
 
@@ -53,6 +77,7 @@ class LoadedModel:
     data_fingerprint: str | None
     trained_at: str | None
     fast: LinearScorer | None = None
+    offline: OfflineScores | None = None  # None: registered before phase 2 logged them
 
     def score(self, features: pd.DataFrame) -> np.ndarray:
         """Churn probabilities for contract-typed feature rows (the verified fast path if any)."""
@@ -142,7 +167,22 @@ def load_model(name: str, alias: str) -> LoadedModel:
         data_fingerprint=tags.get("data.train_fingerprint"),
         trained_at=started,
         fast=LinearScorer.compile(pipeline),
+        offline=_offline_scores(str(version.run_id)) if version.run_id else None,
     )
+
+
+def _offline_scores(run_id: str) -> OfflineScores | None:
+    """The run's evaluated rows and scores, if it logged them (older runs did not)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        path = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=OFFLINE_SCORES_ARTIFACT
+        )
+    except (MlflowException, OSError):
+        return None
+    return OfflineScores.read(Path(path))
 
 
 def run_threshold(name: str, version: str, run: Run | None) -> float:

@@ -4,7 +4,9 @@
 - **Canary**: a share of customers, chosen by a stable hash of the customer id (so a customer
   always sees the same model), is served by the challenger.
 - **Guardrails** (``guardrails.py``): tested at a fixed schedule of looks; a breach ends the
-  rollout and the challenger is retired in the registry, with the evidence.
+  rollout and the challenger is retired in the registry, with the evidence. The shadow's score
+  check is skew (live against offline scores of the same rows); the canary's compares with the
+  champion (the business view).
 
 The plan is shared by every worker: it lives in ``<state>/rollout/plan.json``, written
 atomically, and each worker re-reads it when the file changes (``shared.py``). The evidence is
@@ -20,7 +22,7 @@ import zlib
 
 import numpy as np
 
-from phase3_serving.guardrails import Evidence, GuardrailPolicy, Verdict
+from phase3_serving.guardrails import Evidence, GuardrailPolicy, Stage, Verdict
 from phase3_serving.shared import EvidenceBoard, PlanStore, RolloutMode, RolloutPlan
 
 __all__ = ["Rollout", "RolloutMode", "RolloutPlan", "canary_bucket"]
@@ -114,6 +116,16 @@ class Rollout:
         with self.lock:
             self.evidence.record_champion(scores)
 
+    def needs_probe(self, version: str) -> bool:
+        """Whether the shadow of ``version`` still has to score its offline rows live."""
+        with self.lock:
+            return version == self.challenger_version and not self.evidence.probed
+
+    def record_probe(self, version: str, live: np.ndarray, offline: np.ndarray) -> None:
+        with self.lock:
+            if version == self.challenger_version:
+                self.evidence.record_probe(live, offline)
+
     def pooled(self) -> Evidence:
         """Every worker's evidence for the current plan and challenger (this one's is live)."""
         with self.lock:
@@ -142,7 +154,8 @@ class Rollout:
             self.looks_done = look + 1
         if not self.board.claim(key, look):
             return None  # another worker is evaluating this look
-        verdict = self.policy.check(pooled, look)
+        stage = Stage.SHADOW if self.plan.mode is RolloutMode.SHADOW else Stage.CANARY
+        verdict = self.policy.check(pooled, look, stage)
         self.board.record_verdict(key, verdict)
         return verdict
 

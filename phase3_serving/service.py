@@ -192,6 +192,8 @@ async def retire_challenger(state: ServiceState, verdict: Verdict) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     import mlflow
 
+    from phase2_pipelines.tracking import ensure_store
+
     # No progress bars in a server's log for every model download.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
@@ -202,6 +204,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = build_state(settings)
     state.scorer.after.on_breach = lambda verdict: retire_challenger(state, verdict)
     app.state.service = state
+    await asyncio.to_thread(ensure_store, settings)  # created whole, or not at all
     mlflow.set_tracking_uri(settings.tracking_uri)
     state.log.start()
     state.scorer.start()

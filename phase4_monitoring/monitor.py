@@ -69,11 +69,13 @@ def monitor_window(
     scores: FloatArray | None = None,
     source: str = "window",
     model: str = "champion",
+    slices: dict[str, np.ndarray] | None = None,
 ) -> WindowReport:
     """Check a window; score its contract-valid rows with ``scorer`` unless ``scores`` are given.
 
     ``scores`` (aligned with ``frame``, as the prediction log holds them) are used as they are.
-    Labels, when the frame has a ``churn`` column, are used where present.
+    Labels, when the frame has a ``churn`` column, are used where present; ``slices`` (each
+    row's group, aligned with ``frame``) add each group's realized quality to the report.
     """
     validation = validate_window(frame)
     data_quality = check_data_quality(frame, reference.profile, params, validation)
@@ -113,6 +115,7 @@ def monitor_window(
             business=reference.business,
             calibration_bins=reference.calibration_bins,
             params=params,
+            slices={k: np.asarray(v)[usable][known] for k, v in (slices or {}).items()},
         )
     report = _summarize(
         frame, source, model, len(window_scores), data_quality, drift, estimate, quality

@@ -165,7 +165,7 @@ def monitor_world(
             business=reference.business,
             calibration_bins=reference.calibration_bins,
             params=params,
-            segments=segment_values(frame[known], champion.params.evaluate),
+            slices=segment_values(frame[known], champion.params.evaluate),
         )
         record = LabeledRecord(week=week, model_version=champion.version, quality=quality)
         labeled.append((batch.label_release_week, record))

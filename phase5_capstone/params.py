@@ -88,7 +88,13 @@ class CapstoneParams(_Strict):
     train_weeks: int = Field(3, ge=1, description="A retrain learns from this many weeks...")
     holdout_weeks: int = Field(1, ge=1, description="...and is gated on the later ones.")
     score_chunk_rows: int = Field(
-        250, ge=1, description="Customers per request to the service's batch route."
+        50, ge=1, description="Customers per request to the service's batch route."
+    )
+    max_bad_row_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Past this share of rows breaking the contract, the whole batch is held.",
     )
     evidently_on_alert: bool = Field(
         True, description="Write Evidently's HTML report in a week whose alert begins."

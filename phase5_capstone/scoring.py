@@ -1,5 +1,12 @@
-"""The score step: every customer of the week through the running service, and a check that
-only the versions that should serve did (a replica left on an old version shows up here)."""
+"""The score step: every accepted customer of the week through the running service, and a check
+that only the versions that should serve did (a replica left on an old version shows up here).
+
+During a rollout, each week's traffic is one guardrail experiment: the step starts a fresh plan
+of the same stage before it sends the week, so the service's evidence (its calls, errors and
+scores) is exactly this week's. A step cut short by a kill runs again from its start with a
+fresh plan too, so nothing the killed attempt counted is counted again: the evidence, and the
+decision it feeds, are rebuilt identically.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from phase5_capstone.context import STALE_ALIAS, Context
 from phase5_capstone.events import Draft
 from phase5_capstone.serving import Scored
 from phase5_capstone.state import CycleState, StepOutcome, write_atomically
-from phase5_capstone.weekly import ROLLOUT_FILE, SCORES_FILE, batch_of
+from phase5_capstone.weekly import ROLLOUT_FILE, SCORES_FILE, accepted_of
 
 
 def score_batch(
@@ -60,11 +67,22 @@ def version_skew(state: CycleState, served: pd.Series) -> Draft | None:
     )
 
 
+def start_week_of_rollout(ctx: Context, state: CycleState) -> None:
+    """A fresh plan of the rollout's stage: the service counts this week's traffic alone."""
+    staged = state.rollout
+    if staged is None:
+        return
+    percent = ctx.capstone.rollout.canary_percent if staged.stage == "canary" else 0.0
+    ctx.service.set_rollout(staged.stage, percent)
+
+
 def score(ctx: Context, week: int, state: CycleState) -> StepOutcome:
-    """Every customer of a valid batch through the real service; the answers kept per week."""
+    """Every accepted customer of the week through the real service (a held batch: none); the
+    answers kept per week."""
     if week in state.quarantined_weeks:
         return StepOutcome(week=week, step="score", state=state)
-    scored, by_service = score_batch(ctx, week, state, batch_of(ctx, week))
+    start_week_of_rollout(ctx, state)
+    scored, by_service = score_batch(ctx, week, state, accepted_of(ctx, week))
     folder = ctx.paths.week(week)
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{SCORES_FILE}.partial"

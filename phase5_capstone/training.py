@@ -1,12 +1,15 @@
 """Training a model for the capstone: phase 2's own stages, on the labels released so far.
 
 The window is what the system knows at the end of a week: the event weeks whose labels have
-arrived, less the quarantined ones, the latest ``holdout_weeks`` held out and the
-``train_weeks`` before them trained on (phase 2's ``split_released_weeks`` and
-``labeled_weeks``). The stages are phase 2's, in order, with real MLflow; a training bug
-(``label_shuffle``) corrupts the training frame before ``ingest`` and a packaging fault wraps
-the fitted model after the gate, so the gate judged what training produced and the registry
-holds what would ship.
+arrived, less the held ones and those whose feed the monitor found broken (phase 4's
+``WindowRecord.broken``: a week with a flood of bad rows is not a sample to learn from, even
+though its good rows were scored), the latest ``holdout_weeks`` held out and the
+``train_weeks`` before them trained on (as phase 2's ``split_released_weeks``). Only rows that
+passed the contract at ingest are ever trained on: quarantined rows never are.
+
+The stages are phase 2's, in order, with real MLflow; a training bug (``label_shuffle``)
+corrupts the training frame before ``ingest`` and a packaging fault wraps the fitted model after
+the gate, so the gate judged what training produced and the registry holds what would ship.
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ from phase2_pipelines.pipeline import (
     validate,
 )
 from phase2_pipelines.train import Fitter, Weights, configured_fitter
-from phase2_pipelines.world_source import labeled_weeks
+from phase4_monitoring.trigger_history import WindowRecord
 from phase5_capstone.context import Context
 from phase5_capstone.faults import LabelShuffle, PackagingFault, package_for_serving, shuffle_labels
+from phase5_capstone.weekly import WINDOW_FILE, accepted_of
 
 BOOTSTRAP_SEED_OFFSET = 1_000_003  # the pre-history world: same population, other customers
 
@@ -87,14 +91,34 @@ def choose_weeks(
     return tuple(latest[:train_weeks]), tuple(latest[train_weeks:])
 
 
+def broken_weeks(ctx: Context, weeks: list[int]) -> tuple[int, ...]:
+    """Weeks whose feed the monitor found broken (schema, contract, nulls, duplicates)."""
+    found = []
+    for week in weeks:
+        path = ctx.paths.week(week) / WINDOW_FILE
+        if path.exists() and WindowRecord.model_validate_json(path.read_bytes()).broken:
+            found.append(week)
+    return tuple(found)
+
+
+def accepted_labeled(ctx: Context, labels: pd.DataFrame, weeks: tuple[int, ...]) -> pd.DataFrame:
+    """The rows of ``weeks`` that passed the contract at ingest, with their released labels."""
+    frames = []
+    for week in weeks:
+        known = labels.loc[labels[EVENT_WEEK_COLUMN] == week, [ID_COLUMN, LABEL_COLUMN]]
+        frames.append(accepted_of(ctx, week).merge(known, on=ID_COLUMN, how="inner"))
+    return pd.concat(frames, ignore_index=True)
+
+
 def usable_weeks(
     ctx: Context, week: int, quarantined: tuple[int, ...]
 ) -> tuple[pd.DataFrame, list[int]]:
     """The labels released by the end of ``week``, and their event weeks that may be learned
-    from (not quarantined), oldest first."""
+    from, oldest first: not held (``quarantined``) and not found broken by the monitor."""
     labels = released_through(ctx.world, week)
     released = sorted({int(w) for w in labels[EVENT_WEEK_COLUMN].unique()})
-    return labels, [w for w in released if w not in quarantined]
+    excluded = {*quarantined, *broken_weeks(ctx, released)}
+    return labels, [w for w in released if w not in excluded]
 
 
 def training_window(ctx: Context, week: int, quarantined: tuple[int, ...]) -> Window | None:
@@ -108,8 +132,8 @@ def training_window(ctx: Context, week: int, quarantined: tuple[int, ...]) -> Wi
     return Window(
         train_weeks,
         holdout_weeks,
-        labeled_weeks(ctx.world, labels, list(train_weeks)),
-        labeled_weeks(ctx.world, labels, list(holdout_weeks)),
+        accepted_labeled(ctx, labels, train_weeks),
+        accepted_labeled(ctx, labels, holdout_weeks),
     )
 
 
@@ -149,8 +173,8 @@ def plan_window(
         if not evaluation:
             return f"no usable labeled week since the change at week {change} yet: wait for labels"
         base = tuple(w for w in usable if w < evaluation[0])[-ctx.capstone.train_weeks :]
-    holdout = labeled_weeks(ctx.world, labels, list(evaluation))
-    frames = [labeled_weeks(ctx.world, labels, [w]) for w in base]
+    holdout = accepted_labeled(ctx, labels, evaluation)
+    frames = [accepted_labeled(ctx, labels, (w,)) for w in base]
     train = pd.concat(frames, ignore_index=True) if frames else holdout.iloc[0:0].copy()
     churners = int(holdout[LABEL_COLUMN].sum())
     if churners < policy.min_evaluation_churners:

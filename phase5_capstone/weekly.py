@@ -1,9 +1,18 @@
 """The data side of a week: ingest and validate, score through the service, release labels,
 monitor. Each step is a plain function of the context, the week and the cycle state, and
 returns its outcome: the events it decided, the state it passes on, and its files on disk.
+
+Ingest quarantines rows, not weeks: a row that breaks the data contract is kept with its
+reasons in ``weeks/<week>/quarantined.parquet``, and the rest of the batch is scored. Only past
+``capstone.max_bad_row_share`` (or when a column is missing or unexpected, so that no row can be
+trusted) is the whole batch held: a broken feed, not a bad row. Quarantined rows are never
+scored, labeled or trained on; the monitor still sees them, so a flood of bad rows is a
+data-quality alert (page upstream) even while the good rows are served.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -19,7 +28,6 @@ from phase1_foundations.contract import (
 from phase1_foundations.repro import dataset_fingerprint
 from phase1_foundations.world import EVENT_WEEK_COLUMN
 from phase2_pipelines.evaluate import net_value, slice_values
-from phase2_pipelines.stages.validate import quarantine
 from phase4_monitoring.evidence import Verdict
 from phase4_monitoring.monitor import WindowReport, monitor_window
 from phase4_monitoring.quality import check_quality
@@ -33,6 +41,11 @@ SCORES_FILE = "scores.parquet"
 WINDOW_FILE = "window.json"
 LABELED_FILE = "labeled.json"
 ROLLOUT_FILE = "service_rollout.json"
+QUARANTINE_FILE = "quarantined.parquet"  # the week's bad rows as they arrived, with reasons
+QUARANTINE_REPORT = "quarantine_report.json"
+ROW_COLUMN = "row"  # a quarantined row's position in the batch as it arrived
+REASONS_COLUMN = "reasons"
+HELD_REASON = "held with its batch"
 
 
 def batch_of(ctx: Context, week: int) -> pd.DataFrame:
@@ -40,31 +53,111 @@ def batch_of(ctx: Context, week: int) -> pd.DataFrame:
     return ctx.world.week(week).features
 
 
+def quarantined_rows(ctx: Context, week: int) -> pd.DataFrame | None:
+    """The week's quarantined rows (their position, values and reasons), if it had any."""
+    path = ctx.paths.week(week) / QUARANTINE_FILE
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def accepted_mask(ctx: Context, week: int) -> np.ndarray:
+    """Which rows of the week's batch passed the contract (ingest wrote the others aside)."""
+    frame = batch_of(ctx, week)
+    accepted = np.ones(len(frame), dtype=bool)
+    bad = quarantined_rows(ctx, week)
+    if bad is not None:
+        accepted[bad[ROW_COLUMN].to_numpy(dtype=np.int64)] = False
+    return accepted
+
+
+def accepted_of(ctx: Context, week: int) -> pd.DataFrame:
+    """The rows of the week that passed the contract, in the contract's dtypes (a column that
+    held a null is back to integers): what is scored, labeled and trained on."""
+    frame = batch_of(ctx, week)
+    accepted = frame[accepted_mask(ctx, week)].reset_index(drop=True)
+    return pd.concat([accepted[[ID_COLUMN]], to_model_frame(accepted)], axis=1)
+
+
+def write_quarantine(
+    ctx: Context, week: int, frame: pd.DataFrame, rows: np.ndarray, reasons: pd.Series
+) -> str:
+    """The rows at positions ``rows``, as they arrived, with their reasons; atomically (a rerun
+    after a kill writes the same file). Returns its path within the run."""
+    folder = ctx.paths.week(week)
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = frame.iloc[rows].astype(object).astype(str).reset_index(drop=True)
+    kept.insert(0, ROW_COLUMN, rows.astype(np.int64))
+    kept[REASONS_COLUMN] = reasons.to_numpy(dtype=object)
+    partial = folder / f".{QUARANTINE_FILE}.partial"
+    kept.to_parquet(partial, index=False)
+    partial.replace(folder / QUARANTINE_FILE)
+    return str((folder / QUARANTINE_FILE).relative_to(ctx.paths.root))
+
+
 def ingest(ctx: Context, week: int, state: CycleState) -> StepOutcome:
-    """Validate the week's batch with the data contract; quarantine it, with its reason, if bad."""
+    """Validate the week's batch with the data contract: quarantine its bad rows with their
+    reasons and pass the rest on, or hold the whole batch when it is a broken feed."""
     frame = batch_of(ctx, week)
     report = validate_frame(frame)
-    evidence = {"rows": len(frame), "fingerprint": dataset_fingerprint(frame)}
+    n = len(frame)
+    evidence: dict[str, JsonValue] = {"rows": n, "fingerprint": dataset_fingerprint(frame)}
     if report.ok:
         draft = Draft(
             kind="ingested",
-            summary=f"{len(frame):,} customers pass the contract",
-            evidence=evidence,
+            summary=f"{n:,} customers pass the contract",
+            evidence=evidence | {"accepted_rows": n, "quarantined_rows": 0},
         )
         return StepOutcome(week=week, step="ingest", events=(draft,), state=state)
-    folder = quarantine(frame, f"week{week:04d}", report.to_dict(), ctx.settings)
-    problems = [str(issue) for issue in report.issues][:10]
-    draft = Draft(
-        kind="quarantined",
-        summary=f"batch rejected by the contract and quarantined: {report.summary()[:300]}",
-        evidence={**evidence, "problems": problems, "bad_rows": report.to_dict()["n_bad_rows"]},
-        measured={"folder": str(folder.relative_to(ctx.paths.root))},
-    )
-    state = state.model_copy(update={"quarantined_weeks": (*state.quarantined_weeks, week)})
+    limit = ctx.capstone.max_bad_row_share
+    bad = report.bad_rows if report.schema_ok else np.ones(n, dtype=bool)
+    share = float(bad.mean()) if n else 1.0
+    held = not report.schema_ok or share > limit
+    reasons = pd.Series(np.full(n, "", dtype=object))
+    reasons.iloc[report.rejection_reasons().index] = report.rejection_reasons().to_numpy()
+    if not report.schema_ok:
+        batch_reason = "; ".join(str(i) for i in report.issues if i.rows == 0)
+        reasons[:] = [f"{r}; {batch_reason}" if r else batch_reason for r in reasons]
+    positions = np.arange(n) if held else np.flatnonzero(bad)
+    chosen = reasons.iloc[positions].map(lambda r: r or HELD_REASON)
+    path = write_quarantine(ctx, week, frame, positions, chosen)
+    write_atomically(ctx.paths.week(week) / QUARANTINE_REPORT, json.dumps(report.to_dict()))
+    quarantined = len(positions)
+    accepted = n - quarantined
+    problems: list[JsonValue] = [str(issue) for issue in report.issues[:10]]
+    evidence |= {
+        "accepted_rows": accepted,
+        "quarantined_rows": quarantined,
+        "bad_rows": int(bad.sum()),
+        "bad_row_share": round(share, 6),
+        "max_bad_row_share": limit,
+        "held": held,
+        "problems": problems,
+        "quarantine": path,
+    }
+    if held:
+        why = (
+            "a column is missing or unexpected, so no row can be trusted"
+            if not report.schema_ok
+            else f"{int(bad.sum()):,} of {n:,} rows ({share:.0%}) break the contract, past the"
+            f" {limit:.0%} limit"
+        )
+        summary = (
+            f"batch held: all {n:,} rows quarantined, 0 scored; {why}: a broken feed, not bad"
+            f" rows ({'; '.join(str(p) for p in problems)[:240]})"
+        )
+        state = state.model_copy(update={"quarantined_weeks": (*state.quarantined_weeks, week)})
+    else:
+        rows = "row" if quarantined == 1 else "rows"
+        summary = (
+            f"{quarantined:,} {rows} quarantined, {accepted:,} scored: {quarantined:,} of {n:,}"
+            f" ({share:.0%}) break the contract, within the {limit:.0%} limit"
+            f" ({'; '.join(str(p) for p in problems)[:240]})"
+        )
+    draft = Draft(kind="quarantined", summary=summary, evidence=evidence)
     return StepOutcome(week=week, step="ingest", events=(draft,), state=state)
 
 
 def read_scores(ctx: Context, week: int) -> pd.DataFrame | None:
+    """The week's answers, one per accepted row, in the batch's order (None if held)."""
     path = ctx.paths.week(week) / SCORES_FILE
     return pd.read_parquet(path) if path.exists() else None
 
@@ -93,6 +186,23 @@ def judge_with_truth(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     return StepOutcome(week=week, step="truth", events=(draft,), state=state)
 
 
+def served_window(ctx: Context, week: int, version: str) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The week as the monitor judges ``version`` on it: every row that arrived except those
+    another version served (a canary's), quarantined rows included so the data-quality checks
+    see them, with ``version``'s scores aligned (NaN for a row it did not score)."""
+    frame = batch_of(ctx, week)
+    scores = read_scores(ctx, week)
+    if scores is None:
+        return frame, None
+    aligned = np.full(len(frame), np.nan)
+    mine = np.ones(len(frame), dtype=bool)
+    accepted = accepted_mask(ctx, week)
+    served = scores["model_version"].astype(str).to_numpy() == version
+    aligned[np.flatnonzero(accepted)[served]] = scores.loc[served, "score"].to_numpy()
+    mine[np.flatnonzero(accepted)[~served]] = False
+    return frame[mine].reset_index(drop=True), aligned[mine]
+
+
 def release_labels(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     """Labels of earlier weeks arrive: realized quality, and the campaign's value in dollars."""
     released = ctx.world.labels_released(week)
@@ -104,8 +214,8 @@ def release_labels(ctx: Context, week: int, state: CycleState) -> StepOutcome:
             drafts.append(
                 Draft(
                     kind="labels_arrived",
-                    summary=f"{len(labels):,} labels of week {event_week}: the week was"
-                    " quarantined, never scored, and is never trained on",
+                    summary=f"{len(labels):,} labels of week {event_week}: its batch was"
+                    " held (a broken feed), never scored, and is never trained on",
                     evidence={"event_week": event_week, "labels": len(labels)},
                 )
             )
@@ -117,15 +227,14 @@ def release_labels(ctx: Context, week: int, state: CycleState) -> StepOutcome:
 def labeled_week(
     ctx: Context, state: CycleState, event_week: int, labels: pd.DataFrame, scores: pd.DataFrame
 ) -> Draft:
+    """Realized quality of the week's scored rows (quarantined rows have no score: never
+    judged, never trained on)."""
     joined = scores.merge(labels[[ID_COLUMN, LABEL_COLUMN]], on=ID_COLUMN, how="inner")
     version = str(joined["model_version"].mode().iloc[0])  # the week's champion
     mine = joined[joined["model_version"] == version]
     reference = ctx.reference(version)
     y = mine[LABEL_COLUMN].to_numpy(dtype=np.int64)
     s = mine["score"].to_numpy(dtype=np.float64)
-    rows = mine[[ID_COLUMN]].merge(
-        batch_of(ctx, event_week).drop_duplicates(ID_COLUMN), on=ID_COLUMN, how="left"
-    )
     quality = check_quality(
         y,
         s,
@@ -134,7 +243,7 @@ def labeled_week(
         business=reference.business,
         calibration_bins=reference.calibration_bins,
         params=ctx.monitoring,
-        segments=slice_values(rows, ctx.pipeline.evaluate),
+        slices=slice_groups(ctx, event_week, mine),
     )
     record = LabeledRecord(week=event_week, model_version=version, quality=quality)
     write_atomically(ctx.paths.week(event_week) / LABELED_FILE, record.model_dump_json())
@@ -152,6 +261,14 @@ def labeled_week(
             "business_value": value,
         },
     )
+
+
+def slice_groups(ctx: Context, week: int, rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each of ``rows``' value of every evaluated slice: the business segments and the protected
+    attributes (phase 2's gate protects them), whose realized quality the monitor judges and
+    reports every labeled week."""
+    features = rows[[ID_COLUMN]].merge(accepted_of(ctx, week), on=ID_COLUMN, how="left")
+    return slice_values(features, ctx.pipeline.evaluate)
 
 
 def previous_champion(state: CycleState, version: str, week: int) -> str | None:
@@ -175,7 +292,7 @@ def business_value(
     served = net_value(y, joined["score"].to_numpy() >= served_threshold, business)
     result: dict[str, JsonValue] = {"served_usd": round(served, 2), "customers": len(joined)}
     if previous is not None:
-        rows = batch_of(ctx, event_week).merge(joined[[ID_COLUMN, LABEL_COLUMN]], on=ID_COLUMN)
+        rows = accepted_of(ctx, event_week).merge(joined[[ID_COLUMN, LABEL_COLUMN]], on=ID_COLUMN)
         champion = ctx.champion(previous)
         other = champion.score(to_model_frame(rows[list(FEATURE_NAMES)]))
         earned = net_value(
@@ -216,18 +333,12 @@ def max_psi(report: WindowReport) -> float | None:
 def monitor(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     """Phase 4's checks on the week against the serving champion's reference, and CBPE."""
     assert state.champion is not None
-    frame = batch_of(ctx, week)
-    scores = read_scores(ctx, week)
-    window_scores = None
-    if scores is not None:
-        mine = scores["model_version"] == state.champion
-        frame = frame[mine.to_numpy()].reset_index(drop=True)
-        window_scores = scores.loc[mine, "score"].to_numpy(dtype=np.float64)
+    frame, aligned = served_window(ctx, week, state.champion)
     report = monitor_window(
         frame,
         ctx.reference(state.champion),
         ctx.monitoring,
-        scores=window_scores,
+        scores=aligned,
         source=f"week {week}",
         model=f"{ctx.model_name} v{state.champion}",
     )
@@ -237,7 +348,7 @@ def monitor(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     if ctx.capstone.evidently_on_alert and alert_begins(ctx, week, report):
         from phase5_capstone.reports import write_alert_report
 
-        html = write_alert_report(ctx, week, state.champion, frame, window_scores)
+        html = write_alert_report(ctx, week, state.champion, frame, aligned)
         if html is not None:
             measured["evidently_html"] = str(html.relative_to(ctx.paths.root))
     drifted = report.drift.drifted
@@ -247,6 +358,8 @@ def monitor(ctx: Context, week: int, state: CycleState) -> StepOutcome:
         "drifted_features": list[JsonValue](drifted),
         "max_feature_psi": max_psi(report),
         "data_quality": report.data_quality.verdict.value,
+        "rows": report.n_rows,
+        "scored_rows": report.n_scored,
         "prediction_drift": None
         if report.drift.prediction is None
         else report.drift.prediction.model_dump(mode="json"),

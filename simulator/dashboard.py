@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, JsonValue
 from phase1_foundations.settings import Settings
 from phase5_capstone.reports import REPORT_DIR, write_alert_report
 from phase5_capstone.state import RunPaths
-from phase5_capstone.weekly import SCORES_FILE, batch_of, read_scores
+from phase5_capstone.weekly import SCORES_FILE, served_window
 from simulator.debrief import week_signals
 from simulator.records import DrillRecord
 from simulator.signals import call_ms, read_window
@@ -174,13 +174,7 @@ def write_evidently(record: DrillRecord, week: int, settings: Settings | None = 
         if window is None:
             raise ValueError(f"week: {week} has no monitor window")
         version = window.model_version
-        frame = batch_of(ctx, week)
-        scores = read_scores(ctx, week)
-        values = None
-        if scores is not None:
-            mine = (scores["model_version"] == version).to_numpy()
-            frame = frame[mine].reset_index(drop=True)
-            values = scores.loc[mine, "score"].to_numpy(dtype=np.float64)
+        frame, values = served_window(ctx, week, version)
         html = write_alert_report(ctx, week, version, frame, values)
     finally:
         ctx.close()

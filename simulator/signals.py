@@ -115,8 +115,8 @@ def fired_in(paths: RunPaths, week: int, base: Baseline) -> Fired:
     baseline_ms, latency_ratio = base.baseline_ms, base.latency_ratio
     fired: Fired = {}
     for kind, evidence in _events(paths, week, "ingest"):
-        if kind == "quarantined":
-            fired["data_quality"] = f"batch quarantined: {str(evidence['summary'])[:160]}"
+        if kind == "quarantined":  # both counts: "600 rows quarantined, 1,400 scored: ..."
+            fired["data_quality"] = str(evidence["summary"])[:200]
     window = read_window(paths, week)
     if window is not None:
         report = window.report

@@ -20,14 +20,14 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from phase1_foundations.contract import FEATURE_NAMES
+from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
 from phase1_foundations.repro import environment_fingerprint
 from phase1_foundations.settings import Settings, get_settings
 from phase2_pipelines.evaluate import EvaluationReport
 from phase2_pipelines.gate import GateDecision
 from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.train import model_structure, predict_scores
-from phase2_pipelines.workdir import WorkDir, read_json, write_json
+from phase2_pipelines.workdir import SCORE_COLUMN, WorkDir, read_json, write_json
 
 if TYPE_CHECKING:
     from phase2_pipelines.registry import Registry
@@ -84,6 +84,27 @@ def trusted_types(model: Pipeline) -> list[str]:
     return untrusted
 
 
+def offline_scores(work: WorkDir) -> Path:
+    """The holdout rows (id and features) with the scores evaluation gave them, as a file.
+
+    Evaluated before any packaging, so a serving package that scores differently from what was
+    evaluated shows up when the service scores these rows live (the shadow's skew check).
+    """
+    from phase2_pipelines.registry import OFFLINE_SCORE_COLUMN, OFFLINE_SCORES_ARTIFACT
+
+    holdout = pd.read_parquet(work.ingest / "holdout.parquet")
+    scored = pd.read_parquet(work.evaluate / "scores.parquet")
+    if not holdout[ID_COLUMN].reset_index(drop=True).equals(scored[ID_COLUMN]):
+        raise ValueError("evaluate/scores.parquet is not in the holdout's row order")
+    frame = holdout[[ID_COLUMN, *FEATURE_NAMES]].assign(
+        **{OFFLINE_SCORE_COLUMN: scored[SCORE_COLUMN].to_numpy()}
+    )
+    path = work.register / OFFLINE_SCORES_ARTIFACT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path, index=False)
+    return path
+
+
 def _log_run(
     params: PipelineParams, work: WorkDir, model: Pipeline, decision: GateDecision
 ) -> tuple[str, str]:
@@ -132,6 +153,7 @@ def _log_run(
         mlflow.log_artifact(str(work.evaluate / "metrics.json"))
         mlflow.log_artifact(str(work.validate / "report.json"), "validation")
         mlflow.log_artifact(str(work.train / "reference_profile.json"))
+        mlflow.log_artifact(str(offline_scores(work)))
         mlflow.log_artifacts(str(work.evaluate / "plots"), "plots")
         with warnings.catch_warnings():
             # MLflow hints that integer columns cannot hold missing values; the contract

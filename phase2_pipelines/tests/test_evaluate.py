@@ -52,7 +52,14 @@ def test_every_slice_value_is_reported(telco_like: pd.DataFrame) -> None:
     labels = telco_like["churn"].to_numpy()
     scores = np.linspace(0.01, 0.99, len(labels))
     report = evaluate_scores(telco_like, labels, scores, EvaluateParams())
-    assert set(report.slices) == {"contract", "tenure_band", "internetservice"}
+    assert set(report.slices) == {
+        "contract",
+        "tenure_band",
+        "internetservice",
+        "gender",
+        "seniorcitizen",
+    }
+    assert set(report.slices["seniorcitizen"]) == {"0", "1"}  # a protected attribute, measured
     assert set(report.slices["contract"]) == set(telco_like["contract"].astype(str))
     assert sum(m.n for m in report.slices["contract"].values()) == len(telco_like)
     assert "slice.contract.Two year.roc_auc" in report.flat_metrics()
@@ -67,6 +74,8 @@ def telco_like() -> pd.DataFrame:
             "contract": rng.choice(["Month-to-month", "One year", "Two year"], n),
             "internetservice": rng.choice(["DSL", "Fiber optic", "No"], n),
             "tenure": rng.integers(0, 73, n),
+            "gender": rng.choice(["Female", "Male"], n),
+            "seniorcitizen": rng.integers(0, 2, n),
             "churn": rng.integers(0, 2, n),
         }
     )

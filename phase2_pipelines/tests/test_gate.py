@@ -158,7 +158,9 @@ def test_small_slices_are_listed_with_the_reason_and_not_gated() -> None:
     assert ungated["contract=Two year"] == (
         f"{churners} churners < min_slice_positives {churners + 1}"
     )
-    assert ungated["internetservice=DSL"] == "internetservice is not in gate.slices"
+    assert ungated["internetservice=DSL"] == (
+        "internetservice is not in gate.slices or gate.protected_attributes"
+    )
     assert "non-inferior on contract=Month-to-month" in names(decision)
 
 

@@ -39,7 +39,11 @@ def _write(tmp_path: Path, change: dict[str, object]) -> Path:
         ({"train.family": "xgboost"}, "train.family"),
         ({"evaluate.threshold": 0}, "evaluate.threshold"),
         ({"data.world.cutoff_week": 5}, "need a later cutoff_week"),
-        ({"gate.slices": ["seniorcitizen"]}, "gate.slices ['seniorcitizen'] are not in"),
+        ({"gate.slices": ["paymentmethod"]}, "gate.slices ['paymentmethod'] are not in"),
+        (
+            {"gate.protected_attributes": ["partner"]},
+            "gate.protected_attributes ['partner'] are not in",
+        ),
         ({"gate.confidence": 1.5}, "gate.confidence"),
         ({"gate.min_slice_positives": 0}, "gate.min_slice_positives"),
         ({"gate.floor": {"roc_auc": 0.8}}, "gate.floor"),
@@ -56,9 +60,9 @@ def test_the_command_line_names_the_bad_field_without_a_traceback(
 ) -> None:
     from phase2_pipelines.__main__ import main
 
-    bad = _write(tmp_path, {"gate.slices": ["seniorcitizen"]})
+    bad = _write(tmp_path, {"gate.slices": ["paymentmethod"]})
     assert main(["--params", str(bad), "check"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {bad} is not valid:")
-    assert "gate.slices ['seniorcitizen'] are not in evaluate.slices" in err
+    assert "gate.slices ['paymentmethod'] are not in evaluate.slices" in err
     assert "Traceback" not in err

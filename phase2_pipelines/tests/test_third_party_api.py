@@ -19,6 +19,10 @@ APIS = [
     ("mlflow.sklearn", "load_model"),
     ("mlflow.exceptions", "MlflowException"),
     ("mlflow.tracking._tracking_service.utils", "is_tracking_uri_set"),
+    # tracking.ensure_store: the schema head, and the engines MLflow caches per store URI
+    ("mlflow.store.db.utils", "_get_latest_schema_revision"),
+    ("mlflow.store.tracking.sqlalchemy_store", "SqlAlchemyStore"),
+    ("mlflow.store.model_registry.sqlalchemy_store", "SqlAlchemyStore"),
     ("sklearn.model_selection", "StratifiedKFold"),
     ("sklearn.model_selection", "cross_val_predict"),
     ("sklearn.model_selection", "train_test_split"),
@@ -61,3 +65,12 @@ def test_log_model_takes_the_arguments_we_pass() -> None:
     for argument in ("name", "pip_requirements", "signature", "serialization_format",
                      "skops_trusted_types"):  # fmt: skip
         assert argument in parameters, f"mlflow.sklearn.log_model lost {argument}"
+
+
+def test_sqlalchemy_stores_cache_one_engine_per_uri() -> None:
+    """``ensure_store`` closes these after a rebuild: the map must still be where it was."""
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+
+    assert isinstance(TrackingStore._engine_map, dict)
+    assert isinstance(RegistryStore._engine_map, dict)

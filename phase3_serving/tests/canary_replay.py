@@ -5,9 +5,10 @@ replacement and routed by the service's own sticky hash (``canary_bucket``). The
 configured pipeline trained on the training rows. A *healthy* challenger is the same pipeline
 trained on a bootstrap resample of those rows: equal in skill and in score distribution, but not
 identical. Rows arrive in micro-batches of random size; each challenger call has a realistic,
-noisy latency (log-normal around a few milliseconds, with rare spikes) and a small base error
-rate below the limit. The guardrails see exactly what the service records (``Evidence``) and are
-tested at the service's schedule of looks (``GuardrailPolicy``), until a breach or the last look.
+noisy latency (log-normal around a few milliseconds, with rare spikes) and a small base rate of
+failed calls below the limit (a failed call fails all its rows). The guardrails see exactly what
+the service records (``Evidence``) and are tested at the service's schedule of looks
+(``GuardrailPolicy``), until a breach or the last look.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.params import load_params
 from phase2_pipelines.train import fit_model, predict_scores
-from phase3_serving.guardrails import Evidence, GuardrailPolicy, Verdict
+from phase3_serving.guardrails import Evidence, GuardrailPolicy, Stage, Verdict
 from phase3_serving.rollout import canary_bucket
 
 CANARY_PERCENT = 20.0
@@ -32,7 +33,7 @@ HEALTHY_POOL = 20  # healthy challengers, each trained on its own bootstrap resa
 class Behaviour:
     """How a challenger behaves in production, apart from its scores."""
 
-    error_rate: float = 0.002  # a small base rate, below the 2% limit
+    error_rate: float = 0.002  # failed calls: a small base rate, below the 2% limit
     latency_median_ms: float = 4.0
     latency_sigma: float = 0.5
     spike_rate: float = 0.01  # a garbage-collection pause, say
@@ -113,9 +114,14 @@ def replay_canary(
     challenger: np.ndarray,
     behaviour: Behaviour,
     rng: np.random.Generator,
+    stage: Stage = Stage.CANARY,
 ) -> Outcome:
-    """One canary: micro-batches of random customers until a breach or the last look."""
+    """One canary (or shadow): micro-batches of random customers until a breach or the last
+    look. A shadow's challenger scores as it did offline (its live scores on its evaluated rows
+    are its offline ones), so its score check is the skew check's healthy case."""
     evidence = Evidence.empty(policy)
+    if stage is Stage.SHADOW:
+        evidence.record_probe(challenger, challenger)
     done = 0
     n = len(replay.customer_ids)
     verdict = None
@@ -124,16 +130,17 @@ def replay_canary(
         canary = rows[replay.in_canary[rows]]
         evidence.record_champion(replay.champion[rows[~replay.in_canary[rows]]])
         if len(canary):
-            failed = rng.random(len(canary)) < behaviour.error_rate
+            failed = rng.random() < behaviour.error_rate  # the call, with all its rows
             latency = behaviour.latency_median_ms * np.exp(rng.normal(0, behaviour.latency_sigma))
             if rng.random() < behaviour.spike_rate:
                 latency *= behaviour.spike_factor
-            evidence.record_challenger(policy, latency, len(canary), challenger[canary[~failed]])
+            scores = challenger[canary[:0]] if failed else challenger[canary]
+            evidence.record_challenger(policy, latency, len(canary), scores)
         look = policy.due_look(evidence.requests, done)
         if look is None:
             continue
         done = look + 1
-        verdict = policy.check(evidence, look)
+        verdict = policy.check(evidence, look, stage)
         if verdict.breach is not None:
             breach = verdict.breach
             return Outcome(True, breach.guardrail, verdict.look, evidence.requests, verdict)
@@ -147,11 +154,12 @@ def run_canaries(
     behaviour: Behaviour,
     challengers: list[np.ndarray],
     seed: int,
+    stage: Stage = Stage.CANARY,
 ) -> Tally:
-    """``canaries`` independent canaries, cycling through ``challengers``."""
+    """``canaries`` independent canaries (or shadows), cycling through ``challengers``."""
     rng = np.random.default_rng(seed)
     tally = Tally()
     for i in range(canaries):
         challenger = challengers[i % len(challengers)]
-        tally.outcomes.append(replay_canary(policy, replay, challenger, behaviour, rng))
+        tally.outcomes.append(replay_canary(policy, replay, challenger, behaviour, rng, stage))
     return tally

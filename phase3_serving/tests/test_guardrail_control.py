@@ -1,10 +1,11 @@
 """How often the canary guardrails roll back a healthy challenger, and how fast a bad one.
 
 A healthy control: hundreds of simulated canaries on real customers (``canary_replay.py``)
-whose challenger equals the champion in distribution. At the default settings the guardrails
-must roll back at most 1% of them; a challenger that is bad in any of the three ways must still
-be rolled back, every time, within the schedule of looks. The figures are printed (run with
-``-s``) and reported in the phase-3 lesson.
+whose challenger equals the champion in distribution, and as many shadows of the same
+challengers. At the default settings the guardrails must roll back at most 1% of them (the
+upper bound of the rate's 95% Wilson interval is printed with it); a challenger that is bad in
+any of the three ways must still be rolled back, every time, within the schedule of looks. The
+figures are printed (run with ``-s``) and reported in the phase-3 lesson.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from phase2_pipelines.stats import wilson_interval
 from phase3_serving.config import ServingSettings
-from phase3_serving.guardrails import GuardrailPolicy
+from phase3_serving.guardrails import GuardrailPolicy, Stage
 from phase3_serving.tests.canary_replay import Behaviour, Replay, Tally, build_replay, run_canaries
 
 pytestmark = pytest.mark.slow
@@ -38,13 +40,18 @@ def _requests(tally: Tally) -> str:
     return f"median {int(np.median(needed))}, max {max(needed)} challenger requests"
 
 
+@pytest.mark.parametrize("stage", [Stage.CANARY, Stage.SHADOW])
 def test_healthy_challengers_are_rarely_rolled_back(
-    replay: Replay, policy: GuardrailPolicy
+    replay: Replay, policy: GuardrailPolicy, stage: Stage
 ) -> None:
-    tally = run_canaries(policy, replay, HEALTHY_CANARIES, Behaviour(), replay.healthy, seed=1)
+    tally = run_canaries(
+        policy, replay, HEALTHY_CANARIES, Behaviour(), replay.healthy, seed=1, stage=stage
+    )
+    low, high = wilson_interval(tally.rollbacks, HEALTHY_CANARIES)
     print(
-        f"\nhealthy control: {tally.rollbacks} of {HEALTHY_CANARIES} canaries rolled back"
-        f" ({tally.rate:.2%}); each ran to its last look ({policy.looks[-1]} challenger requests)"
+        f"\nhealthy control, {stage}: {tally.rollbacks} of {HEALTHY_CANARIES} rolled back"
+        f" ({tally.rate:.2%}, 95% Wilson interval [{low:.2%}, {high:.2%}]); each ran to its"
+        f" last look ({policy.looks[-1]} challenger requests)"
     )
     assert tally.rate <= MAX_FALSE_ROLLBACK_RATE, [o.reason for o in tally.outcomes]
     assert all(
@@ -53,36 +60,48 @@ def test_healthy_challengers_are_rarely_rolled_back(
 
 
 @pytest.mark.parametrize(
-    ("kind", "behaviour", "guardrail"),
+    ("kind", "behaviour", "guardrail", "by_look"),
     [
-        ("shuffled labels", Behaviour(), "score_shift_psi"),
-        ("errors on 8% of requests", Behaviour(error_rate=0.08), "error_rate"),
+        ("shuffled labels", Behaviour(), "score_shift_psi", 2),
+        # Failed calls, not rows, are the trials: ~4 canary rows a call here, so 200 rows are
+        # ~50 calls, and 8% of calls failing takes a few looks to prove at alpha 0.01/15.
+        ("8% of calls failing", Behaviour(error_rate=0.08), "error_rate", 4),
         (
             "slow: ~400 ms a call",
             Behaviour(latency_median_ms=400.0, latency_sigma=0.3),
             "p95_latency_ms",
+            2,
         ),
     ],
 )
 def test_a_bad_challenger_is_still_rolled_back(
-    replay: Replay, policy: GuardrailPolicy, kind: str, behaviour: Behaviour, guardrail: str
+    replay: Replay,
+    policy: GuardrailPolicy,
+    kind: str,
+    behaviour: Behaviour,
+    guardrail: str,
+    by_look: int,
 ) -> None:
     challengers = [replay.shuffled] if kind == "shuffled labels" else replay.healthy
     tally = run_canaries(policy, replay, BAD_CANARIES, behaviour, challengers, seed=2)
     print(f"\n{kind}: {tally.rollbacks} of {BAD_CANARIES} rolled back, after {_requests(tally)}")
     assert tally.rollbacks == BAD_CANARIES
     assert {o.guardrail for o in tally.outcomes} == {guardrail}
-    assert max(tally.requests_to_rollback()) <= policy.looks[1] + 50  # by the second look
+    assert max(tally.requests_to_rollback()) <= policy.looks[by_look - 1] + 50
 
 
 def test_a_small_error_excess_needs_more_evidence_than_a_large_one(
     replay: Replay, policy: GuardrailPolicy
 ) -> None:
-    """Sample size at work: 4% errors (twice the limit) takes longer to prove than 8%."""
+    """Sample size at work: 4% of calls failing (twice the limit) takes longer to prove than
+    8%, and within the schedule (~1,250 calls) is not always proven."""
     mild = run_canaries(policy, replay, BAD_CANARIES, Behaviour(error_rate=0.04), replay.healthy, 3)
     gross = run_canaries(
         policy, replay, BAD_CANARIES, Behaviour(error_rate=0.08), replay.healthy, 3
     )
-    print(f"\n4% errors: {mild.rollbacks} of {BAD_CANARIES} rolled back, after {_requests(mild)}")
-    assert mild.rollbacks >= 0.9 * BAD_CANARIES
+    print(
+        f"\n4% of calls failing: {mild.rollbacks} of {BAD_CANARIES} rolled back, after"
+        f" {_requests(mild)}"
+    )
+    assert mild.rollbacks >= 0.75 * BAD_CANARIES
     assert np.median(mild.requests_to_rollback()) > np.median(gross.requests_to_rollback())

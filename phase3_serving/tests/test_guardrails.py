@@ -10,10 +10,13 @@ from phase3_serving.config import ServingSettings
 from phase3_serving.guardrails import (
     Evidence,
     GuardrailPolicy,
+    Stage,
+    Status,
     binomial_lower_bound,
     population_stability_index,
     psi_lower_bound,
 )
+from phase3_serving.params import load_serving_params
 
 POLICY = GuardrailPolicy(
     alpha=0.01,
@@ -22,6 +25,7 @@ POLICY = GuardrailPolicy(
     max_p95_ms=50.0,
     max_score_shift=0.25,
     score_bins=10,
+    min_latency_calls=20,
 )
 
 
@@ -41,6 +45,7 @@ def test_settings_hold_the_limits_the_schedule_and_the_bins() -> None:
     assert policy.looks == (200, 500, 1_000, 2_000, 5_000)
     assert policy.alpha_per_test == pytest.approx(0.01 / (5 * 3))  # Bonferroni
     assert policy.score_bins == 10
+    assert policy.min_latency_calls == load_serving_params().guardrails.min_latency_calls
     with pytest.raises(ValueError, match="increasing order"):
         ServingSettings(serving_guardrail_looks=(500, 200))
 
@@ -80,7 +85,8 @@ def test_evidence_from_several_workers_adds_up() -> None:
     a, b = _evidence(0, 5.0, False, calls=10), _evidence(2, 80.0, False, calls=10)
     pooled = Evidence.pooled([a, b], POLICY)
     assert pooled.requests == a.requests + b.requests == 200
-    assert pooled.errors == 20
+    assert pooled.errors == 20  # rows, reported
+    assert (pooled.calls, pooled.failed_calls) == (20, 2)  # what the error guardrail counts
     assert pooled.slow_calls == 10
     assert sum(pooled.champion_bins) == 4_000
     assert Evidence.model_validate_json(pooled.model_dump_json()) == pooled  # shareable as JSON
@@ -90,7 +96,7 @@ def test_evidence_from_several_workers_adds_up() -> None:
     ("errors", "latency", "shifted", "fired"),
     [
         (0, 5.0, False, None),
-        (2, 5.0, False, "error_rate"),  # 20 of 200 failed: far beyond 2% even at n=200
+        (6, 5.0, False, "error_rate"),  # 6 of 20 calls failed: beyond 2% even at n=20
         (0, 80.0, False, "p95_latency_ms"),
         (0, 5.0, True, "score_shift_psi"),
     ],
@@ -106,6 +112,7 @@ def test_each_guardrail_fires_on_its_own_with_its_evidence(
     assert verdict.requests == 200
     for check in verdict.checks:  # every check reports estimate, bound, limit and n
         assert check.n > 0
+        assert check.status is (Status.BREACH if check is breach else Status.PASS)
         assert check.alpha == pytest.approx(POLICY.alpha_per_test)
         assert str(check.n) in check.reason
     if breach:
@@ -113,12 +120,94 @@ def test_each_guardrail_fires_on_its_own_with_its_evidence(
         assert "lower bound" in breach.reason
 
 
-def test_one_error_in_two_hundred_is_not_enough_to_roll_back() -> None:
-    """A point estimate of 2.5% is above the 2% limit; the evidence is not (n=200)."""
-    evidence = _evidence(0, 5.0, False)
-    evidence.errors = 5
+def test_one_failed_call_in_twenty_is_not_enough_to_roll_back() -> None:
+    """A point estimate of 5% is above the 2% limit; the evidence is not (n=20 calls)."""
+    evidence = _evidence(1, 5.0, False)
     verdict = POLICY.check(evidence, look=0)
     error = next(c for c in verdict.checks if c.guardrail == "error_rate")
     assert error.observed is not None
     assert error.observed > POLICY.max_error_rate
     assert not error.breached
+
+
+def test_errors_are_counted_per_call_not_per_row() -> None:
+    """One call that fails its 100 rows is one failure among 25 calls, not 100 among 220 rows:
+    the rows of a call fail together, so they are not 100 independent draws."""
+    evidence = Evidence.empty(POLICY)
+    rng = np.random.default_rng(3)
+    evidence.record_challenger(POLICY, 5.0, 100, np.empty(0))  # a whole call failed
+    for _ in range(24):
+        evidence.record_challenger(POLICY, 5.0, 5, rng.beta(2, 5, 5))
+    check = next(c for c in POLICY.check(evidence, 0).checks if c.guardrail == "error_rate")
+    assert (check.n, check.observed) == (25, pytest.approx(1 / 25))
+    assert not check.breached  # per row it would be 100 of 220, a sure "breach"
+    assert binomial_lower_bound(100, 220, POLICY.alpha_per_test) > POLICY.max_error_rate
+
+
+def test_a_latency_verdict_on_four_calls_is_insufficient_never_a_breach() -> None:
+    """Four slow calls (warm-up, say) are no verdict; twenty slow calls are a breach."""
+    few = _evidence(0, 400.0, False, calls=4)
+    check = next(c for c in POLICY.check(few, 0).checks if c.guardrail == "p95_latency_ms")
+    assert check.status is Status.INSUFFICIENT
+    assert not check.breached
+    assert "insufficient" in check.reason
+    assert "4 calls" in check.reason
+    assert binomial_lower_bound(4, 4, POLICY.alpha_per_test) > 0.05  # what it used to judge
+    enough = _evidence(0, 400.0, False, calls=POLICY.min_latency_calls)
+    verdict = POLICY.check(enough, 0)
+    assert verdict.status("p95_latency_ms") is Status.BREACH
+
+
+def test_five_slow_warm_up_calls_among_twenty_do_not_roll_back() -> None:
+    evidence = _evidence(0, 5.0, False, calls=15)
+    for _ in range(5):
+        evidence.record_challenger(POLICY, 400.0, 10, np.full(10, 0.3))
+    assert POLICY.check(evidence, 0).status("p95_latency_ms") is Status.PASS
+
+
+def _probed(live: np.ndarray, offline: np.ndarray) -> Evidence:
+    evidence = _evidence(0, 5.0, True)  # its scores are far from the champion's
+    evidence.record_probe(live, offline)
+    return evidence
+
+
+def test_a_shadow_that_scores_as_it_did_offline_passes_however_far_it_moved() -> None:
+    """Skew, not change: the challenger's live scores equal its offline ones on the same rows,
+    so the shadow passes, though the same evidence in a canary (against the champion) fails."""
+    offline = np.random.default_rng(4).beta(2, 5, 2_000)
+    evidence = _probed(offline + 1e-12, offline)
+    shadow = POLICY.check(evidence, 0, Stage.SHADOW)
+    assert shadow.breach is None
+    skew = next(c for c in shadow.checks if c.guardrail == "score_skew_psi")
+    assert skew.status is Status.PASS
+    assert skew.observed == pytest.approx(0.0, abs=1e-9)
+    assert "0 of 2000 rows differ" in skew.reason
+    assert "score_shift_psi" not in {c.guardrail for c in shadow.checks}
+    canary = POLICY.check(evidence, 0, Stage.CANARY)
+    assert canary.breach is not None
+    assert canary.breach.guardrail == "score_shift_psi"  # the business view, in the canary
+    assert "challenger vs champion" in canary.breach.reason
+
+
+def test_a_shadow_whose_live_scores_differ_from_its_offline_ones_is_stopped() -> None:
+    """Training-serving skew: the same rows, scored live, land elsewhere."""
+    offline = np.random.default_rng(5).beta(2, 5, 2_000)
+    live = np.clip(offline * 2.2, 0.0, 1.0)
+    verdict = POLICY.check(_probed(live, offline), 0, Stage.SHADOW)
+    assert verdict.breach is not None
+    assert verdict.breach.guardrail == "score_skew_psi"
+    assert "own offline scores" in verdict.breach.reason
+
+
+def test_a_shadow_without_offline_scores_is_insufficient_not_passed() -> None:
+    verdict = POLICY.check(_evidence(0, 5.0, False), 0, Stage.SHADOW)
+    assert verdict.status("score_skew_psi") is Status.INSUFFICIENT
+    assert verdict.breach is None
+
+
+def test_the_probe_is_one_copy_however_many_workers_report_it() -> None:
+    offline = np.random.default_rng(6).beta(2, 5, 500)
+    a, b = _probed(offline, offline), _probed(offline, offline)
+    pooled = Evidence.pooled([a, b], POLICY)
+    assert sum(pooled.offline_bins) == 500
+    assert pooled.calls == a.calls + b.calls

@@ -168,3 +168,43 @@ def test_shadow_logs_both_scores_and_the_log_reads_as_one_data_set(
     assert shadowed["shadow_probability"].notna().all()
     assert not np.allclose(shadowed["shadow_probability"], shadowed["churn_probability"])
     assert whole.loc[whole["shadow_version"].isna(), "shadow_probability"].isna().all()
+
+
+def test_a_shadow_that_scores_as_it_did_offline_passes_however_far_it_moved(
+    trained: Trained, bad_challenger: str, tmp_path: Path
+) -> None:
+    """The challenger trained on shuffled labels scores nothing like the champion (its canary
+    is rolled back, above), yet it scores live exactly as phase 2 evaluated it: no skew, so its
+    shadow passes. The shadow makes one challenger call per request, whatever the timing."""
+    Registry(trained.params.registry.model_name).stage_challenger(bad_challenger, "shadow test")
+    requests, per_request = 8, 25
+    with running_server(
+        trained.settings.model_copy(update={"state_dir": tmp_path / "state"}),
+        tmp_path / "server.log",
+        MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
+        MLOPS_SERVING_SHADOW="true",
+        MLOPS_SERVING_GUARDRAIL_LOOKS=LOOKS,
+    ) as server:
+        for index in range(requests):
+            rows = request_rows(per_request, index * per_request)
+            answer = httpx.post(f"{server.url}/v1/predict/batch", json={"rows": rows})
+            assert answer.status_code == 200
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            plan = httpx.get(f"{server.url}/admin/rollout", headers=admin_headers()).json()
+            verdict = plan["looks"]["last_verdict"]
+            if plan["guardrails"]["requests"] >= 150 and verdict and verdict["look"] == 2:
+                break
+            time.sleep(0.2)
+    assert plan["mode"] == "shadow"  # not rolled back
+    assert plan["guardrails"]["calls"] == requests  # one shadow call per request
+    checks = {c["guardrail"]: c for c in verdict["checks"]}
+    assert set(checks) == {"error_rate", "p95_latency_ms", "score_skew_psi"}
+    skew = checks["score_skew_psi"]
+    assert skew["status"] == "pass"
+    assert skew["observed"] < 1e-6
+    assert skew["n"] == len(load_telco().test)  # the holdout phase 2 evaluated it on
+    assert checks["p95_latency_ms"]["status"] == "insufficient"  # 8 calls < 20
+    assert plan["guardrails"]["score_skew_psi"] < 1e-6
+    assert plan["guardrails"]["probe_differing"] == 0
+    assert plan["guardrails"]["score_shift_psi"] > 0.25  # far from the champion, reported

@@ -17,6 +17,7 @@ POLICY = GuardrailPolicy(
     max_p95_ms=50.0,
     max_score_shift=0.25,
     score_bins=10,
+    min_latency_calls=1,
 )
 
 
@@ -25,10 +26,19 @@ def worker(directory: Path, name: str) -> Rollout:
     return Rollout(POLICY, PlanStore(directory), EvidenceBoard(directory, worker=name))
 
 
-def serve_challenger(rollout: Rollout, rows: int, failed: int = 0, latency_ms: float = 5.0) -> None:
+ROWS_PER_CALL = 5
+
+
+def serve_challenger(
+    rollout: Rollout, rows: int, failed_calls: int = 0, latency_ms: float = 5.0
+) -> None:
+    """``rows`` challenger rows in calls of ``ROWS_PER_CALL``; the first ``failed_calls`` fail."""
     rng = np.random.default_rng(rows)
     rollout.record_champion(rng.beta(2, 5, 4 * rows))
-    rollout.record_challenger(latency_ms, rows, rng.beta(2, 5, rows - failed))
+    for call, start in enumerate(range(0, rows, ROWS_PER_CALL)):
+        size = min(ROWS_PER_CALL, rows - start)
+        scored = 0 if call < failed_calls else size
+        rollout.record_challenger(latency_ms, size, rng.beta(2, 5, scored))
 
 
 def test_canary_is_sticky_and_close_to_its_share(tmp_path: Path) -> None:
@@ -55,7 +65,7 @@ def test_a_new_challenger_never_inherits_the_last_ones_evidence(tmp_path: Path) 
     rollout = worker(tmp_path, "a")
     rollout.configure(RolloutMode.CANARY, 50, "admin")
     rollout.set_challenger("4")
-    serve_challenger(rollout, 150, failed=30, latency_ms=500.0)
+    serve_challenger(rollout, 150, failed_calls=6, latency_ms=500.0)
     assert rollout.pooled().errors == 30
     rollout.set_challenger("5")
     fresh = rollout.pooled()
@@ -100,7 +110,7 @@ def test_a_breach_stops_every_worker_with_its_evidence(tmp_path: Path) -> None:
     b.refresh()
     a.set_challenger("9")
     b.set_challenger("9")
-    serve_challenger(a, 120, failed=40)
+    serve_challenger(a, 120, failed_calls=12)
     verdict = a.check()
     assert verdict is not None
     assert verdict.breach is not None
@@ -117,7 +127,7 @@ def test_a_stale_breach_does_not_undo_a_newer_plan(tmp_path: Path) -> None:
     a, b = worker(tmp_path, "a"), worker(tmp_path, "b")
     a.configure(RolloutMode.CANARY, 50, "admin")
     a.set_challenger("9")
-    serve_challenger(a, 120, failed=40)
+    serve_challenger(a, 120, failed_calls=12)
     verdict = a.check()
     assert verdict is not None
     newer = b.configure(RolloutMode.SHADOW, 0, "admin")  # an operator moved on meanwhile

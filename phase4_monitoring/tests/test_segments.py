@@ -43,7 +43,7 @@ def judge_week(champion: WorldChampion, params: MonitoringParams, world: World) 
         business=reference.business,
         calibration_bins=reference.calibration_bins,
         params=params,
-        segments=slice_values(frame, champion.params.evaluate),
+        slices=slice_values(frame, champion.params.evaluate),
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
 from phase1_foundations.settings import Settings
+from phase3_serving.params import load_serving_params
 from phase5_capstone.events import Event, read_events
 from phase5_capstone.faults import LabelShuffle, SlowServing
 from phase5_capstone.runner import RunResult, build_context, run
@@ -126,6 +127,11 @@ def test_slow_candidate_is_stopped_by_a_live_guardrail(tmp_path: Path) -> None:
     assert len(stopped) == 1
     assert stopped[0].model_version == staged[0].model_version
     assert stopped[0].evidence["guardrail"] == ["p95_latency_ms"]
+    breach = stopped[0].measured["breach"]
+    assert isinstance(breach, dict)
+    latency = next(c for c in breach["verdict"]["checks"] if c["guardrail"] == "p95_latency_ms")  # type: ignore[index,union-attr]
+    assert latency["status"] == "breach"
+    assert latency["n"] >= load_serving_params().guardrails.min_latency_calls  # calls, judged
     promoted = {e.model_version for e in of_kind(events, "promoted")}
     assert staged[0].model_version not in promoted  # the slow one never served everyone
     assert all(e.week > RETRAIN_WEEK for e in staged[1:])  # a later try, once the fault is gone
@@ -241,9 +247,10 @@ def test_a_replica_left_on_an_old_version_is_caught(tmp_path: Path) -> None:
     assert 400 < int(unexpected["1"]) < 800  # about 30% of 2,000 customers
 
 
-def test_training_serving_skew_is_stopped_by_the_score_shift_guardrail(tmp_path: Path) -> None:
+def test_training_serving_skew_is_stopped_by_the_skew_guardrail(tmp_path: Path) -> None:
     """The package reads tenure in years where training used months: offline evaluation scored
-    the training pipeline and saw nothing; the live scores shift, and the guardrail stops it."""
+    the training pipeline and saw nothing; in the shadow, the same rows scored live land
+    elsewhere than evaluation put them, and the skew guardrail stops it before it serves."""
     from phase5_capstone.faults import ServingSkew
 
     skew = ServingSkew(
@@ -256,5 +263,6 @@ def test_training_serving_skew_is_stopped_by_the_score_shift_guardrail(tmp_path:
     stopped = of_kind(events, "guardrail_rollback")
     assert len(stopped) == 1
     assert stopped[0].model_version == staged[0].model_version
-    assert "score_shift_psi" in stopped[0].evidence["guardrail"]  # type: ignore[operator]
+    assert stopped[0].evidence["guardrail"] == ["score_skew_psi"]
+    assert stopped[0].evidence["stage"] == "shadow"
     assert staged[0].model_version not in {e.model_version for e in of_kind(events, "promoted")}
