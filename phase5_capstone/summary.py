@@ -12,7 +12,7 @@ from phase5_capstone.truth import MODEL_CHANGES, RunJudgement, WeekTruth, judge_
 
 NOTABLE = {
     "bootstrapped": "champion v{v} shipped",
-    "quarantined": "batch quarantined",
+    "quarantined": "batch held (quarantined)",
     "candidate_rejected": "v{v} rejected by the gate",
     "retrain_waiting": "retrain waits for labels",
     "challenger_staged": "v{v} staged",
@@ -39,6 +39,10 @@ def _notable(event: Event) -> str:
     """One event in a few words; a candidate that was never registered is named by its kind."""
     if event.model_version is None and event.kind == "candidate_rejected":
         return f"{event.evidence.get('candidate', 'a')} candidate rejected"
+    if event.kind == "quarantined" and not event.evidence.get("held"):
+        bad, good = event.evidence.get("quarantined_rows"), event.evidence.get("accepted_rows")
+        if isinstance(bad, int) and isinstance(good, int):
+            return f"{bad:,} rows quarantined, {good:,} scored"
     text = NOTABLE[event.kind].format(v=event.model_version)
     kind = event.evidence.get("candidate")
     if event.kind == "challenger_staged" and isinstance(kind, str):
