@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 import sqlite3
+import tempfile
 import uuid
 from collections.abc import Iterator
 from importlib import metadata
@@ -37,6 +39,7 @@ def model_pip_requirements() -> list[str]:
 
 SQLITE_PREFIX = "sqlite:///"
 CREATING_SUFFIX = ".creating"
+TEMPLATE_DIR = "mlops-path-mlflow"  # under the temporary directory: the migrated empty store
 # Tables that hold something of value: a store with a row in any of them is never rebuilt.
 CONTENT_TABLES = ("runs", "registered_models", "model_versions", "logged_models")
 
@@ -72,15 +75,57 @@ def store_content(path: Path) -> int:
     return found
 
 
-def _create_store(path: Path) -> None:
-    """Create and migrate a store in a temporary file, then link it into place (never over a
-    store that another process put there first)."""
+def _migrated(path: Path, artifact_root: str) -> None:
+    """A new, empty store at ``path``, migrated to MLflow's head revision."""
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
+    SqlAlchemyStore(f"{SQLITE_PREFIX}{path}", artifact_root)  # type: ignore[no-untyped-call]
+    _forget_engines(f"{SQLITE_PREFIX}{path}")
+
+
+def empty_store_template() -> Path:
+    """A migrated, empty store for this MLflow's schema, made once per machine in the temporary
+    directory and copied for every new store: migrating one from nothing costs seconds (every
+    test, benchmark run and capstone run makes its own store). Made in a temporary file and
+    renamed into place, so a reader sees a whole template or none; checked before every use."""
+    head = _head_revision()
+    folder = Path(tempfile.gettempdir()) / TEMPLATE_DIR
+    template = folder / f"empty-{head}.db"
+    if template.exists() and store_revision(template) == head and not store_content(template):
+        return template
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{template.name}.{uuid.uuid4().hex}{CREATING_SUFFIX}"
+    try:
+        _migrated(partial, folder.as_uri())
+        partial.replace(template)
+    finally:
+        for leftover in folder.glob(f"{partial.name}*"):
+            leftover.unlink(missing_ok=True)
+    return template
+
+
+def _copy_template(partial: Path, artifact_root: str) -> None:
+    """``partial`` becomes a copy of the template, its default experiment pointed at
+    ``artifact_root`` (what creating the store there would have recorded)."""
+    shutil.copyfile(empty_store_template(), partial)
+    with contextlib.closing(sqlite3.connect(partial)) as db:
+        db.execute(
+            "UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0",
+            (artifact_root,),
+        )
+        db.commit()
+
+
+def _create_store(path: Path) -> None:
+    """Create and migrate a store in a temporary file (a copy of the migrated template), then
+    link it into place (never over a store that another process put there first)."""
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}{CREATING_SUFFIX}")
     try:
-        SqlAlchemyStore(f"{SQLITE_PREFIX}{partial}", path.parent.as_uri())  # type: ignore[no-untyped-call]
-        _forget_engines(f"{SQLITE_PREFIX}{partial}")
+        try:
+            _copy_template(partial, path.parent.as_uri())
+        except (OSError, sqlite3.DatabaseError):  # no usable template: migrate from nothing
+            partial.unlink(missing_ok=True)
+            _migrated(partial, path.parent.as_uri())
         try:
             os.link(partial, path)
         except FileExistsError:

@@ -6,6 +6,7 @@ opens after it, with no run lost; a store that holds a run is never thrown away.
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -19,7 +20,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from phase1_foundations.settings import Settings
-from phase2_pipelines.tracking import StoreBroken, ensure_store
+from phase2_pipelines.tracking import TEMPLATE_DIR, StoreBroken, ensure_store, store_content
 
 CREATE = "from phase2_pipelines.tracking import ensure_store as e; from phase1_foundations.settings"
 CREATE += " import Settings as S; import sys; e(S(state_dir=sys.argv[1]))"
@@ -77,15 +78,36 @@ def test_a_half_created_store_with_a_run_is_refused_not_thrown_away(tmp_path: Pa
 def test_a_creation_killed_at_any_moment_leaves_a_store_that_opens(tmp_path: Path) -> None:
     """SIGKILL at random moments of the creation (seeded), then create again: it opens."""
     rng = np.random.default_rng(18)
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", CREATE, str(tmp_path / "timing")], check=True)
-    length = time.perf_counter() - started  # a whole creation, interpreter start included
-    for index, delay in enumerate(rng.uniform(0.0, length, 6)):
+    lengths = []
+    for template in (None, tmp_path / "timing-tmp"):  # a creation from the template, and without
+        env = dict(os.environ)
+        if template is not None:
+            template.mkdir()
+            env["TMPDIR"] = str(template)
+        started = time.perf_counter()
+        where = str(tmp_path / f"timing{len(lengths)}")
+        subprocess.run([sys.executable, "-c", CREATE, where], env=env, check=True)
+        lengths.append(time.perf_counter() - started)  # interpreter start included
+    for index, draw in enumerate(rng.uniform(0.0, 1.0, 6)):
+        delay = draw * lengths[index % 2]
         state = tmp_path / f"kill{index}"
-        process = subprocess.Popen([sys.executable, "-c", CREATE, str(state)])
+        # Half the kills land with no migrated template yet (a temporary directory of their
+        # own): the kill then cuts the template's migration, not the copy of it.
+        fresh = tmp_path / f"tmp{index}"
+        fresh.mkdir()
+        env = {**os.environ, "TMPDIR": str(fresh)} if index % 2 else dict(os.environ)
+        process = subprocess.Popen([sys.executable, "-c", CREATE, str(state)], env=env)
         time.sleep(float(delay))
         process.send_signal(signal.SIGKILL)
         process.wait()
         settings = _settings(state)
         ensure_store(settings)
         assert [e.name for e in _client(settings).search_experiments()] == ["Default"], delay
+        if index % 2:  # and the template the kill cut short is made whole by the next creation
+            again = subprocess.run(
+                [sys.executable, "-c", CREATE, str(tmp_path / f"again{index}")], env=env, check=True
+            )
+            assert again.returncode == 0
+            templates = list((fresh / TEMPLATE_DIR).glob("empty-*.db"))
+            assert len(templates) == 1
+            assert store_content(templates[0]) == 0
