@@ -77,7 +77,7 @@ def per_feature(champion: WorldChampion, frame: pd.DataFrame, repeats: int) -> N
 def versus_evidently(
     champion: WorldChampion, rows: int, repeats: int, evidently_repeats: int
 ) -> None:
-    from phase4_monitoring.reports import build_report, drifted_columns, evidently_frame
+    from phase4_monitoring.evidently_reports import build_report, drifted_columns, evidently_frame
 
     params = load_monitoring_params()
     frame = World(17, DRIFT_SCENARIO, rows_per_week=rows).week(DRIFT_WEEK).features

@@ -30,8 +30,8 @@ from phase1_foundations.world import WeekBatch, World
 from phase2_pipelines.params import load_params
 from phase4_monitoring.checkcmd import holdout_calibration, logged_scores, write_evidently
 from phase4_monitoring.live import exporter, prometheus, service
-from phase4_monitoring.metrics import MonitorMetrics
 from phase4_monitoring.monitor import MonitorReference, WindowReport, monitor_window
+from phase4_monitoring.monitor_metrics import MonitorMetrics
 from phase4_monitoring.params import MonitoringParams, load_monitoring_params
 from phase4_monitoring.reference import Champion, ReferenceUnavailable, load_champion
 from phase4_monitoring.render import render_report

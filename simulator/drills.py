@@ -36,7 +36,7 @@ class _Strict(BaseModel):
 
 
 class ScoringSettings(_Strict):
-    """Points of each part of a drill's score, and what costs points (see ``scoring.py``)."""
+    """Points of each part of a drill's score, and what costs points (see ``drill_score.py``)."""
 
     detection: float = Field(gt=0)
     half_life_weeks: float = Field(

@@ -20,9 +20,9 @@ COVERED_BY = {
     "make bench-monitoring":
         T + "test_bench_monitoring::test_bench_prints_times_ratio_agreement_and_the_cbpe_table",
     "python -m phase4_monitoring check var/week.parquet --metrics var/monitoring/metrics.prom":
-        T + "test_metrics::test_check_writes_the_metrics_file",
+        T + "test_monitor_metrics::test_check_writes_the_metrics_file",
     "python -m phase4_monitoring exporter --textfile var/monitoring/metrics.prom --port 9108":
-        T + "test_metrics::test_the_exporter_command_runs_as_written",
+        T + "test_monitor_metrics::test_the_exporter_command_runs_as_written",
     "promtool check rules phase4_monitoring/alerts.yml":
         T + "test_alerts::test_promtool_accepts_the_rules",
     "promtool test rules phase4_monitoring/alerts_test.yml":

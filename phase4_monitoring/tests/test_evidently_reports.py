@@ -12,14 +12,14 @@ from phase1_foundations.contract import FEATURE_NAMES, LABEL_COLUMN
 from phase1_foundations.scenarios import CovariateShift, Scenario
 from phase1_foundations.world import World
 from phase4_monitoring.drift import check_drift
-from phase4_monitoring.params import MonitoringParams
-from phase4_monitoring.reports import (
+from phase4_monitoring.evidently_reports import (
     SCORE_COLUMN,
     build_report,
     drifted_columns,
     evidently_frame,
     write_report,
 )
+from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.tests.conftest import WorldChampion
 from phase4_monitoring.weeks import labeled_week
 
