@@ -216,10 +216,10 @@ bench-monitoring: data ## Benchmark: fast drift checks vs Evidently (100k, 1M ro
 
 .PHONY: phase4
 phase4: data ## Phase 4: serve a champion, send clean then drifted weeks; drift, CBPE, alerts on Prometheus, trigger
-	$(PY) -m phase4_monitoring walkthrough
+	$(PY) -m phase4_monitoring.lesson walkthrough
 .PHONY: check-phase4
 check-phase4: need-data ## Phase 4 exercise self-check: does your trigger policy retrain only when it should? (reads, never repairs)
-	$(PY) -m phase4_monitoring selfcheck
+	$(PY) -m phase4_monitoring.lesson selfcheck
 NANNYML_ENV := .tools/nannyml-env
 .PHONY: nannyml-env
 nannyml-env: $(if $(filter $(UV_LOCAL),$(UV)),$(UV_LOCAL)) ## A throwaway env with NannyML (~1.8 GB, not in the lock) for bench-monitoring's comparison

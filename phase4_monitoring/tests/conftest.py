@@ -15,8 +15,8 @@ from phase1_foundations.settings import Settings
 from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.pipeline import Registration, run_pipeline
 from phase2_pipelines.tests.conftest import isolated_mlflow, workdir
+from phase4_monitoring.lesson.replay import WorldChampion, train_world_champion, world_params
 from phase4_monitoring.params import MonitoringParams, load_monitoring_params
-from phase4_monitoring.replay import WorldChampion, train_world_champion, world_params
 
 __all__ = ["WorldChampion", "build_world_champion", "world_params"]
 

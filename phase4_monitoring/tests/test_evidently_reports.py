@@ -19,9 +19,9 @@ from phase4_monitoring.evidently_reports import (
     evidently_frame,
     write_report,
 )
+from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.tests.conftest import WorldChampion
-from phase4_monitoring.weeks import labeled_week
 
 # A fixed case: three features move clearly (two numbers, one category), sixteen do not.
 THREE_SHIFTS = Scenario(

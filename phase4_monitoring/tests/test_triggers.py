@@ -16,15 +16,15 @@ import pytest
 
 from phase1_foundations.scenarios import ConceptDrift, Scenario
 from phase1_foundations.world import World
-from phase4_monitoring.params import MonitoringParams, TriggerParams
-from phase4_monitoring.replay import (
+from phase4_monitoring.lesson.replay import (
     MonitoredWorld,
     Serving,
     WorldChampion,
     monitor_world,
     replay_trigger,
 )
-from phase4_monitoring.scenarios import PHASE4_SCENARIOS
+from phase4_monitoring.lesson.scenarios import PHASE4_SCENARIOS
+from phase4_monitoring.params import MonitoringParams, TriggerParams
 from phase4_monitoring.stats import FloatArray
 from phase4_monitoring.triggers import Action, MonitoringHistory, TriggerDecision, decide_trigger
 

@@ -29,7 +29,7 @@ from phase1_foundations.settings import Settings, get_settings
 from phase1_foundations.world import WeekBatch, World
 from phase2_pipelines.params import load_params
 from phase4_monitoring.checkcmd import holdout_calibration, logged_scores, write_evidently
-from phase4_monitoring.live import exporter, prometheus, service
+from phase4_monitoring.lesson.live import exporter, prometheus, service
 from phase4_monitoring.monitor import MonitorReference, WindowReport, monitor_window
 from phase4_monitoring.monitor_metrics import MonitorMetrics
 from phase4_monitoring.params import MonitoringParams, load_monitoring_params
@@ -84,7 +84,7 @@ def ensure_champion(settings: Settings) -> Champion:
         pass
     from phase2_pipelines.pipeline import run_pipeline
     from phase2_pipelines.workdir import WorkDir
-    from phase4_monitoring.replay import world_params
+    from phase4_monitoring.lesson.replay import world_params
 
     print("training a champion on world weeks 0-9 with phase 2's pipeline (once)...", flush=True)
     run_pipeline(world_params(), WorkDir(settings.state_dir / "pipeline" / "champion"), settings)

@@ -22,9 +22,9 @@ from pydantic import ValidationError
 from phase1_foundations.scenarios import Scenario
 from phase1_foundations.world import World
 from phase2_pipelines.params import PARAMS_FILE
+from phase4_monitoring.lesson.replay import Serving, WorldChampion, monitor_world, replay_trigger
+from phase4_monitoring.lesson.scenarios import LOYAL_CUSTOMERS_LEAVE
 from phase4_monitoring.params import MonitoringParams, load_monitoring_params
-from phase4_monitoring.replay import Serving, WorldChampion, monitor_world, replay_trigger
-from phase4_monitoring.scenarios import LOYAL_CUSTOMERS_LEAVE
 from phase4_monitoring.triggers import Action, TriggerDecision
 
 FIRST_WEEK = 14  # the champion, trained at the end of week 13, serves from week 14
@@ -134,7 +134,7 @@ def check_policy(params: MonitoringParams, champion: WorldChampion) -> list[Find
 
 def run_selfcheck(path: Path = PARAMS_FILE) -> int:
     """Print each finding; 0 when all pass, 1 when one fails, 2 when params.yaml is unusable."""
-    from phase4_monitoring.replay import train_world_champion
+    from phase4_monitoring.lesson.replay import train_world_champion
 
     try:
         params = load_monitoring_params(path)
