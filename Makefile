@@ -138,7 +138,7 @@ phase2: data ## Phase 2: the gated DVC pipeline on the real data; prints the gat
 
 .PHONY: check-phase2
 check-phase2: need-data ## Phase 2 exercise self-check: does your gate protect senior citizens? (reads, never repairs)
-	$(PY) -m phase2_pipelines check
+	$(PY) -m phase2_pipelines.lesson selfcheck
 
 # CI for models (.github/workflows/model.yml runs it on pull requests). Exit 1 on a regression;
 # "not better" is advice, exit 0. A throwaway state directory: your registry is not touched.
@@ -233,7 +233,7 @@ capstone: data ## Phase 5: the whole continuous-training system, 26 simulated we
 
 .PHONY: check-phase5
 check-phase5: need-data ## Phase 5 self-check: does the run's log show every beat of its scenario? (reads, never repairs)
-	$(PY) -m phase5_capstone verify $(if $(SCENARIO),--scenario $(SCENARIO))
+	$(PY) -m phase5_capstone.lesson selfcheck $(if $(SCENARIO),--scenario $(SCENARIO))
 
 .PHONY: bench-policy
 bench-policy: data ## Benchmark: the continuous-training policy in dollars against the oracle, today's policy beside the new one (~15 min)

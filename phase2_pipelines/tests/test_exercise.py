@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from phase1_foundations.settings import Settings
-from phase2_pipelines.__main__ import main
-from phase2_pipelines.exercise import (
+from phase2_pipelines.lesson.__main__ import main
+from phase2_pipelines.lesson.selfcheck import (
     ExerciseScores,
     Finding,
     build_scores,
@@ -151,11 +151,11 @@ def test_judging_on_the_point_estimate_promotes_noise(
 def test_the_command_fails_with_advice_then_passes_when_fixed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], state: Settings
 ) -> None:
-    assert main(["--params", str(PARAMS_FILE), "check"]) == 1
+    assert main(["--params", str(PARAMS_FILE), "selfcheck"]) == 1
     out, err = capsys.readouterr()
     assert "[FAIL] A (better on average, worse for customers billed on paper)" in out
     assert "-> Your gate never looks at customers billed on paper" in out
     assert "1 of 3 requirements not met" in err
-    assert main(["--params", str(write_params(tmp_path, segment=True)), "check"]) == 0
+    assert main(["--params", str(write_params(tmp_path, segment=True)), "selfcheck"]) == 0
     assert "all 3 requirements met" in capsys.readouterr().out
     assert not (state.state_dir / "mlflow.db").exists()  # the check writes nothing
