@@ -116,7 +116,7 @@ phase1: data ## Phase 1: fingerprint the environment and retrain the baseline tw
 
 .PHONY: check-phase1
 check-phase1: need-data ## Phase 1 exercise self-check: lock, environment, data, determinism
-	$(PY) -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning phase1_foundations/tests/test_exercise.py
+	$(PY) -m phase1_foundations.lesson selfcheck
 
 .PHONY: base-image
 base-image: need-docker ## Build a local Debian base image with debootstrap (when Docker Hub is out of reach)
@@ -203,8 +203,8 @@ bench-batch: data ## Benchmark: batch scoring of a 1,000,000-row file (rows per 
 	$(PY) -m bench.bench_batch
 
 .PHONY: check-phase3
-check-phase3: need-data ## Phase 3 exercise self-check
-	$(PY) -m pytest -q -s phase3_serving/tests/test_exercise.py
+check-phase3: need-data ## Phase 3 exercise self-check: would your guardrails roll back a bad model and spare good ones? (reads, never repairs)
+	$(PY) -m phase3_serving.lesson selfcheck
 
 .PHONY: bench-world
 bench-world: data ## Benchmark: one 1,000,000-row world week (seconds, peak memory)

@@ -15,9 +15,9 @@ from phase2_pipelines.params import PARAMS_FILE
 
 
 def _selfcheck(args: argparse.Namespace) -> int:
-    from phase2_pipelines.lesson.selfcheck import run_check
+    from phase2_pipelines.lesson.selfcheck import run_selfcheck
 
-    return run_check(args.params)
+    return run_selfcheck(args.params)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,11 +14,11 @@ and your policy, from the champion's first serving week:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from phase1_foundations.lesson.findings import Finding, report_findings
 from phase1_foundations.scenarios import Scenario
 from phase1_foundations.world import World
 from phase2_pipelines.params import PARAMS_FILE
@@ -31,16 +31,6 @@ FIRST_WEEK = 14  # the champion, trained at the end of week 13, serves from week
 CONTROL_SEEDS = (101, 202, 303, 404)
 QUARTER = 13  # weeks replayed when the policy has no schedule
 ROWS = 2_000
-
-
-@dataclass(frozen=True)
-class Finding:
-    name: str
-    passed: bool
-    detail: str
-
-    def render(self) -> str:
-        return f"[{'PASS' if self.passed else 'FAIL'}] {self.name}: {self.detail}"
 
 
 def _replay(
@@ -149,12 +139,8 @@ def run_selfcheck(path: Path = PARAMS_FILE) -> int:
         print(f"error: {path}: {error}")
         return 2
     print(f"checking the trigger policy in {path} (monitoring.triggers) on replayed world weeks")
-    findings = check_policy(params, train_world_champion(params))
-    for finding in findings:
-        print(finding.render())
-    failed = [f.name for f in findings if not f.passed]
-    if failed:
-        print(f"check-phase4: FAIL ({', '.join(failed)}); see the lesson's Exercise section")
-        return 1
-    print("check-phase4: PASS")
-    return 0
+    return report_findings(
+        "check-phase4",
+        check_policy(params, train_world_champion(params)),
+        "see the lesson's Exercise section",
+    )
