@@ -74,8 +74,8 @@ XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The project's own modules, compiled before a test run: this machine sets PYTHONDONTWRITEBYTECODE,
 # so every CLI, DVC stage and server the tests start would compile them again (about a second of
-# CPU each), and test clones link these (phase1_foundations/tests/clone.py).
-PACKAGES := phase1_foundations phase2_pipelines phase3_serving phase4_monitoring phase5_capstone simulator docs bench tests
+# CPU each), and test clones link these (testing/clone.py).
+PACKAGES := phase1_foundations phase2_pipelines phase3_serving phase4_monitoring phase5_capstone simulator docs bench tests testing
 
 .PHONY: bytecode
 bytecode: setup ## Compile the project's own modules (Python checks each against its source)

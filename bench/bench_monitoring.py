@@ -28,11 +28,11 @@ from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.world import World
 from phase4_monitoring.drift import check_drift, feature_drift
 from phase4_monitoring.estimate import expected_roc_auc
+from phase4_monitoring.lesson.replay import WorldChampion, train_world_champion
+from phase4_monitoring.lesson.scenarios import LOYAL_CUSTOMERS_LEAVE
 from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.monitor import monitor_window
 from phase4_monitoring.params import load_monitoring_params
-from phase4_monitoring.tests.conftest import WorldChampion, build_world_champion
-from phase4_monitoring.tests.helpers import LOYAL_CUSTOMERS_LEAVE
 
 NANNYML_PYTHON = Path(
     os.environ.get("NANNYML_PYTHON", PROJECT_ROOT / ".tools" / "nannyml-env" / "bin" / "python")
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",")]
     first, stop = (int(part) for part in args.cbpe_weeks.split(":"))
-    champion = build_world_champion(load_monitoring_params())
+    champion = train_world_champion(load_monitoring_params())
     largest = World(17, "baseline", rows_per_week=max(sizes)).week(DRIFT_WEEK).features
     per_feature(champion, largest, args.repeats)
     del largest

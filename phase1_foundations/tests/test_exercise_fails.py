@@ -22,7 +22,7 @@ from phase1_foundations.lesson.selfcheck import (
 )
 from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.telco import CSV_SHA256, raw_dir, sha256_file
-from phase1_foundations.tests.clone import Clone, link_environment, make_clone
+from testing.clone import Clone, link_environment, make_clone
 
 LESSON = (PROJECT_ROOT / "phase1_foundations" / "README.md").read_text()
 FAILED = re.compile(r"^\[FAIL\] ([^:\n]+)", re.MULTILINE)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from phase1_foundations.tests.clone import Clone, make_clone
 from phase1_foundations.tests.lesson import assert_make_runs
 from phase5_capstone.events import read_events
 from phase5_capstone.scenario import load_scenario
 from phase5_capstone.summary import check_beats
+from testing.clone import Clone, make_clone
 
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 1200
