@@ -23,7 +23,7 @@ from phase1_foundations.scenarios import Scenario
 from phase1_foundations.world import World
 from phase2_pipelines.params import PARAMS_FILE
 from phase4_monitoring.lesson.replay import Serving, WorldChampion, monitor_world, replay_trigger
-from phase4_monitoring.lesson.scenarios import LOYAL_CUSTOMERS_LEAVE
+from phase4_monitoring.lesson.scenarios import phase4_scenario
 from phase4_monitoring.params import MonitoringParams, load_monitoring_params
 from phase4_monitoring.triggers import Action, TriggerDecision
 
@@ -100,7 +100,12 @@ def check_policy(params: MonitoringParams, champion: WorldChampion) -> list[Find
     )
 
     labels_out = FIRST_WEEK + delay
-    harmful = _replay(champion, params, LOYAL_CUSTOMERS_LEAVE, range(FIRST_WEEK, labels_out + 2))
+    harmful = _replay(
+        champion,
+        params,
+        phase4_scenario("loyal_customers_leave"),
+        range(FIRST_WEEK, labels_out + 2),
+    )
     caught = _first(harmful, lambda d: d.action is Action.RETRAIN)
     findings.append(
         Finding(

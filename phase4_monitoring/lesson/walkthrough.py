@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
-from phase1_foundations.scenarios import ConceptDrift, CovariateShift, Scenario
+from phase1_foundations.scenarios import Scenario, read_scenario_file, shift_scenario
 from phase1_foundations.settings import Settings, get_settings
 from phase1_foundations.world import WeekBatch, World
 from phase2_pipelines.params import load_params
@@ -51,17 +51,14 @@ ROWS = 2_000
 LOG_TIMEOUT_S = 60.0
 ALERT_WAIT_S = 30.0
 
-PROMOTION_BACKFIRES = Scenario(
-    name="promotion_backfires_at_week_15",
-    description="From week 15 a promotion moves 30% of customers onto two-year contracts, and"
-    " two-year customers start leaving.",
-    effects=(
-        CovariateShift(feature="contract", toward="Two year", fraction=0.3, start_week=DRIFT_WEEK),
-        ConceptDrift(
-            feature="contract", categories=("Two year",), logit_delta=2.0, start_week=DRIFT_WEEK
-        ),
-    ),
-)
+SCENARIO_FILE = Path(__file__).resolve().parent / "walkthrough.yml"  # weeks from DRIFT_WEEK
+
+
+def promotion_backfires() -> Scenario:
+    """The walkthrough's world: clean, then the promotion that backfires from ``DRIFT_WEEK``."""
+    relative = read_scenario_file(SCENARIO_FILE, Scenario)
+    return shift_scenario(relative, DRIFT_WEEK, f"{relative.name}_at_week_{DRIFT_WEEK}")
+
 
 LABELS_FILE = "labels.parquet"  # beside predictions/ in phase 4's state directory
 
@@ -126,7 +123,7 @@ class Run:
     reference: MonitorReference
     params: MonitoringParams
     log: Path
-    world: World = field(default_factory=lambda: World(SEED, PROMOTION_BACKFIRES, ROWS))
+    world: World = field(default_factory=lambda: World(SEED, promotion_backfires(), ROWS))
     batches: dict[int, WeekBatch] = field(default_factory=dict)
     frames: dict[int, pd.DataFrame] = field(default_factory=dict)
     windows: list[WindowRecord] = field(default_factory=list)

@@ -27,7 +27,7 @@ from phase4_monitoring.tests.conftest import WorldChampion
 THREE_SHIFTS = Scenario(
     name="three_shifts",
     description="Prices up 30%, tenures 8 months longer, a third more month-to-month.",
-    effects=(
+    world=(
         CovariateShift(feature="monthlycharges", scale=1.3),
         CovariateShift(feature="tenure", shift=8.0),
         CovariateShift(feature="contract", toward="Month-to-month", fraction=0.35),

@@ -23,7 +23,7 @@ WEEK = 5
 DEFAULT_DRIFT = Scenario(
     name="default_week_5",
     description="The capstone's first concept drift.",
-    effects=(
+    world=(
         ConceptDrift(
             feature="internetservice", categories=("Fiber optic",), logit_delta=-1.5, start_week=5
         ),
