@@ -263,7 +263,7 @@ simulator: data ## Incident drills, postmortems, interview practice: Streamlit o
 
 .PHONY: check-simulator
 check-simulator: need-env ## Simulator self-check: does your latest postmortem pass the SRE review? (reads, never repairs)
-	$(PY) -m simulator review
+	$(PY) -m simulator.lesson selfcheck
 
 .PHONY: bench-drills
 bench-drills: data ## Benchmark: scripted on-call policies (silent, panic, lookup, late, expert) over every drill and 3 seeds
