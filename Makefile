@@ -74,8 +74,8 @@ XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The project's own modules, compiled before a test run: this machine sets PYTHONDONTWRITEBYTECODE,
 # so every CLI, DVC stage and server the tests start would compile them again (about a second of
-# CPU each), and test clones link these (phase1_foundations/tests/clone.py).
-PACKAGES := phase1_foundations phase2_pipelines phase3_serving phase4_monitoring phase5_capstone simulator docs bench tests
+# CPU each), and test clones link these (testing/clone.py).
+PACKAGES := phase1_foundations phase2_pipelines phase3_serving phase4_monitoring phase5_capstone simulator docs bench tests testing
 
 .PHONY: bytecode
 bytecode: setup ## Compile the project's own modules (Python checks each against its source)
@@ -116,7 +116,7 @@ phase1: data ## Phase 1: fingerprint the environment and retrain the baseline tw
 
 .PHONY: check-phase1
 check-phase1: need-data ## Phase 1 exercise self-check: lock, environment, data, determinism
-	$(PY) -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning phase1_foundations/tests/test_exercise.py
+	$(PY) -m phase1_foundations.lesson selfcheck
 
 .PHONY: base-image
 base-image: need-docker ## Build a local Debian base image with debootstrap (when Docker Hub is out of reach)
@@ -138,7 +138,7 @@ phase2: data ## Phase 2: the gated DVC pipeline on the real data; prints the gat
 
 .PHONY: check-phase2
 check-phase2: need-data ## Phase 2 exercise self-check: does your gate protect senior citizens? (reads, never repairs)
-	$(PY) -m phase2_pipelines check
+	$(PY) -m phase2_pipelines.lesson selfcheck
 
 # CI for models (.github/workflows/model.yml runs it on pull requests). Exit 1 on a regression;
 # "not better" is advice, exit 0. A throwaway state directory: your registry is not touched.
@@ -203,8 +203,8 @@ bench-batch: data ## Benchmark: batch scoring of a 1,000,000-row file (rows per 
 	$(PY) -m bench.bench_batch
 
 .PHONY: check-phase3
-check-phase3: need-data ## Phase 3 exercise self-check
-	$(PY) -m pytest -q -s phase3_serving/tests/test_exercise.py
+check-phase3: need-data ## Phase 3 exercise self-check: would your guardrails roll back a bad model and spare good ones? (reads, never repairs)
+	$(PY) -m phase3_serving.lesson selfcheck
 
 .PHONY: bench-world
 bench-world: data ## Benchmark: one 1,000,000-row world week (seconds, peak memory)
@@ -216,10 +216,10 @@ bench-monitoring: data ## Benchmark: fast drift checks vs Evidently (100k, 1M ro
 
 .PHONY: phase4
 phase4: data ## Phase 4: serve a champion, send clean then drifted weeks; drift, CBPE, alerts on Prometheus, trigger
-	$(PY) -m phase4_monitoring walkthrough
+	$(PY) -m phase4_monitoring.lesson walkthrough
 .PHONY: check-phase4
 check-phase4: need-data ## Phase 4 exercise self-check: does your trigger policy retrain only when it should? (reads, never repairs)
-	$(PY) -m phase4_monitoring selfcheck
+	$(PY) -m phase4_monitoring.lesson selfcheck
 NANNYML_ENV := .tools/nannyml-env
 .PHONY: nannyml-env
 nannyml-env: $(if $(filter $(UV_LOCAL),$(UV)),$(UV_LOCAL)) ## A throwaway env with NannyML (~1.8 GB, not in the lock) for bench-monitoring's comparison
@@ -233,7 +233,7 @@ capstone: data ## Phase 5: the whole continuous-training system, 26 simulated we
 
 .PHONY: check-phase5
 check-phase5: need-data ## Phase 5 self-check: does the run's log show every beat of its scenario? (reads, never repairs)
-	$(PY) -m phase5_capstone verify $(if $(SCENARIO),--scenario $(SCENARIO))
+	$(PY) -m phase5_capstone.lesson selfcheck $(if $(SCENARIO),--scenario $(SCENARIO))
 
 .PHONY: bench-policy
 bench-policy: data ## Benchmark: the continuous-training policy in dollars against the oracle, today's policy beside the new one (~15 min)
@@ -263,7 +263,7 @@ simulator: data ## Incident drills, postmortems, interview practice: Streamlit o
 
 .PHONY: check-simulator
 check-simulator: need-env ## Simulator self-check: does your latest postmortem pass the SRE review? (reads, never repairs)
-	$(PY) -m simulator review
+	$(PY) -m simulator.lesson selfcheck
 
 .PHONY: bench-drills
 bench-drills: data ## Benchmark: scripted on-call policies (silent, panic, lookup, late, expert) over every drill and 3 seeds

@@ -28,11 +28,11 @@ from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.world import World
 from phase4_monitoring.drift import check_drift, feature_drift
 from phase4_monitoring.estimate import expected_roc_auc
+from phase4_monitoring.lesson.replay import WorldChampion, train_world_champion
+from phase4_monitoring.lesson.scenarios import any_scenario
+from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.monitor import monitor_window
 from phase4_monitoring.params import load_monitoring_params
-from phase4_monitoring.tests.conftest import WorldChampion, build_world_champion
-from phase4_monitoring.tests.helpers import LOYAL_CUSTOMERS_LEAVE
-from phase4_monitoring.weeks import labeled_week
 
 NANNYML_PYTHON = Path(
     os.environ.get("NANNYML_PYTHON", PROJECT_ROOT / ".tools" / "nannyml-env" / "bin" / "python")
@@ -40,12 +40,12 @@ NANNYML_PYTHON = Path(
 NANNYML_SCRIPT = PROJECT_ROOT / "bench" / "nannyml_cbpe.py"
 DRIFT_SCENARIO = "covariate_shift"
 DRIFT_WEEK = 9
-CBPE_SCENARIOS: dict[str, object] = {
+CBPE_SCENARIOS = {  # phase 1's catalogue, and phase 4's lesson worlds
     "clean": "baseline",
     "covariate shift (prices)": "covariate_shift",
     "covariate shift (contracts)": "category_shift",
     "concept drift (catalogue)": "concept_drift",
-    "concept drift (loyal leave)": LOYAL_CUSTOMERS_LEAVE,
+    "concept drift (loyal leave)": "loyal_customers_leave",
 }
 
 
@@ -77,7 +77,7 @@ def per_feature(champion: WorldChampion, frame: pd.DataFrame, repeats: int) -> N
 def versus_evidently(
     champion: WorldChampion, rows: int, repeats: int, evidently_repeats: int
 ) -> None:
-    from phase4_monitoring.reports import build_report, drifted_columns, evidently_frame
+    from phase4_monitoring.evidently_reports import build_report, drifted_columns, evidently_frame
 
     params = load_monitoring_params()
     frame = World(17, DRIFT_SCENARIO, rows_per_week=rows).week(DRIFT_WEEK).features
@@ -108,7 +108,7 @@ def cbpe_weeks(champion: WorldChampion, weeks: range, rows: int, seed: int) -> p
     calibrator = champion.reference.calibrator
     records = []
     for label, scenario in CBPE_SCENARIOS.items():
-        world = World(seed, scenario, rows_per_week=rows)  # type: ignore[arg-type]
+        world = World(seed, any_scenario(scenario), rows_per_week=rows)
         for week in weeks:
             frame = labeled_week(world.week(week))
             scores = champion.score(frame)
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",")]
     first, stop = (int(part) for part in args.cbpe_weeks.split(":"))
-    champion = build_world_champion(load_monitoring_params())
+    champion = train_world_champion(load_monitoring_params())
     largest = World(17, "baseline", rows_per_week=max(sizes)).week(DRIFT_WEEK).features
     per_feature(champion, largest, args.repeats)
     del largest

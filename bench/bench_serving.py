@@ -35,7 +35,7 @@ from phase1_foundations.contract import FEATURE_NAMES, LABEL_COLUMN
 from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT, Settings
 from phase1_foundations.telco import load_telco
-from phase3_serving.tests.server import (
+from testing.server import (
     LOCALHOST,
     Server,
     ServerError,

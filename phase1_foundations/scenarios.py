@@ -1,4 +1,10 @@
-"""Scenarios: named, parametrized changes to the simulated world, loadable from YAML.
+"""Scenarios: named, parametrized changes to the simulated world, declared in YAML.
+
+Every scenario file of the project (the world's catalogue here, ``catalogue/*.yml``; phase 4's
+lesson worlds; the capstone's scenarios; the simulator's drills) lists its world effects under
+``world:`` in the format these models declare, and is read by one loader,
+``parse_scenario_file``, which refuses a mistake with the file, the field and the problem. Higher
+phases add their own fields (weeks, faults, beats, a drill's answer) in their own models.
 
 A scenario is a list of effects. Each effect is a pydantic model with a ``kind`` discriminator, a
 ``start_week`` before which it does nothing, and (where a partial effect makes sense) a
@@ -15,10 +21,12 @@ changes; ``phase1_foundations.world`` applies them, in an order that keeps them 
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import Annotated, Literal, Self, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from phase1_foundations.contract import (
     COLUMNS_BY_NAME,
@@ -29,11 +37,11 @@ from phase1_foundations.contract import (
     NumericColumn,
 )
 
-CATALOGUE_START_WEEK = 4
-CATALOGUE_RAMP_WEEKS = 4
+CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 DEFAULT_NEW_CATEGORY = "Satellite"
 DEFAULT_UNIT_FACTOR = 100.0
 COLUMN_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
 def _check_feature(name: str) -> str:
@@ -333,6 +341,11 @@ CORRUPTION_ORDER: tuple[type[Corruption], ...] = (
 )
 
 EffectT = TypeVar("EffectT", bound=_Effect)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class ScenarioFileError(ValueError):
+    """A scenario file that cannot be used; the message names the file, field and problem."""
 
 
 class Scenario(BaseModel):
@@ -340,152 +353,119 @@ class Scenario(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=NAME_PATTERN)
     description: str = Field(min_length=1)
-    effects: tuple[Effect, ...] = ()
+    world: tuple[Effect, ...] = Field((), description="The world's effects, in this order.")
 
     @model_validator(mode="after")
     def _check_schema_breaks(self) -> Scenario:
-        broken = [e.column for e in self.effects if isinstance(e, SchemaBreak)]
+        broken = [e.column for e in self.world if isinstance(e, SchemaBreak)]
         if len(broken) != len(set(broken)):
-            raise ValueError(f"effects: a column is broken twice by schema_break: {broken}")
+            raise ValueError(f"world: a column is broken twice by schema_break: {broken}")
         return self
 
     def effects_of(self, kind: type[EffectT]) -> list[tuple[int, EffectT]]:
         """Each effect of one kind with its position (the position seeds its random stream)."""
-        return [(i, e) for i, e in enumerate(self.effects) if isinstance(e, kind)]
+        return [(i, e) for i, e in enumerate(self.world) if isinstance(e, kind)]
 
     def corruptions(self) -> list[tuple[int, Corruption]]:
         """The data-quality effects with their positions, in ``CORRUPTION_ORDER``."""
-        found = [(i, e) for i, e in enumerate(self.effects) if isinstance(e, CORRUPTION_ORDER)]
+        found = [(i, e) for i, e in enumerate(self.world) if isinstance(e, CORRUPTION_ORDER)]
         return sorted(found, key=lambda item: CORRUPTION_ORDER.index(type(item[1])))
+
+
+def shift_effect(effect: EffectT, weeks: int) -> EffectT:
+    """The same effect, ``weeks`` later: a file that declares weeks relative to an event (a
+    drill's injection, a lesson's drift week) becomes a world's absolute weeks."""
+    end = None if effect.end_week is None else effect.end_week + weeks
+    return effect.model_copy(update={"start_week": effect.start_week + weeks, "end_week": end})
+
+
+def shift_scenario(scenario: Scenario, weeks: int, name: str | None = None) -> Scenario:
+    """Every effect of a scenario ``weeks`` later (under a new name if given)."""
+    return Scenario(
+        name=name or scenario.name,
+        description=scenario.description,
+        world=tuple(shift_effect(effect, weeks) for effect in scenario.world),
+    )
+
+
+def describe_invalid(error: ValidationError) -> str:
+    """Every problem pydantic found, each as ``field.path: what is wrong``."""
+    problems = []
+    for detail in error.errors(include_url=False):
+        where = ".".join(str(part) for part in detail["loc"]) or "(top level)"
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
+    return "; ".join(problems)
+
+
+def parse_scenario_file(
+    text: str,
+    model: type[ModelT],
+    source: str = "<text>",
+    error: type[ScenarioFileError] = ScenarioFileError,
+) -> ModelT:
+    """A scenario file's YAML, validated as ``model`` (a world scenario, a capstone scenario, a
+    drill catalogue); ``error`` names the source, every bad field and its problem."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as problem:
+        raise error(f"{source}: not valid YAML: {problem}") from None
+    if not isinstance(raw, dict):
+        raise error(f"{source}: expected a mapping of fields, got {type(raw).__name__}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as problem:
+        raise error(f"{source}: {describe_invalid(problem)}") from None
+
+
+def read_scenario_file(
+    path: Path, model: type[ModelT], error: type[ScenarioFileError] = ScenarioFileError
+) -> ModelT:
+    """One scenario file from disk (see ``parse_scenario_file``)."""
+    return parse_scenario_file(path.read_text(), model, str(path), error)
+
+
+def scenario_files(directory: Path) -> dict[str, Path]:
+    """The scenario files of a folder, by name (the file's stem)."""
+    return {path.stem: path for path in sorted(directory.glob("*.yml"))}
+
+
+def load_scenarios(directory: Path) -> dict[str, Scenario]:
+    """Every world scenario of a folder, each checked to be named as its file."""
+    scenarios = {}
+    for name, path in scenario_files(directory).items():
+        scenario = read_scenario_file(path, Scenario)
+        if scenario.name != name:
+            raise ScenarioFileError(f"{path}: name: {scenario.name!r} is not the file's {name!r}")
+        scenarios[name] = scenario
+    return scenarios
 
 
 def parse_scenario_yaml(text: str) -> Scenario:
     """A scenario from YAML text, validated like any other input."""
-    return Scenario.model_validate(yaml.safe_load(text))
+    return parse_scenario_file(text, Scenario)
 
 
 def dump_scenario_yaml(scenario: Scenario) -> str:
     return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
 
 
+@cache
+def _catalogue() -> dict[str, Scenario]:
+    return load_scenarios(CATALOGUE_DIR)
+
+
 def scenario_catalogue() -> dict[str, Scenario]:
-    """The named scenarios every phase and the simulator use: a baseline, one per effect kind."""
-    start, ramp = CATALOGUE_START_WEEK, CATALOGUE_RAMP_WEEKS
-    scenarios = (
-        Scenario(name="baseline", description="The calibrated world with nothing going wrong."),
-        Scenario(
-            name="covariate_shift",
-            description="Prices rise 25% over four weeks; who churns, and why, stays the same.",
-            effects=(
-                CovariateShift(
-                    feature="monthlycharges", scale=1.25, start_week=start, ramp_weeks=ramp
-                ),
-            ),
-        ),
-        Scenario(
-            name="category_shift",
-            description="A promotion moves 40% of customers onto month-to-month contracts.",
-            effects=(
-                CovariateShift(
-                    feature="contract",
-                    toward="Month-to-month",
-                    fraction=0.4,
-                    start_week=start,
-                    ramp_weeks=ramp,
-                ),
-            ),
-        ),
-        Scenario(
-            name="concept_drift",
-            description="A competitor targets month-to-month customers: their churn odds rise.",
-            effects=(
-                ConceptDrift(
-                    feature="contract",
-                    categories=("Month-to-month",),
-                    logit_delta=1.5,
-                    start_week=start,
-                    ramp_weeks=ramp,
-                ),
-            ),
-        ),
-        Scenario(
-            name="interactions",
-            description="New customers paying by electronic check start leaving far more than"
-            " either trait predicts: a truth no additive model can fit.",
-            effects=(
-                Interaction(
-                    conditions=(
-                        Condition(feature="tenure", high=6),
-                        Condition(feature="paymentmethod", categories=("Electronic check",)),
-                    ),
-                    logit_delta=1.2,
-                    start_week=start,
-                    ramp_weeks=ramp,
-                ),
-            ),
-        ),
-        Scenario(
-            name="null_flood",
-            description="A broken join leaves 30% of total charges and payment methods empty.",
-            effects=(
-                NullFlood(
-                    columns=("totalcharges", "paymentmethod"),
-                    fraction=0.3,
-                    start_week=start,
-                    ramp_weeks=ramp,
-                ),
-            ),
-        ),
-        Scenario(
-            name="schema_break",
-            description="Upstream renames monthlycharges to monthly_charges.",
-            effects=(
-                SchemaBreak(column="monthlycharges", rename_to="monthly_charges", start_week=start),
-            ),
-        ),
-        Scenario(
-            name="schema_break_drop",
-            description="Upstream stops sending paymentmethod.",
-            effects=(SchemaBreak(column="paymentmethod", start_week=start),),
-        ),
-        Scenario(
-            name="unit_change",
-            description="Billing starts sending monthly charges in cents instead of dollars.",
-            effects=(UnitChange(column="monthlycharges", start_week=start),),
-        ),
-        Scenario(
-            name="new_category",
-            description="A satellite internet product launches and grows to 15% of customers.",
-            effects=(
-                NewCategory(
-                    column="internetservice", fraction=0.15, start_week=start, ramp_weeks=ramp
-                ),
-            ),
-        ),
-        Scenario(
-            name="swapped_columns",
-            description="An export bug swaps monthlycharges and totalcharges.",
-            effects=(SwappedColumns(columns=("monthlycharges", "totalcharges"), start_week=start),),
-        ),
-        Scenario(
-            name="duplicate_rows",
-            description="A retrying producer sends 5% of each week's rows twice.",
-            effects=(DuplicateRows(fraction=0.05, start_week=start),),
-        ),
-        Scenario(
-            name="label_delay_change",
-            description="The churn feed slows down: each week's labels arrive 8 weeks late.",
-            effects=(LabelDelayChange(delay_weeks=8, start_week=start),),
-        ),
-    )
-    return {scenario.name: scenario for scenario in scenarios}
+    """The named scenarios every phase and the simulator use (``catalogue/*.yml``): a baseline,
+    and one for each effect kind."""
+    return dict(_catalogue())
 
 
 def get_scenario(name: str) -> Scenario:
     """A catalogue scenario by name, with the known names in the error when it is not there."""
-    catalogue = scenario_catalogue()
+    catalogue = _catalogue()
     if name not in catalogue:
         raise KeyError(f"unknown scenario {name!r}; known: {sorted(catalogue)}")
     return catalogue[name]

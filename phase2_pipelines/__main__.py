@@ -153,12 +153,6 @@ def _retire_challenger(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(args: argparse.Namespace) -> int:
-    from phase2_pipelines.exercise import run_check
-
-    return run_check(args.params)
-
-
 def _reproduce(args: argparse.Namespace) -> int:
     from phase2_pipelines.reproduce import ReproduceError, reproduce_run
 
@@ -226,9 +220,6 @@ def build_parser() -> argparse.ArgumentParser:
     retire = commands.add_parser("retire-challenger", help="remove the challenger alias")
     retire.add_argument("--reason", required=True)
     retire.set_defaults(handler=_retire_challenger)
-    commands.add_parser(
-        "check", help="the phase-2 exercise self-check: does your gate block what it should?"
-    ).set_defaults(handler=_check)
     reproduce = commands.add_parser("reproduce", help="rebuild a run's model and compare")
     reproduce.add_argument("run_id")
     reproduce.add_argument("--allow-dirty", action="store_true")

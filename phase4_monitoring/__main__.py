@@ -2,8 +2,8 @@
 
 ``check`` compares a window (a CSV or parquet file, or a slice of the prediction log) with the
 champion's reference and exits 0 when clean, 1 on drift or quality alerts, 2 when the window
-breaks the schema or contract or cannot be checked at all. ``pvalues`` shows why the
-thresholds are effect sizes and not p-values.
+breaks the schema or contract or cannot be checked at all. ``exporter`` serves the gauges
+``check --metrics`` wrote. The lesson's commands are ``python -m phase4_monitoring.lesson``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from phase2_pipelines.params import PARAMS_FILE
 from phase4_monitoring.monitor import EXIT_CANNOT_CHECK
 from phase4_monitoring.windows import WeekRange, WindowError
 
@@ -53,27 +52,6 @@ def _check(args: argparse.Namespace) -> int:
     return run_check(request)
 
 
-def _pvalues(args: argparse.Namespace) -> int:
-    from phase4_monitoring.demo import effect_versus_pvalue
-
-    print(effect_versus_pvalue(args.rows, args.seed, args.price_change).render())
-    return 0
-
-
-def _world_week(args: argparse.Namespace) -> int:
-    from phase4_monitoring.weeks import write_week
-
-    try:
-        frame = write_week(
-            args.scenario, args.week, args.path, rows=args.rows, seed=args.seed, labels=args.labels
-        )
-    except KeyError as error:  # an unknown scenario: the message lists the known ones
-        print(f"error: {error.args[0]}", file=sys.stderr)
-        return EXIT_CANNOT_CHECK
-    print(f"wrote {len(frame):,} rows of {args.scenario} week {args.week} to {args.path}")
-    return 0
-
-
 def _exporter(args: argparse.Namespace) -> int:
     from phase4_monitoring.exporter import serve
     from phase4_monitoring.params import load_monitoring_params
@@ -85,18 +63,6 @@ def _exporter(args: argparse.Namespace) -> int:
         print(f"error: cannot serve on {args.host}:{port}: {error.strerror}", file=sys.stderr)
         return EXIT_CANNOT_CHECK
     return 0
-
-
-def _selfcheck(args: argparse.Namespace) -> int:
-    from phase4_monitoring.selfcheck import run_selfcheck
-
-    return run_selfcheck(args.params)
-
-
-def _walkthrough(args: argparse.Namespace) -> int:
-    from phase4_monitoring.walkthrough import run_walkthrough
-
-    return run_walkthrough()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,28 +86,6 @@ def main(argv: list[str] | None = None) -> int:
     exporter.add_argument("--host", default="127.0.0.1")
     exporter.add_argument("--port", type=int, help="default: params.yaml's exporter_port")
     exporter.set_defaults(handler=_exporter)
-
-    pvalues = commands.add_parser("pvalues", help="a KS p-value on a harmless shift")
-    pvalues.add_argument("--rows", type=int, default=1_000_000, help="rows in each window")
-    pvalues.add_argument("--seed", type=int, default=42)
-    pvalues.add_argument("--price-change", type=float, default=0.01, help="e.g. 0.01 for +1%%")
-    pvalues.set_defaults(handler=_pvalues)
-
-    week = commands.add_parser("world-week", help="write a simulated week to a CSV or parquet file")
-    week.add_argument("scenario", help="a scenario of phase 1's catalogue, e.g. covariate_shift")
-    week.add_argument("week", type=int, help="the week number (scenarios start at week 4)")
-    week.add_argument("path", type=Path, help="where to write it (.csv or .parquet)")
-    week.add_argument("--rows", type=int, default=2_000)
-    week.add_argument("--seed", type=int, default=7)
-    week.add_argument("--labels", action="store_true", help="include the (future) churn labels")
-    week.set_defaults(handler=_world_week)
-
-    selfcheck = commands.add_parser("selfcheck", help="the exercise: is the trigger policy sound?")
-    selfcheck.add_argument("--params", type=Path, default=PARAMS_FILE, help="default: params.yaml")
-    selfcheck.set_defaults(handler=_selfcheck)
-
-    walkthrough = commands.add_parser("walkthrough", help="make phase4: clean, then drifted weeks")
-    walkthrough.set_defaults(handler=_walkthrough)
 
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean terminal

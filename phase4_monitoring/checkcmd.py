@@ -102,7 +102,7 @@ def write_evidently(
     params: MonitoringParams,
 ) -> list[Path]:
     """The Evidently report of this window against the champion's holdout."""
-    from phase4_monitoring.reports import build_report, evidently_frame, write_report
+    from phase4_monitoring.evidently_reports import build_report, evidently_frame, write_report
 
     holdout = holdout_rows(champion, settings)
     reference = evidently_frame(
@@ -160,7 +160,7 @@ def run_check(request: CheckRequest, settings: Settings | None = None) -> int:
     if request.report_dir is not None:
         _write_outputs(request.report_dir, report, champion, settings, frame, params)
     if request.metrics is not None:
-        from phase4_monitoring.metrics import window_metrics
+        from phase4_monitoring.monitor_metrics import window_metrics
 
         written = window_metrics(report, champion.version).write(request.metrics)
         print(f"wrote Prometheus metrics to {written}")

@@ -1,4 +1,8 @@
-"""``python -m phase5_capstone run | explain --week N | summary | timeline | verify``."""
+"""``python -m phase5_capstone run | explain --week N | summary | timeline``.
+
+The self-check that reads a run's beats is the lesson's: ``python -m phase5_capstone.lesson
+selfcheck`` (`make check-phase5`).
+"""
 
 from __future__ import annotations
 
@@ -66,24 +70,6 @@ def _timeline(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify(args: argparse.Namespace) -> int:
-    """The phase-5 self-check: every beat of the scenario, read from the run's log; exit 1 when
-    one is not shown (a decision the system did not make as designed)."""
-    scenario = load_scenario(args.scenario)
-    paths = _paths(args)
-    if not paths.events.exists():
-        print(f"no run in {paths.root}: run `make capstone` first", file=sys.stderr)
-        return 2
-    results = check_beats(read_events(paths.events), scenario.beats)
-    print(f"scenario {scenario.name}, as designed:")
-    print(render_beats(results))
-    missing = [beat.name for beat, shown in results if shown is False]
-    if missing:
-        print(f"NOT SHOWN: {', '.join(missing)}: read `explain --week N` for those weeks")
-        return 1
-    return 0
-
-
 def _summary(args: argparse.Namespace) -> int:
     print(summary_table(read_events(_paths(args).events)))
     return 0
@@ -104,7 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
         ("explain", _explain, "which model served a week, why, and on what data"),
         ("summary", _summary, "the week-by-week table of a run"),
         ("timeline", _timeline, "write the run's HTML timeline again"),
-        ("verify", _verify, "the self-check: exit 1 unless the log shows every beat"),
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--scenario", default=default, help="a name in scenarios/ or a path")

@@ -24,7 +24,7 @@ from phase1_foundations.settings import Settings, get_settings
 from phase2_pipelines.params import PARAMS_FILE, load_params
 from phase2_pipelines.pipeline import WorkDir
 from phase4_monitoring.params import load_monitoring_params
-from phase5_capstone import decisions, scoring, weekly
+from phase5_capstone import decisions, score_week, weekly
 from phase5_capstone.context import Context
 from phase5_capstone.events import SETUP_WEEK, Draft, EventLog, stamp
 from phase5_capstone.params import CapstoneParams, load_capstone_params
@@ -38,7 +38,7 @@ TRUTH_STEP = "truth"  # the world's yardsticks (truth.py): judged, never read by
 RETRAIN = "retrain"  # the last step of every week, after STEPS
 STEPS: tuple[tuple[str, Step], ...] = (
     ("ingest", weekly.ingest),
-    ("score", scoring.score),
+    ("score", score_week.score),
     (TRUTH_STEP, weekly.judge_with_truth),
     ("rollout", decisions.rollout),
     ("labels", weekly.release_labels),

@@ -1,10 +1,10 @@
 """Capstone scenarios in YAML: the weeks, the volumes, the seed, world effects and system faults.
 
-A scenario file (``scenarios/<name>.yml``) is validated by pydantic, so a mistake is refused
-with the field it concerns (``world.2.fraction: ...``), never a traceback. ``world`` holds phase
-1's effects exactly as phase 1 declares them; ``faults`` holds this phase's system faults
-(``faults.py``); ``beats`` names what the scenario is designed to show, in order, for the
-summary and the tests.
+A scenario file (``scenarios/<name>.yml``) is read by phase 1's scenario loader and validated by
+pydantic, so a mistake is refused with the field it concerns (``world.2.fraction: ...``), never a
+traceback. ``world`` holds phase 1's effects exactly as phase 1's catalogue declares them;
+``faults`` holds this phase's system faults (``faults.py``); ``beats`` names what the scenario is
+designed to show, in order, for the summary and the tests.
 """
 
 from __future__ import annotations
@@ -13,10 +13,17 @@ import hashlib
 from pathlib import Path
 from typing import TypeVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from phase1_foundations.scenarios import Effect, Scenario
+from phase1_foundations.scenarios import (
+    NAME_PATTERN,
+    Effect,
+    Scenario,
+    ScenarioFileError,
+    parse_scenario_file,
+    read_scenario_file,
+    scenario_files,
+)
 from phase1_foundations.world import World
 from phase5_capstone.faults import (
     Fault,
@@ -27,11 +34,10 @@ from phase5_capstone.faults import (
 )
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
-NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 FaultT = TypeVar("FaultT", bound=SystemFault)
 
 
-class ScenarioError(ValueError):
+class ScenarioError(ScenarioFileError):
     """A scenario that cannot be used; the message names the file, the field and the problem."""
 
 
@@ -64,11 +70,11 @@ class CapstoneScenario(BaseModel):
             first, last = beat.weeks
             if not 0 <= first <= last < self.weeks:
                 raise ValueError(f"beats.{index}.weeks: must lie within 0..{self.weeks - 1}")
-        Scenario(name=self.name, description=self.description, effects=self.world)
+        self.world_scenario()  # phase 1's own checks of the world (one schema break per column)
         return self
 
     def world_scenario(self) -> Scenario:
-        return Scenario(name=self.name, description=self.description, effects=self.world)
+        return Scenario(name=self.name, description=self.description, world=self.world)
 
     def make_world(self) -> World:
         return World(
@@ -103,30 +109,12 @@ class CapstoneScenario(BaseModel):
 
 
 def known_scenarios(directory: Path = SCENARIO_DIR) -> list[str]:
-    return sorted(path.stem for path in directory.glob("*.yml"))
-
-
-def _describe(error: ValidationError) -> str:
-    problems = []
-    for detail in error.errors(include_url=False):
-        where = ".".join(str(part) for part in detail["loc"]) or "(top level)"
-        message = str(detail["msg"]).removeprefix("Value error, ")
-        problems.append(f"{where}: {message}")
-    return "; ".join(problems)
+    return list(scenario_files(directory))
 
 
 def parse_scenario(text: str, source: str = "<text>") -> CapstoneScenario:
     """A scenario from YAML text; ScenarioError names the source, the field and the problem."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ScenarioError(f"{source}: not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise ScenarioError(f"{source}: expected a mapping of fields, got {type(raw).__name__}")
-    try:
-        return CapstoneScenario.model_validate(raw)
-    except ValidationError as error:
-        raise ScenarioError(f"{source}: {_describe(error)}") from None
+    return parse_scenario_file(text, CapstoneScenario, source, ScenarioError)
 
 
 def load_scenario(name_or_path: str, directory: Path = SCENARIO_DIR) -> CapstoneScenario:
@@ -137,4 +125,4 @@ def load_scenario(name_or_path: str, directory: Path = SCENARIO_DIR) -> Capstone
     if not path.is_file():
         known = ", ".join(known_scenarios(directory))
         raise ScenarioError(f"no scenario {name_or_path!r}: expected one of {known}, or a path")
-    return parse_scenario(path.read_text(), str(path))
+    return read_scenario_file(path, CapstoneScenario, ScenarioError)

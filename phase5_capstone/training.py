@@ -228,10 +228,8 @@ def bootstrap_window(ctx: Context) -> Window:
 
 def standing_world(scenario: Scenario) -> Scenario:
     """The scenario's world before anything changed: its interactions present from week 0."""
-    standing = tuple(
-        e for e in scenario.effects if isinstance(e, Interaction) and e.start_week == 0
-    )
-    return Scenario(name=f"{scenario.name}_before", description="before week 0", effects=standing)
+    standing = tuple(e for e in scenario.world if isinstance(e, Interaction) and e.start_week == 0)
+    return Scenario(name=f"{scenario.name}_before", description="before week 0", world=standing)
 
 
 def run_params(ctx: Context, week: int, promote_to: str) -> PipelineParams:

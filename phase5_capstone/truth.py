@@ -67,8 +67,8 @@ def contact_value(probability: np.ndarray, business: BusinessParams) -> np.ndarr
 
 def clean_scenario(scenario: Scenario) -> Scenario:
     """The same world without its data-quality corruptions (the refit learns from clean rows)."""
-    effects = tuple(e for e in scenario.effects if not isinstance(e, Corruption))
-    return scenario.model_copy(update={"effects": effects})
+    effects = tuple(e for e in scenario.world if not isinstance(e, Corruption))
+    return scenario.model_copy(update={"world": effects})
 
 
 def refit_scores(world: World, week: int, frame: pd.DataFrame, params: TrainParams) -> np.ndarray:

@@ -346,7 +346,7 @@ def monitor(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     write_atomically(ctx.paths.week(week) / WINDOW_FILE, record.model_dump_json())
     measured: dict[str, JsonValue] = {}
     if ctx.capstone.evidently_on_alert and alert_begins(ctx, week, report):
-        from phase5_capstone.reports import write_alert_report
+        from phase5_capstone.alert_report import write_alert_report
 
         html = write_alert_report(ctx, week, state.champion, frame, aligned)
         if html is not None:

@@ -1,15 +1,14 @@
-"""The simulator's commands: list the drills, play one headless, review your postmortems.
+"""The simulator's commands: list the drills, play one headless.
 
     python -m simulator list
     python -m simulator play SCENARIO --actions FILE [--seed N] [--state-dir DIR]
-    python -m simulator review [--state-dir DIR]
 
 The actions file is a YAML list of week-stamped declarations, each made before that week is
 played: ``- {week: 5, signal: prediction_drift, root_cause: bad_model, response: roll_back}``.
 ``play`` prints the score breakdown and the debrief as JSON on stdout, progress on stderr. A bad
 scenario name, file or action is refused with one line naming the field, and exit code 2.
-``review`` is the lesson's self-check: it reviews the latest saved postmortem and exits 0 only
-when the review scores 100, 1 with what is missing otherwise, 2 when there is none yet.
+The lesson's self-check, which reviews your latest postmortem, is ``python -m simulator.lesson
+selfcheck`` (`make check-simulator`).
 """
 
 from __future__ import annotations
@@ -103,39 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     played.add_argument("--actions", type=Path, required=True, help="YAML list of actions")
     played.add_argument("--seed", type=int, default=0, help="draws the hidden injection week")
     played.add_argument("--state-dir", type=Path, default=None, help="default: MLOPS_STATE_DIR")
-    reviewed = commands.add_parser("review", help="review the latest postmortem (self-check)")
-    reviewed.add_argument("--state-dir", type=Path, default=None, help="default: MLOPS_STATE_DIR")
     return parser
-
-
-def _review(state_dir: Path) -> int:
-    """The latest saved postmortem's review: 0 at 100, 1 with what is missing, 2 with none."""
-    from simulator.postmortem import read_postmortems
-    from simulator.record_facts import facts_of
-    from simulator.records import SimulatorPaths
-    from simulator.review import review_postmortem
-
-    paths = SimulatorPaths.of(state_dir)
-    saved = read_postmortems(paths)
-    if not saved:
-        print(
-            f"no postmortem under {paths.postmortems}: play a drill in `make simulator`,"
-            " then write its postmortem on the Postmortem page"
-        )
-        return USAGE_ERROR
-    latest = saved[-1]
-    record_path = paths.drill(latest.drill_id)
-    facts = None
-    if record_path.is_file():
-        facts = facts_of(DrillRecord.model_validate_json(record_path.read_bytes()))
-    review = review_postmortem(latest, facts)
-    print(f"postmortem of {latest.scenario} ({latest.date}, drill {latest.drill_id}):")
-    if facts is None:
-        print(f"  (no drill record at {record_path}: its facts are not checked, only its form)")
-    print(f"review score {review.score:.1f} of 100")
-    for missing in review.missing:
-        print(f"  missing: {missing}")
-    return 0 if not review.missing else 1
 
 
 def _progress(message: str) -> None:
@@ -149,8 +116,6 @@ def _refuse(error: Exception) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "review":
-        return _review(args.state_dir or get_settings().state_dir)
     try:
         catalogue = load_catalogue()
         if args.command == "list":

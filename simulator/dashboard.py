@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from phase1_foundations.settings import Settings
-from phase5_capstone.reports import REPORT_DIR, write_alert_report
+from phase5_capstone.alert_report import REPORT_DIR, write_alert_report
 from phase5_capstone.state import RunPaths
 from phase5_capstone.weekly import SCORES_FILE, served_window
 from simulator.debrief import week_signals

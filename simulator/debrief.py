@@ -3,7 +3,7 @@
 The signals are read week by week from the run's files (``signals.py``) against how the system
 looked before: the starting champion's reference and the first weeks' latency. The debrief
 names, per signal, the first week it fired from the injection on, and whether it pointed at the
-cause. ``drill_outcome`` gathers what the pure scorer needs (``scoring.py``).
+cause. ``drill_outcome`` gathers what the pure scorer needs (``drill_score.py``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 from phase1_foundations.settings import Settings
 from phase5_capstone.events import SETUP_WEEK
 from phase5_capstone.runner import BOOTSTRAP
+from simulator.drill_score import DrillOutcome
 from simulator.drills import load_catalogue
 from simulator.impact import week_values
 from simulator.records import DrillRecord, SignalSighting
-from simulator.scoring import DrillOutcome
 from simulator.signals import Baseline, Fired, fired_in, latency_baseline
 from simulator.system import context_of
 

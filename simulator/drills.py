@@ -3,8 +3,9 @@
 A drill is a capstone scenario built from an entry here: phase 1's world effects and phase 5's
 system faults, with weeks relative to an injection week drawn from the drill's seed, plus what
 the user should find (the signals that point at the cause, the cause) and do (the best
-response, and the ones that earn partial credit). The catalogue is validated by pydantic, so a
-mistake is refused with the field it concerns.
+response, and the ones that earn partial credit). The file is read by phase 1's scenario loader,
+as every scenario file is, and validated by pydantic, so a mistake is refused with the field it
+concerns.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from functools import cache
 from pathlib import Path
 from typing import Self
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from phase1_foundations.scenarios import Effect
+from phase1_foundations.scenarios import Effect, ScenarioFileError, parse_scenario_file
 from phase5_capstone.faults import Fault
 from simulator.records import RESPONSES, Declaration, Response
 
@@ -27,7 +27,7 @@ CATALOGUE_FILE = Path(__file__).resolve().parent / "drills.yml"
 CAUSE_SPECIFIC: tuple[Response, ...] = ("quarantine_hotfix", "page_upstream")
 
 
-class CatalogueError(ValueError):
+class CatalogueError(ScenarioFileError):
     """The catalogue, or a name asked of it, is not usable; the message names the field."""
 
 
@@ -36,7 +36,7 @@ class _Strict(BaseModel):
 
 
 class ScoringSettings(_Strict):
-    """Points of each part of a drill's score, and what costs points (see ``scoring.py``)."""
+    """Points of each part of a drill's score, and what costs points (see ``drill_score.py``)."""
 
     detection: float = Field(gt=0)
     half_life_weeks: float = Field(
@@ -198,15 +198,7 @@ class Catalogue(_Strict):
 
 
 def parse_catalogue(text: str, source: str = "<text>") -> Catalogue:
-    try:
-        raw = yaml.safe_load(text)
-        return Catalogue.model_validate(raw)
-    except yaml.YAMLError as error:
-        raise CatalogueError(f"{source}: not valid YAML: {error}") from None
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise CatalogueError(f"{source}: {where}: {first['msg']}") from None
+    return parse_scenario_file(text, Catalogue, source, CatalogueError)
 
 
 @cache

@@ -4,7 +4,7 @@
 runs the capstone's own steps for the next week(s) (the real service, registry, monitor);
 ``declare`` records the user's diagnosis and response, which act on the system from the next
 week (``injection.py``, ``responses.py``); ``finish`` plays to the end and scores the drill
-(``scoring.py``) with a debrief of which signals pointed at the cause, and when.
+(``drill_score.py``) with a debrief of which signals pointed at the cause, and when.
 
 Everything a drill needs to resume is its record (``records.DrillRecord``) and its run folder:
 the scenario is rebuilt from the record, and a week already played is read back from the
@@ -22,10 +22,10 @@ from pathlib import Path
 
 from phase1_foundations.settings import Settings
 from simulator.debrief import debrief, drill_outcome, week_signals
+from simulator.drill_score import score_drill
 from simulator.drills import Catalogue, CatalogueError, DrillSpec, load_catalogue
 from simulator.forking import copy_run
 from simulator.records import Declaration, DrillRecord
-from simulator.scoring import score_drill
 from simulator.system import (
     RUN_NAME,
     Progress,

@@ -49,7 +49,7 @@ def healthy_world(ctx: Context) -> World:
     """The drill's world without its corruptions."""
     scenario = ctx.scenario
     clean = scenario.world_scenario().model_copy(
-        update={"effects": tuple(e for e in scenario.world if not isinstance(e, CORRUPTION_ORDER))}
+        update={"world": tuple(e for e in scenario.world if not isinstance(e, CORRUPTION_ORDER))}
     )
     return World(
         scenario.seed,

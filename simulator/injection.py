@@ -31,6 +31,7 @@ from phase1_foundations.scenarios import (
     SchemaBreak,
     SwappedColumns,
     UnitChange,
+    shift_effect,
 )
 from phase5_capstone.faults import Fault, StaleReplica
 from phase5_capstone.scenario import CapstoneScenario
@@ -51,13 +52,6 @@ REPAIRABLE: dict[str, type[Effect]] = {
     "swapped_columns": SwappedColumns,
     "new_category": NewCategory,
 }
-
-
-def _shift_effect(effect: Effect, inject_week: int) -> Effect:
-    end = None if effect.end_week is None else effect.end_week + inject_week
-    return effect.model_copy(
-        update={"start_week": effect.start_week + inject_week, "end_week": end}
-    )
 
 
 def _shift_fault(fault: Fault, inject_week: int) -> Fault:
@@ -82,10 +76,10 @@ def injected_scenario(
     spec: DrillSpec, settings: DrillSettings, seed: int, inject_week: int
 ) -> CapstoneScenario:
     """The drill's capstone scenario before the user does anything (its decoy included)."""
-    world = tuple(_shift_effect(effect, inject_week) for effect in spec.world)
+    world = tuple(shift_effect(effect, inject_week) for effect in spec.world)
     if spec.decoy is not None:
         start = inject_week - spec.decoy.weeks_before
-        world = (*(_shift_effect(effect, start) for effect in spec.decoy.world), *world)
+        world = (*(shift_effect(effect, start) for effect in spec.decoy.world), *world)
     faults = tuple(_shift_fault(fault, inject_week) for fault in spec.faults)
     return CapstoneScenario.model_validate(
         {

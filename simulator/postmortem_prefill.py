@@ -15,10 +15,10 @@ from pathlib import Path
 from phase2_pipelines.params import PARAMS_FILE
 from phase4_monitoring.params import load_monitoring_params
 from phase5_capstone.events import Event, read_events
+from simulator.drill_score import impact_words
 from simulator.drills import load_catalogue
 from simulator.postmortem import Postmortem, TimelineEntry
 from simulator.records import DrillRecord
-from simulator.scoring import impact_words
 
 EVENTS_FILE = "events.jsonl"
 QUIET_KINDS = {"ingested", "scored", "labels_arrived", "retrain_skipped"}

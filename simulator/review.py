@@ -26,11 +26,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from simulator.drill_score import usd
 from simulator.interview import NegationRules, load_bank
 from simulator.interview_scoring import find_phrase, parse, polarity
 from simulator.postmortem import Postmortem
 from simulator.record_facts import RecordFacts
-from simulator.scoring import usd
 
 WHO = re.compile(r"\b(customers?|users?|subscribers?|accounts?|clients?)\b", re.IGNORECASE)
 DURATION = re.compile(r"\b\d+(\.\d+)?\s*(weeks?|days?|hours?|minutes?|months?)\b", re.IGNORECASE)

@@ -80,12 +80,13 @@ def imported_names(tree: ast.AST) -> set[str]:
 
 @cache
 def project_modules() -> dict[str, Path]:
-    """Every non-test module of the project packages, by dotted name."""
+    """Every installed module of the project packages, by dotted name (tests and lessons are not
+    in the wheel: they run in the project's environment, which has every extra)."""
     return {
         module_name(path): path
         for package in PROJECT_PACKAGES
         for path in (PROJECT_ROOT / package).rglob("*.py")
-        if "tests" not in path.relative_to(PROJECT_ROOT).parts
+        if not {"tests", "lesson"} & set(path.relative_to(PROJECT_ROOT).parts)
     }
 
 

@@ -11,8 +11,8 @@ import pytest
 from phase1_foundations.settings import Settings
 from phase2_pipelines.params import PipelineParams, load_params
 from phase2_pipelines.pipeline import run_pipeline
-from phase2_pipelines.tests.conftest import isolated_mlflow, workdir
-from phase3_serving.tests.models import make_champion, register
+from testing.champions import make_champion, register
+from testing.store import isolated_mlflow, workdir
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,19 @@ from importlib import metadata
 
 import pytest
 
+from phase1_foundations.lesson.selfcheck import (
+    DIGESTS,
+    DVC_VERSION,
+    INSTALLED,
+    LOCKFILE,
+    deterministic,
+)
 from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.telco import CSV_SHA256, raw_dir, sha256_file
-from phase1_foundations.tests.clone import Clone, link_environment, make_clone
+from testing.clone import Clone, link_environment, make_clone
 
 LESSON = (PROJECT_ROOT / "phase1_foundations" / "README.md").read_text()
-FAILED = re.compile(r"^FAILED [^:\s]+::(\S+)", re.MULTILINE)
+FAILED = re.compile(r"^\[FAIL\] ([^:\n]+)", re.MULTILINE)
 HASHES = re.compile(r"^run [12] predictions sha256 ([0-9a-f]{64})$", re.MULTILINE)
 UNPINNED = ('"pandas>=2.2,<3"', '"pandas>=2.2"')
 BASELINE_MODEL = "LogisticRegression(max_iter=BASELINE_MAX_ITER, random_state=seed)"
@@ -77,7 +84,7 @@ def test_the_check_passes_on_a_fresh_clone(clone: Clone) -> None:
 def test_step1_an_unpinned_dependency_is_caught(clone: Clone) -> None:
     clone.edit("pyproject.toml", *UNPINNED)
     broken = clone.make("check-phase1")
-    assert failed_checks(broken) == {"test_lockfile_matches_pyproject"}
+    assert failed_checks(broken) == {LOCKFILE}
     assert "uv.lock no longer matches pyproject.toml" in broken.stdout
     assert "git checkout pyproject.toml" in broken.stdout  # says how to undo it
     run_ok(clone, lesson_says("git checkout pyproject.toml"))
@@ -93,15 +100,9 @@ def test_step2_one_changed_byte_of_data_is_caught(clone: Clone) -> None:
     changed = str((int(digit.group(1)) + 1) % 10).encode()
     csv.write_bytes(original[: digit.start(1)] + changed + original[digit.end(1) :])
     broken = clone.make("check-phase1")
-    assert failed_checks(broken) == {
-        "test_raw_data_matches_its_pinned_digests",
-        "test_raw_data_matches_its_dvc_version",
-    }
+    assert failed_checks(broken) == {DIGESTS, DVC_VERSION}
     restore = lesson_says("dvc checkout --force data/raw/telco")
-    # Both failures say how to restore the file. Count in the failure reports only: the short
-    # summary repeats the messages in full when CI is set (pytest truncates them otherwise).
-    reports = broken.stdout.split("short test summary info")[0]
-    assert reports.count(restore) == 2
+    assert broken.stdout.count(restore) == 2  # both failures say how to restore the file
     plain = clone.sh("dvc checkout data/raw/telco")
     assert plain.returncode != 0  # DVC won't overwrite a changed file unless told to
     assert "--force" in plain.stderr  # (the lesson explains why)
@@ -115,7 +116,7 @@ def test_step2_one_changed_byte_of_data_is_caught(clone: Clone) -> None:
 def test_step3_environment_drift_is_caught(clone: Clone) -> None:
     run_ok(clone, lesson_says("uv pip install scikit-learn==1.5.2"))
     broken = clone.make("check-phase1")
-    assert failed_checks(broken) == {"test_installed_environment_matches_the_lock"}
+    assert failed_checks(broken) == {INSTALLED}
     assert "installed: scikit-learn==1.5.2" in broken.stdout
     assert f"locked:    scikit-learn=={metadata.version('scikit-learn')}" in broken.stdout
     assert "make setup" in broken.stdout
@@ -140,10 +141,7 @@ def test_step4_unseeded_randomness_is_caught(clone: Clone) -> None:
     unseeded_first_run = HASHES.findall(first.stdout)[0]
 
     broken = clone.make("check-phase1")
-    assert failed_checks(broken) == {
-        "test_training_is_deterministic[42]",
-        "test_training_is_deterministic[7]",
-    }
+    assert failed_checks(broken) == {deterministic(42), deterministic(7)}  # the lesson's two seeds
     assert "pass random_state=seed" in broken.stdout
 
     clone.edit(repro, "RandomForestClassifier()", "RandomForestClassifier(random_state=seed)")

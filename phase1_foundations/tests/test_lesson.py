@@ -8,8 +8,8 @@ import subprocess
 import pytest
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.clone import Clone, make_clone
 from phase1_foundations.tests.lesson import missing_coverage
+from testing.clone import Clone, make_clone
 
 T = "phase1_foundations.tests."
 COVERED_BY = {

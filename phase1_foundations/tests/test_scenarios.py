@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import get_args
 
 import numpy as np
@@ -17,8 +18,7 @@ from phase1_foundations.contract import (
     validate_frame,
 )
 from phase1_foundations.scenarios import (
-    CATALOGUE_RAMP_WEEKS,
-    CATALOGUE_START_WEEK,
+    CATALOGUE_DIR,
     ConceptDrift,
     Condition,
     CovariateShift,
@@ -29,12 +29,15 @@ from phase1_foundations.scenarios import (
     NewCategory,
     NullFlood,
     Scenario,
+    ScenarioFileError,
     SchemaBreak,
     SwappedColumns,
     UnitChange,
     dump_scenario_yaml,
     get_scenario,
+    load_scenarios,
     parse_scenario_yaml,
+    read_scenario_file,
     scenario_catalogue,
 )
 from phase1_foundations.world import World, corrupt_features
@@ -44,10 +47,14 @@ ROWS = 2_000
 WEEK = 6
 SIGNIFICANT = 1e-6  # p-value below which a KS test calls two samples different
 WORLD_CHANGING = {"covariate_shift", "category_shift", "concept_drift", "interactions"}
+# The catalogue's design (phase1_foundations/catalogue/*.yml): every change starts at week 4, and
+# those that creep in reach full strength over 4 weeks.
+CATALOGUE_START_WEEK = 4
+CATALOGUE_RAMP_WEEKS = 4
 
 
 def make_world(reference: pd.DataFrame, *effects: Effect, **kwargs: int) -> World:
-    scenario = Scenario(name="under_test", description="One effect.", effects=effects)
+    scenario = Scenario(name="under_test", description="One effect.", world=effects)
     return World(SEED, scenario, rows_per_week=ROWS, reference=reference, **kwargs)
 
 
@@ -69,13 +76,52 @@ def assert_same_labels(world: World, baseline: World, week: int = WEEK) -> None:
 def test_catalogue_has_baseline_and_every_effect_kind() -> None:
     catalogue = scenario_catalogue()
     assert "baseline" in catalogue
-    assert catalogue["baseline"].effects == ()
-    kinds = {effect.kind for scenario in catalogue.values() for effect in scenario.effects}
+    assert catalogue["baseline"].world == ()
+    kinds = {effect.kind for scenario in catalogue.values() for effect in scenario.world}
     all_kinds = {model.model_fields["kind"].default for model in get_args(get_args(Effect)[0])}
     assert kinds == all_kinds  # a knob with no named scenario
     for name, scenario in catalogue.items():
         assert scenario.name == name
         assert scenario.description.strip()
+
+
+def test_the_catalogue_is_its_yaml_files_each_named_as_its_file() -> None:
+    files = sorted(path.stem for path in CATALOGUE_DIR.glob("*.yml"))
+    assert len(files) >= 13
+    assert sorted(scenario_catalogue()) == files
+    for name in files:
+        assert read_scenario_file(CATALOGUE_DIR / f"{name}.yml", Scenario) == get_scenario(name)
+
+
+def test_every_catalogue_change_starts_at_week_4_and_ramps_over_4() -> None:
+    for name, scenario in scenario_catalogue().items():
+        for effect in scenario.world:
+            assert effect.start_week == CATALOGUE_START_WEEK, name
+            assert getattr(effect, "ramp_weeks", 0) in (0, CATALOGUE_RAMP_WEEKS), name
+
+
+def test_a_bad_scenario_file_names_the_file_the_field_and_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "price_rise.yml"
+    bad.write_text(
+        "name: price_rise\ndescription: Prices rise.\nworld:\n"
+        "  - {kind: covariate_shift, feature: monthlycharges, scale: 1.2}\n"
+        "  - {kind: null_flood, columns: [tenure], fraction: 1.5}\n"
+    )
+    with pytest.raises(ScenarioFileError) as error:
+        load_scenarios(tmp_path)
+    message = str(error.value)
+    assert message.startswith(f"{bad}: world.1.null_flood.fraction: ")
+    assert "less than or equal to 1" in message
+    assert "Traceback" not in message
+    bad.write_text("name: another\ndescription: Misnamed.\n")
+    with pytest.raises(ScenarioFileError, match=r"name: 'another' is not the file's 'price_rise'"):
+        load_scenarios(tmp_path)
+    bad.write_text("world: [")
+    with pytest.raises(ScenarioFileError, match="not valid YAML"):
+        load_scenarios(tmp_path)
+    bad.write_text("- a list")
+    with pytest.raises(ScenarioFileError, match="expected a mapping of fields, got list"):
+        load_scenarios(tmp_path)
 
 
 @pytest.mark.parametrize("name", sorted(scenario_catalogue()))
@@ -89,15 +135,15 @@ def test_scenario_loads_from_a_dict_with_kinds() -> None:
         {
             "name": "storm",
             "description": "Two things at once.",
-            "effects": [
+            "world": [
                 {"kind": "null_flood", "columns": ["tenure"], "fraction": 0.1},
                 {"kind": "schema_break", "column": "gender", "start_week": 3},
             ],
         }
     )
-    assert isinstance(scenario.effects[0], NullFlood)
-    assert isinstance(scenario.effects[1], SchemaBreak)
-    assert scenario.effects[0].columns == ("tenure",)
+    assert isinstance(scenario.world[0], NullFlood)
+    assert isinstance(scenario.world[1], SchemaBreak)
+    assert scenario.world[0].columns == ("tenure",)
 
 
 @pytest.mark.parametrize(
@@ -144,7 +190,7 @@ def test_scenario_loads_from_a_dict_with_kinds() -> None:
 )
 def test_invalid_effect_parameters_name_the_field(effect: dict[str, object], field: str) -> None:
     with pytest.raises(ValidationError) as caught:
-        Scenario.model_validate({"name": "bad", "description": "Bad.", "effects": [effect]})
+        Scenario.model_validate({"name": "bad", "description": "Bad.", "world": [effect]})
     error = caught.value.errors()[0]
     assert field in error["loc"] or field in error["msg"], error
 
@@ -154,7 +200,7 @@ def test_a_column_cannot_break_twice() -> None:
         Scenario(
             name="twice",
             description="Two breaks.",
-            effects=(SchemaBreak(column="gender"), SchemaBreak(column="gender", rename_to="sex")),
+            world=(SchemaBreak(column="gender"), SchemaBreak(column="gender", rename_to="sex")),
         )
 
 
@@ -174,7 +220,7 @@ def test_an_effect_with_an_end_week_is_off_after_it(telco_sample: pd.DataFrame) 
     assert [one_off.intensity(w) for w in range(5)] == [0, 0, 1, 0, 0]
     ramped = DuplicateRows(fraction=0.1, start_week=2, ramp_weeks=4, end_week=4)
     assert [ramped.intensity(w) for w in range(7)] == [0, 0, 0.25, 0.5, 0.75, 0, 0]
-    scenario = Scenario(name="one_bad_batch", description="One.", effects=(one_off,))
+    scenario = Scenario(name="one_bad_batch", description="One.", world=(one_off,))
     world = World(SEED, scenario, rows_per_week=300, reference=telco_sample)
     baseline = World(SEED, "baseline", rows_per_week=300, reference=telco_sample)
     assert world.week(2).features["tenure"].isna().sum() == 150  # the bad batch

@@ -2,46 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import mlflow
-import mlflow.tracking._tracking_service.utils as mlflow_tracking_state
-import mlflow.tracking.fluent as mlflow_fluent_state
 import pytest
 
-from phase1_foundations.settings import Settings, get_settings
+from phase1_foundations.settings import Settings
 from phase1_foundations.tests.conftest import telco_sample, telco_sample_raw
 from phase2_pipelines.params import PipelineParams, load_params
-from phase2_pipelines.pipeline import WorkDir
+from testing.store import isolated_mlflow
 
 __all__ = ["telco_sample", "telco_sample_raw"]  # phase 1 owns the sample frames; reuse them
-
-# mlflow.set_tracking_uri / set_experiment also export these, which Settings and later tests
-# would read; each isolated test puts them (and MLflow's module globals) back.
-MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID")
-
-
-@contextmanager
-def isolated_mlflow(patch: pytest.MonkeyPatch, state_dir: Path) -> Iterator[Settings]:
-    """Settings with their own state directory, and MLflow's process state restored after."""
-    saved = {name: os.environ.pop(name, None) for name in MLFLOW_ENV}
-    patch.setattr(mlflow_tracking_state, "_tracking_uri", None)
-    patch.setattr(mlflow_fluent_state, "_active_experiment_id", None)
-    patch.setenv("MLOPS_STATE_DIR", str(state_dir))
-    get_settings.cache_clear()
-    try:
-        yield get_settings()
-    finally:
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # None unsets; the hint omits it
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -64,7 +35,3 @@ def module_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]
 @pytest.fixture(scope="session")
 def params() -> PipelineParams:
     return load_params()
-
-
-def workdir(settings: Settings, name: str) -> WorkDir:
-    return WorkDir(settings.state_dir / "pipeline" / name)

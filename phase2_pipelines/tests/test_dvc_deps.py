@@ -15,6 +15,8 @@ from phase2_pipelines.workdir import STAGES
 
 DVC_YAML = yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["stages"]
 REGISTRY_STAGES = {"gate", "register"}  # they read or write the MLflow registry
+# Files a module reads when it runs: a stage that runs the module depends on them too.
+READ_BY = {"phase1_foundations/scenarios.py": "phase1_foundations/catalogue"}  # the world's YAML
 
 
 def test_dvc_yaml_has_every_stage_in_order() -> None:
@@ -27,6 +29,18 @@ def test_stage_lists_exactly_the_code_it_imports(stage: str) -> None:
     imported = stage_files(stage)
     assert sorted(imported - listed) == [], f"dvc.yaml stage {stage} misses code it runs"
     assert sorted(listed - imported) == [], f"dvc.yaml stage {stage} lists code it never runs"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_lists_the_files_its_code_reads(stage: str) -> None:
+    imported, deps = stage_files(stage), set(DVC_YAML[stage]["deps"])
+    for module, data in READ_BY.items():
+        assert (module in imported) == (data in deps), f"dvc.yaml stage {stage}: {data}"
+
+
+def test_the_catalogue_is_read_by_the_stage_that_makes_world_weeks() -> None:
+    assert "phase1_foundations/catalogue" in DVC_YAML["ingest"]["deps"]  # a scenario, by name
+    assert "phase1_foundations/catalogue" not in DVC_YAML["train"]["deps"]
 
 
 @pytest.mark.parametrize("stage", STAGES)

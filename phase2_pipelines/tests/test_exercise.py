@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from phase1_foundations.settings import Settings
-from phase2_pipelines.__main__ import main
-from phase2_pipelines.exercise import (
+from phase2_pipelines.lesson.__main__ import main
+from phase2_pipelines.lesson.selfcheck import (
     ExerciseScores,
-    Finding,
+    GateFinding,
     build_scores,
     judge,
     judge_better,
@@ -49,7 +49,7 @@ def write_params(directory: Path, *, segment: bool, **gate: object) -> Path:
 JUDGES = {"A": judge_broken_for_segment, "B": judge_better, "equal": judge_equal_skill}
 
 
-def findings_for(path: Path, scores: ExerciseScores, *keys: str) -> dict[str, Finding]:
+def findings_for(path: Path, scores: ExerciseScores, *keys: str) -> dict[str, GateFinding]:
     """What ``judge`` finds, or only the findings ``keys`` name (a test that reads one finding
     skips the others: the equal-skill one runs 21 gate decisions)."""
     params = load_params(path)
@@ -151,11 +151,11 @@ def test_judging_on_the_point_estimate_promotes_noise(
 def test_the_command_fails_with_advice_then_passes_when_fixed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], state: Settings
 ) -> None:
-    assert main(["--params", str(PARAMS_FILE), "check"]) == 1
-    out, err = capsys.readouterr()
+    assert main(["--params", str(PARAMS_FILE), "selfcheck"]) == 1
+    out = capsys.readouterr().out
     assert "[FAIL] A (better on average, worse for customers billed on paper)" in out
     assert "-> Your gate never looks at customers billed on paper" in out
-    assert "1 of 3 requirements not met" in err
-    assert main(["--params", str(write_params(tmp_path, segment=True)), "check"]) == 0
-    assert "all 3 requirements met" in capsys.readouterr().out
+    assert "check-phase2: FAIL (1 of 3 requirements not met" in out
+    assert main(["--params", str(write_params(tmp_path, segment=True)), "selfcheck"]) == 0
+    assert "check-phase2: PASS (all 3 requirements met)" in capsys.readouterr().out
     assert not (state.state_dir / "mlflow.db").exists()  # the check writes nothing

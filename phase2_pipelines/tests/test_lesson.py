@@ -57,7 +57,7 @@ def test_make_targets_run_the_tested_commands() -> None:
         "experiments": "-m phase2_pipelines experiments",
         "reproduce RUN_ID=abc": "-m phase2_pipelines reproduce abc",
         "rollback REASON=why": "-m phase2_pipelines rollback --reason",
-        "check-phase2": "-m phase2_pipelines check",
+        "check-phase2": "-m phase2_pipelines.lesson selfcheck",
         "model-report BASE=main": '-m phase2_pipelines model-report --base "main"',
         "actionlint": "/bin/actionlint -no-color .github/workflows/*.yml",
     }

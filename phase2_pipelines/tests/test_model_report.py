@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 
 from phase1_foundations.contract import LABEL_COLUMN
-from phase1_foundations.tests.clone import Clone, make_clone
 from phase2_pipelines.__main__ import main
 from phase2_pipelines.gate import SUPERIORITY, GateCheck, GateDecision
 from phase2_pipelines.model_report import (
@@ -30,6 +29,7 @@ from phase2_pipelines.model_report import (
 )
 from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.stats import ClassCounts, PairedDifference
+from testing.clone import Clone, make_clone
 
 INTERVAL = re.compile(
     r"vs base: dAUC (?P<d>[-+]\d\.\d{4}) \[95% CI (?P<low>[-+]\d\.\d{4}),"

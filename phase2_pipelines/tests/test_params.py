@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -55,13 +56,17 @@ def test_bad_value_names_the_field(tmp_path: Path, change: dict[str, object], fi
     assert field in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("program", "command"),
+    [("phase2_pipelines", "experiments"), ("phase2_pipelines.lesson", "selfcheck")],
+)
 def test_the_command_line_names_the_bad_field_without_a_traceback(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], program: str, command: str
 ) -> None:
-    from phase2_pipelines.__main__ import main
+    main = importlib.import_module(f"{program}.__main__").main
 
     bad = _write(tmp_path, {"gate.slices": ["paymentmethod"]})
-    assert main(["--params", str(bad), "check"]) == 2
+    assert main(["--params", str(bad), command]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {bad} is not valid:")
     assert "gate.slices ['paymentmethod'] are not in evaluate.slices" in err

@@ -46,7 +46,7 @@ from phase2_pipelines.registry import (
     Registry,
 )
 from phase2_pipelines.reproduce import ReproduceError, reproduce_run
-from phase2_pipelines.tests.conftest import workdir
+from testing.store import workdir
 
 PILOT_FRACTION = 0.1
 

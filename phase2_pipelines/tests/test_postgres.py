@@ -24,9 +24,9 @@ from phase2_pipelines.registry import (
     Registry,
     RegistryError,
 )
-from phase2_pipelines.tests.conftest import isolated_mlflow
 from phase2_pipelines.tests.pg_server import PostgresServer, running_postgres
 from phase2_pipelines.tracking import configure_mlflow
+from testing.store import isolated_mlflow
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(180)]
 

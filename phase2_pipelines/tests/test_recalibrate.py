@@ -18,7 +18,7 @@ COLUMNS = ("contract", "internetservice", "paymentmethod")
 DRIFT = Scenario(
     name="dsl_leaves",
     description="DSL customers start leaving, fiber customers settle.",
-    effects=(
+    world=(
         ConceptDrift(feature="internetservice", categories=("DSL",), logit_delta=1.5),
         ConceptDrift(feature="internetservice", categories=("Fiber optic",), logit_delta=-1.5),
     ),

@@ -15,7 +15,7 @@ from phase1_foundations.settings import Settings
 from phase1_foundations.tests.conftest import telco_sample, telco_sample_raw
 from phase2_pipelines.params import PipelineParams, load_params
 from phase2_pipelines.pipeline import Registration, run_pipeline
-from phase2_pipelines.tests.conftest import isolated_mlflow, workdir
+from testing.store import isolated_mlflow, workdir
 
 __all__ = ["telco_sample", "telco_sample_raw"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from phase3_serving.tests.conftest import Trained
-from phase3_serving.tests.server import ADMIN_TOKEN, Server, running_server
+from testing.server import ADMIN_TOKEN, Server, running_server
 
 pytestmark = pytest.mark.slow
 EXAMPLES = 150

@@ -16,7 +16,7 @@ import pytest
 from phase2_pipelines.stats import wilson_interval
 from phase3_serving.config import ServingSettings
 from phase3_serving.guardrails import GuardrailPolicy, Stage
-from phase3_serving.tests.canary_replay import Behaviour, Replay, Tally, build_replay, run_canaries
+from phase3_serving.lesson.canary_replay import Behaviour, Replay, Tally, build_replay, run_canaries
 
 pytestmark = pytest.mark.slow
 

@@ -12,10 +12,10 @@ import pytest
 
 from phase2_pipelines.pipeline import run_pipeline
 from phase2_pipelines.registry import Registry
-from phase2_pipelines.tests.conftest import workdir
 from phase3_serving.tests.conftest import Trained
-from phase3_serving.tests.server import Server, admin_headers, running_server
 from phase3_serving.tests.test_service import request_rows
+from testing.server import Server, admin_headers, running_server
+from testing.store import workdir
 
 pytestmark = pytest.mark.slow
 SWAPS = 10

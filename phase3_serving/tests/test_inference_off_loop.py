@@ -23,10 +23,10 @@ import pytest
 
 from phase1_foundations.settings import Settings
 from phase2_pipelines.params import PipelineParams, load_params
-from phase2_pipelines.tests.conftest import isolated_mlflow
-from phase3_serving.tests.models import make_champion, register
-from phase3_serving.tests.server import metric, running_server
 from phase3_serving.tests.test_service import request_rows
+from testing.champions import make_champion, register
+from testing.server import metric, running_server
+from testing.store import isolated_mlflow
 
 pytestmark = pytest.mark.slow
 LOAD_S = 8.0

@@ -1,8 +1,8 @@
 """One row the model cannot score fails only its own request, with a JSON body.
 
 The champion here is a real registered pipeline that raises for some valid customers (``np.log``
-of a zero tenure, see ``models.py``). A poisoned request and a poisoned batch are sent at the
-same moment as good ones, so the poisoned row shares a micro-batched model call with them.
+of a zero tenure, see ``testing/champions.py``). A poisoned request and a poisoned batch are sent
+at the same moment as good ones, so the poisoned row shares a micro-batched model call with them.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.settings import Settings
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.params import PipelineParams, load_params
-from phase2_pipelines.tests.conftest import isolated_mlflow
 from phase3_serving.tests.conftest import oracle_scores, registered_pipeline
-from phase3_serving.tests.models import log_pipeline, make_champion, register
-from phase3_serving.tests.server import metric, running_server
+from testing.champions import log_pipeline, make_champion, register
+from testing.server import metric, running_server
+from testing.store import isolated_mlflow
 
 pytestmark = pytest.mark.slow
 GOOD_SINGLES = 15

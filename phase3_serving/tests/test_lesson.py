@@ -61,6 +61,6 @@ def test_make_targets_run_the_tested_commands() -> None:
     recipes = {
         "bench-serving": "-m bench.bench_serving",
         "serving-image": "phase3_serving/deploy/build-serving-image.sh",
-        "check-phase3": "phase3_serving/tests/test_exercise.py",
+        "check-phase3": "-m phase3_serving.lesson selfcheck",
     }
     assert_make_runs(recipes)

@@ -23,7 +23,7 @@ from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.tests.lesson import FENCE
 from phase3_serving.tests.conftest import Trained
-from phase3_serving.tests.server import (
+from testing.server import (
     Server,
     start_process,
     stop_process,

@@ -17,9 +17,9 @@ from phase1_foundations.telco import load_telco
 from phase2_pipelines.registry import CHALLENGER, CHAMPION, Registry
 from phase3_serving.predlog import read_prediction_log
 from phase3_serving.tests.conftest import Trained, oracle_scores, registered_pipeline
-from phase3_serving.tests.models import SLOW_CALL_S, register, slow_pipeline
-from phase3_serving.tests.server import Server, admin_headers, metric, running_server
 from phase3_serving.tests.test_service import request_rows
+from testing.champions import SLOW_CALL_S, register, slow_pipeline
+from testing.server import Server, admin_headers, metric, running_server
 
 pytestmark = pytest.mark.slow
 LOOKS = "[60, 150]"  # a short schedule, so the test needs few requests

@@ -18,7 +18,7 @@ from phase1_foundations.telco import load_telco
 from phase2_pipelines.registry import CHECKSUM_TAG, Registry
 from phase3_serving.predlog import read_prediction_log
 from phase3_serving.tests.conftest import Trained, oracle_scores, registered_pipeline
-from phase3_serving.tests.server import (
+from testing.server import (
     Server,
     admin_headers,
     running_server,

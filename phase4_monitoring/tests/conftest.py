@@ -14,11 +14,11 @@ import pytest
 from phase1_foundations.settings import Settings
 from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.pipeline import Registration, run_pipeline
-from phase2_pipelines.tests.conftest import isolated_mlflow, workdir
+from phase4_monitoring.lesson.replay import WorldChampion, train_world_champion, world_params
 from phase4_monitoring.params import MonitoringParams, load_monitoring_params
-from phase4_monitoring.replay import WorldChampion, train_world_champion, world_params
+from testing.store import isolated_mlflow, workdir
 
-__all__ = ["WorldChampion", "build_world_champion", "world_params"]
+__all__ = ["WorldChampion", "world_params"]
 
 
 @pytest.fixture(scope="session")
@@ -28,10 +28,6 @@ def monitoring_params() -> MonitoringParams:
 
 @pytest.fixture(scope="session")
 def world_champion(monitoring_params: MonitoringParams) -> WorldChampion:
-    return build_world_champion(monitoring_params)
-
-
-def build_world_champion(monitoring_params: MonitoringParams) -> WorldChampion:
     """Trained in-process by phase 2's own functions (the pipeline's train and evaluate)."""
     return train_world_champion(monitoring_params)
 

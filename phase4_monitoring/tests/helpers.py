@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from phase1_foundations.scenarios import Scenario
 from phase1_foundations.world import World
+from phase4_monitoring.lesson.scenarios import phase4_scenario
+from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.monitor import WindowReport, monitor_window
 from phase4_monitoring.params import MonitoringParams
-from phase4_monitoring.scenarios import LOYAL_CUSTOMERS_LEAVE
 from phase4_monitoring.tests.conftest import WorldChampion
-from phase4_monitoring.weeks import labeled_week
 
-__all__ = ["LOYAL_CUSTOMERS_LEAVE", "check_week"]
+LOYAL_CUSTOMERS_LEAVE = phase4_scenario("loyal_customers_leave")  # harm without drift
 
 
 def check_week(

@@ -24,8 +24,8 @@ from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.world import World
 from phase3_serving.predlog import PredictionLog
 from phase4_monitoring.__main__ import main
+from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.tests.conftest import Registered
-from phase4_monitoring.weeks import labeled_week
 
 ROWS = 3_000
 

@@ -11,7 +11,7 @@ import pytest
 
 from phase1_foundations.contract import LABEL_COLUMN
 from phase1_foundations.settings import PROJECT_ROOT
-from phase4_monitoring.demo import effect_versus_pvalue
+from phase4_monitoring.lesson.demo import effect_versus_pvalue
 from phase4_monitoring.params import MonitoringParams
 
 
@@ -33,7 +33,7 @@ def test_a_real_change_is_both_significant_and_large(monitoring_params: Monitori
 @pytest.mark.slow
 def test_pvalues_command_runs_as_written() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "phase4_monitoring", "pvalues"],
+        [sys.executable, "-m", "phase4_monitoring.lesson", "pvalues"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -46,7 +46,7 @@ def test_pvalues_command_runs_as_written() -> None:
 
 
 def test_world_week_writes_a_week_to_check(tmp_path: Path) -> None:
-    from phase4_monitoring.__main__ import main
+    from phase4_monitoring.lesson.__main__ import main
 
     path = tmp_path / "var" / "week.parquet"
     assert main(["world-week", "covariate_shift", "9", str(path), "--labels"]) == 0

@@ -15,10 +15,10 @@ from phase4_monitoring.estimate import (
     estimate_performance,
     expected_roc_auc,
 )
+from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.tests.conftest import WorldChampion
 from phase4_monitoring.tests.helpers import LOYAL_CUSTOMERS_LEAVE
-from phase4_monitoring.weeks import labeled_week
 
 SHIFTED_WEEKS = range(4, 12)  # the ramp and the full shift
 

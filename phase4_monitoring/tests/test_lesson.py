@@ -9,20 +9,21 @@ T = "phase4_monitoring.tests."
 COVERED_BY = {
     "python -m phase4_monitoring check data/raw/telco/test.csv":
         T + "test_cli::test_the_lesson_checks_the_telco_holdout",
-    "python -m phase4_monitoring world-week covariate_shift 9 var/week.parquet":
+    "python -m phase4_monitoring.lesson world-week covariate_shift 9 var/week.parquet":
         T + "test_demo::test_world_week_writes_a_week_to_check",
     "python -m phase4_monitoring check var/week.parquet --report var/reports/week":
         T + "test_cli::test_report_writes_the_evidently_html_and_the_checks",
     "MLOPS_STATE_DIR=var/phase4 python -m phase4_monitoring check --log var/phase4/predictions"
     " --weeks 15 --labels var/phase4/labels.parquet":
         T + "test_walkthrough::test_make_phase4_serves_monitors_alerts_and_decides",
-    "python -m phase4_monitoring pvalues": T + "test_demo::test_pvalues_command_runs_as_written",
+    "python -m phase4_monitoring.lesson pvalues":
+        T + "test_demo::test_pvalues_command_runs_as_written",
     "make bench-monitoring":
         T + "test_bench_monitoring::test_bench_prints_times_ratio_agreement_and_the_cbpe_table",
     "python -m phase4_monitoring check var/week.parquet --metrics var/monitoring/metrics.prom":
-        T + "test_metrics::test_check_writes_the_metrics_file",
+        T + "test_monitor_metrics::test_check_writes_the_metrics_file",
     "python -m phase4_monitoring exporter --textfile var/monitoring/metrics.prom --port 9108":
-        T + "test_metrics::test_the_exporter_command_runs_as_written",
+        T + "test_monitor_metrics::test_the_exporter_command_runs_as_written",
     "promtool check rules phase4_monitoring/alerts.yml":
         T + "test_alerts::test_promtool_accepts_the_rules",
     "promtool test rules phase4_monitoring/alerts_test.yml":

@@ -25,17 +25,17 @@ import yaml
 
 from phase1_foundations.ports import free_port
 from phase1_foundations.world import World
-from phase3_serving.tests.server import (
+from phase4_monitoring.exporter import make_server
+from phase4_monitoring.tests.conftest import Registered
+from phase4_monitoring.tests.test_alerts import ALERTS
+from phase4_monitoring.tests.test_cli import run_check
+from testing.server import (
     LOCALHOST,
     Server,
     running_server,
     start_process,
     stop_process,
 )
-from phase4_monitoring.exporter import make_server
-from phase4_monitoring.tests.conftest import Registered
-from phase4_monitoring.tests.test_alerts import ALERTS
-from phase4_monitoring.tests.test_cli import run_check
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 

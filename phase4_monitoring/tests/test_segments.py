@@ -12,10 +12,10 @@ from phase1_foundations.scenarios import ConceptDrift, Scenario
 from phase1_foundations.world import World
 from phase2_pipelines.evaluate import slice_values
 from phase4_monitoring.evidence import Verdict
+from phase4_monitoring.lesson.replay import WorldChampion
+from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.quality import QualityReport, check_quality
-from phase4_monitoring.replay import WorldChampion
-from phase4_monitoring.weeks import labeled_week
 
 WEEK = 5
 # The capstone's default scenario at week 5 (phase5_capstone/scenarios/default.yml): a fiber
@@ -23,7 +23,7 @@ WEEK = 5
 DEFAULT_DRIFT = Scenario(
     name="default_week_5",
     description="The capstone's first concept drift.",
-    effects=(
+    world=(
         ConceptDrift(
             feature="internetservice", categories=("Fiber optic",), logit_delta=-1.5, start_week=5
         ),

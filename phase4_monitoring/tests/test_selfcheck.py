@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def selfcheck(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "phase4_monitoring", "selfcheck", *args]
+    command = [sys.executable, "-m", "phase4_monitoring.lesson", "selfcheck", *args]
     return subprocess.run(
         command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900, check=False
     )

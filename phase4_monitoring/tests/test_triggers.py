@@ -16,15 +16,15 @@ import pytest
 
 from phase1_foundations.scenarios import ConceptDrift, Scenario
 from phase1_foundations.world import World
-from phase4_monitoring.params import MonitoringParams, TriggerParams
-from phase4_monitoring.replay import (
+from phase4_monitoring.lesson.replay import (
     MonitoredWorld,
     Serving,
     WorldChampion,
     monitor_world,
     replay_trigger,
 )
-from phase4_monitoring.scenarios import PHASE4_SCENARIOS
+from phase4_monitoring.lesson.scenarios import phase4_scenarios
+from phase4_monitoring.params import MonitoringParams, TriggerParams
 from phase4_monitoring.stats import FloatArray
 from phase4_monitoring.triggers import Action, MonitoringHistory, TriggerDecision, decide_trigger
 
@@ -32,6 +32,8 @@ FIRST = 14  # the champion's first serving week (trained at the end of week 13)
 DELAY = 4  # label_delay_weeks: week 14's labels are out at week 18
 CONTROL_SEEDS = range(2_000, 2_024)
 CONTROL_WEEKS = range(FIRST, FIRST + 26)
+
+PHASE4_SCENARIOS = phase4_scenarios()  # lesson/worlds/*.yml
 
 
 def replay(
@@ -326,7 +328,7 @@ def test_harm_that_begins_after_a_good_promotion_retrains_instead(
     later = Scenario(
         name="loyal_customers_leave_later",
         description="Two-year customers start leaving two weeks after v2's promotion.",
-        effects=(
+        world=(
             ConceptDrift(
                 feature="contract",
                 categories=("Two year",),

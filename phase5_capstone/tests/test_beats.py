@@ -97,7 +97,8 @@ def test_the_closing_lines_name_who_serves_and_what_is_open() -> None:
 
 
 def test_the_self_check_fails_when_quality_did_not_recover(tmp_path: Path) -> None:
-    """``make check-phase5`` (``verify``) on a log whose promoted model stayed broken: exit 1."""
+    """``make check-phase5`` (the lesson's ``selfcheck``) on a log whose promoted model stayed
+    broken: exit 1."""
     scenario = tmp_path / "drifted.yml"
     scenario.write_text(
         "name: drifted\ndescription: one drift\nweeks: 18\nbeats:\n"
@@ -108,7 +109,14 @@ def test_the_self_check_fails_when_quality_did_not_recover(tmp_path: Path) -> No
     for after_fix, code in ((0.73, 1), (0.84, 0)):
         events.write_text("".join(e.model_dump_json() + "\n" for e in run_log(after_fix)))
         done = subprocess.run(
-            [sys.executable, "-m", "phase5_capstone", "verify", "--scenario", str(scenario)],
+            [
+                sys.executable,
+                "-m",
+                "phase5_capstone.lesson",
+                "selfcheck",
+                "--scenario",
+                str(scenario),
+            ],
             env={**os.environ, "MLOPS_STATE_DIR": str(tmp_path / "state")},
             capture_output=True,
             text=True,

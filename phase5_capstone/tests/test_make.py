@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from phase1_foundations.tests.clone import Clone, make_clone
 from phase1_foundations.tests.lesson import assert_make_runs
 from phase5_capstone.events import read_events
 from phase5_capstone.scenario import load_scenario
 from phase5_capstone.summary import check_beats
+from testing.clone import Clone, make_clone
 
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 1200
@@ -112,7 +112,7 @@ def test_make_targets_run_the_capstone_commands() -> None:
             "capstone SCENARIO=smoke": "-m phase5_capstone run --scenario smoke",
             "bench-capstone": "-m bench.bench_capstone",
             "bench-policy": "-m bench.bench_policy",
-            "check-phase5": "-m phase5_capstone verify",
+            "check-phase5": "-m phase5_capstone.lesson selfcheck",
             "capstone-ui": "dev -m phase5_capstone.orchestrator --host 127.0.0.1 --port 3000",
             "capstone-ui DAGSTER_PORT=3100": "--host 127.0.0.1 --port 3100",
         }

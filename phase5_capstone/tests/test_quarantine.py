@@ -20,7 +20,7 @@ import pytest
 from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN, LABEL_COLUMN, validate_frame
 from phase1_foundations.scenarios import NullFlood
 from phase1_foundations.settings import Settings
-from phase5_capstone import scoring, weekly
+from phase5_capstone import score_week, weekly
 from phase5_capstone.context import Context
 from phase5_capstone.events import SETUP_WEEK, Draft
 from phase5_capstone.runner import bootstrap, build_context
@@ -61,7 +61,7 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Played]:
         for week in (0, 1):
             outcome = weekly.ingest(ctx, week, state)
             ingested[week] = outcome.events[0]
-            outcome = scoring.score(ctx, week, outcome.state)
+            outcome = score_week.score(ctx, week, outcome.state)
             scored[week] = outcome.events
             state = outcome.state
         yield Played(ctx, state, ingested, scored)

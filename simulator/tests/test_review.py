@@ -144,20 +144,21 @@ def test_a_prefilled_form_is_not_a_finished_one(tmp_path: Path) -> None:
 def test_the_self_check_passes_on_a_complete_postmortem_and_fails_on_an_incomplete_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``make check-simulator`` (``python -m simulator review``) can fail, and says why."""
-    from simulator.__main__ import main
+    """``make check-simulator`` (``python -m simulator.lesson selfcheck``) can fail, and says
+    why."""
+    from simulator.lesson.__main__ import main
     from simulator.postmortem import write_postmortem
     from simulator.records import SimulatorPaths
 
     paths = SimulatorPaths.of(tmp_path)
-    assert main(["review", "--state-dir", str(tmp_path)]) == 2  # nothing written yet
+    assert main(["selfcheck", "--state-dir", str(tmp_path)]) == 2  # nothing written yet
     assert "no postmortem" in capsys.readouterr().out
     write_postmortem(COMPLETE, paths)
-    assert main(["review", "--state-dir", str(tmp_path)]) == 0
+    assert main(["selfcheck", "--state-dir", str(tmp_path)]) == 0
     assert "review score 100.0 of 100" in capsys.readouterr().out
     later = COMPLETE.model_copy(update={"drill_id": "d2", "date": "2026-12-05", "impact": ""})
     write_postmortem(later, paths)  # the latest one is the one checked
-    assert main(["review", "--state-dir", str(tmp_path)]) == 1
+    assert main(["selfcheck", "--state-dir", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "missing: the impact does not say who was affected" in out
 

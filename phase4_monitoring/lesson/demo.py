@@ -49,7 +49,7 @@ def price_change_scenario(change: float) -> Scenario:
     return Scenario(
         name="harmless_price_change",
         description="Monthly charges change a little, from week 0.",
-        effects=(CovariateShift(feature=MONTHLY_CHARGES, scale=1 + change),),
+        world=(CovariateShift(feature=MONTHLY_CHARGES, scale=1 + change),),
     )
 
 

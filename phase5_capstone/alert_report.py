@@ -33,7 +33,7 @@ def write_alert_report(
     ctx: Context, week: int, version: str, frame: pd.DataFrame, scores: np.ndarray | None
 ) -> Path | None:
     """The week against ``version``'s holdout; None if that holdout is not on disk."""
-    from phase4_monitoring.reports import build_report, evidently_frame, write_report
+    from phase4_monitoring.evidently_reports import build_report, evidently_frame, write_report
 
     folder = training_folder(ctx, version)
     if folder is None:

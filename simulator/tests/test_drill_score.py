@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.drills import DrillSpec, ScoringSettings
-from simulator.records import Declaration, Response
-from simulator.scoring import (
+from simulator.drill_score import (
     DrillOutcome,
     false_alarms,
     impact_words,
@@ -14,6 +12,8 @@ from simulator.scoring import (
     score_drill,
     usd,
 )
+from simulator.drills import DrillSpec, ScoringSettings
+from simulator.records import Declaration, Response
 
 POINTS = ScoringSettings(
     detection=20,

@@ -18,7 +18,6 @@ params.yaml and the data, and writes nothing.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from phase1_foundations.contract import LABEL_COLUMN
+from phase1_foundations.lesson.findings import Finding, report_findings
 from phase1_foundations.settings import Settings, get_settings
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.controls import Pair, equal_skill_pair
@@ -61,21 +61,13 @@ class ExerciseScores:
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One requirement of the exercise, whether your gate meets it, and what to change if not."""
+class GateFinding(Finding):
+    """A requirement of the exercise, judged on the decision your gate made (shown under it)."""
 
-    title: str
-    passed: bool
-    advice: str
     decision: GateDecision | None = None
 
-    def render(self) -> str:
-        lines = [f"[{'ok' if self.passed else 'FAIL'}] {self.title}"]
-        if self.decision is not None:
-            lines += [f"      {line}" for line in self.decision.render().splitlines()]
-        if not self.passed:
-            lines += [f"  -> {line}" for line in self.advice.splitlines()]
-        return "\n".join(lines)
+    def shown(self) -> str:
+        return "" if self.decision is None else self.decision.render()
 
 
 def build_scores(settings: Settings | None = None) -> ExerciseScores:
@@ -144,7 +136,7 @@ def _segment_advice(params: PipelineParams, scores: ExerciseScores, decision: Ga
     )
 
 
-def judge_broken_for_segment(params: PipelineParams, scores: ExerciseScores) -> Finding:
+def judge_broken_for_segment(params: PipelineParams, scores: ExerciseScores) -> GateFinding:
     decision = _decide(params, scores.holdout, scores.broken_for_segment, scores.champion)
     check = next((c for c in decision.checks if c.name == SEGMENT_CHECK), None)
     blocked_for_them = check is not None and not check.passed
@@ -154,11 +146,11 @@ def judge_broken_for_segment(params: PipelineParams, scores: ExerciseScores) -> 
         advice = (
             f"Your gate rejected A, but not for what it does to {SEGMENT_WHO} ({failed}).\n{advice}"
         )
-    return Finding(
+    return GateFinding(
         f"A (better on average, worse for {SEGMENT_WHO}) is blocked by their check",
         blocked_for_them and not decision.promote,
-        advice,
-        decision,
+        advice=advice,
+        decision=decision,
     )
 
 
@@ -185,29 +177,31 @@ def _blocking_advice(params: PipelineParams, check: GateCheck) -> str:
     )
 
 
-def judge_better(params: PipelineParams, scores: ExerciseScores) -> Finding:
+def judge_better(params: PipelineParams, scores: ExerciseScores) -> GateFinding:
     decision = _decide(params, scores.holdout, scores.better, scores.champion)
     advice = "\n".join(_blocking_advice(params, check) for check in decision.failures)
-    return Finding("B (better for everyone) is promoted", decision.promote, advice, decision)
+    return GateFinding(
+        "B (better for everyone) is promoted", decision.promote, advice=advice, decision=decision
+    )
 
 
-def judge_equal_skill(params: PipelineParams, scores: ExerciseScores) -> Finding:
+def judge_equal_skill(params: PipelineParams, scores: ExerciseScores) -> GateFinding:
     promoted = sum(
         _decide(params, scores.holdout, pair.candidate, pair.champion).promote
         for pair in scores.equal_skill
     )
     gate = params.gate
-    return Finding(
+    return GateFinding(
         f"equal-skill candidates are not promoted ({promoted} of {len(scores.equal_skill)}"
         f" promoted, at most {MAX_EQUAL_PROMOTED} allowed)",
         promoted <= MAX_EQUAL_PROMOTED,
-        f"Your gate calls noise an improvement: the superiority check needs the lower bound of"
-        f" the interval above the margin. Raise gate.confidence (now {gate.confidence}) or"
+        advice="Your gate calls noise an improvement: the superiority check needs the lower bound"
+        f" of the interval above the margin. Raise gate.confidence (now {gate.confidence}) or"
         f" gate.superiority_margin (now {gate.superiority_margin}).",
     )
 
 
-def judge(params: PipelineParams, scores: ExerciseScores) -> list[Finding]:
+def judge(params: PipelineParams, scores: ExerciseScores) -> list[GateFinding]:
     """Every requirement of the exercise, judged with the gate ``params`` describe."""
     return [
         judge_broken_for_segment(params, scores),
@@ -216,20 +210,12 @@ def judge(params: PipelineParams, scores: ExerciseScores) -> list[Finding]:
     ]
 
 
-def run_check(params_file: Path, settings: Settings | None = None) -> int:
+def run_selfcheck(params_file: Path, settings: Settings | None = None) -> int:
     """Print each requirement and what to change; 0 if all are met, 1 if not."""
     params = load_params(params_file)
     print(f"Checking the gate in {params_file} (training the candidates takes under a minute)...")
-    findings = judge(params, build_scores(settings))
-    for finding in findings:
-        print(finding.render())
-    failed = [f for f in findings if not f.passed]
-    if failed:
-        print(
-            f"\ncheck-phase2: {len(failed)} of {len(findings)} requirements not met. Change"
-            " params.yaml as advised above, then run `make check-phase2` again.",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"\ncheck-phase2: all {len(findings)} requirements met.")
-    return 0
+    return report_findings(
+        "check-phase2",
+        judge(params, build_scores(settings)),
+        "change params.yaml as advised above, then run `make check-phase2` again",
+    )

@@ -14,33 +14,23 @@ and your policy, from the champion's first serving week:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from phase1_foundations.lesson.findings import Finding, report_findings
 from phase1_foundations.scenarios import Scenario
 from phase1_foundations.world import World
 from phase2_pipelines.params import PARAMS_FILE
+from phase4_monitoring.lesson.replay import Serving, WorldChampion, monitor_world, replay_trigger
+from phase4_monitoring.lesson.scenarios import phase4_scenario
 from phase4_monitoring.params import MonitoringParams, load_monitoring_params
-from phase4_monitoring.replay import Serving, WorldChampion, monitor_world, replay_trigger
-from phase4_monitoring.scenarios import LOYAL_CUSTOMERS_LEAVE
 from phase4_monitoring.triggers import Action, TriggerDecision
 
 FIRST_WEEK = 14  # the champion, trained at the end of week 13, serves from week 14
 CONTROL_SEEDS = (101, 202, 303, 404)
 QUARTER = 13  # weeks replayed when the policy has no schedule
 ROWS = 2_000
-
-
-@dataclass(frozen=True)
-class Finding:
-    name: str
-    passed: bool
-    detail: str
-
-    def render(self) -> str:
-        return f"[{'PASS' if self.passed else 'FAIL'}] {self.name}: {self.detail}"
 
 
 def _replay(
@@ -110,7 +100,12 @@ def check_policy(params: MonitoringParams, champion: WorldChampion) -> list[Find
     )
 
     labels_out = FIRST_WEEK + delay
-    harmful = _replay(champion, params, LOYAL_CUSTOMERS_LEAVE, range(FIRST_WEEK, labels_out + 2))
+    harmful = _replay(
+        champion,
+        params,
+        phase4_scenario("loyal_customers_leave"),
+        range(FIRST_WEEK, labels_out + 2),
+    )
     caught = _first(harmful, lambda d: d.action is Action.RETRAIN)
     findings.append(
         Finding(
@@ -134,7 +129,7 @@ def check_policy(params: MonitoringParams, champion: WorldChampion) -> list[Find
 
 def run_selfcheck(path: Path = PARAMS_FILE) -> int:
     """Print each finding; 0 when all pass, 1 when one fails, 2 when params.yaml is unusable."""
-    from phase4_monitoring.replay import train_world_champion
+    from phase4_monitoring.lesson.replay import train_world_champion
 
     try:
         params = load_monitoring_params(path)
@@ -149,12 +144,8 @@ def run_selfcheck(path: Path = PARAMS_FILE) -> int:
         print(f"error: {path}: {error}")
         return 2
     print(f"checking the trigger policy in {path} (monitoring.triggers) on replayed world weeks")
-    findings = check_policy(params, train_world_champion(params))
-    for finding in findings:
-        print(finding.render())
-    failed = [f.name for f in findings if not f.passed]
-    if failed:
-        print(f"check-phase4: FAIL ({', '.join(failed)}); see the lesson's Exercise section")
-        return 1
-    print("check-phase4: PASS")
-    return 0
+    return report_findings(
+        "check-phase4",
+        check_policy(params, train_world_champion(params)),
+        "see the lesson's Exercise section",
+    )

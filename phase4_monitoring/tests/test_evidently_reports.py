@@ -12,22 +12,22 @@ from phase1_foundations.contract import FEATURE_NAMES, LABEL_COLUMN
 from phase1_foundations.scenarios import CovariateShift, Scenario
 from phase1_foundations.world import World
 from phase4_monitoring.drift import check_drift
-from phase4_monitoring.params import MonitoringParams
-from phase4_monitoring.reports import (
+from phase4_monitoring.evidently_reports import (
     SCORE_COLUMN,
     build_report,
     drifted_columns,
     evidently_frame,
     write_report,
 )
+from phase4_monitoring.lesson.weeks import labeled_week
+from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.tests.conftest import WorldChampion
-from phase4_monitoring.weeks import labeled_week
 
 # A fixed case: three features move clearly (two numbers, one category), sixteen do not.
 THREE_SHIFTS = Scenario(
     name="three_shifts",
     description="Prices up 30%, tenures 8 months longer, a third more month-to-month.",
-    effects=(
+    world=(
         CovariateShift(feature="monthlycharges", scale=1.3),
         CovariateShift(feature="tenure", shift=8.0),
         CovariateShift(feature="contract", toward="Month-to-month", fraction=0.35),

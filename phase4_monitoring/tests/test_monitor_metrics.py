@@ -25,9 +25,9 @@ from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.world import World
 from phase4_monitoring.exporter import make_server
-from phase4_monitoring.metrics import window_metrics
+from phase4_monitoring.lesson.replay import Serving, monitor_world, replay_trigger
+from phase4_monitoring.monitor_metrics import window_metrics
 from phase4_monitoring.params import MonitoringParams
-from phase4_monitoring.replay import Serving, monitor_world, replay_trigger
 from phase4_monitoring.tests.conftest import Registered, WorldChampion
 from phase4_monitoring.tests.helpers import check_week
 from phase4_monitoring.tests.test_cli import run_check, week_file

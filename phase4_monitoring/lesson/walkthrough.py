@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 
 from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
-from phase1_foundations.scenarios import ConceptDrift, CovariateShift, Scenario
+from phase1_foundations.scenarios import Scenario, read_scenario_file, shift_scenario
 from phase1_foundations.settings import Settings, get_settings
 from phase1_foundations.world import WeekBatch, World
 from phase2_pipelines.params import load_params
 from phase4_monitoring.checkcmd import holdout_calibration, logged_scores, write_evidently
-from phase4_monitoring.live import exporter, prometheus, service
-from phase4_monitoring.metrics import MonitorMetrics
+from phase4_monitoring.lesson.live import exporter, prometheus, service
 from phase4_monitoring.monitor import MonitorReference, WindowReport, monitor_window
+from phase4_monitoring.monitor_metrics import MonitorMetrics
 from phase4_monitoring.params import MonitoringParams, load_monitoring_params
 from phase4_monitoring.reference import Champion, ReferenceUnavailable, load_champion
 from phase4_monitoring.render import render_report
@@ -51,17 +51,14 @@ ROWS = 2_000
 LOG_TIMEOUT_S = 60.0
 ALERT_WAIT_S = 30.0
 
-PROMOTION_BACKFIRES = Scenario(
-    name="promotion_backfires_at_week_15",
-    description="From week 15 a promotion moves 30% of customers onto two-year contracts, and"
-    " two-year customers start leaving.",
-    effects=(
-        CovariateShift(feature="contract", toward="Two year", fraction=0.3, start_week=DRIFT_WEEK),
-        ConceptDrift(
-            feature="contract", categories=("Two year",), logit_delta=2.0, start_week=DRIFT_WEEK
-        ),
-    ),
-)
+SCENARIO_FILE = Path(__file__).resolve().parent / "walkthrough.yml"  # weeks from DRIFT_WEEK
+
+
+def promotion_backfires() -> Scenario:
+    """The walkthrough's world: clean, then the promotion that backfires from ``DRIFT_WEEK``."""
+    relative = read_scenario_file(SCENARIO_FILE, Scenario)
+    return shift_scenario(relative, DRIFT_WEEK, f"{relative.name}_at_week_{DRIFT_WEEK}")
+
 
 LABELS_FILE = "labels.parquet"  # beside predictions/ in phase 4's state directory
 
@@ -84,7 +81,7 @@ def ensure_champion(settings: Settings) -> Champion:
         pass
     from phase2_pipelines.pipeline import run_pipeline
     from phase2_pipelines.workdir import WorkDir
-    from phase4_monitoring.replay import world_params
+    from phase4_monitoring.lesson.replay import world_params
 
     print("training a champion on world weeks 0-9 with phase 2's pipeline (once)...", flush=True)
     run_pipeline(world_params(), WorkDir(settings.state_dir / "pipeline" / "champion"), settings)
@@ -126,7 +123,7 @@ class Run:
     reference: MonitorReference
     params: MonitoringParams
     log: Path
-    world: World = field(default_factory=lambda: World(SEED, PROMOTION_BACKFIRES, ROWS))
+    world: World = field(default_factory=lambda: World(SEED, promotion_backfires(), ROWS))
     batches: dict[int, WeekBatch] = field(default_factory=dict)
     frames: dict[int, pd.DataFrame] = field(default_factory=dict)
     windows: list[WindowRecord] = field(default_factory=list)

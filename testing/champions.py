@@ -29,8 +29,8 @@ from phase2_pipelines import pipeline as stages
 from phase2_pipelines import train as train_module
 from phase2_pipelines.params import PipelineParams, TrainParams
 from phase2_pipelines.registry import CHAMPION, Registry
-from phase2_pipelines.tests.conftest import workdir
 from phase2_pipelines.train import build_model
+from testing.store import workdir
 
 SLOW_CALL_S = 0.3
 Builder = Callable[[TrainParams], Pipeline]

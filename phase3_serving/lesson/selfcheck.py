@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
-
+from phase1_foundations.lesson.findings import Finding, report_findings
 from phase3_serving.config import ServingSettings
 from phase3_serving.guardrails import GuardrailPolicy
-from phase3_serving.tests.canary_replay import Behaviour, Tally, build_replay, run_canaries
+from phase3_serving.lesson.canary_replay import Behaviour, Tally, build_replay, run_canaries
 
 BROKEN_CANARIES = 20
 HEALTHY_CANARIES = 200
@@ -34,7 +33,7 @@ def _missed(tally: Tally, policy: GuardrailPolicy) -> str:
     return (
         f"A challenger trained on shuffled labels kept serving in"
         f" {len(tally.outcomes) - tally.rollbacks} of {len(tally.outcomes)} canaries. At its"
-        f" last look: {kept.evidence('score_shift_psi')}.\n  Its scores are far from the"
+        f" last look: {kept.evidence('score_shift_psi')}.\nIts scores are far from the"
         f" champion's, but your limit allows that much shift: lower"
         f" MLOPS_SERVING_GUARDRAIL_MAX_SCORE_SHIFT (now {policy.max_score_shift:g}; the default"
         " 0.25 is a large shift), or unset it."
@@ -43,34 +42,47 @@ def _missed(tally: Tally, policy: GuardrailPolicy) -> str:
 
 def _false_alarms(tally: Tally, policy: GuardrailPolicy) -> str:
     """What to change when healthy challengers were rolled back."""
-    fired = Counter(o.guardrail for o in tally.outcomes if o.rolled_back)
+    fired = Counter(g for o in tally.outcomes if o.rolled_back and (g := o.guardrail) is not None)
     guardrail, count = fired.most_common(1)[0]
     example = next(o.reason for o in tally.outcomes if o.guardrail == guardrail)
     return (
         f"Your guardrails rolled back {tally.rollbacks} of {len(tally.outcomes)} healthy"
         f" challengers ({tally.rate:.1%}; at most {MAX_FALSE_ROLLBACK_RATE:.0%} is allowed)."
-        f" {guardrail} fired {count} times, e.g. {example}.\n  A healthy challenger serves other"
+        f" {guardrail} fired {count} times, e.g. {example}.\nA healthy challenger serves other"
         " customers than the champion, so its numbers differ by sampling alone: a limit that"
         f" close to zero is inside the noise. Raise {ADVICE[guardrail]} (or unset it for the"
         f" default), or lower MLOPS_SERVING_GUARDRAIL_ALPHA (now {policy.alpha:g})."
     )
 
 
-def test_your_guardrails() -> None:
-    policy = GuardrailPolicy.from_settings(ServingSettings())  # your environment's settings
+def check_guardrails(policy: GuardrailPolicy) -> list[Finding]:
+    """Broken canaries must all be rolled back; healthy ones at most 1% of the time."""
     replay = build_replay(seed=0, pool=HEALTHY_POOL)
     broken = run_canaries(policy, replay, BROKEN_CANARIES, Behaviour(), [replay.shuffled], 1)
     healthy = run_canaries(policy, replay, HEALTHY_CANARIES, Behaviour(), replay.healthy, 2)
-    print(f"\nYour guardrails: {policy}")
-    print(f"  broken challenger: rolled back in {broken.rollbacks} of {BROKEN_CANARIES} canaries")
-    print(
-        f"  healthy challengers: rolled back in {healthy.rollbacks} of {HEALTHY_CANARIES}"
-        f" canaries ({healthy.rate:.1%})"
+    return [
+        Finding(
+            "a broken challenger is rolled back",
+            broken.rollbacks == BROKEN_CANARIES,
+            f"rolled back in {broken.rollbacks} of {BROKEN_CANARIES} canaries",
+            _missed(broken, policy) if broken.rollbacks < BROKEN_CANARIES else "",
+        ),
+        Finding(
+            "healthy challengers keep serving",
+            healthy.rate <= MAX_FALSE_ROLLBACK_RATE,
+            f"rolled back in {healthy.rollbacks} of {HEALTHY_CANARIES} canaries"
+            f" ({healthy.rate:.1%}; at most {MAX_FALSE_ROLLBACK_RATE:.0%} allowed)",
+            _false_alarms(healthy, policy) if healthy.rate > MAX_FALSE_ROLLBACK_RATE else "",
+        ),
+    ]
+
+
+def run_selfcheck() -> int:
+    """Print each finding; 0 when your guardrails pass, 1 with what to change."""
+    policy = GuardrailPolicy.from_settings(ServingSettings())  # your environment's settings
+    print(f"Your guardrails: {policy}")
+    return report_findings(
+        "check-phase3",
+        check_guardrails(policy),
+        "change the settings as advised above, then run `make check-phase3` again",
     )
-    problems = []
-    if broken.rollbacks < BROKEN_CANARIES:
-        problems.append(_missed(broken, policy))
-    if healthy.rate > MAX_FALSE_ROLLBACK_RATE:
-        problems.append(_false_alarms(healthy, policy))
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)

@@ -26,6 +26,7 @@ from phase2_pipelines.train import fit_model, predict_scores
 from phase2_pipelines.world_source import load_world_window
 from phase4_monitoring.dataquality import validate_window
 from phase4_monitoring.estimate import check_calibration
+from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.monitor import MonitorReference, monitor_window
 from phase4_monitoring.params import MonitoringParams, TriggerParams
 from phase4_monitoring.quality import QualityBaseline, check_quality
@@ -39,7 +40,6 @@ from phase4_monitoring.triggers import (
     WindowRecord,
     decide_trigger,
 )
-from phase4_monitoring.weeks import labeled_week
 
 
 def world_params(cutoff_week: int | None = None) -> PipelineParams:

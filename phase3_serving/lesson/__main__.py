@@ -1,0 +1,36 @@
+"""Phase 3's lesson commands: ``python -m phase3_serving.lesson selfcheck``.
+
+``selfcheck`` is `make check-phase3`: would the guardrails in your environment
+(``MLOPS_SERVING_GUARDRAIL_*``) roll back a broken challenger, and spare healthy ones? Exit 0
+when they do, 1 with what to change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _selfcheck(_: argparse.Namespace) -> int:
+    from phase3_serving.lesson.selfcheck import run_selfcheck
+
+    return run_selfcheck()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m phase3_serving.lesson", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "selfcheck", help="the exercise's self-check: would your guardrails catch a bad model?"
+    ).set_defaults(handler=_selfcheck)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
