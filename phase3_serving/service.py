@@ -22,13 +22,19 @@ from fastapi import Depends, FastAPI, Request
 from pydantic import ValidationError
 
 from phase2_pipelines.registry import Registry
+from phase3_serving.batcher import CHALLENGER, CHAMPION, Batcher
 from phase3_serving.config import ServingSettings, get_serving_settings, settings_problem
 from phase3_serving.guardrails import GuardrailPolicy, Verdict
-from phase3_serving.metrics import ServiceMetrics
-from phase3_serving.model import LoadedModel, ModelLoadError, current_version, load_model
+from phase3_serving.model import (
+    LoadedModel,
+    ModelLoadError,
+    ModelSlots,
+    current_version,
+    load_model,
+)
 from phase3_serving.predlog import PredictionLog
 from phase3_serving.rollout import Rollout, RolloutMode, RolloutPlan
-from phase3_serving.scoring import CHALLENGER, CHAMPION, ModelSlots, Scorer
+from phase3_serving.service_metrics import ServiceMetrics
 from phase3_serving.shared import EvidenceBoard, PlanStore
 
 logger = logging.getLogger("phase3_serving")
@@ -46,7 +52,7 @@ class ServiceState:
     slots: ModelSlots
     rollout: Rollout
     log: PredictionLog
-    scorer: Scorer
+    batcher: Batcher
     load_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     errors: dict[str, str] = field(default_factory=dict)  # slot -> detail, for the log and admin
     public_error: str | None = None  # why not ready, without paths or URIs
@@ -65,7 +71,7 @@ def build_state(settings: ServingSettings) -> ServiceState:
         on_drop=metrics.log_dropped.inc,
     )
     slots = ModelSlots()
-    scorer = Scorer(
+    batcher = Batcher(
         slots,
         rollout,
         log,
@@ -76,9 +82,9 @@ def build_state(settings: ServingSettings) -> ServiceState:
         inference_threads=settings.serving_inference_threads,
         model_threads=settings.serving_model_threads,
     )
-    scorer.after.shadow_max_pending_rows = settings.serving_shadow_max_pending_rows
-    scorer.after.check_every_s = settings.serving_guardrail_sync_seconds
-    return ServiceState(settings, metrics, slots, rollout, log, scorer)
+    batcher.after.shadow_max_pending_rows = settings.serving_shadow_max_pending_rows
+    batcher.after.check_every_s = settings.serving_guardrail_sync_seconds
+    return ServiceState(settings, metrics, slots, rollout, log, batcher)
 
 
 def seed_plan(settings: ServingSettings, rollout: Rollout) -> None:
@@ -171,7 +177,7 @@ async def watch_rollout(state: ServiceState) -> None:
         await asyncio.sleep(state.settings.serving_rollout_poll_seconds)
         try:
             state.rollout.refresh()
-            state.scorer.after.maybe_check()
+            state.batcher.after.maybe_check()
         except Exception:
             logger.exception("rollout watch failed")
 
@@ -202,12 +208,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.startup_refusal = settings_problem(error)
         raise StartupRefused(app.state.startup_refusal) from None
     state = build_state(settings)
-    state.scorer.after.on_breach = lambda verdict: retire_challenger(state, verdict)
+    state.batcher.after.on_breach = lambda verdict: retire_challenger(state, verdict)
     app.state.service = state
     await asyncio.to_thread(ensure_store, settings)  # created whole, or not at all
     mlflow.set_tracking_uri(settings.tracking_uri)
     state.log.start()
-    state.scorer.start()
+    state.batcher.start()
     await asyncio.to_thread(seed_plan, settings, state.rollout)
     await refresh_models(state)
     if state.slots.champion is None:
@@ -234,7 +240,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        state.scorer.close()
+        state.batcher.close()
         state.log.close()
 
 

@@ -71,13 +71,12 @@ class EmbeddedService:
     def start(self) -> EmbeddedService:
         import uvicorn
 
-        from phase3_serving.app import create_app
-        from phase3_serving.asgi import FastPath
+        from phase3_serving.app import create_service
 
         sock = claimed_socket()
         self.url = f"http://{LOCALHOST}:{sock.getsockname()[1]}"
         config = uvicorn.Config(
-            FastPath(create_app(self.settings)), log_level="warning", access_log=False
+            create_service(self.settings), log_level="warning", access_log=False
         )
         server = uvicorn.Server(config)
         self._server = server
