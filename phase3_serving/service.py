@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
+import yaml
 from fastapi import Depends, FastAPI, Request
 from pydantic import ValidationError
 
@@ -32,6 +33,7 @@ from phase3_serving.model import (
     current_version,
     load_model,
 )
+from phase3_serving.params import params_problem
 from phase3_serving.predlog import PredictionLog
 from phase3_serving.rollout import Rollout, RolloutMode, RolloutPlan
 from phase3_serving.service_metrics import ServiceMetrics
@@ -59,9 +61,8 @@ class ServiceState:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-def build_state(settings: ServingSettings) -> ServiceState:
+def build_state(settings: ServingSettings, policy: GuardrailPolicy) -> ServiceState:
     metrics = ServiceMetrics()
-    policy = GuardrailPolicy.from_settings(settings)
     rollout = Rollout(policy, PlanStore(settings.rollout_dir), EvidenceBoard(settings.rollout_dir))
     log = PredictionLog(
         settings.state_dir / "predictions",
@@ -207,7 +208,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     except ValidationError as error:
         app.state.startup_refusal = settings_problem(error)
         raise StartupRefused(app.state.startup_refusal) from None
-    state = build_state(settings)
+    try:
+        policy = GuardrailPolicy.load(settings.serving_params_file)
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        app.state.startup_refusal = params_problem(settings.serving_params_file, error)
+        raise StartupRefused(app.state.startup_refusal) from None
+    state = build_state(settings, policy)
     state.batcher.after.on_breach = lambda verdict: retire_challenger(state, verdict)
     app.state.service = state
     await asyncio.to_thread(ensure_store, settings)  # created whole, or not at all
