@@ -74,6 +74,8 @@ class TrainParams(_Strict):
     family: Literal["logreg", "hgb"] = "logreg"
     seed: int = 42
     profile_folds: int = Field(5, ge=2)
+    profile_bins: int = Field(10, ge=2)
+    profile_score_bins: int = Field(20, ge=2)
     logreg: LogRegParams = LogRegParams()
     hgb: HgbParams = HgbParams()
 

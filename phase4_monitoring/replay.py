@@ -74,7 +74,7 @@ def train_world_champion(
     params = world_params(cutoff_week)
     train, holdout = load_world_window(params.data.world)
     model = fit_model(train, params.train)
-    profile = fit_reference_profile(train, predict_scores(model, train))
+    profile = fit_reference_profile(train, predict_scores(model, train), params.train)
     holdout_scores = predict_scores(model, holdout)
     labels = holdout[LABEL_COLUMN].to_numpy()
     evaluate = params.evaluate
