@@ -40,6 +40,11 @@ class WorldWindow(_Strict):
     train_weeks: int = Field(8, gt=0)
     holdout_weeks: int = Field(2, gt=0)
 
+    @property
+    def first_serving_week(self) -> int:
+        """The first week a model trained at the end of ``cutoff_week`` serves: the next one."""
+        return self.cutoff_week + 1
+
     @model_validator(mode="after")
     def _enough_released_weeks(self) -> WorldWindow:
         released = self.cutoff_week - self.label_delay_weeks + 1
