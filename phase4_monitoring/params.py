@@ -115,11 +115,13 @@ class TriggerParams(_Strict):
 
 
 class PrometheusParams(_Strict):
-    """Service-health limits of ``alerts.yml`` (a test keeps the two equal), and the exporter."""
+    """Every limit of ``alerts.yml`` that is not a monitor's verdict (a test checks each one
+    there against these), and the exporter's port."""
 
     exporter_port: int = Field(9108, gt=0, lt=65536)
     p99_latency_seconds: float = Field(0.25, gt=0)
     error_rate: float = Field(0.02, gt=0, lt=1)
+    stale_after_days: float = Field(8.0, gt=0)
 
 
 class MonitoringParams(_Strict):
