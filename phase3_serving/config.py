@@ -15,14 +15,16 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, model_validator
 
 from phase1_foundations.settings import Settings
-from phase2_pipelines.params import PARAMS_FILE
+from phase2_pipelines.params import PARAMS_FILE, load_params
 
 DEFAULT_TOKENS = frozenset({"", "admin", "changeme", "change-me", "secret", "token", "password"})
 MIN_TOKEN_LENGTH = 16
 
 
 class ServingSettings(Settings):
-    serving_model_name: str = "churn-model"
+    serving_model_name: str | None = Field(
+        None, description="The registered model to serve; default: params.yaml's registry name."
+    )
     serving_model_alias: str = "champion"
     serving_challenger_alias: str = "challenger"
     serving_url: str = Field(
@@ -90,6 +92,13 @@ class ServingSettings(Settings):
                 " e.g. export MLOPS_SERVING_ADMIN_TOKEN=$(openssl rand -hex 16)"
             )
         return self
+
+    def model_name(self) -> str:
+        """The registered model to serve: the setting, else ``registry.model_name`` of the
+        params file (the name the pipeline registers under, written down once)."""
+        if self.serving_model_name:
+            return self.serving_model_name
+        return load_params(self.serving_params_file).registry.model_name
 
     @property
     def rollout_dir(self) -> Path:

@@ -61,10 +61,11 @@ def load_serving_params(path: Path = PARAMS_FILE) -> ServingParams:
 
 
 def params_problem(path: Path, error: Exception) -> str:
-    """One line naming the file, and each ``serving`` field that is wrong and why."""
+    """One line naming the file, and each field that is wrong and why."""
     if isinstance(error, ValidationError):
+        section = f"{SECTION}." if error.title == ServingParams.__name__ else ""
         problems = [
-            f"{SECTION}.{'.'.join(str(part) for part in detail['loc'])}: {detail['msg']}"
+            f"{section}{'.'.join(str(part) for part in detail['loc'])}: {detail['msg']}"
             for detail in error.errors(include_url=False)
         ]
         return f"invalid params in {path}: " + "; ".join(problems)

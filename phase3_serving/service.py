@@ -50,6 +50,7 @@ class StartupRefused(RuntimeError):  # noqa: N818 - the outcome, said in one lin
 @dataclass
 class ServiceState:
     settings: ServingSettings
+    model_name: str  # the registered model served (its aliases are the settings')
     metrics: ServiceMetrics
     slots: ModelSlots
     rollout: Rollout
@@ -61,7 +62,9 @@ class ServiceState:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-def build_state(settings: ServingSettings, policy: GuardrailPolicy) -> ServiceState:
+def build_state(
+    settings: ServingSettings, policy: GuardrailPolicy, model_name: str
+) -> ServiceState:
     metrics = ServiceMetrics()
     rollout = Rollout(policy, PlanStore(settings.rollout_dir), EvidenceBoard(settings.rollout_dir))
     log = PredictionLog(
@@ -85,7 +88,7 @@ def build_state(settings: ServingSettings, policy: GuardrailPolicy) -> ServiceSt
     )
     batcher.after.shadow_max_pending_rows = settings.serving_shadow_max_pending_rows
     batcher.after.check_every_s = settings.serving_guardrail_sync_seconds
-    return ServiceState(settings, metrics, slots, rollout, log, batcher)
+    return ServiceState(settings, model_name, metrics, slots, rollout, log, batcher)
 
 
 def seed_plan(settings: ServingSettings, rollout: Rollout) -> None:
@@ -113,9 +116,7 @@ async def refresh_models(state: ServiceState) -> dict[str, str | None]:
         ):
             loaded: LoadedModel | None = getattr(slots, slot)
             try:
-                version = await asyncio.to_thread(
-                    current_version, settings.serving_model_name, alias
-                )
+                version = await asyncio.to_thread(current_version, state.model_name, alias)
                 if version is None:
                     if slot == CHALLENGER:
                         slots.challenger = None
@@ -124,14 +125,14 @@ async def refresh_models(state: ServiceState) -> dict[str, str | None]:
                         _failed(
                             state,
                             slot,
-                            f"no {alias} alias on {settings.serving_model_name}"
+                            f"no {alias} alias on {state.model_name}"
                             " in the registry (run `make phase2`)",
                             "no champion is registered yet",
                         )
                     continue
                 if loaded is not None and loaded.version == version:
                     continue
-                model = await asyncio.to_thread(load_model, settings.serving_model_name, alias)
+                model = await asyncio.to_thread(load_model, state.model_name, alias)
             except ModelLoadError as error:
                 _failed(state, slot, str(error), error.public)
                 continue
@@ -188,7 +189,7 @@ async def retire_challenger(state: ServiceState, verdict: Verdict) -> None:
     state.slots.challenger = None
     state.rollout.set_challenger(None)
     reason = verdict.breach.reason if verdict.breach else "guardrail breach"
-    registry = Registry(state.settings.serving_model_name)
+    registry = Registry(state.model_name)
     try:
         await asyncio.to_thread(registry.retire_challenger, reason)
     except Exception:  # the rollout already stopped everywhere; the alias can be retired by hand
@@ -210,10 +211,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise StartupRefused(app.state.startup_refusal) from None
     try:
         policy = GuardrailPolicy.load(settings.serving_params_file)
+        model_name = settings.model_name()
     except (OSError, ValueError, yaml.YAMLError) as error:
         app.state.startup_refusal = params_problem(settings.serving_params_file, error)
         raise StartupRefused(app.state.startup_refusal) from None
-    state = build_state(settings, policy)
+    state = build_state(settings, policy, model_name)
     state.batcher.after.on_breach = lambda verdict: retire_challenger(state, verdict)
     app.state.service = state
     await asyncio.to_thread(ensure_store, settings)  # created whole, or not at all
