@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.responses import Response
 from fastapi.routing import APIRoute
-from starlette.responses import Response
 
 from phase3_serving import predict
 from phase3_serving.service import ServiceState
