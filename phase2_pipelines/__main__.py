@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from phase1_foundations.settings import get_settings
 from phase2_pipelines.params import PARAMS_FILE, load_params
-from phase2_pipelines.workdir import STAGES, StageError, WorkDir
+from phase2_pipelines.workdir import STAGES, StageError, WorkDir, dvc_workdir, state_workdir
 
 if TYPE_CHECKING:
     from phase2_pipelines.registry import Registry
@@ -22,7 +23,8 @@ def _stage(args: argparse.Namespace) -> int:
     """One stage in its own process, importing only that stage's module (what dvc.yaml runs)."""
     module = importlib.import_module(f"phase2_pipelines.stages.{args.name}")
     try:
-        print(module.main(load_params(args.params), WorkDir(args.workdir)))
+        work = dvc_workdir() if args.workdir is None else WorkDir(args.workdir)
+        print(module.main(load_params(args.params), work))
     except StageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -33,7 +35,8 @@ def _run(args: argparse.Namespace) -> int:
     from phase2_pipelines.pipeline import run_pipeline
 
     try:
-        registration = run_pipeline(load_params(args.params), WorkDir(args.workdir))
+        work = state_workdir(get_settings()) if args.workdir is None else WorkDir(args.workdir)
+        registration = run_pipeline(load_params(args.params), work)
     except StageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -69,7 +72,11 @@ def _status(args: argparse.Namespace) -> int:
 
     from phase2_pipelines.gate import GateDecision
 
-    work = WorkDir(args.workdir)
+    try:
+        work = dvc_workdir() if args.workdir is None else WorkDir(args.workdir)
+    except StageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     gate_file, registered_file = work.gate / "gate.json", work.register / "registered.json"
     if not registered_file.is_file():
         print(f"no pipeline run in {work.root} yet: run `make phase2`", file=sys.stderr)
@@ -190,13 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     stage = commands.add_parser("stage", help="run one pipeline stage (what dvc.yaml calls)")
     stage.add_argument("name", choices=STAGES)
-    stage.add_argument("--workdir", type=Path, default=Path("var/pipeline"))
+    stage.add_argument("--workdir", type=Path, help="default: where dvc.yaml puts the outputs")
     stage.set_defaults(handler=_stage)
     run = commands.add_parser("run", help="run every stage in this process (no DVC caching)")
-    run.add_argument("--workdir", type=Path, default=Path("var/pipeline"))
+    run.add_argument("--workdir", type=Path, help="default: pipeline/ in MLOPS_STATE_DIR")
     run.set_defaults(handler=_run)
     status = commands.add_parser("status", help="last gate decision and current aliases")
-    status.add_argument("--workdir", type=Path, default=Path("var/pipeline"))
+    status.add_argument("--workdir", type=Path, help="default: dvc.yaml's (make phase2's run)")
     status.set_defaults(handler=_status)
     commands.add_parser("history", help="print the promotion history").set_defaults(
         handler=_history

@@ -65,7 +65,11 @@ class ExperimentsOutcome:
 
 def train_params_for(experiment: Experiment, base: TrainParams) -> TrainParams:
     return base.model_copy(
-        update={"family": experiment.family, "logreg": experiment.logreg, "hgb": experiment.hgb}
+        update={
+            "family": experiment.family,
+            "logreg": experiment.logreg or base.logreg,
+            "hgb": experiment.hgb or base.hgb,
+        }
     )
 
 

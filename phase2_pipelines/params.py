@@ -1,7 +1,9 @@
 """Typed view of ``params.yaml``: the pipeline's thresholds, windows and hyperparameters.
 
 DVC reads the same file to decide which stages a change re-runs, so every number lives there and
-nowhere in code. Loading validates it, and a bad value names its field.
+nowhere in code: no field the file sets has a default here (a default would be a second home for
+its number), only the few the file leaves out on purpose (``gate.burden_reason``, set per run;
+an experiment's other family). Loading validates it, and a missing or bad value names its field.
 """
 
 from __future__ import annotations
@@ -32,13 +34,18 @@ class WorldWindow(_Strict):
     are trained on: the holdout is later in time than training, and both were known at the cutoff.
     """
 
-    seed: int = 42
-    scenario: str = "baseline"
-    rows_per_week: int = Field(2000, gt=0)
-    label_delay_weeks: int = Field(4, ge=0)
-    cutoff_week: int = Field(13, ge=0)
-    train_weeks: int = Field(8, gt=0)
-    holdout_weeks: int = Field(2, gt=0)
+    seed: int
+    scenario: str
+    rows_per_week: int = Field(gt=0)
+    label_delay_weeks: int = Field(ge=0)
+    cutoff_week: int = Field(ge=0)
+    train_weeks: int = Field(gt=0)
+    holdout_weeks: int = Field(gt=0)
+
+    @property
+    def first_serving_week(self) -> int:
+        """The first week a model trained at the end of ``cutoff_week`` serves: the next one."""
+        return self.cutoff_week + 1
 
     @model_validator(mode="after")
     def _enough_released_weeks(self) -> WorldWindow:
@@ -53,76 +60,72 @@ class WorldWindow(_Strict):
 
 
 class DataParams(_Strict):
-    source: Literal["telco", "world"] = "telco"
-    world: WorldWindow = WorldWindow()
+    source: Literal["telco", "world"]
+    world: WorldWindow
 
 
 class LogRegParams(_Strict):
-    C: float = Field(0.3, gt=0)
-    max_iter: int = Field(2000, gt=0)
+    C: float = Field(gt=0)
+    max_iter: int = Field(gt=0)
 
 
 class HgbParams(_Strict):
-    learning_rate: float = Field(0.02, gt=0, le=1)
-    max_iter: int = Field(400, gt=0)
-    max_leaf_nodes: int = Field(8, ge=2)
-    min_samples_leaf: int = Field(40, ge=1)
-    l2_regularization: float = Field(5.0, ge=0)
+    learning_rate: float = Field(gt=0, le=1)
+    max_iter: int = Field(gt=0)
+    max_leaf_nodes: int = Field(ge=2)
+    min_samples_leaf: int = Field(ge=1)
+    l2_regularization: float = Field(ge=0)
 
 
 class TrainParams(_Strict):
-    family: Literal["logreg", "hgb"] = "logreg"
-    seed: int = 42
-    profile_folds: int = Field(5, ge=2)
-    logreg: LogRegParams = LogRegParams()
-    hgb: HgbParams = HgbParams()
+    family: Literal["logreg", "hgb"]
+    seed: int
+    profile_folds: int = Field(ge=2)
+    profile_bins: int = Field(ge=2)
+    profile_score_bins: int = Field(ge=2)
+    logreg: LogRegParams
+    hgb: HgbParams
 
 
 class BusinessParams(_Strict):
-    contact_cost: float = Field(10.0, ge=0)
-    retained_value: float = Field(300.0, ge=0)
-    save_rate: float = Field(0.3, ge=0, le=1)
+    contact_cost: float = Field(ge=0)
+    retained_value: float = Field(ge=0)
+    save_rate: float = Field(ge=0, le=1)
 
 
 class EvaluateParams(_Strict):
     """How a candidate is judged: its operating threshold, slices, and how its scores are had."""
 
-    threshold: float = Field(0.35, gt=0, lt=1)
+    threshold: float = Field(gt=0, lt=1)
     # fixed: contact at ``threshold``; break_even: contact where the candidate's own calibrated
     # probability beats contact_cost / (save_rate x retained_value), chosen on its evaluation
     # rows; capacity: contact the top ``capacity_share`` of customers.
-    contact_rule: Literal["fixed", "break_even", "capacity"] = "fixed"
-    capacity_share: float = Field(0.2, gt=0, le=1)
+    contact_rule: Literal["fixed", "break_even", "capacity"]
+    capacity_share: float = Field(gt=0, le=1)
     # 0: score the holdout with the model fitted on the training rows. k > 1: cross-fit the
     # holdout in k folds and fit the shipped model on training and holdout rows together.
-    crossfit_folds: int = Field(0, ge=0)
-    tenure_bands: tuple[int, ...] = (0, 12, 24, 48, 121)
-    slices: tuple[str, ...] = (
-        "contract",
-        "tenure_band",
-        "internetservice",
-        "gender",
-        "seniorcitizen",
-    )
-    calibration_bins: int = Field(10, ge=2)
-    business: BusinessParams = BusinessParams()
+    crossfit_folds: int = Field(ge=0)
+    tenure_bands: tuple[int, ...]
+    slices: tuple[str, ...]
+    calibration_bins: int = Field(ge=2)
+    business: BusinessParams
 
 
 class Floors(_Strict):
-    roc_auc: float = Field(0.80, ge=0, le=1)
-    pr_auc: float = Field(0.55, ge=0, le=1)
-    max_brier: float = Field(0.20, ge=0, le=1)
+    roc_auc: float = Field(ge=0, le=1)
+    pr_auc: float = Field(ge=0, le=1)
+    max_brier: float = Field(ge=0, le=1)
 
 
 class GateParams(_Strict):
     """The promotion gate. Champion comparisons are judged on paired bootstrap intervals."""
 
-    floors: Floors = Floors()
-    churn_rate_bounds: tuple[float, float] = (0.05, 0.60)
-    confidence: float = Field(0.95, gt=0.5, lt=1)
-    resamples: int = Field(2000, ge=200)
-    seed: int = 42
-    superiority_margin: float = Field(0.003, ge=0, lt=1)
+    floors: Floors
+    churn_rate_bounds: tuple[float, float]
+    confidence: float = Field(gt=0.5, lt=1)
+    resamples: int = Field(ge=200)
+    seed: int
+    superiority_margin: float = Field(ge=0, lt=1)
     # superiority: beat the champion by the margin and clear the floors. non_inferiority: the
     # champion is known to be broken (its realized AUC's upper bound is below the floor), so a
     # candidate need only not be worse than it by more than non_inferiority_margin; the floors
@@ -130,45 +133,46 @@ class GateParams(_Strict):
     # calibration: the harm is to the probabilities, not the ranking (a base-rate shift, one
     # segment's churn moving); a candidate must rank no worse (non-inferiority) and have a Brier
     # score lower than the champion's by more than calibration_margin (lower bound).
-    burden: Literal["superiority", "non_inferiority", "calibration"] = "superiority"
+    burden: Literal["superiority", "non_inferiority", "calibration"]
     burden_reason: str = ""
-    non_inferiority_margin: float = Field(0.01, ge=0, lt=1)
-    calibration_margin: float = Field(0.001, ge=0, lt=1)
-    slices: tuple[str, ...] = ("contract", "tenure_band", "internetservice")
+    non_inferiority_margin: float = Field(ge=0, lt=1)
+    calibration_margin: float = Field(ge=0, lt=1)
+    slices: tuple[str, ...]
     protected_attributes: tuple[str, ...] = Field(
-        ("gender", "seniorcitizen"),
         description="Gated like slices; protected: measured for fairness, never for targeting.",
     )
-    slice_tolerance: float = Field(0.05, ge=0, lt=1)
-    min_slice_positives: int = Field(50, ge=1)
+    slice_tolerance: float = Field(ge=0, lt=1)
+    min_slice_positives: int = Field(ge=1)
 
 
 class RegistryParams(_Strict):
-    model_name: str = "churn-model"
-    promote_to: Literal["champion", "challenger"] = "champion"
+    model_name: str
+    promote_to: Literal["champion", "challenger"]
 
 
 class Experiment(_Strict):
+    """A candidate: its family's hyperparameters; the other family's are ``train``'s."""
+
     name: str
     family: Literal["logreg", "hgb"]
-    logreg: LogRegParams = LogRegParams()
-    hgb: HgbParams = HgbParams()
+    logreg: LogRegParams | None = None  # a candidate sets only its own family's
+    hgb: HgbParams | None = None
 
 
 class ExperimentsParams(_Strict):
     """``make experiments``: candidates compared on a validation split of the training window."""
 
-    validation_fraction: float = Field(0.25, gt=0, lt=1)
-    candidates: tuple[Experiment, ...] = ()
+    validation_fraction: float = Field(gt=0, lt=1)
+    candidates: tuple[Experiment, ...]
 
 
 class PipelineParams(_Strict):
-    data: DataParams = DataParams()
-    train: TrainParams = TrainParams()
-    evaluate: EvaluateParams = EvaluateParams()
-    gate: GateParams = GateParams()
-    registry: RegistryParams = RegistryParams()
-    experiments: ExperimentsParams = ExperimentsParams()
+    data: DataParams
+    train: TrainParams
+    evaluate: EvaluateParams
+    gate: GateParams
+    registry: RegistryParams
+    experiments: ExperimentsParams
 
     @model_validator(mode="after")
     def _gated_slices_are_evaluated(self) -> PipelineParams:

@@ -4,6 +4,8 @@ It is small (a few KB of JSON) and enough to compare a new week against training
 training data: quantile bins and their shares for numbers, category frequencies, null rates,
 and the distribution of the model's scores on customers it was not fitted on (out-of-fold scores
 of the training rows), which is what phase 4's prediction-drift check compares live scores with.
+How many bins is a decision number (``train.profile_bins`` and ``train.profile_score_bins`` in
+params.yaml): phase 4's PSI thresholds are judged on these bins, which the profile records.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ import pandas as pd
 from pydantic import BaseModel
 
 from phase1_foundations.contract import FEATURES, CategoricalColumn
+from phase2_pipelines.params import TrainParams
 
-PROFILE_QUANTILES = 10
-SCORE_BINS = 20
 OUT_OF_FOLD = "out-of-fold scores of the training rows"
 
 
@@ -57,9 +58,10 @@ def _shares(values: np.ndarray, edges: np.ndarray) -> list[float]:
     return [float(share) for share in counts / max(len(values), 1)]
 
 
-def profile_numeric(values: pd.Series, quantiles: int = PROFILE_QUANTILES) -> NumericProfile:
+def profile_numeric(values: pd.Series, bins: int) -> NumericProfile:
+    """Up to ``bins`` quantile bins (fewer when values repeat), their shares and moments."""
     present = values.dropna().to_numpy(dtype=float)
-    edges = np.unique(np.quantile(present, np.linspace(0, 1, quantiles + 1)))
+    edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)))
     if len(edges) < 2:
         edges = np.array([present.min(), present.min() + 1.0])
     return NumericProfile(
@@ -82,8 +84,9 @@ def profile_categorical(values: pd.Series, categories: tuple[str, ...]) -> Categ
     )
 
 
-def profile_scores(scores: np.ndarray, source: str) -> ScoreProfile:
-    edges = np.linspace(0.0, 1.0, SCORE_BINS + 1)
+def profile_scores(scores: np.ndarray, source: str, bins: int) -> ScoreProfile:
+    """The scores' shares in ``bins`` equal-width bins on [0, 1]."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
     return ScoreProfile(
         edges=edges.tolist(),
         shares=_shares(scores, edges),
@@ -93,19 +96,23 @@ def profile_scores(scores: np.ndarray, source: str) -> ScoreProfile:
 
 
 def fit_reference_profile(
-    frame: pd.DataFrame, scores: np.ndarray, score_source: str = OUT_OF_FOLD
+    frame: pd.DataFrame,
+    scores: np.ndarray,
+    params: TrainParams,
+    score_source: str = OUT_OF_FOLD,
 ) -> ReferenceProfile:
-    """Profile every contract feature of ``frame`` and out-of-sample ``scores`` of its rows."""
+    """Profile every contract feature of ``frame`` and out-of-sample ``scores`` of its rows, on
+    the bins ``params`` says."""
     numeric: dict[str, NumericProfile] = {}
     categorical: dict[str, CategoricalProfile] = {}
     for spec in FEATURES:
         if isinstance(spec, CategoricalColumn):
             categorical[spec.name] = profile_categorical(frame[spec.name], spec.categories)
         else:
-            numeric[spec.name] = profile_numeric(frame[spec.name])
+            numeric[spec.name] = profile_numeric(frame[spec.name], params.profile_bins)
     return ReferenceProfile(
         n_rows=len(frame),
         numeric=numeric,
         categorical=categorical,
-        score=profile_scores(scores, score_source),
+        score=profile_scores(scores, score_source, params.profile_score_bins),
     )

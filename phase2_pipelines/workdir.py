@@ -1,4 +1,9 @@
-"""Where the pipeline's stages read and write: one work directory, one folder per stage."""
+"""Where the pipeline's stages read and write: one work directory, one folder per stage.
+
+A run in this process (``run``) works under the state directory (``MLOPS_STATE_DIR``); DVC's
+stages work where ``dvc.yaml`` declares their outputs, since DVC keeps outputs inside the
+repository. With the default state directory the two are the same folder, ``var/pipeline``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
+from phase1_foundations.settings import PROJECT_ROOT, Settings
+
+DVC_FILE = PROJECT_ROOT / "dvc.yaml"
 STAGES = ("ingest", "validate", "train", "evaluate", "gate", "register")
 SCORE_COLUMN = "score"  # the candidate's score per holdout row, in evaluate/scores.parquet
 WEIGHTS_FILE = "weights.parquet"  # optional, in ingest/: a weight per row of train, then holdout
@@ -48,6 +57,26 @@ class WorkDir:
     @property
     def register(self) -> Path:
         return self.root / "register"
+
+
+def state_workdir(settings: Settings) -> WorkDir:
+    """The work directory of a run in this process: under the state directory."""
+    return WorkDir(settings.state_dir / "pipeline")
+
+
+def dvc_workdir(dvc_file: Path = DVC_FILE) -> WorkDir:
+    """The work directory ``dvc.yaml`` declares: each stage's output is ``<root>/<stage>``."""
+    stages = (yaml.safe_load(dvc_file.read_text()) or {}).get("stages") or {}
+    roots = {
+        Path(out).parent
+        for name, body in stages.items()
+        for out in body.get("outs") or []
+        if isinstance(out, str) and Path(out).name == name
+    }
+    if len(roots) != 1:
+        found = ", ".join(sorted(map(str, roots))) or "none"
+        raise StageError(f"{dvc_file}: the stages' outputs are not in one directory ({found})")
+    return WorkDir(dvc_file.parent / roots.pop())
 
 
 def write_json(path: Path, payload: object) -> Path:

@@ -47,7 +47,7 @@ def _score(args: argparse.Namespace, settings: ServingSettings) -> int:
     alias = args.alias or settings.serving_model_alias
     started = time.perf_counter()
     try:
-        model = load_batch_model(settings, settings.serving_model_name, alias)
+        model = load_batch_model(settings, settings.model_name(), alias)
     except ModelLoadError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_MODEL

@@ -24,9 +24,9 @@ import numpy as np
 
 from phase3_serving.guardrails import Verdict
 from phase3_serving.inference import CHALLENGER, CHAMPION, BatchScores, timed
-from phase3_serving.metrics import ServiceMetrics
 from phase3_serving.predlog import PredictionLog
 from phase3_serving.rollout import Rollout
+from phase3_serving.service_metrics import ServiceMetrics
 
 logger = logging.getLogger("phase3_serving")
 
@@ -43,7 +43,7 @@ class AfterResponse:
     rollout: Rollout
     log: PredictionLog
     metrics: ServiceMetrics
-    background: ThreadPoolExecutor | None = None  # set when the scorer starts
+    background: ThreadPoolExecutor | None = None  # set when the batcher starts
     shadow_max_pending_rows: int = 20_000
     check_every_s: float = 0.5
     on_breach: Callable[[Verdict], Coroutine[Any, Any, None]] | None = None  # set by the app

@@ -2,75 +2,32 @@
 
 Run it with ``make serve`` (uvicorn on 127.0.0.1). Where things are:
 
+- ``predict.py``: the two prediction routes, from the request to the response;
+- ``batcher.py``: micro-batching and model calls off the event loop (``after_response.py``: the
+  work done after the answer);
 - ``service.py``: settings, the lifespan, model loading and hot swap, the shared rollout;
-- ``handlers.py``: the two prediction routes as plain functions from body bytes to an answer;
-- ``asgi.py``: the lean ASGI front door that serves them, and the request metrics;
-- ``scoring.py``: micro-batching, model calls off the event loop, the after-response work;
-- ``admin.py``: the token-guarded admin API.
+- ``admin.py``: the token-guarded admin API;
+- ``asgi.py``: the front door uvicorn serves, which records every request's metrics.
 
 This module wires them into one FastAPI app, whose OpenAPI document describes every route.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from phase3_serving import admin
-from phase3_serving.asgi import FastPath, MetricsMiddleware, Scope
+from phase3_serving import admin, predict
+from phase3_serving.asgi import FrontDoor
 from phase3_serving.config import ServingSettings
-from phase3_serving.handlers import HANDLERS, Outcome, body_too_large, internal_error
 from phase3_serving.model import LoadedModel
-from phase3_serving.schemas import BatchResponse, CustomerRow, ErrorResponse, PredictResponse
-from phase3_serving.scoring import new_request_id
-from phase3_serving.service import NOT_LOADED, ServiceDep, ServiceState, lifespan
-
-JSON = "application/json"
-ROW_SCHEMA = CustomerRow.model_json_schema()
-BATCH_SCHEMA = {
-    "type": "object",
-    "properties": {"rows": {"type": "array", "items": ROW_SCHEMA}},
-    "required": ["rows"],
-    "additionalProperties": False,
-}
-ERRORS_DOC: dict[int | str, dict[str, Any]] = {
-    413: {"model": ErrorResponse, "description": "Body or batch too large (the limit is stated)"},
-    422: {"model": ErrorResponse, "description": "A field failed the data contract"},
-    500: {"model": ErrorResponse, "description": "The model could not score a row"},
-    503: {"description": "No model loaded yet"},
-}
-
-
-def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {JSON: {"schema": schema}}}}
-
-
-def _response(outcome: Outcome, scope: Scope) -> Response:
-    status, body, version = outcome
-    scope["model_version"] = version
-    return Response(body, status_code=status, media_type=JSON)
-
-
-async def _request_body(request: Request, limit: int) -> tuple[bytes | None, int | None]:
-    """The body, or (None, size if known) if it is over the limit (declared or actual)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None, int(declared)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None, None
-        chunks.append(chunk)
-    return b"".join(chunks), size
+from phase3_serving.service import NOT_LOADED, ServiceDep, lifespan
 
 
 async def _json_500(request: Request, error: Exception) -> Response:
     """FastAPI routes answer an unexpected error in JSON too (uvicorn logs the traceback)."""
-    status, body, _ = internal_error(new_request_id())
-    return Response(body, status_code=status, media_type=JSON)
+    status, body, _ = predict.internal_error(predict.new_request_id())
+    return Response(body, status_code=status, media_type=predict.JSON)
 
 
 def create_app(settings: ServingSettings | None = None) -> FastAPI:
@@ -83,32 +40,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.add_exception_handler(Exception, _json_500)
-
-    async def documented(request: Request) -> Response:
-        state: ServiceState = request.app.state.service
-        body, size = await _request_body(request, state.settings.serving_max_body_bytes)
-        if body is None:
-            return _response(body_too_large(state, size), request.scope)
-        return _response(await HANDLERS[request.url.path](state, body), request.scope)
-
-    app.add_api_route(
-        "/v1/predict",
-        documented,
-        methods=["POST"],
-        response_model=PredictResponse,
-        responses=ERRORS_DOC,
-        openapi_extra=_body_doc(ROW_SCHEMA),
-        summary="Score one customer",
-    )
-    app.add_api_route(
-        "/v1/predict/batch",
-        documented,
-        methods=["POST"],
-        response_model=BatchResponse,
-        responses=ERRORS_DOC,
-        openapi_extra=_body_doc(BATCH_SCHEMA),
-        summary="Score up to MLOPS_SERVING_MAX_BATCH_ROWS customers",
-    )
+    app.include_router(predict.router)
 
     @app.get("/health/live", summary="The process is up")
     async def live() -> dict[str, str]:
@@ -143,8 +75,12 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         return Response(service.metrics.exposition(), media_type="text/plain; version=0.0.4")
 
     app.include_router(admin.router)
-    app.add_middleware(MetricsMiddleware, service_app=app)
     return app
 
 
-app = FastPath(create_app())
+def create_service(settings: ServingSettings | None = None) -> FrontDoor:
+    """What uvicorn serves: the app behind its front door (``asgi.py``)."""
+    return FrontDoor(create_app(settings))
+
+
+app = create_service()

@@ -1,26 +1,30 @@
 """Serving settings: the phase-1 settings plus what the service needs (env ``MLOPS_SERVING_*``).
 
-Like every setting here they only declare; ``get_serving_settings()`` builds them on first use.
-The validator refuses an admin API guarded by an empty or default token, and
-``settings_problem`` turns a refusal into the one line a person starting the server reads.
+Settings say how the service runs (where, how fast, with which secrets); what it decides, such as
+the guardrails' limits, is in ``params.yaml`` (``params.py``). Like every setting they only
+declare; ``get_serving_settings()`` builds them on first use. The validator refuses an admin API
+guarded by an empty or default token, and ``settings_problem`` turns a refusal into the one line
+a person starting the server reads.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from itertools import pairwise
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 
 from phase1_foundations.settings import Settings
+from phase2_pipelines.params import PARAMS_FILE, load_params
 
 DEFAULT_TOKENS = frozenset({"", "admin", "changeme", "change-me", "secret", "token", "password"})
 MIN_TOKEN_LENGTH = 16
 
 
 class ServingSettings(Settings):
-    serving_model_name: str = "churn-model"
+    serving_model_name: str | None = Field(
+        None, description="The registered model to serve; default: params.yaml's registry name."
+    )
     serving_model_alias: str = "champion"
     serving_challenger_alias: str = "challenger"
     serving_url: str = Field(
@@ -68,32 +72,13 @@ class ServingSettings(Settings):
     serving_rollout_poll_seconds: float = Field(
         0.25, gt=0, description="How often a worker re-reads the shared rollout plan."
     )
-    # Guardrails: one-sided tests at a fixed schedule of looks, error budget split by Bonferroni.
-    serving_guardrail_alpha: float = Field(
-        0.01, gt=0, lt=1, description="Chance of rolling back a challenger exactly at the limits."
-    )
-    serving_guardrail_looks: tuple[int, ...] = Field(
-        (200, 500, 1_000, 2_000, 5_000),
-        description="Challenger requests at which the guardrails are tested, increasing.",
-    )
-    serving_guardrail_max_error_rate: float = Field(0.02, ge=0, lt=1)
-    serving_guardrail_max_p95_ms: float = Field(250.0, gt=0)
-    serving_guardrail_max_score_shift: float = Field(
-        0.25, gt=0, description="Largest allowed population stability index vs the champion."
-    )
-    serving_guardrail_score_bins: int = Field(
-        10, ge=2, description="Equal-width bins on [0, 1] for the score-shift test."
+    # The guardrails' limits, error budget and looks are decision numbers: params.yaml.
+    serving_params_file: Path = Field(
+        PARAMS_FILE, description="The params.yaml whose serving section the service reads."
     )
     serving_guardrail_sync_seconds: float = Field(
         0.5, gt=0, description="How often a worker shares its guardrail evidence."
     )
-
-    @field_validator("serving_guardrail_looks")
-    @classmethod
-    def _increasing_looks(cls, looks: tuple[int, ...]) -> tuple[int, ...]:
-        if not looks or looks[0] <= 0 or any(b <= a for a, b in pairwise(looks)):
-            raise ValueError("must be positive request counts in increasing order, e.g. [200,500]")
-        return looks
 
     @model_validator(mode="after")
     def _refuse_default_admin_token(self) -> ServingSettings:
@@ -107,6 +92,13 @@ class ServingSettings(Settings):
                 " e.g. export MLOPS_SERVING_ADMIN_TOKEN=$(openssl rand -hex 16)"
             )
         return self
+
+    def model_name(self) -> str:
+        """The registered model to serve: the setting, else ``registry.model_name`` of the
+        params file (the name the pipeline registers under, written down once)."""
+        if self.serving_model_name:
+            return self.serving_model_name
+        return load_params(self.serving_params_file).registry.model_name
 
     @property
     def rollout_dir(self) -> Path:

@@ -32,22 +32,23 @@ error budget ``alpha`` is split by Bonferroni over every (look, guardrail) pair,
 *exactly at* the limits is rolled back with probability at most ``alpha`` over the whole
 schedule; a healthy one, well inside them, far less often. After the last look the guardrails
 have passed and stop testing. The limits are effect sizes (how bad is too bad), ``alpha`` and the
-schedule say how sure we must be: all of them are settings, except the minimum number of calls,
-a property of the statistic (``params.yaml``, ``serving.guardrails``).
+schedule say how sure we must be: all of them are decision numbers (``params.yaml``,
+``serving.guardrails``).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
+from pathlib import Path
 from typing import Self
 
 import numpy as np
 from pydantic import BaseModel
 from scipy import optimize, stats
 
-from phase3_serving.config import ServingSettings
-from phase3_serving.params import ServingParams, load_serving_params
+from phase2_pipelines.params import PARAMS_FILE
+from phase3_serving.params import GuardrailParams, load_serving_params
 
 ERROR_RATE, LATENCY = "error_rate", "p95_latency_ms"
 SHIFT, SKEW = "score_shift_psi", "score_skew_psi"  # the canary's score check, the shadow's
@@ -68,8 +69,8 @@ class Stage(StrEnum):
 
 @dataclass(frozen=True)
 class GuardrailPolicy:
-    """Effect-size limits, the error budget and the look schedule (from settings), and the
-    fewest calls a latency verdict needs (from params.yaml)."""
+    """Effect-size limits, the error budget, the look schedule, the score bins and the fewest
+    calls a latency verdict needs: ``serving.guardrails`` of params.yaml."""
 
     alpha: float
     looks: tuple[int, ...]
@@ -80,19 +81,13 @@ class GuardrailPolicy:
     min_latency_calls: int
 
     @classmethod
-    def from_settings(
-        cls, settings: ServingSettings, params: ServingParams | None = None
-    ) -> GuardrailPolicy:
-        params = params or load_serving_params()
-        return cls(
-            alpha=settings.serving_guardrail_alpha,
-            looks=settings.serving_guardrail_looks,
-            max_error_rate=settings.serving_guardrail_max_error_rate,
-            max_p95_ms=settings.serving_guardrail_max_p95_ms,
-            max_score_shift=settings.serving_guardrail_max_score_shift,
-            score_bins=settings.serving_guardrail_score_bins,
-            min_latency_calls=params.guardrails.min_latency_calls,
-        )
+    def from_params(cls, params: GuardrailParams) -> GuardrailPolicy:
+        return cls(**params.model_dump())
+
+    @classmethod
+    def load(cls, path: Path = PARAMS_FILE) -> GuardrailPolicy:
+        """The policy of a params file (the service's is ``MLOPS_SERVING_PARAMS_FILE``)."""
+        return cls.from_params(load_serving_params(path).guardrails)
 
     @property
     def alpha_per_test(self) -> float:

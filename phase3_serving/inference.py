@@ -6,7 +6,7 @@ the model on all rows; if the call raises, it bisects: each half is scored on it
 down to single rows, so only the rows that raise are marked failed. With ``k`` bad rows among
 ``n`` that costs about ``2 k log2(n)`` extra calls, and nothing when every row scores.
 
-These functions are plain and synchronous: the scorer runs them on the event loop for a verified
+These functions are plain and synchronous: the batcher runs them on the event loop for a verified
 fast path (microseconds) and on an inference thread for anything else.
 """
 

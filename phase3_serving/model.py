@@ -108,6 +108,15 @@ class LoadedModel:
         }
 
 
+@dataclass
+class ModelSlots:
+    """The models being served. Swapping assigns a reference, so it is atomic: a batch holds the
+    model it started with and finishes on it."""
+
+    champion: LoadedModel | None = None
+    challenger: LoadedModel | None = None
+
+
 def current_version(name: str, alias: str) -> str | None:
     """The version an alias points at now, or None (one cheap registry call, for polling)."""
     from mlflow import MlflowClient

@@ -1,16 +1,18 @@
-"""Typed view of the ``serving:`` section of ``params.yaml``: decision numbers of the service.
+"""Typed view of the ``serving:`` section of ``params.yaml``: the service's decision numbers.
 
-The guardrails' limits, error budget and looks are deployment settings (``config.py``,
-``MLOPS_SERVING_GUARDRAIL_*``), tuned per service. What lives here is a property of the
-statistic itself, the same for every deployment. Phase 2 ignores this section.
+The guardrails' limits, error budget, look schedule and bins decide whether a challenger is
+rolled back, so they live here, beside every other threshold; the settings (``config.py``) hold
+only how the service runs. The service reads the file ``MLOPS_SERVING_PARAMS_FILE`` names
+(``params.yaml`` by default). Phase 2 ignores this section.
 """
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from phase2_pipelines.params import PARAMS_FILE
 
@@ -22,9 +24,30 @@ class _Strict(BaseModel):
 
 
 class GuardrailParams(_Strict):
+    """One-sided tests at a fixed schedule of looks, the error budget split by Bonferroni."""
+
+    max_error_rate: float = Field(ge=0, lt=1, description="Share of challenger calls failing.")
+    max_p95_ms: float = Field(gt=0, description="The p95 of a challenger call's latency.")
+    max_score_shift: float = Field(
+        gt=0, description="Largest population stability index of the challenger's scores."
+    )
+    score_bins: int = Field(ge=2, description="Equal-width bins on [0, 1] for the score PSI.")
+    alpha: float = Field(
+        gt=0, lt=1, description="Chance of rolling back a challenger exactly at the limits."
+    )
+    looks: tuple[int, ...] = Field(
+        description="Challenger requests at which the guardrails are tested, increasing."
+    )
     min_latency_calls: int = Field(
         ge=1, description="Calls before a latency verdict; fewer are 'insufficient'."
     )
+
+    @field_validator("looks")
+    @classmethod
+    def _increasing_looks(cls, looks: tuple[int, ...]) -> tuple[int, ...]:
+        if not looks or looks[0] <= 0 or any(b <= a for a, b in pairwise(looks)):
+            raise ValueError("must be positive request counts in increasing order, e.g. [200, 500]")
+        return looks
 
 
 class ServingParams(_Strict):
@@ -35,3 +58,17 @@ def load_serving_params(path: Path = PARAMS_FILE) -> ServingParams:
     """Read and validate the ``serving:`` section."""
     raw = yaml.safe_load(path.read_text()) or {}
     return ServingParams.model_validate(raw.get(SECTION) or {})
+
+
+def params_problem(path: Path, error: Exception) -> str:
+    """One line naming the file, and each field that is wrong and why."""
+    if isinstance(error, ValidationError):
+        section = f"{SECTION}." if error.title == ServingParams.__name__ else ""
+        problems = [
+            f"{section}{'.'.join(str(part) for part in detail['loc'])}: {detail['msg']}"
+            for detail in error.errors(include_url=False)
+        ]
+        return f"invalid params in {path}: " + "; ".join(problems)
+    if isinstance(error, OSError):
+        return f"cannot read params {path}: {error.strerror or error}"
+    return f"invalid params in {path}: {error}"

@@ -18,17 +18,25 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
+import yaml
 from fastapi import Depends, FastAPI, Request
 from pydantic import ValidationError
 
 from phase2_pipelines.registry import Registry
+from phase3_serving.batcher import CHALLENGER, CHAMPION, Batcher
 from phase3_serving.config import ServingSettings, get_serving_settings, settings_problem
 from phase3_serving.guardrails import GuardrailPolicy, Verdict
-from phase3_serving.metrics import ServiceMetrics
-from phase3_serving.model import LoadedModel, ModelLoadError, current_version, load_model
+from phase3_serving.model import (
+    LoadedModel,
+    ModelLoadError,
+    ModelSlots,
+    current_version,
+    load_model,
+)
+from phase3_serving.params import params_problem
 from phase3_serving.predlog import PredictionLog
 from phase3_serving.rollout import Rollout, RolloutMode, RolloutPlan
-from phase3_serving.scoring import CHALLENGER, CHAMPION, ModelSlots, Scorer
+from phase3_serving.service_metrics import ServiceMetrics
 from phase3_serving.shared import EvidenceBoard, PlanStore
 
 logger = logging.getLogger("phase3_serving")
@@ -42,20 +50,22 @@ class StartupRefused(RuntimeError):  # noqa: N818 - the outcome, said in one lin
 @dataclass
 class ServiceState:
     settings: ServingSettings
+    model_name: str  # the registered model served (its aliases are the settings')
     metrics: ServiceMetrics
     slots: ModelSlots
     rollout: Rollout
     log: PredictionLog
-    scorer: Scorer
+    batcher: Batcher
     load_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     errors: dict[str, str] = field(default_factory=dict)  # slot -> detail, for the log and admin
     public_error: str | None = None  # why not ready, without paths or URIs
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-def build_state(settings: ServingSettings) -> ServiceState:
+def build_state(
+    settings: ServingSettings, policy: GuardrailPolicy, model_name: str
+) -> ServiceState:
     metrics = ServiceMetrics()
-    policy = GuardrailPolicy.from_settings(settings)
     rollout = Rollout(policy, PlanStore(settings.rollout_dir), EvidenceBoard(settings.rollout_dir))
     log = PredictionLog(
         settings.state_dir / "predictions",
@@ -65,7 +75,7 @@ def build_state(settings: ServingSettings) -> ServiceState:
         on_drop=metrics.log_dropped.inc,
     )
     slots = ModelSlots()
-    scorer = Scorer(
+    batcher = Batcher(
         slots,
         rollout,
         log,
@@ -76,9 +86,9 @@ def build_state(settings: ServingSettings) -> ServiceState:
         inference_threads=settings.serving_inference_threads,
         model_threads=settings.serving_model_threads,
     )
-    scorer.after.shadow_max_pending_rows = settings.serving_shadow_max_pending_rows
-    scorer.after.check_every_s = settings.serving_guardrail_sync_seconds
-    return ServiceState(settings, metrics, slots, rollout, log, scorer)
+    batcher.after.shadow_max_pending_rows = settings.serving_shadow_max_pending_rows
+    batcher.after.check_every_s = settings.serving_guardrail_sync_seconds
+    return ServiceState(settings, model_name, metrics, slots, rollout, log, batcher)
 
 
 def seed_plan(settings: ServingSettings, rollout: Rollout) -> None:
@@ -106,9 +116,7 @@ async def refresh_models(state: ServiceState) -> dict[str, str | None]:
         ):
             loaded: LoadedModel | None = getattr(slots, slot)
             try:
-                version = await asyncio.to_thread(
-                    current_version, settings.serving_model_name, alias
-                )
+                version = await asyncio.to_thread(current_version, state.model_name, alias)
                 if version is None:
                     if slot == CHALLENGER:
                         slots.challenger = None
@@ -117,14 +125,14 @@ async def refresh_models(state: ServiceState) -> dict[str, str | None]:
                         _failed(
                             state,
                             slot,
-                            f"no {alias} alias on {settings.serving_model_name}"
+                            f"no {alias} alias on {state.model_name}"
                             " in the registry (run `make phase2`)",
                             "no champion is registered yet",
                         )
                     continue
                 if loaded is not None and loaded.version == version:
                     continue
-                model = await asyncio.to_thread(load_model, settings.serving_model_name, alias)
+                model = await asyncio.to_thread(load_model, state.model_name, alias)
             except ModelLoadError as error:
                 _failed(state, slot, str(error), error.public)
                 continue
@@ -171,7 +179,7 @@ async def watch_rollout(state: ServiceState) -> None:
         await asyncio.sleep(state.settings.serving_rollout_poll_seconds)
         try:
             state.rollout.refresh()
-            state.scorer.after.maybe_check()
+            state.batcher.after.maybe_check()
         except Exception:
             logger.exception("rollout watch failed")
 
@@ -181,7 +189,7 @@ async def retire_challenger(state: ServiceState, verdict: Verdict) -> None:
     state.slots.challenger = None
     state.rollout.set_challenger(None)
     reason = verdict.breach.reason if verdict.breach else "guardrail breach"
-    registry = Registry(state.settings.serving_model_name)
+    registry = Registry(state.model_name)
     try:
         await asyncio.to_thread(registry.retire_challenger, reason)
     except Exception:  # the rollout already stopped everywhere; the alias can be retired by hand
@@ -201,13 +209,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     except ValidationError as error:
         app.state.startup_refusal = settings_problem(error)
         raise StartupRefused(app.state.startup_refusal) from None
-    state = build_state(settings)
-    state.scorer.after.on_breach = lambda verdict: retire_challenger(state, verdict)
+    try:
+        policy = GuardrailPolicy.load(settings.serving_params_file)
+        model_name = settings.model_name()
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        app.state.startup_refusal = params_problem(settings.serving_params_file, error)
+        raise StartupRefused(app.state.startup_refusal) from None
+    state = build_state(settings, policy, model_name)
+    state.batcher.after.on_breach = lambda verdict: retire_challenger(state, verdict)
     app.state.service = state
     await asyncio.to_thread(ensure_store, settings)  # created whole, or not at all
     mlflow.set_tracking_uri(settings.tracking_uri)
     state.log.start()
-    state.scorer.start()
+    state.batcher.start()
     await asyncio.to_thread(seed_plan, settings, state.rollout)
     await refresh_models(state)
     if state.slots.champion is None:
@@ -234,7 +248,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        state.scorer.close()
+        state.batcher.close()
         state.log.close()
 
 

@@ -23,40 +23,40 @@ class _Strict(BaseModel):
 
 
 class DriftThresholds(_Strict):
-    psi: float = Field(0.2, gt=0)
-    wasserstein: float = Field(0.1, gt=0)
-    jensen_shannon: float = Field(0.1, gt=0, le=1)
-    empty_bin_share: float = Field(1e-4, gt=0, lt=0.01)
+    psi: float = Field(gt=0)
+    wasserstein: float = Field(gt=0)
+    jensen_shannon: float = Field(gt=0, le=1)
+    empty_bin_share: float = Field(gt=0, lt=0.01)
 
 
 class PredictionThresholds(_Strict):
-    psi: float = Field(0.2, gt=0)
-    jensen_shannon: float = Field(0.1, gt=0, le=1)
-    mean_shift: float = Field(0.05, gt=0, lt=1)
+    psi: float = Field(gt=0)
+    jensen_shannon: float = Field(gt=0, le=1)
+    mean_shift: float = Field(gt=0, lt=1)
 
 
 class DataQualityThresholds(_Strict):
-    null_rate_increase: float = Field(0.01, gt=0, le=1)
-    duplicate_share: float = Field(0.005, ge=0, le=1)
-    contract_violation_share: float = Field(0.0, ge=0, le=1)
+    null_rate_increase: float = Field(gt=0, le=1)
+    duplicate_share: float = Field(ge=0, le=1)
+    contract_violation_share: float = Field(ge=0, le=1)
 
 
 class QualityThresholds(_Strict):
-    auc_drop: float = Field(0.05, gt=0, lt=1)
-    calibration_gap: float = Field(0.05, gt=0, lt=1)
-    label_rate_change: float = Field(0.05, gt=0, lt=1)
-    value_drop_per_customer: float = Field(3.0, gt=0)
+    auc_drop: float = Field(gt=0, lt=1)
+    calibration_gap: float = Field(gt=0, lt=1)
+    label_rate_change: float = Field(gt=0, lt=1)
+    value_drop_per_customer: float = Field(gt=0)
     # reference: the AUC drop's noise floor is the spread of a week's AUC had nothing changed
     # (the holdout's AUC at this week's class counts); observed: DeLong's at the week's own AUC,
     # which grows as the AUC falls, so the worse the week, the less it can be judged.
-    auc_noise_floor: Literal["reference", "observed"] = "reference"
-    segment_calibration_gap: float = Field(0.08, gt=0, lt=1)  # per segment value of each slice
-    segment_auc_drop: float = Field(0.08, gt=0, lt=1)  # per segment value, against its holdout
-    min_segment_rows: int = Field(100, ge=10)  # judge a segment value only with this many labels
+    auc_noise_floor: Literal["reference", "observed"]
+    segment_calibration_gap: float = Field(gt=0, lt=1)  # per segment value of each slice
+    segment_auc_drop: float = Field(gt=0, lt=1)  # per segment value, against its holdout
+    min_segment_rows: int = Field(ge=10)  # judge a segment value only with this many labels
 
 
 class CbpeParams(_Strict):
-    max_ece: float = Field(0.03, gt=0, lt=1)
+    max_ece: float = Field(gt=0, lt=1)
 
 
 HarmCheck = Literal[
@@ -70,73 +70,69 @@ HarmCheck = Literal[
 
 
 class DriftTrigger(_Strict):
-    features: int = Field(1, ge=1)  # k: features whose drift is an alert ...
-    windows: int = Field(2, ge=1)  # m: ... in this many consecutive windows
-    needs_harm: bool = True  # False: sustained drift alone retrains
+    features: int = Field(ge=1)  # k: features whose drift is an alert ...
+    windows: int = Field(ge=1)  # m: ... in this many consecutive windows
+    needs_harm: bool  # False: sustained drift alone retrains
 
 
 class PerformanceTrigger(_Strict):
-    auc_floor: float = Field(0.80, gt=0, lt=1)
-    auc_drop: float = Field(0.03, ge=0, lt=1)
+    auc_floor: float = Field(gt=0, lt=1)
+    auc_drop: float = Field(ge=0, lt=1)
     # The champion's latest labeled weeks pooled (inverse-variance weights): a sustained small
     # drop shows in the pool long before any one week is sure of it. 1: the latest week alone.
-    pool_weeks: int = Field(3, ge=1)
+    pool_weeks: int = Field(ge=1)
     # Realized alerts on the latest labeled week that retrain (a recalibration is one candidate);
     # the others only ask for a look (investigate).
-    act_on: tuple[HarmCheck, ...] = ("calibration", "segment_calibration", "segment_roc_auc")
+    act_on: tuple[HarmCheck, ...]
 
 
 class RollbackTrigger(_Strict):
-    lookback_weeks: int = Field(4, ge=1)
+    lookback_weeks: int = Field(ge=1)
 
 
 class TriggerParams(_Strict):
     """When to retrain, roll back, quarantine, or leave the model alone (``triggers.py``)."""
 
-    schedule_weeks: int = Field(13, ge=0)  # 0: no scheduled retraining
-    cooldown_weeks: int = Field(4, ge=0)
+    schedule_weeks: int = Field(ge=0)  # 0: no scheduled retraining
+    cooldown_weeks: int = Field(ge=0)
     # promotion: the cooldown and the schedule's clock start when a model is promoted, so a
     # rejected retrain can be retried next week and never resets the backstop. retrain: they
     # start when any retrain starts, promoted or not.
-    clock_from: Literal["promotion", "retrain"] = "promotion"
-    escalate_after: int = Field(3, ge=0)  # rejected retrains in a row before a person must look
-    min_labels: int = Field(1000, ge=1)
-    confidence: float = Field(0.95, ge=0.5, lt=1)  # one-sided, for every interval bound
-    harm_checks: tuple[HarmCheck, ...] = (
-        "roc_auc",
-        "calibration",
-        "segment_calibration",
-        "segment_roc_auc",
-        "business_value",
-    )
-    drift: DriftTrigger = DriftTrigger()
-    performance: PerformanceTrigger = PerformanceTrigger()
-    rollback: RollbackTrigger = RollbackTrigger()
+    clock_from: Literal["promotion", "retrain"]
+    escalate_after: int = Field(ge=0)  # rejected retrains in a row before a person must look
+    min_labels: int = Field(ge=1)
+    confidence: float = Field(ge=0.5, lt=1)  # one-sided, for every interval bound
+    harm_checks: tuple[HarmCheck, ...]
+    drift: DriftTrigger
+    performance: PerformanceTrigger
+    rollback: RollbackTrigger
 
 
 class PrometheusParams(_Strict):
-    """Service-health limits of ``alerts.yml`` (a test keeps the two equal), and the exporter."""
+    """Every limit of ``alerts.yml`` that is not a monitor's verdict (a test checks each one
+    there against these), and the exporter's port."""
 
-    exporter_port: int = Field(9108, gt=0, lt=65536)
-    p99_latency_seconds: float = Field(0.25, gt=0)
-    error_rate: float = Field(0.02, gt=0, lt=1)
+    exporter_port: int = Field(gt=0, lt=65536)
+    p99_latency_seconds: float = Field(gt=0)
+    error_rate: float = Field(gt=0, lt=1)
+    stale_after_days: float = Field(gt=0)
 
 
 class MonitoringParams(_Strict):
     """Thresholds for every check, and how sure an effect estimate must be before it counts."""
 
-    noise_alpha: float = Field(0.01, gt=0, lt=0.5)
-    max_floor_ratio: float = Field(0.75, gt=0, le=1)
-    drift: DriftThresholds = DriftThresholds()
-    prediction: PredictionThresholds = PredictionThresholds()
-    data_quality: DataQualityThresholds = DataQualityThresholds()
-    quality: QualityThresholds = QualityThresholds()
-    cbpe: CbpeParams = CbpeParams()
-    triggers: TriggerParams = TriggerParams()
-    prometheus: PrometheusParams = PrometheusParams()
+    noise_alpha: float = Field(gt=0, lt=0.5)
+    max_floor_ratio: float = Field(gt=0, le=1)
+    drift: DriftThresholds
+    prediction: PredictionThresholds
+    data_quality: DataQualityThresholds
+    quality: QualityThresholds
+    cbpe: CbpeParams
+    triggers: TriggerParams
+    prometheus: PrometheusParams
 
 
 def load_monitoring_params(path: Path = PARAMS_FILE) -> MonitoringParams:
-    """Read and validate the ``monitoring:`` section (defaults where the section is absent)."""
+    """Read and validate the ``monitoring:`` section (every key is required: no defaults)."""
     raw = yaml.safe_load(path.read_text()) or {}
     return MonitoringParams.model_validate(raw.get(SECTION) or {})

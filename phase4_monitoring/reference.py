@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 from sklearn.pipeline import Pipeline
 
 from phase1_foundations.contract import FEATURE_NAMES
@@ -94,6 +95,14 @@ def load_champion(settings: Settings, model_name: str, version: str | None = Non
     except MlflowException as error:
         which = f"v{version}" if version else CHAMPION
         raise ReferenceUnavailable(f"cannot load {model_name} {which}: {error.message}") from error
+    except ValidationError as error:  # recorded by another version of the project
+        which = f"v{version}" if version else CHAMPION
+        first = error.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ReferenceUnavailable(
+            f"cannot load {model_name} {which}: its run's artifacts do not match this version of"
+            f" the project ({where}: {first['msg']}); register it again (make phase2)"
+        ) from None
     if found.tags.get(CHECKSUM_TAG) != artifact_checksum(local):
         raise ReferenceUnavailable(
             f"{model_name} v{chosen}: the artifact's checksum does not match"

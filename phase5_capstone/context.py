@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from phase1_foundations.settings import Settings
 from phase1_foundations.world import World
@@ -33,6 +34,7 @@ class Context:
     capstone: CapstoneParams
     pipeline: PipelineParams
     monitoring: MonitoringParams
+    params_file: Path  # every section above was read from it; the service reads its own there
     _service: EmbeddedService | None = None
     _replica: EmbeddedService | None = None
     _champions: dict[str, Champion] = field(default_factory=dict)
@@ -51,7 +53,9 @@ class Context:
         if self._service is None:
             self.configure_mlflow()
             params = self.capstone.service
-            self._service = EmbeddedService(serving_settings(self.settings, params), params).start()
+            self._service = EmbeddedService(
+                serving_settings(self.settings, params, self.params_file), params
+            ).start()
         return self._service
 
     @property
@@ -67,7 +71,7 @@ class Context:
                     "mlflow_tracking_uri": self.settings.tracking_uri,
                 }
             )
-            settings = serving_settings(own, params).model_copy(
+            settings = serving_settings(own, params, self.params_file).model_copy(
                 update={
                     "serving_model_alias": STALE_ALIAS,
                     "serving_challenger_alias": f"{STALE_ALIAS}-none",

@@ -27,27 +27,26 @@ class RolloutParams(_Strict):
     """A staged challenger shadows, then serves a canary share, then is promoted."""
 
     shadow: Literal["replay", "traffic"] = Field(
-        "replay",
         description="replay: the shadow scores the week's batch again as soon as the challenger"
         " is staged; traffic: it shadows the next shadow_weeks of live traffic.",
     )
-    shadow_weeks: int = Field(1, ge=1, description="Weeks of traffic scored in the shadow.")
-    canary_weeks: int = Field(1, ge=1, description="Weeks the canary share is served.")
-    canary_percent: float = Field(50.0, gt=0, lt=100, description="Customers the canary serves.")
+    shadow_weeks: int = Field(ge=1, description="Weeks of traffic scored in the shadow.")
+    canary_weeks: int = Field(ge=1, description="Weeks the canary share is served.")
+    canary_percent: float = Field(gt=0, lt=100, description="Customers the canary serves.")
 
 
 class ServiceParams(_Strict):
     """The embedded service: the phase-3 app under uvicorn on 127.0.0.1, in this process."""
 
     poll_seconds: float = Field(
-        5.0, gt=0, description="Alias polling (each move is also pushed by POST /admin/reload)."
+        gt=0, description="Alias polling (each move is also pushed by POST /admin/reload)."
     )
     guardrail_sync_seconds: float = Field(
-        0.05, gt=0, description="How soon the service tests a due guardrail look."
+        gt=0, description="How soon the service tests a due guardrail look."
     )
-    rollout_poll_seconds: float = Field(0.05, gt=0)
+    rollout_poll_seconds: float = Field(gt=0)
     settle_timeout_seconds: float = Field(
-        120.0, gt=0, description="Longest wait for the service to finish a batch's evidence."
+        gt=0, description="Longest wait for the service to finish a batch's evidence."
     )
 
 
@@ -55,56 +54,53 @@ class PolicyParams(_Strict):
     """What a retrain learns from and how its candidates are judged (``training.py``)."""
 
     evaluation: Literal["crossfit", "holdout"] = Field(
-        "crossfit",
         description="crossfit: judge candidates out of fold on the newest (post-change) weeks and"
         " ship a model trained on them too; holdout: hold the latest weeks out.",
     )
-    crossfit_folds: int = Field(5, ge=2)
+    crossfit_folds: int = Field(ge=2)
     max_evaluation_weeks: int = Field(
-        4, ge=1, description="At most this many post-change weeks are cross-fitted."
+        ge=1, description="At most this many post-change weeks are cross-fitted."
     )
     pre_change_weight: float = Field(
-        0.25, gt=0, le=1, description="Weight of a row from before the change, after one."
+        gt=0, le=1, description="Weight of a row from before the change, after one."
     )
     min_evaluation_churners: int = Field(
-        50, ge=1, description="Judge candidates only on at least this many churners."
+        ge=1, description="Judge candidates only on at least this many churners."
     )
     recalibrate: bool = Field(
-        True, description="On harm, also try the champion recalibrated per segment."
+        description="On harm, also try the champion recalibrated per segment."
     )
-    recalibration_columns: tuple[str, ...] = ("contract", "internetservice", "paymentmethod")
-    recalibration_prior_sd: float = Field(1.0, gt=0)
+    recalibration_columns: tuple[str, ...]
+    recalibration_prior_sd: float = Field(gt=0)
     wait_for_post_change: bool = Field(
-        True, description="Launch no retrain whose window holds no label since the change."
+        description="Launch no retrain whose window holds no label since the change."
     )
     broken_champion_burden: Literal["non_inferiority", "superiority"] = Field(
-        "non_inferiority",
         description="The gate's burden when the champion is known to be broken.",
     )
 
 
 class CapstoneParams(_Strict):
-    scenario: str = Field("default", description="The scenario `make capstone` runs.")
-    train_weeks: int = Field(3, ge=1, description="A retrain learns from this many weeks...")
-    holdout_weeks: int = Field(1, ge=1, description="...and is gated on the later ones.")
+    scenario: str = Field(description="The scenario `make capstone` runs.")
+    train_weeks: int = Field(ge=1, description="A retrain learns from this many weeks...")
+    holdout_weeks: int = Field(ge=1, description="...and is gated on the later ones.")
     score_chunk_rows: int = Field(
-        50, ge=1, description="Customers per request to the service's batch route."
+        ge=1, description="Customers per request to the service's batch route."
     )
     max_bad_row_share: float = Field(
-        0.5,
         ge=0,
         le=1,
         description="Past this share of rows breaking the contract, the whole batch is held.",
     )
     evidently_on_alert: bool = Field(
-        True, description="Write Evidently's HTML report in a week whose alert begins."
+        description="Write Evidently's HTML report in a week whose alert begins."
     )
-    policy: PolicyParams = PolicyParams()
-    rollout: RolloutParams = RolloutParams()
-    service: ServiceParams = ServiceParams()
+    policy: PolicyParams
+    rollout: RolloutParams
+    service: ServiceParams
 
 
 def load_capstone_params(path: Path = PARAMS_FILE) -> CapstoneParams:
-    """Read and validate the ``capstone:`` section (defaults where it is absent)."""
+    """Read and validate the ``capstone:`` section (every key is required: no defaults)."""
     raw = yaml.safe_load(path.read_text()) or {}
     return CapstoneParams.model_validate(raw.get(SECTION) or {})

@@ -110,6 +110,7 @@ def build_context(
         capstone=params or load_capstone_params(params_file),
         pipeline=load_params(params_file),
         monitoring=load_monitoring_params(params_file),
+        params_file=params_file,
     )
 
 

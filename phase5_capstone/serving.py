@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
 import pandas as pd
@@ -43,10 +44,14 @@ class Scored:
     seconds: float
 
 
-def serving_settings(settings: Settings, params: ServiceParams) -> ServingSettings:
-    """The service's settings for this run: its state directory, an admin token of its own."""
+def serving_settings(
+    settings: Settings, params: ServiceParams, params_file: Path
+) -> ServingSettings:
+    """The service's settings for this run: its state directory, an admin token of its own, and
+    the run's params file (the guardrails' limits are in it)."""
     return ServingSettings(
         state_dir=settings.state_dir,
+        serving_params_file=params_file,
         data_dir=settings.data_dir,
         mlflow_tracking_uri=settings.tracking_uri,
         serving_admin_enabled=True,
@@ -71,13 +76,12 @@ class EmbeddedService:
     def start(self) -> EmbeddedService:
         import uvicorn
 
-        from phase3_serving.app import create_app
-        from phase3_serving.asgi import FastPath
+        from phase3_serving.app import create_service
 
         sock = claimed_socket()
         self.url = f"http://{LOCALHOST}:{sock.getsockname()[1]}"
         config = uvicorn.Config(
-            FastPath(create_app(self.settings)), log_level="warning", access_log=False
+            create_service(self.settings), log_level="warning", access_log=False
         )
         server = uvicorn.Server(config)
         self._server = server

@@ -236,13 +236,16 @@ def run_params(ctx: Context, week: int, promote_to: str) -> PipelineParams:
     """Phase 2's params, recording the world window this model learned from."""
     scenario = ctx.scenario
     needed = ctx.capstone.train_weeks + ctx.capstone.holdout_weeks
-    world = WorldWindow(
-        seed=scenario.seed,
-        rows_per_week=scenario.rows_per_week,
-        label_delay_weeks=scenario.label_delay_weeks,
-        cutoff_week=max(week, scenario.label_delay_weeks + needed - 1),
-        train_weeks=ctx.capstone.train_weeks,
-        holdout_weeks=ctx.capstone.holdout_weeks,
+    world = WorldWindow.model_validate(
+        {
+            **ctx.pipeline.data.world.model_dump(),  # the rest as params.yaml says
+            "seed": scenario.seed,
+            "rows_per_week": scenario.rows_per_week,
+            "label_delay_weeks": scenario.label_delay_weeks,
+            "cutoff_week": max(week, scenario.label_delay_weeks + needed - 1),
+            "train_weeks": ctx.capstone.train_weeks,
+            "holdout_weeks": ctx.capstone.holdout_weeks,
+        }
     )
     return ctx.pipeline.model_copy(
         update={

@@ -44,7 +44,7 @@ def train(params: PipelineParams, work: WorkDir, fitter: Fitter | None = None) -
         if fitter is None and weights is None
         else out_of_fold_scores(frame, params.train, fit, weights)
     )
-    profile = fit_reference_profile(frame, scores)
+    profile = fit_reference_profile(frame, scores, params.train)
     (work.train / "reference_profile.json").write_text(profile.model_dump_json(indent=2))
     write_json(work.train / "train.json", {"family": params.train.family, "fit_seconds": seconds})
     return model

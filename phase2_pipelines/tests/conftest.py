@@ -9,7 +9,7 @@ import pytest
 
 from phase1_foundations.settings import Settings
 from phase1_foundations.tests.conftest import telco_sample, telco_sample_raw
-from phase2_pipelines.params import PipelineParams, load_params
+from phase2_pipelines.params import EvaluateParams, GateParams, PipelineParams, load_params
 from testing.store import isolated_mlflow
 
 __all__ = ["telco_sample", "telco_sample_raw"]  # phase 1 owns the sample frames; reuse them
@@ -35,3 +35,14 @@ def module_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]
 @pytest.fixture(scope="session")
 def params() -> PipelineParams:
     return load_params()
+
+
+def evaluate_params(**changes: object) -> EvaluateParams:
+    """params.yaml's ``evaluate`` section with ``changes``, validated (the models have no
+    defaults: every number a test does not set comes from the file)."""
+    return EvaluateParams.model_validate({**load_params().evaluate.model_dump(), **changes})
+
+
+def gate_params(**changes: object) -> GateParams:
+    """params.yaml's ``gate`` section with ``changes``, validated."""
+    return GateParams.model_validate({**load_params().gate.model_dump(), **changes})

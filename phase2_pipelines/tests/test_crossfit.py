@@ -10,7 +10,8 @@ from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.world import World
 from phase2_pipelines.crossfit import crossfit_scores
 from phase2_pipelines.evaluate import break_even_probability, choose_threshold
-from phase2_pipelines.params import EvaluateParams, TrainParams
+from phase2_pipelines.params import load_params
+from phase2_pipelines.tests.conftest import evaluate_params
 from phase2_pipelines.train import Weights, fit_model
 
 
@@ -27,7 +28,7 @@ def test_no_evaluation_row_is_scored_by_a_model_that_learned_from_it() -> None:
         seen.append(set(frame[ID_COLUMN]))
         assert weights is not None
         assert len(weights) == len(frame)
-        return fit_model(frame, TrainParams(), sample_weight=weights)
+        return fit_model(frame, load_params().train, sample_weight=weights)
 
     weights = np.full(len(evaluation), 1.0)
     scores = crossfit_scores(
@@ -51,7 +52,7 @@ def test_no_evaluation_row_is_scored_by_a_model_that_learned_from_it() -> None:
 
 
 def test_the_break_even_threshold_of_calibrated_scores_is_the_cost_ratio() -> None:
-    params = EvaluateParams(contact_rule="break_even")
+    params = evaluate_params(contact_rule="break_even")
     rng = np.random.default_rng(0)
     scores = rng.uniform(0, 1, 200_000)
     labels = (rng.uniform(0, 1, len(scores)) < scores).astype(int)  # calibrated by construction
@@ -60,14 +61,14 @@ def test_the_break_even_threshold_of_calibrated_scores_is_the_cost_ratio() -> No
 
 
 def test_the_break_even_threshold_reads_what_miscalibrated_scores_mean() -> None:
-    params = EvaluateParams(contact_rule="break_even")
+    params = evaluate_params(contact_rule="break_even")
     rng = np.random.default_rng(1)
     truth = rng.uniform(0, 1, 200_000)
     labels = (rng.uniform(0, 1, len(truth)) < truth).astype(int)
     scores = truth**2  # overconfident low: a score of 0.0123 means a 0.111 chance
     threshold = choose_threshold(labels, scores, params)
     assert abs(threshold - break_even_probability(params.business) ** 2) < 0.005
-    fixed = EvaluateParams(contact_rule="fixed", threshold=0.35)
+    fixed = evaluate_params(contact_rule="fixed", threshold=0.35)
     assert choose_threshold(labels, scores, fixed) == 0.35
-    capacity = EvaluateParams(contact_rule="capacity", capacity_share=0.1)
+    capacity = evaluate_params(contact_rule="capacity", capacity_share=0.1)
     assert abs((scores >= choose_threshold(labels, scores, capacity)).mean() - 0.1) < 0.001

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from phase2_pipelines.evaluate import compute_metrics, evaluate_scores, net_value, slice_columns
-from phase2_pipelines.params import BusinessParams, EvaluateParams
+from phase2_pipelines.params import BusinessParams
+from phase2_pipelines.tests.conftest import evaluate_params
 
 BUSINESS = BusinessParams(contact_cost=10.0, retained_value=300.0, save_rate=0.3)
 
@@ -42,7 +43,7 @@ def test_one_class_slice_has_no_ranking_metrics() -> None:
 
 def test_tenure_bands_follow_the_configured_edges() -> None:
     frame = pd.DataFrame({"tenure": [0, 11, 12, 47, 48, 72]})
-    bands = slice_columns(frame, EvaluateParams(slices=("tenure_band",)))["tenure_band"]
+    bands = slice_columns(frame, evaluate_params(slices=("tenure_band",)))["tenure_band"]
     assert bands.astype(str).tolist() == [
         "000-011m", "000-011m", "012-023m", "024-047m", "048-120m", "048-120m",
     ]  # fmt: skip
@@ -51,7 +52,7 @@ def test_tenure_bands_follow_the_configured_edges() -> None:
 def test_every_slice_value_is_reported(telco_like: pd.DataFrame) -> None:
     labels = telco_like["churn"].to_numpy()
     scores = np.linspace(0.01, 0.99, len(labels))
-    report = evaluate_scores(telco_like, labels, scores, EvaluateParams())
+    report = evaluate_scores(telco_like, labels, scores, evaluate_params(contact_rule="fixed"))
     assert set(report.slices) == {
         "contract",
         "tenure_band",

@@ -12,7 +12,7 @@ from phase1_foundations.settings import Settings
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.__main__ import main
 from phase2_pipelines.experiments import comparison_table, run_experiments, validation_split
-from phase2_pipelines.params import DataParams, PipelineParams
+from phase2_pipelines.params import PipelineParams, load_params
 from phase2_pipelines.tracking import EXPERIMENTS_EXPERIMENT
 
 
@@ -67,7 +67,10 @@ def test_experiments_command_prints_the_choice_and_its_test_figures(
 
 def test_world_validation_is_the_latest_weeks(telco_sample: pd.DataFrame) -> None:
     """World rows come in week order, so the validation split is the most recent rows."""
-    params = PipelineParams(data=DataParams(source="world"))
+    project = load_params()
+    params = project.model_copy(
+        update={"data": project.data.model_copy(update={"source": "world"})}
+    )
     fit, validation = validation_split(telco_sample, params)
     rows = math.ceil(len(telco_sample) * params.experiments.validation_fraction)
     assert validation.index.tolist() == telco_sample.index[-rows:].tolist()

@@ -17,7 +17,7 @@ from phase1_foundations.contract import LABEL_COLUMN
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.evaluate import evaluate_scores, slice_values
 from phase2_pipelines.gate import GateDecision, HoldoutComparison, decide_promotion
-from phase2_pipelines.params import PipelineParams, TrainParams, load_params
+from phase2_pipelines.params import PipelineParams, load_params
 from phase2_pipelines.train import fit_model, predict_scores
 
 SEED = 7
@@ -42,7 +42,7 @@ def _decide(
 @pytest.fixture(scope="module")
 def scored() -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     """The holdout; the champion's scores; the candidate's, with and without the seniors' bug."""
-    splits, recipe = load_telco(), TrainParams()
+    splits, recipe = load_telco(), load_params().train
     holdout = splits.test.reset_index(drop=True)
     champion = fit_model(splits.train.sample(frac=PILOT, random_state=SEED), recipe)
     candidate = fit_model(splits.train, recipe)

@@ -10,13 +10,13 @@ import pytest
 
 from phase2_pipelines.evaluate import EvaluationReport, Metrics
 from phase2_pipelines.gate import GateDecision, HoldoutComparison, decide_promotion
-from phase2_pipelines.params import GateParams
+from phase2_pipelines.tests.conftest import gate_params
 
 GOOD = Metrics(
     n=1000, churn_rate=0.26, roc_auc=0.86, pr_auc=0.68, brier=0.13, precision=0.55, recall=0.7,
     predicted_churn_rate=0.27, contacted_share=0.3, net_value=9000.0, net_value_per_customer=9.0,
 )  # fmt: skip
-PARAMS = GateParams(resamples=1000, slices=("contract",), min_slice_positives=30)
+PARAMS = gate_params(resamples=1000, slices=("contract",), min_slice_positives=30)
 N = 3000
 
 
@@ -138,7 +138,7 @@ def test_candidate_identical_to_champion_has_nothing_to_promote() -> None:
 
 def test_a_worse_slice_blocks_a_better_model() -> None:
     comparison = holdout(candidate_noise=0.7, small_slice_noise=4.0)
-    params = GateParams(resamples=1000, slices=("contract",), min_slice_positives=10)
+    params = gate_params(resamples=1000, slices=("contract",), min_slice_positives=10)
     decision = decide_promotion(report(), comparison, params)
     assert not decision.promote
     assert [c.name for c in decision.failures] == ["non-inferior on contract=Two year"]
@@ -151,7 +151,7 @@ def test_a_worse_slice_blocks_a_better_model() -> None:
 def test_small_slices_are_listed_with_the_reason_and_not_gated() -> None:
     comparison = holdout(candidate_noise=0.7, small_slice_noise=4.0)
     churners = int(comparison.labels[:300].sum())
-    params = GateParams(resamples=1000, slices=("contract",), min_slice_positives=churners + 1)
+    params = gate_params(resamples=1000, slices=("contract",), min_slice_positives=churners + 1)
     decision = decide_promotion(report(), comparison, params)
     assert decision.promote  # the broken slice is too small to judge, and says so
     ungated = {u.name: u.reason for u in decision.ungated}
@@ -165,7 +165,7 @@ def test_small_slices_are_listed_with_the_reason_and_not_gated() -> None:
 
 
 def test_render_shows_the_difference_and_both_kinds_of_slices() -> None:
-    params = GateParams(resamples=500, slices=("contract",), min_slice_positives=30)
+    params = gate_params(resamples=500, slices=("contract",), min_slice_positives=30)
     text = decide_promotion(report(), holdout(candidate_noise=0.7), params).render()
     assert "vs champion v3: dAUC +" in text
     assert "95% CI" in text

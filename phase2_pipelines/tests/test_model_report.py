@@ -27,7 +27,7 @@ from phase2_pipelines.model_report import (
     judge_sides,
     params_diff,
 )
-from phase2_pipelines.params import PipelineParams
+from phase2_pipelines.params import load_params
 from phase2_pipelines.stats import ClassCounts, PairedDifference
 from testing.clone import Clone, make_clone
 
@@ -83,9 +83,9 @@ def test_no_gain_shown_is_advice_and_harm_shown_blocks() -> None:
 def test_a_branch_whose_pipeline_fails_is_a_regression_with_its_error(tmp_path: Path) -> None:
     labels = np.array([0, 1] * 50)
     holdout = pd.DataFrame({LABEL_COLUMN: labels})
-    base = Side("base", "main (abc)", tmp_path, {}, PipelineParams(), scores=labels * 0.5 + 0.2)
+    base = Side("base", "main (abc)", tmp_path, {}, load_params(), scores=labels * 0.5 + 0.2)
     error = "stage train failed (exit 1):\nValueError: the labels vanished"
-    branch = Side("branch", "this tree", tmp_path, {}, PipelineParams(), failure=error)
+    branch = Side("branch", "this tree", tmp_path, {}, load_params(), failure=error)
     report = judge_sides(base, branch, holdout, ["M phase2_pipelines/train.py"], 1.0)
     assert report.verdict is Verdict.REGRESSION
     text = report.render()

@@ -11,26 +11,26 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from phase2_pipelines.params import TrainParams
+from phase2_pipelines.params import load_params
 from phase2_pipelines.train import build_model, model_structure
 
 IN_A_NEW_PROCESS = (
-    "import json; from phase2_pipelines.params import TrainParams; "
+    "import json; from phase2_pipelines.params import load_params; "
     "from phase2_pipelines.train import build_model; "
     "from phase2_pipelines.train import model_structure; "
-    "print(json.dumps(model_structure(build_model(TrainParams()))))"
+    "print(json.dumps(model_structure(build_model(load_params().train))))"
 )
 
 
 def test_an_extra_step_is_a_different_structure() -> None:
-    model = build_model(TrainParams())
+    model = build_model(load_params().train)
     extra = Pipeline([("passthrough", FunctionTransformer()), *model.steps])
     assert model_structure(extra) != model_structure(model)
     assert "passthrough" in set(model_structure(extra)) - set(model_structure(model))
 
 
 def test_a_hyperparameter_is_part_of_the_structure() -> None:
-    default = TrainParams()
+    default = load_params().train
     other = default.model_copy(
         update={"logreg": default.logreg.model_copy(update={"C": default.logreg.C * 2})}
     )
@@ -41,7 +41,7 @@ def test_the_structure_is_the_same_in_another_process() -> None:
     done = subprocess.run(
         [sys.executable, "-c", IN_A_NEW_PROCESS], capture_output=True, text=True, check=True
     )
-    assert json.loads(done.stdout) == model_structure(build_model(TrainParams()))
+    assert json.loads(done.stdout) == model_structure(build_model(load_params().train))
 
 
 def test_same_scores_from_another_pipeline_are_not_the_champion() -> None:
@@ -51,13 +51,16 @@ def test_same_scores_from_another_pipeline_are_not_the_champion() -> None:
 
     from phase2_pipelines.evaluate import evaluate_scores
     from phase2_pipelines.gate import HoldoutComparison, decide_promotion
-    from phase2_pipelines.params import EvaluateParams, GateParams
+    from phase2_pipelines.tests.conftest import evaluate_params
 
     rng = np.random.default_rng(3)
     labels = rng.integers(0, 2, 2000)
     scores = np.clip(labels * 0.3 + rng.random(2000) * 0.7, 0, 1)
     report = evaluate_scores(
-        pd.DataFrame(index=range(2000)), labels, scores, EvaluateParams(slices=[])
+        pd.DataFrame(index=range(2000)),
+        labels,
+        scores,
+        evaluate_params(slices=[], contact_rule="fixed"),
     )
     for same, expected in [(True, True), (False, False)]:
         comparison = HoldoutComparison(
@@ -68,6 +71,6 @@ def test_same_scores_from_another_pipeline_are_not_the_champion() -> None:
             champion_version="1",
             same_structure=same,
         )
-        decision = decide_promotion(report, comparison, GateParams())
+        decision = decide_promotion(report, comparison, load_params().gate)
         assert decision.same_as_champion is expected
         assert decision.promote is False

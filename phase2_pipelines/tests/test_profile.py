@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from sklearn.model_selection import StratifiedKFold
 
 from phase1_foundations.contract import CATEGORICAL_FEATURES, LABEL_COLUMN, NUMERIC_FEATURES
 from phase1_foundations.settings import Settings
 from phase1_foundations.telco import load_telco
-from phase2_pipelines.params import HgbParams, TrainParams, load_params
+from phase2_pipelines.params import PARAMS_FILE, HgbParams, TrainParams, load_params
 from phase2_pipelines.profile import (
     OUT_OF_FOLD,
     ReferenceProfile,
@@ -33,7 +34,7 @@ from phase2_pipelines.workdir import WorkDir
 
 def test_profile_covers_every_feature_and_the_scores(telco_sample: pd.DataFrame) -> None:
     scores = np.linspace(0, 1, len(telco_sample))
-    profile = fit_reference_profile(telco_sample, scores)
+    profile = fit_reference_profile(telco_sample, scores, load_params().train)
     assert set(profile.numeric) == set(NUMERIC_FEATURES)
     assert set(profile.categorical) == set(CATEGORICAL_FEATURES)
     assert profile.n_rows == len(telco_sample)
@@ -46,8 +47,21 @@ def test_profile_covers_every_feature_and_the_scores(telco_sample: pd.DataFrame)
     )
 
 
+def test_the_bins_are_the_ones_params_say(telco_sample: pd.DataFrame) -> None:
+    """The PSI thresholds are judged on these bins, so they come from params.yaml, not code."""
+    raw = yaml.safe_load(PARAMS_FILE.read_text())["train"]
+    scores = np.linspace(0, 1, len(telco_sample))
+    profile = fit_reference_profile(telco_sample, scores, load_params().train)
+    assert len(profile.score.shares) == raw["profile_score_bins"]
+    assert len(profile.numeric["monthlycharges"].shares) == raw["profile_bins"]  # no ties
+    fewer = load_params().train.model_copy(update={"profile_bins": 4, "profile_score_bins": 5})
+    coarse = fit_reference_profile(telco_sample, scores, fewer)
+    assert len(coarse.score.shares) == 5
+    assert len(coarse.numeric["monthlycharges"].shares) == 4
+
+
 def test_values_outside_training_range_land_in_the_outer_bins() -> None:
-    profile = profile_numeric(pd.Series(np.arange(100, dtype=float)))
+    profile = profile_numeric(pd.Series(np.arange(100, dtype=float)), bins=10)
     edges = np.array(profile.edges)
     inner = edges[1:-1]
     new = np.array([-50.0, 1000.0])
@@ -55,12 +69,14 @@ def test_values_outside_training_range_land_in_the_outer_bins() -> None:
 
 
 def test_null_rate_is_recorded() -> None:
-    profile = profile_numeric(pd.Series([1.0, np.nan, 3.0, np.nan]))
+    profile = profile_numeric(pd.Series([1.0, np.nan, 3.0, np.nan]), bins=10)
     assert profile.null_rate == pytest.approx(0.5)
 
 
 def test_profile_round_trips_through_json(telco_sample: pd.DataFrame) -> None:
-    profile = fit_reference_profile(telco_sample, np.full(len(telco_sample), 0.3))
+    profile = fit_reference_profile(
+        telco_sample, np.full(len(telco_sample), 0.3), load_params().train
+    )
     assert ReferenceProfile.model_validate_json(profile.model_dump_json()) == profile
 
 
@@ -83,9 +99,10 @@ def test_train_stage_profiles_out_of_fold_scores(tmp_path: Path, state: Settings
     written = ReferenceProfile.model_validate_json(
         (work.train / "reference_profile.json").read_text()
     )
-    oracle = profile_scores(manual_out_of_fold(splits.train, params.train), OUT_OF_FOLD)
+    bins = params.train.profile_score_bins
+    oracle = profile_scores(manual_out_of_fold(splits.train, params.train), OUT_OF_FOLD, bins)
     assert written.score.shares == pytest.approx(oracle.shares, abs=1e-12)
-    in_sample = profile_scores(predict_scores(model, splits.train), "in-sample")
+    in_sample = profile_scores(predict_scores(model, splits.train), "in-sample", bins)
     assert written.score.shares != pytest.approx(in_sample.shares, abs=1e-3)
 
 

@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 from phase1_foundations.contract import LABEL_COLUMN
 from phase1_foundations.scenarios import ConceptDrift, Scenario
 from phase1_foundations.world import World
-from phase2_pipelines.params import TrainParams
+from phase2_pipelines.params import load_params
 from phase2_pipelines.recalibrate import NotRecalibratable, recalibrate, segment_design
 from phase2_pipelines.train import fit_model, predict_scores
 
@@ -32,7 +32,7 @@ def labeled(world: World, week: int) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def champion() -> object:
-    return fit_model(pd.concat([labeled(World(1), w) for w in range(3)]), TrainParams())
+    return fit_model(pd.concat([labeled(World(1), w) for w in range(3)]), load_params().train)
 
 
 def test_offsets_fold_exactly_into_the_logistic_model(champion: object) -> None:
@@ -69,6 +69,6 @@ def test_a_healthy_week_barely_moves_the_champion(champion: object) -> None:
 
 
 def test_a_model_without_one_hot_logistic_parts_is_refused() -> None:
-    hgb = fit_model(labeled(World(5), 0), TrainParams(family="hgb"))
+    hgb = fit_model(labeled(World(5), 0), load_params().train.model_copy(update={"family": "hgb"}))
     with pytest.raises(NotRecalibratable, match="logistic pipeline"):
         recalibrate(hgb, labeled(World(5), 1), COLUMNS, prior_sd=1.0)

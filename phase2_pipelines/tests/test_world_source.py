@@ -10,12 +10,19 @@ from pydantic import ValidationError
 
 from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.world import World
-from phase2_pipelines.params import DataParams, PipelineParams, WorldWindow
+from phase2_pipelines.params import DataParams, WorldWindow, load_params
 from phase2_pipelines.stages.ingest import ingest
 from phase2_pipelines.workdir import WorkDir
 from phase2_pipelines.world_source import NotEnoughLabels, load_world_window
 
 ROWS = 40
+DELAY = 4  # the worlds below release a week's labels this many weeks later (World's default)
+
+
+def window(**fields: object) -> WorldWindow:
+    """A window of this test's own world (seed, scenario, size and delay), and ``fields``."""
+    base = {"seed": 42, "scenario": "baseline", "rows_per_week": ROWS, "label_delay_weeks": DELAY}
+    return WorldWindow.model_validate({**base, **fields})
 
 
 def week_of_rows(world: World, frame: pd.DataFrame, weeks: range) -> pd.Series:
@@ -30,16 +37,16 @@ def true_labels(world: World, weeks: range) -> dict[str, int]:
 
 
 def test_no_label_released_after_the_cutoff_reaches_training_or_holdout() -> None:
-    window = WorldWindow(rows_per_week=ROWS, cutoff_week=10, train_weeks=4, holdout_weeks=2)
-    world = World(window.seed, window.scenario, rows_per_week=ROWS, label_delay_weeks=4)
-    train, holdout = load_world_window(window)
+    chosen = window(cutoff_week=10, train_weeks=4, holdout_weeks=2)
+    world = World(chosen.seed, chosen.scenario, rows_per_week=ROWS, label_delay_weeks=DELAY)
+    train, holdout = load_world_window(chosen)
     weeks = range(0, 12)
     train_weeks = week_of_rows(world, train, weeks)
     holdout_weeks = week_of_rows(world, holdout, weeks)
     for found in (train_weeks, holdout_weeks):
         assert found.notna().all()  # every row is a real customer of some week
         released = [world.label_release_week(int(week)) for week in found]
-        assert max(released) <= window.cutoff_week  # nothing from the future
+        assert max(released) <= chosen.cutoff_week  # nothing from the future
     assert set(train_weeks) == {1, 2, 3, 4}  # the four released weeks before the holdout
     assert set(holdout_weeks) == {5, 6}  # the latest released weeks: later than training
     assert world.label_release_week(7) == 11  # week 7's labels exist, but only from week 11
@@ -54,15 +61,9 @@ def test_no_label_released_after_the_cutoff_reaches_training_or_holdout() -> Non
 
 def test_a_slower_label_feed_moves_the_window_back_in_time() -> None:
     """From week 4, labels take 8 weeks: at week 13 only event weeks 0-5 are known."""
-    window = WorldWindow(
-        rows_per_week=ROWS,
-        scenario="label_delay_change",
-        cutoff_week=13,
-        train_weeks=3,
-        holdout_weeks=2,
-    )
-    world = World(window.seed, window.scenario, rows_per_week=ROWS, label_delay_weeks=4)
-    train, holdout = load_world_window(window)
+    chosen = window(scenario="label_delay_change", cutoff_week=13, train_weeks=3, holdout_weeks=2)
+    world = World(chosen.seed, chosen.scenario, rows_per_week=ROWS, label_delay_weeks=DELAY)
+    train, holdout = load_world_window(chosen)
     weeks = range(0, 14)
     assert set(week_of_rows(world, train, weeks)) == {1, 2, 3}
     assert set(week_of_rows(world, holdout, weeks)) == {4, 5}
@@ -71,25 +72,19 @@ def test_a_slower_label_feed_moves_the_window_back_in_time() -> None:
 
 
 def test_too_few_released_weeks_is_a_clear_error() -> None:
-    window = WorldWindow(
-        rows_per_week=ROWS,
-        scenario="label_delay_change",
-        cutoff_week=13,
-        train_weeks=8,
-        holdout_weeks=2,
-    )
+    chosen = window(scenario="label_delay_change", cutoff_week=13, train_weeks=8, holdout_weeks=2)
     with pytest.raises(NotEnoughLabels, match="labels of 6 event week"):
-        load_world_window(window)
+        load_world_window(chosen)
 
 
 def test_a_cutoff_before_enough_labels_is_refused_by_the_params() -> None:
     with pytest.raises(ValidationError, match="need a later cutoff_week"):
-        WorldWindow(cutoff_week=10, label_delay_weeks=4, train_weeks=8, holdout_weeks=2)
+        window(cutoff_week=10, label_delay_weeks=4, train_weeks=8, holdout_weeks=2)
 
 
 def test_the_ingest_stage_reads_the_world_window(tmp_path: Path) -> None:
-    window = WorldWindow(rows_per_week=ROWS, cutoff_week=10, train_weeks=4, holdout_weeks=2)
-    params = PipelineParams(data=DataParams(source="world", world=window))
+    chosen = window(cutoff_week=10, train_weeks=4, holdout_weeks=2)
+    params = load_params().model_copy(update={"data": DataParams(source="world", world=chosen)})
     summary = ingest(params, WorkDir(tmp_path))
     assert (summary["source"], summary["train_rows"], summary["holdout_rows"]) == (
         "world",

@@ -1,8 +1,8 @@
 """Phase 3's lesson commands: ``python -m phase3_serving.lesson selfcheck``.
 
-``selfcheck`` is `make check-phase3`: would the guardrails in your environment
-(``MLOPS_SERVING_GUARDRAIL_*``) roll back a broken challenger, and spare healthy ones? Exit 0
-when they do, 1 with what to change.
+``selfcheck`` is `make check-phase3`: would the guardrails the service reads
+(``serving.guardrails`` of ``MLOPS_SERVING_PARAMS_FILE``, by default ``params.yaml``) roll back a
+broken challenger, and spare healthy ones? Exit 0 when they do, 1 with what to change.
 """
 
 from __future__ import annotations

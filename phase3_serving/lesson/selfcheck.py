@@ -2,9 +2,10 @@
 
 The exercise (phase3_serving/README.md) has you roll a challenger out by hand, then tune the
 guardrails. This check replays canaries on real customers (the Telco test set, routed by the
-service's sticky hash) through the guardrail settings in your environment
-(``MLOPS_SERVING_GUARDRAIL_*``): a challenger trained on shuffled labels must be rolled back in
-every canary, and challengers as good as the champion in at most 1% of them.
+service's sticky hash) through the guardrails of the params file the service reads
+(``serving.guardrails`` of ``MLOPS_SERVING_PARAMS_FILE``, by default ``params.yaml``): a
+challenger trained on shuffled labels must be rolled back in every canary, and challengers as
+good as the champion in at most 1% of them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 
 from phase1_foundations.lesson.findings import Finding, report_findings
+from phase2_pipelines.params import PARAMS_FILE
 from phase3_serving.config import ServingSettings
 from phase3_serving.guardrails import GuardrailPolicy
 from phase3_serving.lesson.canary_replay import Behaviour, Tally, build_replay, run_canaries
@@ -20,10 +22,10 @@ BROKEN_CANARIES = 20
 HEALTHY_CANARIES = 200
 MAX_FALSE_ROLLBACK_RATE = 0.01
 HEALTHY_POOL = 10
-ADVICE = {
-    "score_shift_psi": "MLOPS_SERVING_GUARDRAIL_MAX_SCORE_SHIFT",
-    "error_rate": "MLOPS_SERVING_GUARDRAIL_MAX_ERROR_RATE",
-    "p95_latency_ms": "MLOPS_SERVING_GUARDRAIL_MAX_P95_MS",
+LIMITS = {  # each guardrail's limit in serving.guardrails
+    "score_shift_psi": "max_score_shift",
+    "error_rate": "max_error_rate",
+    "p95_latency_ms": "max_p95_ms",
 }
 
 
@@ -35,8 +37,8 @@ def _missed(tally: Tally, policy: GuardrailPolicy) -> str:
         f" {len(tally.outcomes) - tally.rollbacks} of {len(tally.outcomes)} canaries. At its"
         f" last look: {kept.evidence('score_shift_psi')}.\nIts scores are far from the"
         f" champion's, but your limit allows that much shift: lower"
-        f" MLOPS_SERVING_GUARDRAIL_MAX_SCORE_SHIFT (now {policy.max_score_shift:g}; the default"
-        " 0.25 is a large shift), or unset it."
+        f" serving.guardrails.max_score_shift (now {policy.max_score_shift:g}; params.yaml's"
+        f" {GuardrailPolicy.load(PARAMS_FILE).max_score_shift:g} is a large shift)."
     )
 
 
@@ -44,14 +46,16 @@ def _false_alarms(tally: Tally, policy: GuardrailPolicy) -> str:
     """What to change when healthy challengers were rolled back."""
     fired = Counter(g for o in tally.outcomes if o.rolled_back and (g := o.guardrail) is not None)
     guardrail, count = fired.most_common(1)[0]
+    limit = LIMITS[guardrail]
     example = next(o.reason for o in tally.outcomes if o.guardrail == guardrail)
     return (
         f"Your guardrails rolled back {tally.rollbacks} of {len(tally.outcomes)} healthy"
         f" challengers ({tally.rate:.1%}; at most {MAX_FALSE_ROLLBACK_RATE:.0%} is allowed)."
         f" {guardrail} fired {count} times, e.g. {example}.\nA healthy challenger serves other"
         " customers than the champion, so its numbers differ by sampling alone: a limit that"
-        f" close to zero is inside the noise. Raise {ADVICE[guardrail]} (or unset it for the"
-        f" default), or lower MLOPS_SERVING_GUARDRAIL_ALPHA (now {policy.alpha:g})."
+        f" close to zero is inside the noise. Raise serving.guardrails.{limit} (params.yaml"
+        f" has {getattr(GuardrailPolicy.load(PARAMS_FILE), limit):g}), or lower"
+        f" serving.guardrails.alpha (now {policy.alpha:g})."
     )
 
 
@@ -79,10 +83,11 @@ def check_guardrails(policy: GuardrailPolicy) -> list[Finding]:
 
 def run_selfcheck() -> int:
     """Print each finding; 0 when your guardrails pass, 1 with what to change."""
-    policy = GuardrailPolicy.from_settings(ServingSettings())  # your environment's settings
-    print(f"Your guardrails: {policy}")
+    settings = ServingSettings()
+    policy = GuardrailPolicy.load(settings.serving_params_file)  # what the service reads
+    print(f"Your guardrails ({settings.serving_params_file}): {policy}")
     return report_findings(
         "check-phase3",
         check_guardrails(policy),
-        "change the settings as advised above, then run `make check-phase3` again",
+        "change serving.guardrails as advised above, then run `make check-phase3` again",
     )

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from sklearn.pipeline import Pipeline
 
 from phase1_foundations.contract import FEATURE_NAMES
 from phase1_foundations.settings import Settings
 from phase1_foundations.tests.conftest import telco_sample, telco_sample_raw
-from phase2_pipelines.params import PipelineParams, load_params
+from phase2_pipelines.params import PARAMS_FILE, PipelineParams, load_params
 from phase2_pipelines.pipeline import Registration, run_pipeline
 from testing.store import isolated_mlflow, workdir
 
@@ -65,3 +67,13 @@ def registered_pipeline(settings: Settings, name: str, version: str) -> Pipeline
 def oracle_scores(pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarray:
     scores: np.ndarray = pipeline.predict_proba(frame[list(FEATURE_NAMES)])[:, 1]
     return scores
+
+
+def guardrail_params(directory: Path, **guardrails: object) -> Path:
+    """A copy of params.yaml with these ``serving.guardrails`` values, for a service started with
+    ``MLOPS_SERVING_PARAMS_FILE`` pointing at it."""
+    raw = yaml.safe_load(PARAMS_FILE.read_text())
+    raw["serving"]["guardrails"].update(guardrails)
+    path = directory / "params.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from phase1_foundations.contract import LABEL_COLUMN
-from phase2_pipelines.params import TrainParams
+from phase2_pipelines.params import load_params
 from phase2_pipelines.train import fit_model
 from phase3_serving.compiled import LinearScorer, probe_frame
 
@@ -17,7 +17,7 @@ def fitted(telco_sample_raw: pd.DataFrame) -> tuple[object, pd.DataFrame]:
     from phase1_foundations.telco import clean_telco
 
     frame = clean_telco(telco_sample_raw)
-    return fit_model(frame, TrainParams()), frame
+    return fit_model(frame, load_params().train), frame
 
 
 def test_fast_path_equals_the_pipeline(fitted: tuple[object, pd.DataFrame]) -> None:
@@ -37,7 +37,7 @@ def test_probe_covers_every_category() -> None:
 
 
 def test_other_model_families_have_no_fast_path(telco_sample: pd.DataFrame) -> None:
-    hgb = fit_model(telco_sample, TrainParams(family="hgb"))
+    hgb = fit_model(telco_sample, load_params().train.model_copy(update={"family": "hgb"}))
     assert LinearScorer.compile(hgb) is None  # the service calls the pipeline itself
 
 

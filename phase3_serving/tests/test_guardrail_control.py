@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from phase2_pipelines.stats import wilson_interval
-from phase3_serving.config import ServingSettings
 from phase3_serving.guardrails import GuardrailPolicy, Stage
 from phase3_serving.lesson.canary_replay import Behaviour, Replay, Tally, build_replay, run_canaries
 
@@ -32,7 +31,7 @@ def replay() -> Replay:
 
 @pytest.fixture(scope="module")
 def policy() -> GuardrailPolicy:
-    return GuardrailPolicy.from_settings(ServingSettings())  # the defaults, not the environment's
+    return GuardrailPolicy.load()  # params.yaml's, whatever MLOPS_SERVING_PARAMS_FILE says
 
 
 def _requests(tally: Tally) -> str:

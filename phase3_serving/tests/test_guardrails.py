@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
+from pydantic import ValidationError
 from scipy import stats
 
-from phase3_serving.config import ServingSettings
+from phase2_pipelines.params import PARAMS_FILE
 from phase3_serving.guardrails import (
     Evidence,
     GuardrailPolicy,
@@ -16,7 +20,8 @@ from phase3_serving.guardrails import (
     population_stability_index,
     psi_lower_bound,
 )
-from phase3_serving.params import load_serving_params
+from phase3_serving.params import params_problem
+from phase3_serving.tests.conftest import guardrail_params
 
 POLICY = GuardrailPolicy(
     alpha=0.01,
@@ -40,14 +45,30 @@ def _evidence(errors: int, latency_ms: float, shifted: bool, calls: int = 20) ->
     return evidence
 
 
-def test_settings_hold_the_limits_the_schedule_and_the_bins() -> None:
-    policy = GuardrailPolicy.from_settings(ServingSettings())
-    assert policy.looks == (200, 500, 1_000, 2_000, 5_000)
-    assert policy.alpha_per_test == pytest.approx(0.01 / (5 * 3))  # Bonferroni
-    assert policy.score_bins == 10
-    assert policy.min_latency_calls == load_serving_params().guardrails.min_latency_calls
-    with pytest.raises(ValueError, match="increasing order"):
-        ServingSettings(serving_guardrail_looks=(500, 200))
+def test_params_hold_the_limits_the_schedule_and_the_bins(tmp_path: Path) -> None:
+    raw = yaml.safe_load(PARAMS_FILE.read_text())["serving"]["guardrails"]
+    policy = GuardrailPolicy.load()
+    assert policy.looks == tuple(raw["looks"])
+    assert policy.alpha_per_test == pytest.approx(
+        raw["alpha"] / (len(raw["looks"]) * 3)
+    )  # Bonferroni
+    assert policy.max_error_rate == raw["max_error_rate"]
+    assert policy.max_p95_ms == raw["max_p95_ms"]
+    assert policy.max_score_shift == raw["max_score_shift"]
+    assert policy.score_bins == raw["score_bins"]
+    assert policy.min_latency_calls == raw["min_latency_calls"]
+    changed = guardrail_params(tmp_path, max_score_shift=0.5)
+    assert GuardrailPolicy.load(changed).max_score_shift == 0.5  # the file it is given
+
+
+def test_a_bad_schedule_is_refused_naming_the_field(tmp_path: Path) -> None:
+    path = guardrail_params(tmp_path, looks=[500, 200])
+    with pytest.raises(ValidationError) as refused:
+        GuardrailPolicy.load(path)
+    line = params_problem(path, refused.value)
+    assert "serving.guardrails.looks" in line
+    assert "increasing order" in line
+    assert str(path) in line
 
 
 def test_clopper_pearson_bound_covers_as_promised() -> None:

@@ -23,9 +23,13 @@ COVERED_BY = {
     "make serving-image": T
     + "test_deploy::test_serving_image_holds_the_serving_stack_and_nothing_more",
     "make check-phase3": CHECK + "test_fixed_state_passes",
-    "MLOPS_SERVING_GUARDRAIL_MAX_SCORE_SHIFT=10 make check-phase3": CHECK
+    "sed 's/max_score_shift: 0.25/max_score_shift: 10/' params.yaml > var/loose.yaml": CHECK
     + "test_a_loose_limit_fails_and_says_what_to_change",
-    "MLOPS_SERVING_GUARDRAIL_MAX_SCORE_SHIFT=0.01 make check-phase3": CHECK
+    "MLOPS_SERVING_PARAMS_FILE=var/loose.yaml make check-phase3": CHECK
+    + "test_a_loose_limit_fails_and_says_what_to_change",
+    "sed 's/max_score_shift: 0.25/max_score_shift: 0.01/' params.yaml > var/tight.yaml": CHECK
+    + "test_a_limit_inside_the_noise_fails_and_says_what_to_change",
+    "MLOPS_SERVING_PARAMS_FILE=var/tight.yaml make check-phase3": CHECK
     + "test_a_limit_inside_the_noise_fails_and_says_what_to_change",
 }
 # The exercise's other commands run in order, for real, in one test.

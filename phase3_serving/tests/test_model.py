@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from phase1_foundations.settings import Settings
-from phase2_pipelines.params import TrainParams
+from phase2_pipelines.params import load_params
 from phase2_pipelines.registry import CHECKSUM_TAG, Registry, artifact_checksum
 from phase2_pipelines.tests.conftest import state
 from phase2_pipelines.tracking import configure_mlflow
@@ -26,7 +26,7 @@ def _register(telco_sample: pd.DataFrame, params: dict[str, str]) -> str:
     import mlflow.sklearn
     import skops.io
 
-    model = fit_model(telco_sample, TrainParams())
+    model = fit_model(telco_sample, load_params().train)
     trusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
     with mlflow.start_run():
         mlflow.log_params(params)

@@ -16,13 +16,18 @@ from phase1_foundations.contract import LABEL_COLUMN
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.registry import CHALLENGER, CHAMPION, Registry
 from phase3_serving.predlog import read_prediction_log
-from phase3_serving.tests.conftest import Trained, oracle_scores, registered_pipeline
+from phase3_serving.tests.conftest import (
+    Trained,
+    guardrail_params,
+    oracle_scores,
+    registered_pipeline,
+)
 from phase3_serving.tests.test_service import request_rows
 from testing.champions import SLOW_CALL_S, register, slow_pipeline
 from testing.server import Server, admin_headers, metric, running_server
 
 pytestmark = pytest.mark.slow
-LOOKS = "[60, 150]"  # a short schedule, so the test needs few requests
+LOOKS = [60, 150]  # a short schedule, so the test needs few requests
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +52,7 @@ def canary_server(trained: Trained, bad_challenger: str, tmp_path: Path) -> Iter
         tmp_path / "server.log",
         MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
         MLOPS_SERVING_CANARY_PERCENT="50",
-        MLOPS_SERVING_GUARDRAIL_LOOKS=LOOKS,
+        MLOPS_SERVING_PARAMS_FILE=str(guardrail_params(tmp_path, looks=LOOKS)),
     ) as server:
         yield server
 
@@ -149,7 +154,7 @@ def test_shadow_logs_both_scores_and_the_log_reads_as_one_data_set(
         state,
         tmp_path / "server.log",
         MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
-        MLOPS_SERVING_GUARDRAIL_MAX_SCORE_SHIFT="1000",
+        MLOPS_SERVING_PARAMS_FILE=str(guardrail_params(tmp_path, max_score_shift=1000)),
     ) as server:
         before = [httpx.post(f"{server.url}/v1/predict", json=r) for r in request_rows(20)]
         deadline = time.monotonic() + 30
@@ -183,7 +188,7 @@ def test_a_shadow_that_scores_as_it_did_offline_passes_however_far_it_moved(
         tmp_path / "server.log",
         MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
         MLOPS_SERVING_SHADOW="true",
-        MLOPS_SERVING_GUARDRAIL_LOOKS=LOOKS,
+        MLOPS_SERVING_PARAMS_FILE=str(guardrail_params(tmp_path, looks=LOOKS)),
     ) as server:
         for index in range(requests):
             rows = request_rows(per_request, index * per_request)

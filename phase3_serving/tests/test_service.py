@@ -17,7 +17,12 @@ from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.registry import CHECKSUM_TAG, Registry
 from phase3_serving.predlog import read_prediction_log
-from phase3_serving.tests.conftest import Trained, oracle_scores, registered_pipeline
+from phase3_serving.tests.conftest import (
+    Trained,
+    guardrail_params,
+    oracle_scores,
+    registered_pipeline,
+)
 from testing.server import (
     Server,
     admin_headers,
@@ -299,3 +304,18 @@ def test_admin_with_a_short_token_refuses_to_start_in_one_line(
     assert "shorter than 16 characters" in named[0]
     assert "Traceback" not in output, output
     assert "pydantic" not in output, output
+
+
+def test_bad_guardrail_params_refuse_to_start_in_one_line(trained: Trained, tmp_path: Path) -> None:
+    params = guardrail_params(tmp_path, looks=[500, 200])
+    env = server_env(trained.settings, MLOPS_SERVING_PARAMS_FILE=str(params))
+    done = subprocess.run(
+        uvicorn_command(port=0), env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    named = [line for line in output.splitlines() if "serving.guardrails.looks" in line]
+    assert len(named) == 1, output  # one line names the file and the field
+    assert str(params) in named[0]
+    assert "increasing order" in named[0]
+    assert "Traceback" not in output, output

@@ -15,6 +15,7 @@ from scipy import stats
 
 from phase1_foundations.scenarios import CovariateShift, Scenario
 from phase1_foundations.world import MONTHLY_CHARGES, World
+from phase2_pipelines.params import load_params
 from phase2_pipelines.profile import profile_numeric
 from phase4_monitoring.drift import numeric_drift
 from phase4_monitoring.params import MonitoringParams, load_monitoring_params
@@ -57,12 +58,13 @@ def effect_versus_pvalue(
     rows: int, seed: int, price_change: float, params: MonitoringParams | None = None
 ) -> PValueDemo:
     params = params or load_monitoring_params()
+    bins = load_params().train.profile_bins  # the reference profile's, as training fits it
     reference = World(seed, "baseline", rows_per_week=rows).week(0).features[MONTHLY_CHARGES]
     world = World(seed, price_change_scenario(price_change), rows_per_week=rows)
     current = world.week(1).features[MONTHLY_CHARGES]
     ks = stats.ks_2samp(reference.to_numpy(), current.to_numpy())
     check = numeric_drift(
-        MONTHLY_CHARGES, current, profile_numeric(reference), len(reference), params
+        MONTHLY_CHARGES, current, profile_numeric(reference, bins), len(reference), params
     )
     value = {e.metric: e.value for e in check.evidence}
     return PValueDemo(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,13 @@ from sklearn.pipeline import Pipeline
 from phase1_foundations.contract import FEATURE_NAMES, LABEL_COLUMN, to_model_frame
 from phase1_foundations.world import World
 from phase2_pipelines.evaluate import evaluate_scores, slice_values
-from phase2_pipelines.params import DataParams, EvaluateParams, PipelineParams, load_params
+from phase2_pipelines.params import (
+    PARAMS_FILE,
+    DataParams,
+    EvaluateParams,
+    PipelineParams,
+    load_params,
+)
 from phase2_pipelines.profile import ReferenceProfile, fit_reference_profile
 from phase2_pipelines.train import fit_model, predict_scores
 from phase2_pipelines.world_source import load_world_window
@@ -42,9 +49,10 @@ from phase4_monitoring.triggers import (
 )
 
 
-def world_params(cutoff_week: int | None = None) -> PipelineParams:
-    """The project's params, training on world weeks (up to ``cutoff_week``) instead of Telco."""
-    params = load_params()
+def world_params(cutoff_week: int | None = None, params_file: Path = PARAMS_FILE) -> PipelineParams:
+    """A params file's params (the project's by default), training on world weeks (up to
+    ``cutoff_week``, if given, else the file's) instead of Telco."""
+    params = load_params(params_file)
     world = params.data.world
     if cutoff_week is not None:
         world = world.model_copy(update={"cutoff_week": cutoff_week})
@@ -66,15 +74,24 @@ class WorldChampion:
     def score(self, frame: pd.DataFrame) -> FloatArray:
         return np.asarray(predict_scores(self.model, frame), dtype=np.float64)
 
+    @property
+    def first_week(self) -> int:
+        """The first week it serves: the one after the cutoff it was trained at."""
+        return self.params.data.world.first_serving_week
+
 
 def train_world_champion(
-    monitoring: MonitoringParams, *, version: str = "1", cutoff_week: int | None = None
+    monitoring: MonitoringParams,
+    *,
+    version: str = "1",
+    cutoff_week: int | None = None,
+    params_file: Path = PARAMS_FILE,
 ) -> WorldChampion:
     """Trained in process by phase 2's own functions (the pipeline's train and evaluate)."""
-    params = world_params(cutoff_week)
+    params = world_params(cutoff_week, params_file)
     train, holdout = load_world_window(params.data.world)
     model = fit_model(train, params.train)
-    profile = fit_reference_profile(train, predict_scores(model, train))
+    profile = fit_reference_profile(train, predict_scores(model, train), params.train)
     holdout_scores = predict_scores(model, holdout)
     labels = holdout[LABEL_COLUMN].to_numpy()
     evaluate = params.evaluate

@@ -1,8 +1,9 @@
 """``make check-phase4``: does your trigger policy retrain only when it should?
 
-It reads the ``monitoring:`` section of ``params.yaml`` as it stands (it never edits it), trains
-a champion on world weeks 0-9 as the capstone does, and replays four worlds through the monitor
-and your policy, from the champion's first serving week:
+It reads ``params.yaml`` as it stands (it never edits it), trains a champion on the world weeks
+whose labels are out by ``data.world.cutoff_week``, as the capstone does, and replays four worlds
+through the monitor and your policy (``monitoring:``), from the champion's first serving week
+(the one after the cutoff):
 
 - clean weeks (the healthy control, several seeds): no retrain, no rollback, no quarantine
   before the schedule is due;
@@ -27,7 +28,6 @@ from phase4_monitoring.lesson.scenarios import phase4_scenario
 from phase4_monitoring.params import MonitoringParams, load_monitoring_params
 from phase4_monitoring.triggers import Action, TriggerDecision
 
-FIRST_WEEK = 14  # the champion, trained at the end of week 13, serves from week 14
 CONTROL_SEEDS = (101, 202, 303, 404)
 QUARTER = 13  # weeks replayed when the policy has no schedule
 ROWS = 2_000
@@ -41,7 +41,7 @@ def _replay(
     seed: int = 42,
 ) -> list[TriggerDecision]:
     world = World(seed, scenario, rows_per_week=ROWS)
-    monitored = monitor_world(world, (Serving(FIRST_WEEK, champion),), weeks, params)
+    monitored = monitor_world(world, (Serving(champion.first_week, champion),), weeks, params)
     return replay_trigger(monitored, params.triggers)
 
 
@@ -61,7 +61,8 @@ def check_policy(params: MonitoringParams, champion: WorldChampion) -> list[Find
     policy = params.triggers
     delay = champion.params.data.world.label_delay_weeks
     due = policy.schedule_weeks or QUARTER
-    before_schedule = range(FIRST_WEEK, FIRST_WEEK + due)
+    first = champion.first_week
+    before_schedule = range(first, first + due)
     findings = []
 
     bad = (Action.RETRAIN, Action.ROLLBACK, Action.QUARANTINE)
@@ -99,12 +100,9 @@ def check_policy(params: MonitoringParams, champion: WorldChampion) -> list[Find
         )
     )
 
-    labels_out = FIRST_WEEK + delay
+    labels_out = first + delay
     harmful = _replay(
-        champion,
-        params,
-        phase4_scenario("loyal_customers_leave"),
-        range(FIRST_WEEK, labels_out + 2),
+        champion, params, phase4_scenario("loyal_customers_leave"), range(first, labels_out + 2)
     )
     caught = _first(harmful, lambda d: d.action is Action.RETRAIN)
     findings.append(
@@ -115,7 +113,7 @@ def check_policy(params: MonitoringParams, champion: WorldChampion) -> list[Find
         )
     )
 
-    broken = _replay(champion, params, "null_flood", range(FIRST_WEEK, FIRST_WEEK + due + 1))
+    broken = _replay(champion, params, "null_flood", range(first, first + due + 1))
     leaked = _first(broken, lambda d: d.action is not Action.QUARANTINE)
     findings.append(
         Finding(
@@ -146,6 +144,6 @@ def run_selfcheck(path: Path = PARAMS_FILE) -> int:
     print(f"checking the trigger policy in {path} (monitoring.triggers) on replayed world weeks")
     return report_findings(
         "check-phase4",
-        check_policy(params, train_world_champion(params)),
+        check_policy(params, train_world_champion(params, params_file=path)),
         "see the lesson's Exercise section",
     )

@@ -1,9 +1,12 @@
 """``make phase4``: a champion served, a clean week then drifted ones, and what phase 4 sees.
 
 In its own state directory (``var/phase4``, beside the learner's phase 2 champion), it registers
-a champion trained on world weeks 0-9 by phase 2's pipeline (once), serves it with phase 3's
-service, and sends week 14 (clean) and weeks 15-19 of a world where a promotion moves customers
-onto two-year contracts and two-year customers start leaving. Each week: the service scores it
+a champion trained on world weeks by phase 2's pipeline (once, at ``data.world.cutoff_week``:
+weeks 0-9 with the project's params), serves it with phase 3's service, and sends its first
+serving week (the one after the cutoff: week 14) clean and the five after it (15-19) from a
+world where a promotion moves customers onto two-year contracts and two-year customers start
+leaving. The weeks come from the served champion's own run, so they always follow its cutoff.
+Each week: the service scores it
 and logs it; the monitor checks the logged week (drift table, CBPE estimate), labels released
 this week are scored (realized AUC), the gauges go to the exporter that Prometheus scrapes, and
 the trigger decides. At the end: the Evidently report of the last week, and the firing alerts.
@@ -27,7 +30,7 @@ from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.scenarios import Scenario, read_scenario_file, shift_scenario
 from phase1_foundations.settings import Settings, get_settings
 from phase1_foundations.world import WeekBatch, World
-from phase2_pipelines.params import load_params
+from phase2_pipelines.params import PARAMS_FILE, PipelineParams, load_params
 from phase4_monitoring.checkcmd import holdout_calibration, logged_scores, write_evidently
 from phase4_monitoring.lesson.live import exporter, prometheus, service
 from phase4_monitoring.monitor import MonitorReference, WindowReport, monitor_window
@@ -44,20 +47,34 @@ from phase4_monitoring.triggers import (
 )
 from phase4_monitoring.windows import WeekRange, WindowError, read_log_window
 
-FIRST_WEEK, LAST_WEEK = 14, 19  # the champion is trained at the end of week 13
-DRIFT_WEEK = 15
+DRIFTED_WEEKS = 5  # after the clean first week
 SEED = 2024
 ROWS = 2_000
 LOG_TIMEOUT_S = 60.0
 ALERT_WAIT_S = 30.0
 
-SCENARIO_FILE = Path(__file__).resolve().parent / "walkthrough.yml"  # weeks from DRIFT_WEEK
+SCENARIO_FILE = Path(__file__).resolve().parent / "walkthrough.yml"  # weeks from the drift week
 
 
-def promotion_backfires() -> Scenario:
-    """The walkthrough's world: clean, then the promotion that backfires from ``DRIFT_WEEK``."""
+@dataclass(frozen=True)
+class Weeks:
+    """The weeks the walkthrough serves: the champion's first (clean), then the drifted ones."""
+
+    first: int
+    drift: int
+    last: int
+
+    @classmethod
+    def of(cls, champion: PipelineParams) -> Weeks:
+        """From the champion's own run: it serves from the week after its cutoff."""
+        first = champion.data.world.first_serving_week
+        return cls(first=first, drift=first + 1, last=first + DRIFTED_WEEKS)
+
+
+def promotion_backfires(week: int) -> Scenario:
+    """The walkthrough's world: clean, then the promotion that backfires from ``week``."""
     relative = read_scenario_file(SCENARIO_FILE, Scenario)
-    return shift_scenario(relative, DRIFT_WEEK, f"{relative.name}_at_week_{DRIFT_WEEK}")
+    return shift_scenario(relative, week, f"{relative.name}_at_week_{week}")
 
 
 LABELS_FILE = "labels.parquet"  # beside predictions/ in phase 4's state directory
@@ -72,9 +89,9 @@ def phase4_settings() -> Settings:
     return get_settings()
 
 
-def ensure_champion(settings: Settings) -> Champion:
+def ensure_champion(settings: Settings, params_file: Path = PARAMS_FILE) -> Champion:
     """The registered champion, trained on world weeks by phase 2's pipeline the first time."""
-    model_name = load_params().registry.model_name
+    model_name = load_params(params_file).registry.model_name
     try:
         return load_champion(settings, model_name)
     except ReferenceUnavailable:
@@ -83,8 +100,14 @@ def ensure_champion(settings: Settings) -> Champion:
     from phase2_pipelines.workdir import WorkDir
     from phase4_monitoring.lesson.replay import world_params
 
-    print("training a champion on world weeks 0-9 with phase 2's pipeline (once)...", flush=True)
-    run_pipeline(world_params(), WorkDir(settings.state_dir / "pipeline" / "champion"), settings)
+    params = world_params(params_file=params_file)
+    cutoff = params.data.world.cutoff_week
+    print(
+        f"training a champion on the world weeks labelled by week {cutoff} with phase 2's"
+        " pipeline (once)...",
+        flush=True,
+    )
+    run_pipeline(params, WorkDir(settings.state_dir / "pipeline" / "champion"), settings)
     return load_champion(settings, model_name)
 
 
@@ -123,11 +146,15 @@ class Run:
     reference: MonitorReference
     params: MonitoringParams
     log: Path
-    world: World = field(default_factory=lambda: World(SEED, promotion_backfires(), ROWS))
+    weeks: Weeks
+    world: World = field(init=False)
     batches: dict[int, WeekBatch] = field(default_factory=dict)
     frames: dict[int, pd.DataFrame] = field(default_factory=dict)
     windows: list[WindowRecord] = field(default_factory=list)
     labeled: list[LabeledRecord] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.world = World(SEED, promotion_backfires(self.weeks.drift), ROWS)
 
     def check(self, frame: pd.DataFrame) -> WindowReport:
         scores = logged_scores(frame, self.champion.version)
@@ -172,9 +199,11 @@ def run_week(run: Run, url: str, week: int, textfile: Path) -> None:
     frame = logged_week(run.log, week, len(batch.features))
     run.frames[week] = frame
     report = run.check(frame)
-    what = "clean" if week < DRIFT_WEEK else "a promotion moved customers to two-year contracts"
+    what = (
+        "clean" if week < run.weeks.drift else "a promotion moved customers to two-year contracts"
+    )
     print(f"\n=== week {week} ({what}): {len(frame):,} predictions logged by the service ===")
-    if week <= DRIFT_WEEK:
+    if week <= run.weeks.drift:
         print(render_report(report))
     else:
         print(f"verdict {report.verdict.value}: {report.reason}")
@@ -196,7 +225,7 @@ def run_week(run: Run, url: str, week: int, textfile: Path) -> None:
     history = MonitoringHistory(
         windows=tuple(run.windows),
         labeled=tuple(run.labeled),
-        promotions=(Promotion(version=version, week=FIRST_WEEK),),
+        promotions=(Promotion(version=version, week=run.weeks.first),),
     )
     decision = decide_trigger(history, run.params.triggers)
     metrics.record_decision(decision)
@@ -204,11 +233,12 @@ def run_week(run: Run, url: str, week: int, textfile: Path) -> None:
     print(f"trigger: {decision.summary}")
 
 
-def run_walkthrough() -> int:
+def run_walkthrough(params_file: Path = PARAMS_FILE) -> int:
     settings = phase4_settings()
-    params = load_monitoring_params()
-    champion = ensure_champion(settings)
-    pipeline = load_params()
+    params = load_monitoring_params(params_file)
+    champion = ensure_champion(settings, params_file)
+    pipeline = load_params(params_file)
+    weeks = Weeks.of(champion.run_params)
     calibrator, note = holdout_calibration(champion, settings, pipeline, params)
     reference = MonitorReference(
         profile=champion.profile,
@@ -222,18 +252,20 @@ def run_walkthrough() -> int:
     state = settings.state_dir
     textfile = state / "monitoring" / "metrics.prom"
     textfile.unlink(missing_ok=True)
-    run = Run(champion, reference, params, state / "predictions")
+    run = Run(champion, reference, params, state / "predictions", weeks)
     with service(state) as url, exporter(textfile) as target:
         print(f"serving at {url}; monitor gauges at http://{target}/metrics")
         targets = {"monitor": target, "churn-api": url.removeprefix("http://")}
         with prometheus(state / "prometheus", targets) as server:
             if server is None:
                 print("no `prometheus` on PATH: alerts skipped (Debian: apt install prometheus)")
-            for week in range(FIRST_WEEK, LAST_WEEK + 1):
+            for week in range(weeks.first, weeks.last + 1):
                 run_week(run, url, week, textfile)
-            report_dir = state / "reports" / f"week-{LAST_WEEK}"
-            written = write_evidently(report_dir, champion, settings, run.frames[LAST_WEEK], params)
-            print(f"\nEvidently report of week {LAST_WEEK}: {written[0]}")
+            report_dir = state / "reports" / f"week-{weeks.last}"
+            written = write_evidently(
+                report_dir, champion, settings, run.frames[weeks.last], params
+            )
+            print(f"\nEvidently report of week {weeks.last}: {written[0]}")
             if server is not None:
                 deadline = time.monotonic() + ALERT_WAIT_S
                 while "ChurnDataDrift" not in server.firing() and time.monotonic() < deadline:

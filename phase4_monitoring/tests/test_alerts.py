@@ -1,11 +1,12 @@
 """alerts.yml: valid for promtool, unit-tested by promtool, and a broken rule fails those tests.
 
-Every alert has a ``for:``, a severity and a runbook that names a section of the lesson; the
-service-health limits it restates are params.yaml's.
+Every alert has a ``for:``, a severity and a runbook that names a section of the lesson; every
+limit it compares with is a monitor's verdict or a value of params.yaml.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
@@ -23,6 +24,11 @@ LESSON_ALERT_TESTS = "phase4_monitoring/alerts_test.yml"
 ALERTS = HERE / "alerts.yml"
 ALERT_TESTS = HERE / "alerts_test.yml"
 LESSON = HERE / "README.md"
+COMPARISON = re.compile(r"(?:==|!=|>=|<=|>|<)\s*(\d+(?:\.\d+)?(?:\s*\*\s*\d+(?:\.\d+)?)*)")
+VERDICT_GAUGE = re.compile(r"churn_monitor_\w+_(?:alert|ok)\b|churn_monitor_trigger_escalated\b")
+QUANTILE = re.compile(r"histogram_quantile\(\s*([0-9.]+)")
+HARM_CHECKS = re.compile(r'check=~"([^"]+)"')
+DAY_SECONDS = 86_400
 REQUIRED = {
     "ChurnDataDrift",  # data drift
     "ChurnPredictionDrift",  # prediction drift
@@ -70,11 +76,34 @@ def test_every_alert_has_a_duration_a_severity_and_a_runbook_in_the_lesson() -> 
         assert anchor in anchors, f"{name}: the lesson has no section #{anchor}"
 
 
-def test_service_limits_are_the_ones_in_params(monitoring_params: MonitoringParams) -> None:
-    found = {str(rule["alert"]): str(rule["expr"]) for rule in rules()}
-    limits = monitoring_params.prometheus
-    assert found["ChurnApiLatencyP99"].endswith(f"> {limits.p99_latency_seconds:g}")
-    assert found["ChurnApiErrorRate"].endswith(f"> {limits.error_rate:g}")
+def _number(expression: str) -> float:
+    """``8 * 86400`` -> 691200.0 (a limit may be written as a product, e.g. days in seconds)."""
+    return math.prod(float(factor) for factor in expression.split("*"))
+
+
+def test_every_limit_in_the_rules_is_a_params_value(monitoring_params: MonitoringParams) -> None:
+    prometheus = monitoring_params.prometheus
+    expected = {  # alert -> the params.yaml value of each of its comparisons, in order
+        "ChurnApiLatencyP99": [prometheus.p99_latency_seconds],
+        "ChurnApiErrorRate": [prometheus.error_rate],
+        "ChurnMonitorStale": [prometheus.stale_after_days * DAY_SECONDS],
+    }
+    for rule in rules():
+        name, expr = str(rule["alert"]), str(rule["expr"])
+        found = [_number(limit) for limit in COMPARISON.findall(expr)]
+        assert found, f"{name}: compares nothing"
+        if name in expected:
+            assert found == pytest.approx(expected.pop(name)), name
+        else:  # a monitor's verdict (1: alert, 0: not ok), whose threshold is in params.yaml
+            assert VERDICT_GAUGE.search(expr), f"{name}: a limit that is not in params.yaml"
+            assert set(found) <= {0.0, 1.0}, f"{name}: compares a verdict with {found}"
+    assert not expected, f"no rule for {sorted(expected)}"
+    quantiles = [q for rule in rules() for q in QUANTILE.findall(str(rule["expr"]))]
+    assert [f"p{round(float(q) * 100)}_latency_seconds" for q in quantiles] == [
+        "p99_latency_seconds"  # the quantile is the one the params key names
+    ]
+    harm = [set(h.split("|")) for rule in rules() for h in HARM_CHECKS.findall(str(rule["expr"]))]
+    assert harm == [set(monitoring_params.triggers.harm_checks)]  # the realized checks that harm
 
 
 @pytest.mark.prometheus

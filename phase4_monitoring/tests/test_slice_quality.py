@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from phase2_pipelines.params import BusinessParams
+from phase2_pipelines.params import load_params
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.quality import QualityBaseline, check_quality, slice_quality
 
@@ -89,7 +89,7 @@ def test_the_quality_report_carries_the_groups(monitoring_params: MonitoringPara
         scores,
         baseline,
         threshold=0.35,
-        business=BusinessParams(),
+        business=load_params().evaluate.business,
         calibration_bins=10,
         params=monitoring_params,
         slices={"seniorcitizen": senior},

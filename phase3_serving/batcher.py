@@ -1,4 +1,4 @@
-"""The scoring engine: batches concurrent requests and keeps model calls off the event loop.
+"""The micro-batcher: scores concurrent requests together and keeps model calls off the loop.
 
 Concurrent single-row requests are queued and scored together in one model call: the fitted
 sklearn pipeline costs milliseconds per call whatever the batch size, so one call per request
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,13 +25,13 @@ import numpy as np
 from phase1_foundations.contract import ID_COLUMN
 from phase3_serving.after_response import AfterResponse, spawn
 from phase3_serving.inference import CHALLENGER, CHAMPION, BatchScores, score_batch
-from phase3_serving.metrics import ServiceMetrics
-from phase3_serving.model import LoadedModel
+from phase3_serving.model import ModelSlots
 from phase3_serving.predlog import PredictionLog
 from phase3_serving.rollout import Rollout
+from phase3_serving.service_metrics import ServiceMetrics
 
 logger = logging.getLogger("phase3_serving")
-__all__ = ["CHALLENGER", "CHAMPION", "ModelSlots", "NotReady", "RowFailed", "Scorer"]
+__all__ = ["CHALLENGER", "CHAMPION", "Batcher", "NotReady", "RowFailed"]
 
 
 class NotReady(RuntimeError):  # noqa: N818 - the state, not a failure of the caller
@@ -41,15 +40,6 @@ class NotReady(RuntimeError):  # noqa: N818 - the state, not a failure of the ca
 
 class RowFailed(RuntimeError):  # noqa: N818 - the row's outcome
     """The model could not score this row (the detail is in the server log)."""
-
-
-@dataclass
-class ModelSlots:
-    """The models being served. Swapping assigns a reference, so it is atomic: a batch holds the
-    model it started with and finishes on it."""
-
-    champion: LoadedModel | None = None
-    challenger: LoadedModel | None = None
 
 
 Answer = tuple[float, bool, str, str]  # probability, decision, model version, route
@@ -63,7 +53,9 @@ class _Pending:
 
 
 @dataclass
-class Scorer:
+class Batcher:
+    """Queues single rows into shared model calls, and scores a batch request's rows at once."""
+
     slots: ModelSlots
     rollout: Rollout
     log: PredictionLog
@@ -196,7 +188,3 @@ def limit_native_threads(threads: int) -> None:
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     threadpool_limits(limits=threads)
-
-
-def new_request_id() -> str:
-    return uuid.uuid4().hex
