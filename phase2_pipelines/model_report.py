@@ -303,9 +303,10 @@ def classify(decision: GateDecision, margin: float) -> tuple[Verdict, list[str]]
         if overall is None:
             return Verdict.BETTER, ["no base model to compare with; the branch's clears the floors"]
         return Verdict.BETTER, [f"{overall.render()}, lower bound above margin {margin:+.4f}"]
-    failed = [c for c in decision.failures if c.name != SUPERIORITY]
-    harms = [f"{c.name}: {c.detail}" for c in failed if c not in decision.slice_checks]
-    slices = [c.name.removeprefix("non-inferior on ") for c in failed if c in decision.slice_checks]
+    failed = [c for c in decision.failures if c.check != SUPERIORITY]
+    harms = [f"{c.check}: {c.reason}" for c in failed if c not in decision.slice_checks]
+    gated = decision.slice_checks
+    slices = [c.check.removeprefix("non-inferior on ") for c in failed if c in gated]
     if slices:
         harms.append(
             f"{len(slices)} gated slice(s) may lose more than the tolerance: {', '.join(slices)}"
@@ -519,7 +520,7 @@ def _cell(text: str) -> str:
 
 def _check_row(check: GateCheck) -> str:
     result = "pass" if check.passed else "**FAIL**"
-    return f"| {_cell(check.name)} | {result} | {_cell(check.detail)} |"
+    return f"| {_cell(check.check)} | {result} | {_cell(check.reason)} |"
 
 
 def _fmt(value: float, spec: str = ".4f") -> str:
@@ -541,9 +542,9 @@ def _slices_section(report: ModelReport) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     for check in decision.slice_checks:
-        evidence = check.evidence
+        evidence = check.comparison
         assert evidence is not None
-        name = check.name.removeprefix("non-inferior on ")
+        name = check.check.removeprefix("non-inferior on ")
         verdict = "pass" if check.passed else "**FAIL**"
         lines.append(
             f"| {_cell(name)} | yes: {verdict} | {evidence.champion:.4f} | {evidence.candidate:.4f}"

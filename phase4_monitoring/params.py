@@ -26,7 +26,6 @@ class DriftThresholds(_Strict):
     psi: float = Field(0.2, gt=0)
     wasserstein: float = Field(0.1, gt=0)
     jensen_shannon: float = Field(0.1, gt=0, le=1)
-    empty_bin_share: float = Field(1e-4, gt=0, lt=0.01)
 
 
 class PredictionThresholds(_Strict):

@@ -22,6 +22,7 @@ from phase1_foundations.world import World
 from phase2_pipelines.evaluate import evaluate_scores, slice_values
 from phase2_pipelines.params import DataParams, EvaluateParams, PipelineParams, load_params
 from phase2_pipelines.profile import ReferenceProfile, fit_reference_profile
+from phase2_pipelines.stats import FloatArray
 from phase2_pipelines.train import fit_model, predict_scores
 from phase2_pipelines.world_source import load_world_window
 from phase4_monitoring.dataquality import validate_window
@@ -29,7 +30,6 @@ from phase4_monitoring.estimate import check_calibration
 from phase4_monitoring.monitor import MonitorReference, monitor_window
 from phase4_monitoring.params import MonitoringParams, TriggerParams
 from phase4_monitoring.quality import QualityBaseline, check_quality
-from phase4_monitoring.stats import FloatArray
 from phase4_monitoring.triggers import (
     Action,
     LabeledRecord,

@@ -78,8 +78,8 @@ def test_protecting_the_segment_passes(scores: ExerciseScores, tmp_path: Path) -
     ]
     decision = found["A"].decision
     assert decision is not None
-    assert [c.name for c in decision.failures] == ["non-inferior on paperlessbilling=No"]
-    assert "beats champion on roc_auc" not in {c.name for c in decision.failures}  # A is better
+    assert [c.check for c in decision.failures] == ["non-inferior on paperlessbilling=No"]
+    assert "beats champion on roc_auc" not in {c.check for c in decision.failures}  # A is better
 
 
 def test_measured_but_not_protected_names_gate_slices(

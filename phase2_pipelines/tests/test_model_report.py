@@ -40,8 +40,8 @@ GATED_SLICES = ("contract", "tenure_band", "internetservice")  # gate.slices in 
 
 def _evidence(low: float, high: float) -> PairedDifference:
     return PairedDifference(
-        candidate=0.86, champion=0.86, difference=(low + high) / 2, low=low, high=high,
-        standard_error=0.001, confidence=0.95, resamples=2000,
+        metric="roc_auc_difference", value=(low + high) / 2, interval=(low, high), n=2000,
+        candidate=0.86, champion=0.86, standard_error=0.001, confidence=0.95, resamples=2000,
         counts=ClassCounts(n=2000, positives=500, negatives=1500),
     )  # fmt: skip
 
@@ -49,13 +49,13 @@ def _evidence(low: float, high: float) -> PairedDifference:
 def _decision(low: float, high: float, *, slice_passes: bool = True) -> GateDecision:
     overall = _evidence(low, high)
     checks = [
-        GateCheck(name="floor roc_auc", passed=True, detail="0.86 vs floor 0.80"),
-        GateCheck(name=SUPERIORITY, passed=low > 0.003, detail="...", evidence=overall),
-        GateCheck(
-            name="non-inferior on contract=Two year",
-            passed=slice_passes,
-            detail="...",
-            evidence=_evidence(-0.08 if not slice_passes else -0.01, 0.01),
+        GateCheck.judged("floor roc_auc", True, "0.86 vs floor 0.80"),
+        GateCheck.judged(SUPERIORITY, low > 0.003, "...", overall),
+        GateCheck.judged(
+            "non-inferior on contract=Two year",
+            slice_passes,
+            "...",
+            _evidence(-0.08 if not slice_passes else -0.01, 0.01),
         ),
     ]
     return GateDecision(

@@ -96,7 +96,7 @@ def test_crippled_challenger_is_rejected_with_reasons(
 ) -> None:
     crippled = story["crippled"]
     assert not crippled.decision.promote
-    failed = {check.name for check in crippled.decision.failures}
+    failed = {check.check for check in crippled.decision.failures}
     assert "floor roc_auc" in failed
     assert "beats champion on roc_auc" in failed
     assert crippled.champion == "1"  # the champion did not move

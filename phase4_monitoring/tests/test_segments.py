@@ -11,7 +11,7 @@ from phase1_foundations.contract import LABEL_COLUMN
 from phase1_foundations.scenarios import ConceptDrift, Scenario
 from phase1_foundations.world import World
 from phase2_pipelines.evaluate import slice_values
-from phase4_monitoring.evidence import Verdict
+from phase2_pipelines.evidence import Verdict
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.quality import QualityReport, check_quality
 from phase4_monitoring.replay import WorldChampion
