@@ -100,7 +100,7 @@ def policy_params(overrides: dict[str, Any], folder: Path) -> Path:
 def _retrain_rules(evidence: dict[str, Any]) -> set[str]:
     fired = evidence.get("fired") or []
     return {
-        str(f.get("rule")) for f in fired if isinstance(f, dict) and f.get("action") == "retrain"
+        str(f.get("check")) for f in fired if isinstance(f, dict) and f.get("action") == "retrain"
     }
 
 
@@ -290,7 +290,7 @@ def controls_table(runs: list[RunFigures], policies: list[str]) -> list[str]:
         rollbacks = rate_interval(sum(r.rollbacks for r in mine), weeks, WEEKS_PER_YEAR)
         scheduled = sum(r.retrains_scheduled for r in mine)
         promotions = sum(r.promotions for r in mine)
-        low, high = wilson_interval(promotions, scheduled, CONFIDENCE) if scheduled else (0, 1)
+        low, high = wilson_interval(promotions, scheduled, 1 - CONFIDENCE) if scheduled else (0, 1)
         share = promotions / scheduled if scheduled else 0.0
         lines.append(
             f"| {policy} | {weeks}"

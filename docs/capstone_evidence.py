@@ -4,7 +4,8 @@ Nothing is recomputed: every figure is one the step recorded when it decided (th
 with their dAUC intervals and class counts, the trigger's rules with their bounds, the contract's
 problems, the guardrail that fired, the realized quality and net value of each labeled week).
 The log is read as plain JSON, so a field a phase-5 version did not write is left out, not
-guessed.
+guessed. Every decision's checks have one shape (phase 2's ``Check``: the check, its verdict,
+its reason), and every one is rendered the same way, one line each: ``[PASS] name: reason``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from pydantic import JsonValue
 
+from phase2_pipelines.evidence import Check, Verdict
 from phase5_capstone.summary import NOTABLE
 
 GATED = ("bootstrapped", "candidate_rejected", "challenger_staged")
@@ -58,6 +60,15 @@ def _number(value: JsonValue | None) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def check_line(raw: JsonValue) -> str:
+    """One check of any decision (the gate's, a guardrail's, a trigger rule's), as one line;
+    a rule adds the action it asked for."""
+    found = _dict(raw)
+    line = str(Check.model_validate(found))
+    action = found.get("action")
+    return f"{line} -> {action}" if action else line
+
+
 def is_decision(kind: str, evidence: Mapping[str, JsonValue]) -> bool:
     """A notable event (a model moved, a batch was stopped), or a trigger that fired."""
     if kind == "decision":
@@ -78,10 +89,7 @@ def _gate_lines(evidence: Mapping[str, JsonValue]) -> list[str]:
     if faults:
         lines.append(f"injected fault: {', '.join(str(f) for f in faults)}")
     gate = _dict(evidence.get("gate"))
-    for raw_check in _list(gate.get("checks")):
-        check = _dict(raw_check)
-        mark = "PASS" if check.get("passed") else "FAIL"
-        lines.append(f"[{mark}] {check.get('name')}: {check.get('detail')}")
+    lines += [check_line(check) for check in _list(gate.get("checks"))]
     for raw_ungated in _list(gate.get("ungated")):
         ungated = _dict(raw_ungated)
         lines.append(f"not gated: {ungated.get('name')}: {ungated.get('reason')}")
@@ -89,10 +97,7 @@ def _gate_lines(evidence: Mapping[str, JsonValue]) -> list[str]:
 
 
 def _trigger_lines(evidence: Mapping[str, JsonValue]) -> list[str]:
-    lines = []
-    for raw_rule in _list(evidence.get("fired")):
-        rule = _dict(raw_rule)
-        lines.append(f"rule {rule.get('rule')} -> {rule.get('action')}: {rule.get('detail')}")
+    lines = [check_line(rule) for rule in _list(evidence.get("fired"))]
     if evidence.get("rollback_to"):
         lines.append(f"roll back to v{evidence['rollback_to']}")
     if _list(evidence.get("quarantine_weeks")):
@@ -115,9 +120,11 @@ def _quarantine_lines(evidence: Mapping[str, JsonValue]) -> list[str]:
 
 
 def _guardrail_lines(evidence: Mapping[str, JsonValue]) -> list[str]:
-    fired = _list(evidence.get("guardrail"))
-    names = ", ".join(str(name) for name in fired) or "unnamed"
-    return [f"in {evidence.get('stage')}: guardrail breached: {names}"]
+    """The guardrails that fired (the event keeps their names, not their timing-dependent
+    numbers), each as a check line."""
+    fired = [str(name) for name in _list(evidence.get("guardrail"))] or ["unnamed guardrail"]
+    reason = f"breached in the {evidence.get('stage')}; the challenger was rolled back"
+    return [str(Check(check=name, verdict=Verdict.ALERT, reason=reason)) for name in fired]
 
 
 def evidence_lines(kind: str, evidence: Mapping[str, JsonValue]) -> list[str]:

@@ -97,13 +97,14 @@ def judge_pair(pair: Pair, holdout: pd.DataFrame, params: PipelineParams) -> Tri
     started = time.perf_counter()
     decision = decide_promotion(report, comparison, params.gate)
     seconds = time.perf_counter() - started
-    superiority = next(c for c in decision.checks if c.name == SUPERIORITY)
-    assert superiority.evidence is not None
+    superiority = decision.named(SUPERIORITY)
+    assert superiority is not None
+    assert superiority.comparison is not None
     return Trial(
         promote=decision.promote,
         superior=superiority.passed,
         slice_blocked=any(not c.passed for c in decision.slice_checks),
-        difference=superiority.evidence.difference,
+        difference=superiority.comparison.difference,
         gate_seconds=seconds,
     )
 

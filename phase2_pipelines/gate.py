@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from phase2_pipelines.evaluate import EvaluationReport
+from phase2_pipelines.evidence import MARKS, Check, Decision, Verdict
 from phase2_pipelines.params import GateParams
 from phase2_pipelines.stats import (
     ClassCounts,
@@ -32,24 +33,45 @@ NON_INFERIORITY = "not worse than the broken champion on roc_auc"
 RANKS_AS_WELL = "ranks as well as the champion (roc_auc)"
 BETTER_CALIBRATED = "better calibrated than the champion (Brier score)"
 COMPARISONS = (SUPERIORITY, NON_INFERIORITY, RANKS_AS_WELL)
+STRICT = ConfigDict(frozen=True, extra="forbid")
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
 
 
-class GateCheck(_Frozen):
-    """One rule, whether it passed, and the evidence behind it."""
+class GateCheck(Check):
+    """One rule: met (``ok``) or not (``fail``: the candidate did not carry its burden), why,
+    and the paired comparison behind it when there is one."""
 
-    name: str
-    passed: bool
-    detail: str
-    evidence: PairedDifference | None = None
+    model_config = STRICT
+
+    evidence: tuple[PairedDifference, ...] = ()
     blocking: bool = True  # False: reported beside the decision, which does not rest on it
 
-    def __str__(self) -> str:
-        mark = "PASS" if self.passed else ("FAIL" if self.blocking else "INFO")
-        return f"[{mark}] {self.name}: {self.detail}"
+    @classmethod
+    def judged(
+        cls, name: str, passed: bool, reason: str, evidence: PairedDifference | None = None
+    ) -> GateCheck:
+        return cls(
+            check=name,
+            verdict=Verdict.OK if passed else Verdict.FAIL,
+            reason=reason,
+            evidence=() if evidence is None else (evidence,),
+        )
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict is Verdict.OK
+
+    @property
+    def comparison(self) -> PairedDifference | None:
+        return self.evidence[0] if self.evidence else None
+
+    @property
+    def mark(self) -> str:
+        """INFO for a failed check the decision does not rest on."""
+        return "INFO" if not (self.passed or self.blocking) else MARKS[self.verdict]
 
 
 class UngatedSlice(_Frozen):
@@ -63,13 +85,14 @@ class UngatedSlice(_Frozen):
         return f"{self.name}: not gated, {self.reason}"
 
 
-class GateDecision(_Frozen):
+class GateDecision(Decision[GateCheck]):
     """Whether to promote, with every check and every slice that was not gated."""
 
+    model_config = STRICT
+
     promote: bool
-    checks: list[GateCheck] = []
     champion_version: str | None = None
-    ungated: list[UngatedSlice] = []
+    ungated: tuple[UngatedSlice, ...] = ()
     same_as_champion: bool = False
     note: str = ""
     burden: str = "superiority"
@@ -82,11 +105,11 @@ class GateDecision(_Frozen):
     @property
     def comparison(self) -> PairedDifference | None:
         """The overall AUC difference with the champion, when there was one to compare with."""
-        return next((c.evidence for c in self.checks if c.name in COMPARISONS), None)
+        return next((c.comparison for c in self.checks if c.check in COMPARISONS), None)
 
     @property
     def slice_checks(self) -> list[GateCheck]:
-        return [check for check in self.checks if check.name.startswith("non-inferior on ")]
+        return [check for check in self.checks if check.check.startswith("non-inferior on ")]
 
     @property
     def summary(self) -> str:
@@ -102,7 +125,7 @@ class GateDecision(_Frozen):
                 "calibration": " (calibration: ranks as well, better calibrated)",
             }.get(self.burden, "")
             return f"PROMOTE: {passed} against champion v{self.champion_version}{burden}"
-        return "REJECT: " + "; ".join(f"{c.name}: {c.detail}" for c in self.failures)
+        return "REJECT: " + "; ".join(f"{c.check}: {c.reason}" for c in self.failures)
 
     @property
     def relaxed(self) -> bool:
@@ -159,20 +182,20 @@ FLOOR_CHECKS = ("floor roc_auc", "floor pr_auc", "ceiling brier")
 def _floor_checks(candidate: EvaluationReport, params: GateParams) -> list[GateCheck]:
     overall, floors = candidate.overall, params.floors
     return [
-        GateCheck(
-            name="floor roc_auc",
-            passed=overall.roc_auc >= floors.roc_auc,
-            detail=f"{overall.roc_auc:.4f} vs floor {floors.roc_auc:.4f}",
+        GateCheck.judged(
+            "floor roc_auc",
+            overall.roc_auc >= floors.roc_auc,
+            f"{overall.roc_auc:.4f} vs floor {floors.roc_auc:.4f}",
         ),
-        GateCheck(
-            name="floor pr_auc",
-            passed=overall.pr_auc >= floors.pr_auc,
-            detail=f"{overall.pr_auc:.4f} vs floor {floors.pr_auc:.4f}",
+        GateCheck.judged(
+            "floor pr_auc",
+            overall.pr_auc >= floors.pr_auc,
+            f"{overall.pr_auc:.4f} vs floor {floors.pr_auc:.4f}",
         ),
-        GateCheck(
-            name="ceiling brier",
-            passed=overall.brier <= floors.max_brier,
-            detail=f"{overall.brier:.4f} vs max {floors.max_brier:.4f}",
+        GateCheck.judged(
+            "ceiling brier",
+            overall.brier <= floors.max_brier,
+            f"{overall.brier:.4f} vs max {floors.max_brier:.4f}",
         ),
     ]
 
@@ -180,10 +203,10 @@ def _floor_checks(candidate: EvaluationReport, params: GateParams) -> list[GateC
 def _sanity_check(candidate: EvaluationReport, params: GateParams) -> GateCheck:
     low, high = params.churn_rate_bounds
     rate = candidate.overall.predicted_churn_rate
-    return GateCheck(
-        name="sane predicted churn rate",
-        passed=low <= rate <= high,
-        detail=f"mean score {rate:.3f}, allowed [{low:.2f}, {high:.2f}]",
+    return GateCheck.judged(
+        "sane predicted churn rate",
+        low <= rate <= high,
+        f"mean score {rate:.3f}, allowed [{low:.2f}, {high:.2f}]",
     )
 
 
@@ -203,12 +226,8 @@ def _compare(
 def _bound_check(name: str, evidence: PairedDifference, bound: float, label: str) -> GateCheck:
     passed = evidence.low > bound
     relation = ">" if passed else "<="
-    return GateCheck(
-        name=name,
-        passed=passed,
-        detail=f"{evidence.render()}; lower bound {relation} {label} {bound + 0.0:+.4f}",  # no -0
-        evidence=evidence,
-    )
+    detail = f"{evidence.render()}; lower bound {relation} {label} {bound + 0.0:+.4f}"  # no -0
+    return GateCheck.judged(name, passed, detail, evidence)
 
 
 def _slice_checks(
@@ -249,7 +268,7 @@ def decide_promotion(
     """Decide whether the candidate replaces the champion scored on the same holdout rows."""
     checks = [*_floor_checks(candidate, params), _sanity_check(candidate, params)]
     if comparison is None:
-        return GateDecision(promote=all(check.passed for check in checks), checks=checks)
+        return GateDecision(promote=all(check.passed for check in checks), checks=tuple(checks))
     version = comparison.champion_version
     if comparison.identical:
         note = (
@@ -257,7 +276,11 @@ def decide_promotion(
             f" {len(comparison.labels)} holdout rows)"
         )
         return GateDecision(
-            promote=False, checks=checks, champion_version=version, same_as_champion=True, note=note
+            promote=False,
+            checks=tuple(checks),
+            champion_version=version,
+            same_as_champion=True,
+            note=note,
         )
     everyone = np.ones(len(comparison.labels), dtype=bool)
     overall = _compare(comparison, everyone, params, stream=0)
@@ -265,7 +288,7 @@ def decide_promotion(
     if relaxed:
         # The champion is below the floors too: a floor would keep the broken model serving.
         checks = [
-            c.model_copy(update={"blocking": False}) if c.name in FLOOR_CHECKS else c
+            c.model_copy(update={"blocking": False}) if c.check in FLOOR_CHECKS else c
             for c in checks
         ]
         bound = -params.non_inferiority_margin
@@ -286,9 +309,9 @@ def decide_promotion(
     checks.extend(slice_checks)
     return GateDecision(
         promote=all(check.passed for check in checks if check.blocking),
-        checks=checks,
+        checks=tuple(checks),
         champion_version=version,
-        ungated=ungated,
+        ungated=tuple(ungated),
         burden=params.burden,
         burden_reason=params.burden_reason if params.burden != "superiority" else "",
     )

@@ -5,7 +5,7 @@ is unpacked with ``git archive`` into a throwaway directory; each side's own cod
 ``params.yaml`` train its model, in a process of its own, on one shared copy of the data (this
 tree's ingest), and both score the same holdout rows. The gate in force on the base (its
 ``gate:`` and ``evaluate:`` sections: the branch cannot loosen the rules that judge it) decides
-between them, and the verdict says what a reviewer should do:
+between them, and the recommendation says what a reviewer should do:
 
 - ``better``: the gate would promote the branch's model;
 - ``same model``: both score every holdout row identically;
@@ -72,7 +72,7 @@ class ReportError(RuntimeError):
     """The report could not be made (a bad ref, no data); the message says what to do."""
 
 
-class Verdict(enum.Enum):
+class Recommendation(enum.Enum):
     """What a reviewer does with the pull request, and the command's exit code."""
 
     BETTER = ("better", 0)
@@ -129,7 +129,7 @@ class ModelReport:
     judge_source: str  # whose params.yaml the gate and slices came from
     holdout: pd.DataFrame | None
     decision: GateDecision | None
-    verdict: Verdict
+    recommendation: Recommendation
     reasons: list[str]
     branch_gate_summary: str | None  # the decision under the branch's own gate, when it differs
     metrics: dict[str, Metrics]  # side name -> metrics at that side's own threshold
@@ -144,17 +144,17 @@ class ModelReport:
     def headline(self) -> str:
         """The one line a reviewer acts on."""
         reason = "; ".join(self.reasons)
-        if self.verdict is Verdict.REGRESSION:
+        if self.recommendation is Recommendation.REGRESSION:
             return (
                 f"**REJECT: regression, do not merge.** {reason}. Fix the change; if the loss is"
                 f" intended, a maintainer adds the `{OVERRIDE_LABEL}` label."
             )
-        if self.verdict is Verdict.NOT_BETTER:
+        if self.recommendation is Recommendation.NOT_BETTER:
             return (
                 f"**REJECT (advisory): not better than {self.base.label}.** {reason}. No harm"
                 " shown: merge if the change is meant to leave the model as it is."
             )
-        if self.verdict is Verdict.SAME:
+        if self.recommendation is Recommendation.SAME:
             return f"**Same model as {self.base.label}.** {reason}. Nothing to judge: merge."
         return f"**PROMOTE: better than {self.base.label}.** {reason}. Merge to ship it."
 
@@ -289,23 +289,26 @@ def _ingest(side: Side, work: Path, env: Mapping[str, str]) -> Side:
 # --- judging ---------------------------------------------------------------------------------
 
 
-def classify(decision: GateDecision, margin: float) -> tuple[Verdict, list[str]]:
-    """The verdict and its reasons: harm shown blocks, a missing gain only advises.
+def classify(decision: GateDecision, margin: float) -> tuple[Recommendation, list[str]]:
+    """The recommendation and its reasons: harm shown blocks, a missing gain only advises.
 
     Harm is a failed floor, sanity bound or gated slice, or an overall interval wholly below
     ``-margin`` (worse than the base by more than retrain noise). The superiority check failing
     alone means no gain was shown: for a change meant to be neutral, that is the expected answer.
     """
     if decision.same_as_champion:
-        return Verdict.SAME, [_worded(decision.note)]
+        return Recommendation.SAME, [_worded(decision.note)]
     overall = decision.comparison
     if decision.promote:
         if overall is None:
-            return Verdict.BETTER, ["no base model to compare with; the branch's clears the floors"]
-        return Verdict.BETTER, [f"{overall.render()}, lower bound above margin {margin:+.4f}"]
-    failed = [c for c in decision.failures if c.name != SUPERIORITY]
-    harms = [f"{c.name}: {c.detail}" for c in failed if c not in decision.slice_checks]
-    slices = [c.name.removeprefix("non-inferior on ") for c in failed if c in decision.slice_checks]
+            first = "no base model to compare with; the branch's clears the floors"
+            return Recommendation.BETTER, [first]
+        shown = f"{overall.render()}, lower bound above margin {margin:+.4f}"
+        return Recommendation.BETTER, [shown]
+    failed = [c for c in decision.failures if c.check != SUPERIORITY]
+    harms = [f"{c.check}: {c.reason}" for c in failed if c not in decision.slice_checks]
+    gated = decision.slice_checks
+    slices = [c.check.removeprefix("non-inferior on ") for c in failed if c in gated]
     if slices:
         harms.append(
             f"{len(slices)} gated slice(s) may lose more than the tolerance: {', '.join(slices)}"
@@ -318,9 +321,9 @@ def classify(decision: GateDecision, margin: float) -> tuple[Verdict, list[str]]
             f" {0.0 - margin:+.4f}",
         )
     if harms:
-        return Verdict.REGRESSION, harms
+        return Recommendation.REGRESSION, harms
     assert overall is not None  # a decision without a comparison only fails on floors or sanity
-    return Verdict.NOT_BETTER, [
+    return Recommendation.NOT_BETTER, [
         f"{overall.render()}: the interval holds no gain above margin {margin:+.4f} and no loss"
         f" below {0.0 - margin:+.4f}"
     ]
@@ -442,14 +445,14 @@ def judge_sides(
         reason = f"the branch's pipeline fails: {where} (its error is below)"
         return ModelReport(
             decision=None,
-            verdict=Verdict.REGRESSION,
+            recommendation=Recommendation.REGRESSION,
             reasons=[reason],
             branch_gate_summary=None,
             value_difference=None,
             **common,  # type: ignore[arg-type]
         )
     decision = _decide(judge, holdout, labels, branch, base)
-    verdict, reasons = classify(decision, judge.gate.superiority_margin)
+    recommendation, reasons = classify(decision, judge.gate.superiority_margin)
     branch_gate = None
     if branch.params is not None and (
         branch.params.gate != judge.gate or branch.params.evaluate != judge.evaluate
@@ -461,7 +464,7 @@ def judge_sides(
         difference = value_difference(labels, base.scores, branch.scores, thresholds, judge)
     return ModelReport(
         decision=decision,
-        verdict=verdict,
+        recommendation=recommendation,
         reasons=reasons,
         branch_gate_summary=branch_gate,
         value_difference=difference,
@@ -519,7 +522,7 @@ def _cell(text: str) -> str:
 
 def _check_row(check: GateCheck) -> str:
     result = "pass" if check.passed else "**FAIL**"
-    return f"| {_cell(check.name)} | {result} | {_cell(check.detail)} |"
+    return f"| {_cell(check.check)} | {result} | {_cell(check.reason)} |"
 
 
 def _fmt(value: float, spec: str = ".4f") -> str:
@@ -541,9 +544,9 @@ def _slices_section(report: ModelReport) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     for check in decision.slice_checks:
-        evidence = check.evidence
+        evidence = check.comparison
         assert evidence is not None
-        name = check.name.removeprefix("non-inferior on ")
+        name = check.check.removeprefix("non-inferior on ")
         verdict = "pass" if check.passed else "**FAIL**"
         lines.append(
             f"| {_cell(name)} | yes: {verdict} | {evidence.champion:.4f} | {evidence.candidate:.4f}"
@@ -672,9 +675,9 @@ def _changes_section(report: ModelReport) -> list[str]:
 
 
 def render_report(report: ModelReport) -> str:
-    """The report as Markdown: verdict first, then the evidence for it."""
+    """The report as Markdown: the recommendation first, then the evidence for it."""
     lines = [
-        f"# Model report: {report.verdict.label}",
+        f"# Model report: {report.recommendation.label}",
         "",
         report.headline(),
         "",
@@ -720,7 +723,8 @@ def render_report(report: ModelReport) -> str:
 
 
 def run_model_report(base_ref: str, out: Path | None) -> int:
-    """Build, print and save the report; the verdict's exit code (2 if no report was made)."""
+    """Build, print and save the report; the recommendation's exit code (2 if no report was
+    made)."""
     try:
         report = build_report(base_ref)
     except ReportError as error:
@@ -733,4 +737,4 @@ def run_model_report(base_ref: str, out: Path | None) -> int:
     print(text, end="")
     if out is not None:
         print(f"(report written to {out})")
-    return report.verdict.exit_code
+    return report.recommendation.exit_code

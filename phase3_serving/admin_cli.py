@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from phase2_pipelines.evidence import Check, Verdict
 from phase3_serving.config import ServingSettings
 
 EXIT_SERVICE = 1
@@ -99,17 +100,18 @@ def render_rollout(rollout: dict[str, Any]) -> str:
         f" against {seen['champion_scores']} champion scores",
     ]
     looks = rollout["looks"]
-    verdict = looks["last_verdict"]
     schedule = ", ".join(str(n) for n in looks["schedule"])
-    if verdict is None:
+    if looks["last_verdict"] is None:
         lines.append(f"  looks      none yet (at {schedule} challenger requests)")
     else:
-        breached = any(check["breached"] for check in verdict["checks"])
+        last = looks["last_verdict"]
+        checks = [Check.model_validate(check) for check in last["checks"]]
+        breached = any(check.verdict is Verdict.ALERT for check in checks)
         lines.append(
-            f"  look {verdict['look']} of {verdict['of']} at {verdict['requests']} requests:"
+            f"  look {last['look']} of {last['of']} at {last['requests']} requests:"
             f" {'BREACH' if breached else 'passed'} (alpha {looks['alpha_per_test']:.2g} per test)"
         )
-        lines += [f"    {check['reason']}" for check in verdict["checks"]]
+        lines += [f"    {check.reason}" for check in checks]
     breach = rollout["last_breach"]
     lines.append(f"  last breach {'none' if breach is None else breach['reason']}")
     return "\n".join(lines)

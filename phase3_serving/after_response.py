@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from phase3_serving.guardrails import Verdict
+from phase3_serving.guardrails import GuardrailDecision
 from phase3_serving.inference import CHALLENGER, CHAMPION, BatchScores, timed
 from phase3_serving.predlog import PredictionLog
 from phase3_serving.rollout import Rollout
@@ -46,7 +46,8 @@ class AfterResponse:
     background: ThreadPoolExecutor | None = None  # set when the batcher starts
     shadow_max_pending_rows: int = 20_000
     check_every_s: float = 0.5
-    on_breach: Callable[[Verdict], Coroutine[Any, Any, None]] | None = None  # set by the app
+    # set by the app
+    on_breach: Callable[[GuardrailDecision], Coroutine[Any, Any, None]] | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _shadow_queue: list[_Shadowed] = field(default_factory=list)
     _shadow_rows: int = 0
@@ -192,7 +193,7 @@ class AfterResponse:
             stopped = await loop.run_in_executor(self.background, self.rollout.stop, verdict)
             if not stopped:
                 return
-            self.metrics.rollbacks.labels(verdict.breach.guardrail).inc()
+            self.metrics.rollbacks.labels(verdict.breach.check).inc()
             logger.error("rollout stopped, challenger rolled back: %s", verdict.breach.reason)
             if self.on_breach is not None:
                 await self.on_breach(verdict)

@@ -25,7 +25,12 @@ challenger is within its limit", and each counts the unit that fails independent
     (``n_eff = n1 n2 / (n1 + n2)``) is about chi-square with ``bins - 1`` degrees of freedom
     when nothing changed, and noncentral (``n_eff * true PSI``) otherwise; the test asks whether
     the true PSI exceeds the limit. The skew check uses the same test, conservatively (paired
-    scores vary less than two samples).
+    scores vary less than two samples). The PSI is phase 2's, with its one rule for empty
+    bins, so the canary and the monitor get the same number from the same bins.
+
+Each look is a ``GuardrailDecision`` of ``GuardrailCheck``s in phase 2's vocabulary: a verdict
+(``ok``, ``alert`` for a breach, or ``insufficient``), the reason, and as evidence the estimate
+and its lower bound, each with its limit and n.
 
 A rollout is rolled back only when a guardrail's lower confidence bound is beyond its limit. The
 error budget ``alpha`` is split by Bonferroni over every (look, guardrail) pair, so a challenger
@@ -38,16 +43,22 @@ schedule say how sure we must be: all of them are decision numbers (``params.yam
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
 import numpy as np
 from pydantic import BaseModel
-from scipy import optimize, stats
 
+from phase2_pipelines.evidence import Check, Decision, Evidence, Verdict
 from phase2_pipelines.params import PARAMS_FILE
+from phase2_pipelines.stats import (
+    FloatArray,
+    clopper_pearson_lower_bound,
+    population_stability_index,
+    psi_lower_bound,
+)
 from phase3_serving.params import GuardrailParams, load_serving_params
 
 ERROR_RATE, LATENCY = "error_rate", "p95_latency_ms"
@@ -55,9 +66,10 @@ SHIFT, SKEW = "score_shift_psi", "score_skew_psi"  # the canary's score check, t
 GUARDRAILS_PER_LOOK = 3  # errors, latency and one score check (skew in shadow, shift in canary)
 DIFFERS = 1e-6  # a live score this far from its offline score is a different score, not rounding
 LATENCY_QUANTILE = 0.95  # the guardrail is on the p95: at most 5% of calls may exceed the limit
+SLOW_CALLS = "slow_call_share"  # what the latency guardrail tests: calls slower than the limit
+BOUND = "_lower_bound"  # a metric's one-sided lower confidence bound, as evidence of its own
 # Latency histogram edges (ms) for reporting the p95; the test itself counts calls over the limit.
 LATENCY_EDGES_MS = tuple(float(x) for x in np.geomspace(0.1, 100_000.0, 91))
-BIN_SMOOTHING = 0.5  # added to each score bin so an empty bin has a finite log ratio
 
 
 class Stage(StrEnum):
@@ -99,26 +111,30 @@ class GuardrailPolicy:
         reached = [k for k in range(done, len(self.looks)) if requests >= self.looks[k]]
         return reached[-1] if reached else None
 
-    def check(self, evidence: Evidence, look: int, stage: Stage = Stage.CANARY) -> Verdict:
-        """Test every guardrail of ``stage`` (the canary's by default) on ``evidence``."""
+    def check(
+        self, seen: Observations, look: int, stage: Stage = Stage.CANARY
+    ) -> GuardrailDecision:
+        """Test every guardrail of ``stage`` (the canary's by default) on what was ``seen``."""
         alpha = self.alpha_per_test
         score = (
-            _skew_check(evidence, self.max_score_shift, alpha)
+            _skew_check(seen, self.max_score_shift, alpha)
             if stage == Stage.SHADOW
-            else _shift_check(evidence, self.max_score_shift, alpha)
+            else _shift_check(seen, self.max_score_shift, alpha)
         )
         checks = (
-            _error_check(evidence, self.max_error_rate, alpha),
-            _latency_check(evidence, self.max_p95_ms, self.min_latency_calls, alpha),
+            _error_check(seen, self.max_error_rate, alpha),
+            _latency_check(seen, self.max_p95_ms, self.min_latency_calls, alpha),
             score,
         )
-        return Verdict(look=look + 1, of=len(self.looks), requests=evidence.requests, checks=checks)
+        return GuardrailDecision(
+            look=look + 1, of=len(self.looks), requests=seen.requests, checks=checks
+        )
 
 
-class Evidence(BaseModel):
-    """What one worker (or, summed, every worker) saw of the challenger; counts only, so the
-    evidence of several workers merges by addition. The probe (the challenger's offline rows
-    scored live) is the same for every worker: it merges by taking one copy."""
+class Observations(BaseModel):
+    """What one worker (or, summed, every worker) observed of the challenger; counts only, so
+    the observations of several workers merge by addition. The probe (the challenger's offline
+    rows scored live) is the same for every worker: it merges by taking one copy."""
 
     requests: int = 0  # challenger rows: served in a canary, or scored in the shadow
     errors: int = 0  # rows the challenger failed to score (reported; the test counts calls)
@@ -176,7 +192,7 @@ class Evidence(BaseModel):
         _add(self.offline_bins, offline)
 
     @classmethod
-    def pooled(cls, parts: list[Evidence], policy: GuardrailPolicy) -> Self:
+    def pooled(cls, parts: list[Observations], policy: GuardrailPolicy) -> Self:
         total = cls.empty(policy)
         for part in parts:
             total.requests += part.requests
@@ -208,9 +224,8 @@ class Evidence(BaseModel):
         return float(np.sqrt(edges[bucket - 1] * edges[bucket]))
 
     def psi(self) -> float:
-        return population_stability_index(
-            np.asarray(self.champion_bins), np.asarray(self.challenger_bins)
-        )
+        """The canary's score shift: challenger against champion, on the score bins."""
+        return bin_psi(self.challenger_bins, self.champion_bins)
 
     def summary(self) -> dict[str, float | int | None]:
         return {
@@ -225,11 +240,7 @@ class Evidence(BaseModel):
             if sum(self.challenger_bins) and sum(self.champion_bins)
             else None,
             "champion_scores": sum(self.champion_bins),
-            "score_skew_psi": population_stability_index(
-                np.asarray(self.offline_bins), np.asarray(self.live_bins)
-            )
-            if self.probed
-            else None,
+            "score_skew_psi": bin_psi(self.live_bins, self.offline_bins) if self.probed else None,
             "probe_rows": sum(self.offline_bins),
             "probe_differing": self.probe_differing,
         }
@@ -246,222 +257,182 @@ def _add(bins: list[int], scores: np.ndarray) -> None:
         bins[position] += count
 
 
-def population_stability_index(expected: np.ndarray, actual: np.ndarray) -> float:
-    """PSI between two histograms (counts over the same bins): 0 is identical; the smoothing
-    keeps an empty bin finite."""
-    e = (expected + BIN_SMOOTHING) / (expected.sum() + BIN_SMOOTHING * len(expected))
-    a = (actual + BIN_SMOOTHING) / (actual.sum() + BIN_SMOOTHING * len(actual))
-    return float(np.sum((a - e) * np.log(a / e)))
+def bin_psi(observed: list[int] | FloatArray, reference: list[int] | FloatArray) -> float:
+    """PSI of two histograms (counts over the same bins), by the one rule every phase uses
+    (``phase2_pipelines.stats.population_stability_index``, on the bins' shares)."""
+    return population_stability_index(_shares(observed), _shares(reference))
 
 
-class Status(StrEnum):
-    """Three states, never two: not enough evidence is not a pass."""
-
-    PASS = "pass"
-    BREACH = "breach"
-    INSUFFICIENT = "insufficient"
+def _shares(counts: list[int] | FloatArray) -> FloatArray:
+    values = np.asarray(counts, dtype=np.float64)
+    return values / max(float(values.sum()), 1.0)
 
 
-@dataclass(frozen=True)
-class GuardrailCheck:
-    """One guardrail at one look: the estimate, its one-sided lower bound, the limit, n."""
+class GuardrailCheck(Check):
+    """One guardrail at one look: its estimate and the one-sided lower bound (at ``1 - alpha``)
+    of the tested quantity, each an ``Evidence`` with its limit and n; ``view`` says, in words,
+    what it compares. A rollback needs the bound beyond its limit (verdict ``alert``); too few
+    calls or scores give ``insufficient``, never a breach."""
 
-    guardrail: str
-    observed: float | None
-    limit: float
-    n: int
-    bound: float  # lower confidence bound (1 - alpha) of the tested quantity
-    bound_limit: float  # what the bound is compared with
     alpha: float
-    breached: bool
-    reason: str
-    status: Status = Status.PASS
-    view: str = ""  # what the check compares, in words
+    view: str = ""
+
+    @property
+    def breached(self) -> bool:
+        return self.verdict is Verdict.ALERT
+
+    @property
+    def estimate(self) -> Evidence | None:
+        return next((e for e in self.evidence if not e.metric.endswith(BOUND)), None)
+
+    @property
+    def bound(self) -> Evidence | None:
+        return next((e for e in self.evidence if e.metric.endswith(BOUND)), None)
 
 
-@dataclass(frozen=True)
-class Verdict:
+class GuardrailDecision(Decision[GuardrailCheck]):
+    """One look: every guardrail of the stage, on the observations pooled from every worker."""
+
     look: int  # 1-based
     of: int
     requests: int
-    checks: tuple[GuardrailCheck, ...] = field(default_factory=tuple)
 
     @property
     def breach(self) -> GuardrailCheck | None:
         return next((check for check in self.checks if check.breached), None)
 
-    def status(self, guardrail: str) -> Status | None:
-        return next((c.status for c in self.checks if c.guardrail == guardrail), None)
-
     def to_dict(self) -> dict[str, object]:
-        return {
-            "look": self.look,
-            "of": self.of,
-            "requests": self.requests,
-            "checks": [asdict(check) for check in self.checks],
-        }
+        return self.model_dump(mode="json")
 
 
-def binomial_lower_bound(successes: int, n: int, alpha: float) -> float:
-    """One-sided Clopper-Pearson lower bound for a proportion, at confidence 1 - alpha."""
-    if successes <= 0 or n <= 0:
-        return 0.0
-    return float(stats.beta.ppf(alpha, successes, n - successes + 1))
+def _judged(breached: bool) -> Verdict:
+    return Verdict.ALERT if breached else Verdict.OK
 
 
-def _judged(breached: bool) -> Status:
-    return Status.BREACH if breached else Status.PASS
+def _bound(metric: str, bound: float, limit: float, n: int, breached: bool) -> Evidence:
+    """A one-sided lower bound as evidence: its value against the limit it must not exceed."""
+    return Evidence(metric=metric + BOUND, value=bound, threshold=limit, n=n, exceeded=breached)
 
 
-def _error_check(evidence: Evidence, limit: float, alpha: float) -> GuardrailCheck:
-    n, x = evidence.calls, evidence.failed_calls
+def _error_check(seen: Observations, limit: float, alpha: float) -> GuardrailCheck:
+    n, x = seen.calls, seen.failed_calls
     rate = x / n if n else 0.0
-    bound = binomial_lower_bound(x, n, alpha)
+    bound = clopper_pearson_lower_bound(x, n, alpha)
     breached = bound > limit
     return GuardrailCheck(
-        ERROR_RATE,
-        rate,
-        limit,
-        n,
-        bound,
-        limit,
-        alpha,
-        breached,
-        f"error_rate {rate:.4f} ({x} of {n} calls failed, {evidence.errors} of"
-        f" {evidence.requests} rows); lower bound {bound:.4f} {'>' if breached else '<='} limit"
+        check=ERROR_RATE,
+        verdict=_judged(breached) if n else Verdict.INSUFFICIENT,
+        reason=f"error_rate {rate:.4f} ({x} of {n} calls failed, {seen.errors} of"
+        f" {seen.requests} rows); lower bound {bound:.4f} {'>' if breached else '<='} limit"
         f" {limit:.4g}",
-        _judged(breached) if n else Status.INSUFFICIENT,
-        "challenger calls that failed (a failed call fails all its rows together)",
+        evidence=(
+            Evidence(metric=ERROR_RATE, value=rate, threshold=limit, n=n),
+            _bound(ERROR_RATE, bound, limit, n, breached),
+        ),
+        alpha=alpha,
+        view="challenger calls that failed (a failed call fails all its rows together)",
     )
 
 
 def _latency_check(
-    evidence: Evidence, limit_ms: float, min_calls: int, alpha: float
+    seen: Observations, limit_ms: float, min_calls: int, alpha: float
 ) -> GuardrailCheck:
-    n, x = evidence.calls, evidence.slow_calls
+    n, x = seen.calls, seen.slow_calls
     tail = 1 - LATENCY_QUANTILE
-    p95 = evidence.p95_ms()
+    p95 = seen.p95_ms()
     shown = "n/a" if p95 is None else f"~{p95:.4g} ms"
     view = "challenger calls slower than the limit (per call)"
+    estimate = (
+        () if p95 is None else (Evidence(metric=LATENCY, value=p95, threshold=limit_ms, n=n),)
+    )
     if n < min_calls:
         return GuardrailCheck(
-            LATENCY,
-            p95,
-            limit_ms,
-            n,
-            0.0,
-            tail,
-            alpha,
-            False,
-            f"p95_latency_ms {shown}: insufficient, {n} calls < min_latency_calls {min_calls}"
-            f" ({x} slower than {limit_ms:.4g} ms); no verdict yet",
-            Status.INSUFFICIENT,
-            view,
+            check=LATENCY,
+            verdict=Verdict.INSUFFICIENT,
+            reason=f"p95_latency_ms {shown}: insufficient, {n} calls < min_latency_calls"
+            f" {min_calls} ({x} slower than {limit_ms:.4g} ms); no verdict yet",
+            evidence=estimate,
+            alpha=alpha,
+            view=view,
         )
-    bound = binomial_lower_bound(x, n, alpha)
+    bound = clopper_pearson_lower_bound(x, n, alpha)
     breached = bound > tail
     return GuardrailCheck(
-        LATENCY,
-        p95,
-        limit_ms,
-        n,
-        bound,
-        tail,
-        alpha,
-        breached,
-        f"p95_latency_ms {shown}: {x} of {n} calls slower than {limit_ms:.4g} ms; lower bound"
-        f" of that share {bound:.3f} {'>' if breached else '<='} {tail:.2f}",
-        _judged(breached),
-        view,
+        check=LATENCY,
+        verdict=_judged(breached),
+        reason=f"p95_latency_ms {shown}: {x} of {n} calls slower than {limit_ms:.4g} ms; lower"
+        f" bound of that share {bound:.3f} {'>' if breached else '<='} {tail:.2f}",
+        evidence=(*estimate, _bound(SLOW_CALLS, bound, tail, n, breached)),
+        alpha=alpha,
+        view=view,
     )
 
 
 def _psi_check(
-    name: str, view: str, reference: np.ndarray, observed: np.ndarray, limit: float, alpha: float
+    name: str, view: str, reference: FloatArray, observed: FloatArray, limit: float, alpha: float
 ) -> GuardrailCheck:
-    """PSI of ``observed`` against ``reference`` and a lower bound on the true PSI."""
+    """PSI of ``observed`` against ``reference`` (counts over the same bins) and a lower bound
+    on the true PSI."""
     n1, n2 = reference.sum(), observed.sum()
     if n1 < len(reference) or n2 < len(observed):
         return GuardrailCheck(
-            name,
-            None,
-            limit,
-            int(n2),
-            0.0,
-            limit,
-            alpha,
-            False,
-            f"{name}: insufficient, too few scores to compare ({int(n1)} {view.split(' vs ')[-1]},"
-            f" {int(n2)} challenger)",
-            Status.INSUFFICIENT,
-            view,
+            check=name,
+            verdict=Verdict.INSUFFICIENT,
+            reason=f"{name}: insufficient, too few scores to compare ({int(n1)}"
+            f" {view.split(' vs ')[-1]}, {int(n2)} challenger)",
+            alpha=alpha,
+            view=view,
         )
-    psi = population_stability_index(reference, observed)
+    psi = bin_psi(observed, reference)
     n_eff = n1 * n2 / (n1 + n2)
     df = len(reference) - 1
     bound = psi_lower_bound(n_eff * psi, n_eff, df, alpha)
     breached = bound > limit
     return GuardrailCheck(
-        name,
-        psi,
-        limit,
-        int(n2),
-        bound,
-        limit,
-        alpha,
-        breached,
-        f"{name} {psi:.4f} ({view}: {int(n2)} vs {int(n1)} scores); lower bound {bound:.4f}"
-        f" {'>' if breached else '<='} limit {limit:.4g}",
-        _judged(breached),
-        view,
+        check=name,
+        verdict=_judged(breached),
+        reason=f"{name} {psi:.4f} ({view}: {int(n2)} vs {int(n1)} scores); lower bound"
+        f" {bound:.4f} {'>' if breached else '<='} limit {limit:.4g}",
+        evidence=(
+            Evidence(metric=name, value=psi, threshold=limit, n=int(n2), n_reference=int(n1)),
+            _bound(name, bound, limit, int(n2), breached),
+        ),
+        alpha=alpha,
+        view=view,
     )
 
 
-def _shift_check(evidence: Evidence, limit: float, alpha: float) -> GuardrailCheck:
+def _shift_check(seen: Observations, limit: float, alpha: float) -> GuardrailCheck:
     """The canary's business view: how differently from the champion it scores customers."""
     return _psi_check(
         SHIFT,
         "business view, challenger vs champion",
-        np.asarray(evidence.champion_bins, dtype=float),
-        np.asarray(evidence.challenger_bins, dtype=float),
+        np.asarray(seen.champion_bins, dtype=float),
+        np.asarray(seen.challenger_bins, dtype=float),
         limit,
         alpha,
     )
 
 
-def _skew_check(evidence: Evidence, limit: float, alpha: float) -> GuardrailCheck:
+def _skew_check(seen: Observations, limit: float, alpha: float) -> GuardrailCheck:
     """The shadow's skew check: live against offline scores of the same rows."""
     check = _psi_check(
         SKEW,
         "skew, challenger live vs its own offline scores on the same rows",
-        np.asarray(evidence.offline_bins, dtype=float),
-        np.asarray(evidence.live_bins, dtype=float),
+        np.asarray(seen.offline_bins, dtype=float),
+        np.asarray(seen.live_bins, dtype=float),
         limit,
         alpha,
     )
-    if not evidence.probed:
-        return replace(
-            check,
-            reason=f"{SKEW}: insufficient, the challenger's run has no offline scores to compare"
-            " with (registered before phase 2 logged them)",
+    if not seen.probed:
+        return check.model_copy(
+            update={
+                "reason": f"{SKEW}: insufficient, the challenger's run has no offline scores to"
+                " compare with (registered before phase 2 logged them)"
+            }
         )
     differing = (
-        f"; {evidence.probe_differing} of {sum(evidence.offline_bins)} rows differ, by up to"
-        f" {evidence.probe_max_difference:.3g}"
+        f"; {seen.probe_differing} of {sum(seen.offline_bins)} rows differ, by up to"
+        f" {seen.probe_max_difference:.3g}"
     )
-    return replace(check, reason=check.reason + differing)
-
-
-def psi_lower_bound(statistic: float, n_eff: float, df: int, alpha: float) -> float:
-    """The smallest true PSI not rejected: the delta at which ``statistic`` is the (1 - alpha)
-    quantile of noncentral chi-square(df, n_eff * delta); 0 when chance alone explains it."""
-
-    def excess(delta: float) -> float:
-        return float(stats.ncx2.sf(statistic, df, n_eff * delta)) - alpha
-
-    if float(stats.chi2.sf(statistic, df)) >= alpha:
-        return 0.0
-    high = statistic / n_eff + 1.0
-    while excess(high) < 0:
-        high *= 2
-    return float(optimize.brentq(excess, 0.0, high, xtol=1e-6))
+    return check.model_copy(update={"reason": check.reason + differing})

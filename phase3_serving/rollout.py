@@ -22,7 +22,7 @@ import zlib
 
 import numpy as np
 
-from phase3_serving.guardrails import Evidence, GuardrailPolicy, Stage, Verdict
+from phase3_serving.guardrails import GuardrailDecision, GuardrailPolicy, Observations, Stage
 from phase3_serving.shared import EvidenceBoard, PlanStore, RolloutMode, RolloutPlan
 
 __all__ = ["Rollout", "RolloutMode", "RolloutPlan", "canary_bucket"]
@@ -42,7 +42,7 @@ class Rollout:
         self.board = board
         self.plan = RolloutPlan()
         self.challenger_version: str | None = None
-        self.evidence = Evidence.empty(policy)
+        self.observed = Observations.empty(policy)
         self.looks_done = 0
         self.lock = threading.Lock()
 
@@ -90,7 +90,7 @@ class Rollout:
                 self._reset()
 
     def _reset(self) -> None:
-        self.evidence = Evidence.empty(self.policy)
+        self.observed = Observations.empty(self.policy)
         self.looks_done = 0
 
     def configure(self, mode: RolloutMode, canary_percent: float, source: str) -> RolloutPlan:
@@ -110,30 +110,30 @@ class Rollout:
 
     def record_challenger(self, latency_ms: float, rows: int, scores: np.ndarray) -> None:
         with self.lock:
-            self.evidence.record_challenger(self.policy, latency_ms, rows, scores)
+            self.observed.record_challenger(self.policy, latency_ms, rows, scores)
 
     def record_champion(self, scores: np.ndarray) -> None:
         with self.lock:
-            self.evidence.record_champion(scores)
+            self.observed.record_champion(scores)
 
     def needs_probe(self, version: str) -> bool:
         """Whether the shadow of ``version`` still has to score its offline rows live."""
         with self.lock:
-            return version == self.challenger_version and not self.evidence.probed
+            return version == self.challenger_version and not self.observed.probed
 
     def record_probe(self, version: str, live: np.ndarray, offline: np.ndarray) -> None:
         with self.lock:
             if version == self.challenger_version:
-                self.evidence.record_probe(live, offline)
+                self.observed.record_probe(live, offline)
 
-    def pooled(self) -> Evidence:
+    def pooled(self) -> Observations:
         """Every worker's evidence for the current plan and challenger (this one's is live)."""
         with self.lock:
-            key, mine = self.key, self.evidence.model_copy(deep=True)
+            key, mine = self.key, self.observed.model_copy(deep=True)
         others = self.board.read_others(key)
-        return Evidence.pooled([mine, *others], self.policy)
+        return Observations.pooled([mine, *others], self.policy)
 
-    def check(self) -> Verdict | None:
+    def check(self) -> GuardrailDecision | None:
         """Share this worker's evidence; test the guardrails if a look is due and is ours.
 
         Runs off the event loop (it touches files). Returns the verdict of a look this worker
@@ -142,9 +142,9 @@ class Rollout:
         if not self.active or self.challenger_version is None:
             return None
         with self.lock:
-            key, mine, done = self.key, self.evidence.model_copy(deep=True), self.looks_done
+            key, mine, done = self.key, self.observed.model_copy(deep=True), self.looks_done
         self.board.publish(key, mine)
-        pooled = Evidence.pooled([mine, *self.board.read_others(key)], self.policy)
+        pooled = Observations.pooled([mine, *self.board.read_others(key)], self.policy)
         look = self.policy.due_look(pooled.requests, done)
         if look is None:
             return None
@@ -159,7 +159,7 @@ class Rollout:
         self.board.record_verdict(key, verdict)
         return verdict
 
-    def stop(self, verdict: Verdict) -> bool:
+    def stop(self, verdict: GuardrailDecision) -> bool:
         """End the rollout for every worker, recording the breach; False if the plan has
         moved on already (an operator set a new one meanwhile)."""
         breach = verdict.breach

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from phase2_pipelines.registry import Registry
 from phase3_serving.batcher import CHALLENGER, CHAMPION, Batcher
 from phase3_serving.config import ServingSettings, get_serving_settings, settings_problem
-from phase3_serving.guardrails import GuardrailPolicy, Verdict
+from phase3_serving.guardrails import GuardrailDecision, GuardrailPolicy
 from phase3_serving.model import (
     LoadedModel,
     ModelLoadError,
@@ -184,7 +184,7 @@ async def watch_rollout(state: ServiceState) -> None:
             logger.exception("rollout watch failed")
 
 
-async def retire_challenger(state: ServiceState, verdict: Verdict) -> None:
+async def retire_challenger(state: ServiceState, verdict: GuardrailDecision) -> None:
     """A guardrail fired: stop serving the challenger here and retire it in the registry."""
     state.slots.challenger = None
     state.rollout.set_challenger(None)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from phase3_serving.guardrails import Evidence, Verdict
+from phase3_serving.guardrails import GuardrailDecision, Observations
 
 logger = logging.getLogger("phase3_serving")
 
@@ -147,19 +147,19 @@ class EvidenceBoard:
     def _folder(self, key: str) -> Path:
         return self.directory / key
 
-    def publish(self, key: str, evidence: Evidence) -> None:
+    def publish(self, key: str, evidence: Observations) -> None:
         write_atomically(
             self._folder(key) / f"worker-{self.worker}.json", evidence.model_dump_json()
         )
 
-    def read_others(self, key: str) -> list[Evidence]:
+    def read_others(self, key: str) -> list[Observations]:
         found = []
         mine = f"worker-{self.worker}.json"
         for path in self._folder(key).glob("worker-*.json"):
             if path.name == mine:
                 continue
             with contextlib.suppress(FileNotFoundError, ValidationError):
-                found.append(Evidence.model_validate_json(path.read_bytes()))
+                found.append(Observations.model_validate_json(path.read_bytes()))
         return found
 
     def claim(self, key: str, look: int) -> bool:
@@ -172,7 +172,7 @@ class EvidenceBoard:
             return False
         return True
 
-    def record_verdict(self, key: str, verdict: Verdict) -> None:
+    def record_verdict(self, key: str, verdict: GuardrailDecision) -> None:
         write_atomically(self._folder(key) / "verdict.json", json.dumps(verdict.to_dict()))
 
     def last_verdict(self, key: str) -> dict[str, object] | None:

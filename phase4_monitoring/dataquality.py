@@ -23,10 +23,11 @@ from phase1_foundations.contract import (
     ValidationReport,
     validate_frame,
 )
+from phase2_pipelines.evidence import Check, Evidence, Verdict, judge, verdict_from
 from phase2_pipelines.profile import ReferenceProfile
-from phase4_monitoring.evidence import Check, Evidence, Verdict, judge, verdict_from
+from phase2_pipelines.stats import wilson_interval
 from phase4_monitoring.params import MonitoringParams
-from phase4_monitoring.stats import proportion_diff_noise_floor, wilson_interval
+from phase4_monitoring.stats import proportion_diff_noise_floor
 
 SCHEMA_PROBLEMS = (Problem.MISSING_COLUMN, Problem.UNEXPECTED_COLUMN)
 OWNED_ELSEWHERE = (*SCHEMA_PROBLEMS, Problem.NULL, Problem.DUPLICATE_ID)

@@ -15,22 +15,21 @@ import numpy as np
 import pandas as pd
 
 from phase1_foundations.contract import FEATURES, CategoricalColumn
+from phase2_pipelines.evidence import Check, Evidence, Verdict, judge, verdict_from, worst
 from phase2_pipelines.profile import (
     CategoricalProfile,
     NumericProfile,
     ReferenceProfile,
 )
-from phase4_monitoring.evidence import Check, Evidence, Verdict, judge, verdict_from, worst
+from phase2_pipelines.stats import FloatArray, population_stability_index
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.stats import (
-    FloatArray,
     binned_p_value,
     cdf_l1,
     cdf_l1_noise_floor,
     js_distance,
     js_noise_floor,
     mean_shift_noise_floor,
-    psi,
     psi_noise_floor,
 )
 
@@ -200,7 +199,7 @@ def binned_evidence(
     beside them for information."""
     bins = max(int(np.count_nonzero(reference)), 2)
     alpha, ratio = params.noise_alpha, params.max_floor_ratio
-    stability = psi(window, reference, params.drift.empty_bin_share)
+    stability = population_stability_index(window, reference)
     distance = js_distance(window, reference)
     return [
         judge(

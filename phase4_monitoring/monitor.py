@@ -11,16 +11,16 @@ import numpy as np
 import pandas as pd
 
 from phase1_foundations.contract import FEATURE_NAMES, LABEL_COLUMN, to_model_frame
+from phase2_pipelines.evidence import Check, Verdict, worst
 from phase2_pipelines.params import BusinessParams
 from phase2_pipelines.profile import ReferenceProfile
+from phase2_pipelines.stats import FloatArray
 from phase4_monitoring.dataquality import DataQualityReport, check_data_quality, validate_window
 from phase4_monitoring.drift import DriftReport, check_drift
 from phase4_monitoring.estimate import Calibrator, PerformanceEstimate, estimate_performance
-from phase4_monitoring.evidence import Check, Verdict, worst
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.prediction import score_drift
 from phase4_monitoring.quality import QualityBaseline, QualityReport, check_quality
-from phase4_monitoring.stats import FloatArray
 
 EXIT_CODES = {Verdict.FAIL: 2, Verdict.ALERT: 1}
 EXIT_CANNOT_CHECK = 2  # the window or the reference could not be read: as bad as a broken schema

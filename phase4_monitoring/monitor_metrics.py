@@ -17,7 +17,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest, write_to_textfile
 
-from phase4_monitoring.evidence import Check, Verdict
+from phase2_pipelines.evidence import Check, Verdict
 from phase4_monitoring.monitor import WindowReport
 from phase4_monitoring.quality import QualityReport
 from phase4_monitoring.trigger_rules import Action

@@ -26,7 +26,6 @@ class DriftThresholds(_Strict):
     psi: float = Field(gt=0)
     wasserstein: float = Field(gt=0)
     jensen_shannon: float = Field(gt=0, le=1)
-    empty_bin_share: float = Field(gt=0, lt=0.01)
 
 
 class PredictionThresholds(_Strict):

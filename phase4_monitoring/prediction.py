@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from phase2_pipelines.evidence import judge, verdict_from
 from phase2_pipelines.profile import ScoreProfile
+from phase2_pipelines.stats import FloatArray
 from phase4_monitoring.drift import (
     MIN_STD,
     FeatureDrift,
@@ -16,9 +18,8 @@ from phase4_monitoring.drift import (
     binned_evidence,
     empty_drift,
 )
-from phase4_monitoring.evidence import judge, verdict_from
 from phase4_monitoring.params import MonitoringParams
-from phase4_monitoring.stats import FloatArray, mean_shift_noise_floor
+from phase4_monitoring.stats import mean_shift_noise_floor
 
 SCORE_FEATURE = "churn_probability"
 

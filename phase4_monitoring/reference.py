@@ -23,8 +23,8 @@ from phase1_foundations.settings import Settings
 from phase2_pipelines.evaluate import EvaluationReport
 from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.profile import ReferenceProfile
+from phase2_pipelines.stats import FloatArray
 from phase4_monitoring.quality import QualityBaseline
-from phase4_monitoring.stats import FloatArray
 
 PROFILE_ARTIFACT = "reference_profile.json"
 METRICS_ARTIFACT = "metrics.json"

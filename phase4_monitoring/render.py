@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from phase2_pipelines.evidence import Check, Verdict
 from phase4_monitoring.dataquality import DataQualityReport
 from phase4_monitoring.drift import FeatureDrift
-from phase4_monitoring.evidence import Check, Verdict
 from phase4_monitoring.monitor import WindowReport
 
 HEADER = (

@@ -1,4 +1,7 @@
-"""The statistics behind the checks: divergences, their noise floors, and intervals.
+"""The monitor's own statistics: divergences and their noise floors.
+
+The statistics other phases share (PSI, Wilson and Clopper-Pearson bounds, DeLong's AUC errors)
+are phase 2's (``phase2_pipelines.stats``); these only the monitor needs.
 
 A noise floor is the value an effect estimate stays below, with probability ``1 - alpha``,
 when nothing changed and only sampling noise separates the window from the reference. It
@@ -12,10 +15,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import numpy.typing as npt
 from scipy import stats
 
-FloatArray = npt.NDArray[np.float64]
+from phase2_pipelines.stats import FloatArray, two_sided_z
+
 BRIDGE_DRAWS = 4000  # simulated draws for a noise floor; its 99% quantile moves < 5% between seeds
 BRIDGE_SEED = 0
 
@@ -23,13 +26,6 @@ BRIDGE_SEED = 0
 def inverse_size(n: int, n_reference: int) -> float:
     """``1/n + 1/n_reference``: the variance scale of a difference between two samples."""
     return 1.0 / max(n, 1) + 1.0 / max(n_reference, 1)
-
-
-def psi(window: FloatArray, reference: FloatArray, empty_share: float) -> float:
-    """Population stability index: sum of (w - r) * ln(w / r), empty bins counted as a share."""
-    w = np.maximum(window, empty_share)
-    r = np.maximum(reference, empty_share)
-    return float(np.sum((w - r) * np.log(w / r)))
 
 
 def js_distance(window: FloatArray, reference: FloatArray) -> float:
@@ -62,10 +58,6 @@ def binned_p_value(divergence: float, bins: int, n: int, n_reference: int) -> fl
     beside the effect size: on large samples it is tiny for any difference at all."""
     statistic = divergence / inverse_size(n, n_reference)
     return float(stats.chi2.sf(statistic, max(bins - 1, 1)))
-
-
-def two_sided_z(alpha: float) -> float:
-    return float(stats.norm.ppf(1 - alpha / 2))
 
 
 def mean_shift_noise_floor(n: int, n_reference: int, alpha: float) -> float:
@@ -103,38 +95,10 @@ def cdf_l1_noise_floor(
     return float(np.quantile(integrals, 1 - alpha) * math.sqrt(inverse_size(n, n_reference)))
 
 
-def wilson_interval(successes: float, n: int, alpha: float) -> tuple[float, float]:
-    """Wilson score interval for a proportion; (0, 1) when there is no data."""
-    if n <= 0:
-        return 0.0, 1.0
-    z = two_sided_z(alpha)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def proportion_diff_noise_floor(rate: float, n: int, n_reference: int, alpha: float) -> float:
     """A difference of two proportions under no change stays below this."""
     rate = min(max(rate, 0.0), 1.0)
     return two_sided_z(alpha) * math.sqrt(rate * (1 - rate) * inverse_size(n, n_reference))
-
-
-def auc_delong(labels: npt.ArrayLike, scores: npt.ArrayLike) -> tuple[float, float]:
-    """ROC AUC and its DeLong standard error (midranks, so ties count a half)."""
-    y = np.asarray(labels, dtype=bool)
-    s = np.asarray(scores, dtype=np.float64)
-    positives, negatives = s[y], s[~y]
-    m, n = len(positives), len(negatives)
-    if m == 0 or n == 0:
-        return float("nan"), float("nan")
-    ranks = stats.rankdata(np.concatenate([positives, negatives]))
-    placement_pos = (ranks[:m] - stats.rankdata(positives)) / n  # share of negatives below
-    placement_neg = 1 - (ranks[m:] - stats.rankdata(negatives)) / m
-    auc = float(placement_pos.mean())
-    variance = placement_pos.var(ddof=1) / m if m > 1 else 0.0
-    variance += placement_neg.var(ddof=1) / n if n > 1 else 0.0
-    return auc, math.sqrt(max(float(variance), 0.0))
 
 
 def auc_standard_error(auc: float, positives: float, negatives: float) -> float:
@@ -147,32 +111,3 @@ def auc_standard_error(auc: float, positives: float, negatives: float) -> float:
         auc * (1 - auc) + (positives - 1) * (q1 - auc**2) + (negatives - 1) * (q2 - auc**2)
     ) / (positives * negatives)
     return math.sqrt(max(variance, 0.0))
-
-
-def _placements(labels: npt.NDArray[np.bool_], scores: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """DeLong's structural components: for each positive, the share of negatives ranked below
-    it; for each negative, the share of positives ranked above it (ties count a half)."""
-    positives, negatives = scores[labels], scores[~labels]
-    m, n = len(positives), len(negatives)
-    ranks = stats.rankdata(np.concatenate([positives, negatives]))
-    placement_pos = (ranks[:m] - stats.rankdata(positives)) / n
-    placement_neg = 1 - (ranks[m:] - stats.rankdata(negatives)) / m
-    return np.asarray(placement_pos, dtype=np.float64), np.asarray(placement_neg, np.float64)
-
-
-def paired_auc_delong(
-    labels: npt.ArrayLike, first: npt.ArrayLike, second: npt.ArrayLike
-) -> tuple[float, float]:
-    """AUC(first) - AUC(second) on the same rows, and DeLong's standard error of the difference
-    (which counts the correlation between two models' errors on the same customers)."""
-    y = np.asarray(labels, dtype=bool)
-    a = np.asarray(first, dtype=np.float64)
-    b = np.asarray(second, dtype=np.float64)
-    m, n = int(y.sum()), int((~y).sum())
-    if m < 2 or n < 2:
-        return float("nan"), float("nan")
-    pos_a, neg_a = _placements(y, a)
-    pos_b, neg_b = _placements(y, b)
-    difference = float(pos_a.mean() - pos_b.mean())
-    variance = float(np.var(pos_a - pos_b, ddof=1)) / m + float(np.var(neg_a - neg_b, ddof=1)) / n
-    return difference, math.sqrt(max(variance, 0.0))

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from phase4_monitoring.evidence import Check, Verdict
+from phase2_pipelines.evidence import Check, Verdict
 from phase4_monitoring.monitor import WindowReport
 from phase4_monitoring.quality import QualityReport
 

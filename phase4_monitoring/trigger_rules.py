@@ -11,9 +11,9 @@ import math
 from enum import StrEnum
 from statistics import NormalDist
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, JsonValue
 
-from phase4_monitoring.evidence import Check, Evidence, Verdict
+from phase2_pipelines.evidence import Check, Evidence, Verdict, worst
 from phase4_monitoring.params import TriggerParams
 from phase4_monitoring.trigger_history import LabeledRecord, MonitoringHistory, WindowRecord
 
@@ -49,27 +49,35 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class WeekEvidence(_Frozen):
-    """A finding of one week: the monitor's own check, or a trigger's interval judgement."""
+class WeekCheck(Check):
+    """A check of one week, by the model that served it: the monitor's own check (its base
+    fields; a subclass's extras are left out), or a trigger's interval judgement."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     week: int
     model_version: str
-    finding: Check  # the check's own fields (a subclass's extras are left out)
 
     def describe(self) -> str:
-        column = f" {self.finding.column}" if self.finding.column else ""
-        where = f"week {self.week} v{self.model_version} {self.finding.check}{column}"
-        return f"{where}: {self.finding.reason}"
+        column = f" {self.column}" if self.column else ""
+        where = f"week {self.week} v{self.model_version} {self.check}{column}"
+        return f"{where}: {self.reason}"
 
 
-class RuleOutcome(_Frozen):
-    """What one rule asks for (``none`` when it does not fire), why, and the evidence."""
+class RuleOutcome(Check):
+    """What one rule (``check``) asks for (``action``; ``none`` when it does not fire), why
+    (``reason``), on which weeks, and the weeks' checks it rests on (``findings``).
 
-    rule: str
+    Its ``verdict`` is what the evidence shows, which the action need not follow: a scheduled
+    retrain shows nothing (ok); harm during a cooldown is still an alert, watched, not acted on.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    verdict: Verdict = Verdict.OK
     action: Action = Action.NONE
-    detail: str
     weeks: tuple[int, ...] = ()
-    evidence: tuple[WeekEvidence, ...] = ()
+    findings: tuple[WeekCheck, ...] = ()
     harm: tuple[str, ...] = ()  # the realized checks whose harm this rule acts on
 
     @property
@@ -77,21 +85,26 @@ class RuleOutcome(_Frozen):
         return self.action is not Action.NONE
 
     def __str__(self) -> str:
-        return f"[{self.action.value}] {self.rule}: {self.detail}"
+        return f"[{self.action.value}] {self.check}: {self.reason}"
+
+    def brief(self) -> dict[str, JsonValue]:
+        """The outcome without its findings, as JSON: what an event log keeps of a rule."""
+        brief: dict[str, JsonValue] = self.model_dump(
+            mode="json", include={"check", "verdict", "action", "reason", "weeks"}
+        )
+        return brief
 
 
-def _found(record: WindowRecord | LabeledRecord, checks: list[Check]) -> tuple[WeekEvidence, ...]:
+def _found(record: WindowRecord | LabeledRecord, checks: list[Check]) -> tuple[WeekCheck, ...]:
     return tuple(
-        WeekEvidence(
+        WeekCheck(
             week=record.week,
             model_version=record.model_version,
-            finding=Check(
-                check=c.check,
-                column=c.column,
-                verdict=c.verdict,
-                reason=c.reason,
-                evidence=c.evidence,
-            ),
+            check=c.check,
+            column=c.column,
+            verdict=c.verdict,
+            reason=c.reason,
+            evidence=c.evidence,
         )
         for c in checks
     )
@@ -109,15 +122,16 @@ def data_quality_rule(history: MonitoringHistory) -> RuleOutcome:
     latest = history.windows[-1]
     quality = latest.report.data_quality
     if not latest.broken:
-        return RuleOutcome(rule="data_quality", detail="schema, contract, nulls, duplicates ok")
+        return RuleOutcome(check="data_quality", reason="schema, contract, nulls, duplicates ok")
     parts: list[Check] = [quality.schema_check, quality.contract, *quality.nulls]
     failed = [c for c in [*parts, quality.duplicates] if c.verdict in (Verdict.FAIL, Verdict.ALERT)]
     return RuleOutcome(
-        rule="data_quality",
+        check="data_quality",
+        verdict=worst(c.verdict for c in failed),
         action=Action.QUARANTINE,
-        detail=f"week {latest.week}: {quality.reason}; never retrain on broken data",
+        reason=f"week {latest.week}: {quality.reason}; never retrain on broken data",
         weeks=(latest.week,),
-        evidence=_found(latest, failed),
+        findings=_found(latest, failed),
     )
 
 
@@ -139,25 +153,25 @@ def schedule_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutc
     before issue 17, any retrain restarted the clock, so a rejected one put the next try a whole
     schedule away.)"""
     if policy.schedule_weeks == 0:
-        return RuleOutcome(rule="schedule", detail="no scheduled retraining")
+        return RuleOutcome(check="schedule", reason="no scheduled retraining")
     since = clock_start(history, policy)
     age = history.week - since
     if age < policy.schedule_weeks:
         return RuleOutcome(
-            rule="schedule", detail=f"{age} of {policy.schedule_weeks} weeks since week {since}"
+            check="schedule", reason=f"{age} of {policy.schedule_weeks} weeks since week {since}"
         )
     tried = history.last_retrain()
     recent = tried is not None and tried >= since and history.week - tried < policy.cooldown_weeks
     if policy.clock_from == "promotion" and tried is not None and recent:
         return RuleOutcome(
-            rule="schedule",
-            detail=f"overdue ({age} weeks since week {since}); challenged in week {tried},"
+            check="schedule",
+            reason=f"overdue ({age} weeks since week {since}); challenged in week {tried},"
             f" next in week {tried + policy.cooldown_weeks}",
         )
     return RuleOutcome(
-        rule="schedule",
+        check="schedule",
         action=Action.RETRAIN,
-        detail=f"{age} weeks since week {since} (every {policy.schedule_weeks})",
+        reason=f"{age} weeks since week {since} (every {policy.schedule_weeks})",
         weeks=(since, history.week),
     )
 
@@ -179,16 +193,16 @@ def _cooled(outcome: RuleOutcome, history: MonitoringHistory, policy: TriggerPar
         what, shown = "a retrain started at week", started
     if started is not None and history.week - started < policy.cooldown_weeks:
         who = f"v{history.champion} " if policy.clock_from == "promotion" else ""
-        detail = f"{outcome.detail} (cooldown: {who}{what} {shown})"
-        return outcome.model_copy(update={"action": Action.WATCH, "detail": detail})
+        detail = f"{outcome.reason} (cooldown: {who}{what} {shown})"
+        return outcome.model_copy(update={"action": Action.WATCH, "reason": detail})
     streak = history.rejections_in_a_row()
     wait = backoff_weeks(len(streak), policy)
     if wait and history.week - streak[-1] < wait:
         detail = (
-            f"{outcome.detail} (backing off: {len(streak)} retrains in a row failed, the"
+            f"{outcome.reason} (backing off: {len(streak)} retrains in a row failed, the"
             f" latest in week {streak[-1]}; next try in week {streak[-1] + wait})"
         )
-        return outcome.model_copy(update={"action": Action.WATCH, "detail": detail})
+        return outcome.model_copy(update={"action": Action.WATCH, "reason": detail})
     return outcome
 
 
@@ -379,22 +393,31 @@ def performance_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleO
     interval proves, or on a realized alert of ``act_on``; wait while the evidence is short."""
     pool = champion_pool(history, policy)
     if not pool:
-        return RuleOutcome(rule="performance", detail="no labeled week of the champion yet")
+        return RuleOutcome(
+            check="performance",
+            verdict=Verdict.SKIPPED,
+            reason="no labeled week of the champion yet",
+        )
     latest = pool[-1]
     judged = interval_findings(pool, policy)
     if judged is None:
-        return RuleOutcome(rule="performance", detail=f"week {latest.week}: no realized AUC")
+        return RuleOutcome(
+            check="performance",
+            verdict=Verdict.SKIPPED,
+            reason=f"week {latest.week}: no realized AUC",
+        )
     finding, pooled = judged
     evidence = _found(latest, [finding])
     acting = latest.alerts(policy.performance.act_on)
     if pooled.n < policy.min_labels:
         return RuleOutcome(
-            rule="performance",
+            check="performance",
+            verdict=Verdict.INSUFFICIENT,
             action=Action.WAIT,
-            detail=f"not enough evidence: {pooled.n:,} labels < {policy.min_labels:,};"
+            reason=f"not enough evidence: {pooled.n:,} labels < {policy.min_labels:,};"
             f" {finding.reason}",
             weeks=pooled.weeks,
-            evidence=evidence,
+            findings=evidence,
         )
     if finding.verdict is Verdict.ALERT or acting:
         what = [finding.reason] if finding.verdict is Verdict.ALERT else []
@@ -403,33 +426,36 @@ def performance_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleO
             c.column or "" for c in acting
         )
         outcome = RuleOutcome(
-            rule="performance",
+            check="performance",
+            verdict=Verdict.ALERT,
             action=Action.RETRAIN,
-            detail=f"harm shown in {_weeks_of(pooled.weeks)}: {'; '.join(what)}",
+            reason=f"harm shown in {_weeks_of(pooled.weeks)}: {'; '.join(what)}",
             weeks=pooled.weeks,
-            evidence=evidence + _found(latest, acting),
+            findings=evidence + _found(latest, acting),
             harm=harmed,
         )
         return _cooled(outcome, history, policy)
     alerts = latest.alerts(REALIZED_CHECKS)
     if alerts:
         return RuleOutcome(
-            rule="performance",
+            check="performance",
+            verdict=Verdict.ALERT,
             action=Action.INVESTIGATE,
-            detail=f"week {latest.week}: realized {', '.join(c.column or '' for c in alerts)}"
+            reason=f"week {latest.week}: realized {', '.join(c.column or '' for c in alerts)}"
             " alert, not one the policy retrains on",
             weeks=(latest.week,),
-            evidence=_found(latest, alerts) + evidence,
+            findings=_found(latest, alerts) + evidence,
         )
     if finding.verdict is Verdict.INSUFFICIENT:
         return RuleOutcome(
-            rule="performance",
+            check="performance",
+            verdict=Verdict.INSUFFICIENT,
             action=Action.WAIT,
-            detail=f"not enough evidence either way: {finding.reason}",
+            reason=f"not enough evidence either way: {finding.reason}",
             weeks=pooled.weeks,
-            evidence=evidence,
+            findings=evidence,
         )
-    return RuleOutcome(rule="performance", detail=f"no harm shown: {finding.reason}")
+    return RuleOutcome(check="performance", reason=f"no harm shown: {finding.reason}")
 
 
 def escalation_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutcome:
@@ -437,11 +463,12 @@ def escalation_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOu
     keeps trying, and says that it is not succeeding."""
     streak = history.rejections_in_a_row()
     if policy.escalate_after == 0 or len(streak) < policy.escalate_after:
-        return RuleOutcome(rule="escalation", detail=f"{len(streak)} rejected retrain(s) in a row")
+        return RuleOutcome(check="escalation", reason=f"{len(streak)} rejected retrain(s) in a row")
     return RuleOutcome(
-        rule="escalation",
+        check="escalation",
+        verdict=Verdict.ALERT,
         action=Action.INVESTIGATE,
-        detail=f"{len(streak)} retrains in a row rejected (weeks"
+        reason=f"{len(streak)} retrains in a row rejected (weeks"
         f" {', '.join(str(w) for w in streak)}): the policy cannot fix this alone, a person must"
         " look (the data, the features, the floors, the model family)",
         weeks=streak,
@@ -465,7 +492,7 @@ def drift_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutcome
     k, m = policy.drift.features, policy.drift.windows
     if len(run) < m:
         detail = f"{len(run)} of {m} consecutive weeks with {k}+ drifted features"
-        return RuleOutcome(rule="drift", detail=detail)
+        return RuleOutcome(check="drift", reason=detail)
     onset = run[0].week
     evidence = tuple(
         e
@@ -474,12 +501,17 @@ def drift_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutcome
             record, [f for f in record.report.drift.features if f.verdict is Verdict.ALERT]
         )
     )
-    columns = sorted({e.finding.column or "" for e in evidence})
+    columns = sorted({e.column or "" for e in evidence})
     what = f"{', '.join(columns)} drifted in weeks {onset}-{run[-1].week}"
     weeks = tuple(r.week for r in run)
     if not policy.drift.needs_harm:
         outcome = RuleOutcome(
-            rule="drift", action=Action.RETRAIN, detail=what, weeks=weeks, evidence=evidence
+            check="drift",
+            verdict=Verdict.ALERT,
+            action=Action.RETRAIN,
+            reason=what,
+            weeks=weeks,
+            findings=evidence,
         )
         return _cooled(outcome, history, policy)
     labeled = history.labeled_by(history.champion, onset)
@@ -488,11 +520,12 @@ def drift_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutcome
     if harmed:
         found = tuple(e for r, checks in harmed for e in _found(r, checks))
         outcome = RuleOutcome(
-            rule="drift",
+            check="drift",
+            verdict=Verdict.ALERT,
             action=Action.RETRAIN,
-            detail=f"{what}; labels show harm in {_weeks([r for r, _ in harmed])}",
+            reason=f"{what}; labels show harm in {_weeks([r for r, _ in harmed])}",
             weeks=weeks,
-            evidence=evidence + found,
+            findings=evidence + found,
             harm=tuple(sorted({c.column or "" for _, checks in harmed for c in checks})),
         )
         return _cooled(outcome, history, policy)
@@ -510,14 +543,19 @@ def drift_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutcome
         caveat = f" (too few labels to judge {', '.join(small)})" if small else ""
         detail = f"{what}; no harm shown on {n:,} labels of {_weeks(labeled)}{caveat}"
         return RuleOutcome(
-            rule="drift", action=Action.WATCH, detail=detail, weeks=weeks, evidence=evidence
+            check="drift", action=Action.WATCH, reason=detail, weeks=weeks, findings=evidence
         )
     if unsure:
         detail = f"{what}; not enough evidence yet ({', '.join(unsure[:4])} too uncertain)"
     else:
         detail = f"{what}; {n:,} labels of the drifted weeks so far, {policy.min_labels:,} needed"
     return RuleOutcome(
-        rule="drift", action=Action.WAIT, detail=detail, weeks=weeks, evidence=evidence
+        check="drift",
+        verdict=Verdict.INSUFFICIENT,
+        action=Action.WAIT,
+        reason=detail,
+        weeks=weeks,
+        findings=evidence,
     )
 
 
@@ -577,11 +615,18 @@ def estimate_rule(history: MonitoringHistory, alpha: float = 0.01) -> RuleOutcom
     labels have refuted it for this model, it asks for nothing and says so."""
     refuted = cbpe_refutation(history, alpha)
     if refuted is not None:
-        return RuleOutcome(rule="estimate", detail=refuted.describe(), weeks=(refuted.week,))
+        return RuleOutcome(
+            check="estimate",
+            verdict=Verdict.SKIPPED,
+            reason=refuted.describe(),
+            weeks=(refuted.week,),
+        )
     latest = history.windows[-1]
     estimate = latest.report.estimate
     if estimate is None or estimate.drop is None:
-        return RuleOutcome(rule="estimate", detail="no CBPE estimate this week")
+        return RuleOutcome(
+            check="estimate", verdict=Verdict.SKIPPED, reason="no CBPE estimate this week"
+        )
     drop = estimate.drop
     finding = Check(
         check="estimate",
@@ -591,14 +636,15 @@ def estimate_rule(history: MonitoringHistory, alpha: float = 0.01) -> RuleOutcom
         evidence=(drop,),
     )
     if not drop.exceeded:
-        return RuleOutcome(rule="estimate", detail=f"CBPE roc_auc {estimate.roc_auc:.3f}: no drop")
+        return RuleOutcome(check="estimate", reason=f"CBPE roc_auc {estimate.roc_auc:.3f}: no drop")
     return RuleOutcome(
-        rule="estimate",
+        check="estimate",
+        verdict=Verdict.ALERT,
         action=Action.INVESTIGATE,
-        detail=f"week {latest.week}: CBPE roc_auc {estimate.roc_auc:.3f}, {drop.describe()};"
+        reason=f"week {latest.week}: CBPE roc_auc {estimate.roc_auc:.3f}, {drop.describe()};"
         " look now, retrain only on realized harm",
         weeks=(latest.week,),
-        evidence=_found(latest, [finding]),
+        findings=_found(latest, [finding]),
     )
 
 
@@ -607,30 +653,39 @@ def rollback_rule(history: MonitoringHistory, policy: TriggerParams) -> RuleOutc
     champion, previous = history.champion, history.previous_champion()
     promoted = history.promotion_of(champion)
     if promoted is None or previous is None:
-        return RuleOutcome(rule="rollback", detail=f"no earlier champion than v{champion}")
+        return RuleOutcome(
+            check="rollback",
+            verdict=Verdict.SKIPPED,
+            reason=f"no earlier champion than v{champion}",
+        )
     if not _newer(champion, previous):
-        return RuleOutcome(rule="rollback", detail=f"v{champion} is not newer than v{previous}")
+        return RuleOutcome(
+            check="rollback",
+            verdict=Verdict.SKIPPED,
+            reason=f"v{champion} is not newer than v{previous}",
+        )
     since = history.labeled_by(champion, promoted.week)
     harmed = [r for r in since if r.alerts(policy.harm_checks)]
     if not harmed:
-        return RuleOutcome(rule="rollback", detail=f"no harm on v{champion}'s labeled weeks")
+        return RuleOutcome(check="rollback", reason=f"no harm on v{champion}'s labeled weeks")
     if harmed[0] is not since[0]:
         detail = f"v{champion} was fine in week {since[0].week}: the harm began later"
-        return RuleOutcome(rule="rollback", detail=detail)
+        return RuleOutcome(check="rollback", reason=detail)
     first = promoted.week - policy.rollback.lookback_weeks
     before = history.labeled_by(previous, first, promoted.week - 1)
     n_before = sum(r.n for r in before)
     if any(r.alerts(policy.harm_checks) for r in before) or n_before < policy.min_labels:
         detail = f"v{previous} not shown good before week {promoted.week} ({n_before:,} labels)"
-        return RuleOutcome(rule="rollback", detail=detail)
+        return RuleOutcome(check="rollback", verdict=Verdict.INSUFFICIENT, reason=detail)
     found = tuple(e for r in harmed for e in _found(r, r.alerts(policy.harm_checks)))
     return RuleOutcome(
-        rule="rollback",
+        check="rollback",
+        verdict=Verdict.ALERT,
         action=Action.ROLLBACK,
-        detail=f"v{champion}, promoted at week {promoted.week}, harmed from its first labeled week"
+        reason=f"v{champion}, promoted at week {promoted.week}, harmed from its first labeled week"
         f" ({_weeks(harmed)}); v{previous} was good on {n_before:,} labels of {_weeks(before)}",
         weeks=tuple(r.week for r in harmed),
-        evidence=found,
+        findings=found,
     )
 
 

@@ -21,8 +21,9 @@ it. The decision is the most urgent request:
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from phase2_pipelines.evidence import Decision
 from phase4_monitoring.params import TriggerParams
 from phase4_monitoring.trigger_history import (
     LabeledRecord,
@@ -34,7 +35,7 @@ from phase4_monitoring.trigger_rules import (
     URGENCY,
     Action,
     RuleOutcome,
-    WeekEvidence,
+    WeekCheck,
     cbpe_refutation,
     champion_broken,
     change_week,
@@ -54,21 +55,21 @@ __all__ = [
     "Promotion",
     "RuleOutcome",
     "TriggerDecision",
-    "WeekEvidence",
+    "WeekCheck",
     "WindowRecord",
     "decide_trigger",
 ]
 
 
-class TriggerDecision(BaseModel):
-    """The action for this week, every rule's outcome, and where to send people."""
+class TriggerDecision(Decision[RuleOutcome]):
+    """The action for this week, every rule's outcome (its ``checks``), and where to send
+    people."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     week: int
     model_version: str
     action: Action
-    rules: tuple[RuleOutcome, ...]
     rollback_to: str | None = None
     page_upstream: bool = False
     quarantine_weeks: tuple[int, ...] = ()  # weeks with broken data: never train on them
@@ -80,22 +81,25 @@ class TriggerDecision(BaseModel):
     @property
     def reasons(self) -> list[RuleOutcome]:
         """The rules that fired, most urgent first."""
-        return sorted((r for r in self.rules if r.fired), key=lambda r: URGENCY[r.action])
+        return sorted((r for r in self.checks if r.fired), key=lambda r: URGENCY[r.action])
 
     def rule(self, name: str) -> RuleOutcome:
-        return next(r for r in self.rules if r.rule == name)
+        found = self.named(name)
+        if found is None:
+            raise KeyError(f"no trigger rule {name!r}")
+        return found
 
     @property
     def harm(self) -> tuple[str, ...]:
         """The realized checks whose harm the retrain answers (empty for a scheduled one)."""
         if self.action is not Action.RETRAIN:
             return ()
-        fired = [r for r in self.rules if r.action is Action.RETRAIN]
+        fired = [r for r in self.checks if r.action is Action.RETRAIN]
         return tuple(sorted({check for r in fired for check in r.harm}))
 
     @property
     def summary(self) -> str:
-        why = "; ".join(f"{r.rule}: {r.detail}" for r in self.reasons if r.action is self.action)
+        why = "; ".join(f"{r.check}: {r.reason}" for r in self.reasons if r.action is self.action)
         return f"{self.action.value.upper()}: {why or 'nothing fired'}"
 
     def render(self) -> str:
@@ -108,12 +112,12 @@ class TriggerDecision(BaseModel):
         if self.broken:
             lines.append(f"  the champion is broken: {self.broken}")
         if self.escalate:
-            lines.append(f"  escalate: {self.rule('escalation').detail}")
+            lines.append(f"  escalate: {self.rule('escalation').reason}")
         if self.cbpe_refuted:
             lines.append(f"  {self.cbpe_refuted}")
-        for outcome in sorted(self.rules, key=lambda r: URGENCY[r.action]):
+        for outcome in sorted(self.checks, key=lambda r: URGENCY[r.action]):
             lines.append(f"  {outcome}")
-            lines += [f"      {e.describe()}" for e in outcome.evidence]
+            lines += [f"      {e.describe()}" for e in outcome.findings]
         return "\n".join(lines)
 
 
@@ -136,7 +140,7 @@ def decide_trigger(
         week=history.week,
         model_version=history.champion,
         action=action,
-        rules=rules,
+        checks=rules,
         rollback_to=history.previous_champion() if action is Action.ROLLBACK else None,
         page_upstream=action is Action.QUARANTINE,
         quarantine_weeks=tuple(w.week for w in history.windows if w.broken),

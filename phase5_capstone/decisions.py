@@ -10,6 +10,7 @@ import json
 from pydantic import JsonValue
 
 from phase1_foundations.contract import LABEL_COLUMN
+from phase2_pipelines.evidence import Check, Verdict
 from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.pipeline import WorkDir
 from phase2_pipelines.recalibrate import NotRecalibratable, recalibration_fitter
@@ -148,7 +149,8 @@ def _breached(breach: JsonValue) -> JsonValue:
     checks = verdict.get("checks")
     if not isinstance(checks, list):
         return None
-    return [c.get("guardrail") for c in checks if isinstance(c, dict) and c.get("breached")]
+    found = [Check.model_validate(c) for c in checks if isinstance(c, dict)]
+    return [c.check for c in found if c.verdict is Verdict.ALERT]
 
 
 def history(ctx: Context, week: int, state: CycleState) -> MonitoringHistory:
@@ -194,7 +196,7 @@ def decide(ctx: Context, week: int, state: CycleState) -> StepOutcome:
         drafts.append(
             Draft(
                 kind="escalated",
-                summary=f"a person must look: {decision.rule('escalation').detail}",
+                summary=f"a person must look: {decision.rule('escalation').reason}",
                 model_version=decision.model_version,
                 evidence={"rejected_weeks": list(decision.rule("escalation").weeks)},
             )
@@ -252,17 +254,14 @@ def _escalated_before(ctx: Context, week: int) -> bool:
 def _decision_evidence(decision: TriggerDecision) -> dict[str, JsonValue]:
     return {
         "action": decision.action.value,
-        "fired": [
-            {"rule": r.rule, "action": r.action.value, "detail": r.detail, "weeks": list(r.weeks)}
-            for r in decision.reasons
-        ],
+        "fired": [r.brief() for r in decision.reasons],
         "rollback_to": decision.rollback_to,
         "quarantine_weeks": list(decision.quarantine_weeks),
         "change_week": decision.change_week,
         "broken": decision.broken,
         "escalate": decision.escalate,
         "cbpe_refuted": decision.cbpe_refuted,
-        "rules": [json.loads(r.model_dump_json()) for r in decision.rules],
+        "rules": [json.loads(r.model_dump_json()) for r in decision.checks],
     }
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from phase1_foundations.world import World
+from phase2_pipelines.evidence import Check
 from phase5_capstone.events import SETUP_WEEK, Event
 from phase5_capstone.scenario import Beat
 from phase5_capstone.truth import MODEL_CHANGES, RunJudgement, WeekTruth, judge_run
@@ -163,8 +164,7 @@ def explain_week(events: list[Event], week: int) -> str:
             checks = gate.get("checks")
             for check in checks if isinstance(checks, list) else []:
                 if isinstance(check, dict):
-                    mark = "PASS" if check.get("passed") else "FAIL"
-                    lines.append(f"      [{mark}] {check.get('name')}: {check.get('detail')}")
+                    lines.append(f"      {Check.model_validate(check)}")
         for key in ("train_weeks", "holdout_weeks", "data"):
             if key in event.evidence:
                 lines.append(f"      {key}: {json.dumps(event.evidence[key])}")
@@ -211,7 +211,7 @@ def _healthy(events: list[Event]) -> bool:
         for e in events
         if e.kind == "decision" and e.evidence.get("action") == "retrain"
         for f in (e.evidence.get("fired") or [])  # type: ignore[union-attr]
-        if isinstance(f, dict) and f.get("action") == "retrain" and f.get("rule") != "schedule"
+        if isinstance(f, dict) and f.get("action") == "retrain" and f.get("check") != "schedule"
     ]
     return not alerts and not (moved & _kinds(events)) and not unscheduled
 

@@ -25,8 +25,8 @@ from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.scenarios import Corruption, Scenario
 from phase1_foundations.world import World
 from phase2_pipelines.params import BusinessParams, TrainParams
+from phase2_pipelines.stats import auc_delong, paired_auc_delong
 from phase2_pipelines.train import fit_model, predict_scores
-from phase4_monitoring.stats import auc_delong, paired_auc_delong
 
 REFIT_SEED_OFFSET = 2_000_003  # the refit's customers: same world and week, other people
 REFIT_MAX_ROWS = 20_000  # a refit on this many current rows is as good as the family gets here

@@ -28,7 +28,7 @@ from phase1_foundations.contract import (
 from phase1_foundations.repro import dataset_fingerprint
 from phase1_foundations.world import EVENT_WEEK_COLUMN
 from phase2_pipelines.evaluate import net_value, slice_values
-from phase4_monitoring.evidence import Verdict
+from phase2_pipelines.evidence import Verdict
 from phase4_monitoring.monitor import WindowReport, monitor_window
 from phase4_monitoring.quality import check_quality
 from phase4_monitoring.trigger_history import LabeledRecord, WindowRecord

@@ -106,10 +106,7 @@ def advise(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     decision = decide_trigger(
         history(ctx, week, state), ctx.monitoring.triggers, ctx.monitoring.noise_alpha
     )
-    fired: list[JsonValue] = [
-        {"rule": r.rule, "action": r.action.value, "detail": r.detail, "weeks": list(r.weeks)}
-        for r in decision.reasons
-    ]
+    fired: list[JsonValue] = [r.brief() for r in decision.reasons]
     draft = Draft(
         kind="advice",
         summary=f"the trigger policy advises {decision.action.value}: {decision.summary[:300]}",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import JsonValue
 
-from phase4_monitoring.evidence import Verdict
+from phase2_pipelines.evidence import Verdict
 from phase4_monitoring.monitor import MonitorReference
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.prediction import score_drift

@@ -15,18 +15,32 @@ from pydantic import JsonValue
 
 from docs.generate import environment
 from docs.live_sources import read_capstone
+from phase2_pipelines.evidence import Verdict
+from phase2_pipelines.gate import GateCheck, GateDecision, UngatedSlice
+from phase2_pipelines.stats import ClassCounts
+from phase4_monitoring.trigger_rules import Action, RuleOutcome
 from phase5_capstone.events import SETUP_WEEK, Draft, EventLog, stamp
 
 BEATS = "dAUC -0.0310 [95% CI -0.0402, -0.0221] (0.7310 vs 0.7620; 447 churners, 1553 stayers)"
-GATE: dict[str, JsonValue] = {
-    "promote": False,
-    "checks": [
-        {"name": "floor roc_auc", "passed": False, "detail": "0.7310 vs floor 0.8000"},
-        {"name": "beats champion on roc_auc", "passed": False, "detail": BEATS},
+# The shapes the gate and the trigger write, built by their own types (not copied by hand).
+GATE: dict[str, JsonValue] = GateDecision(
+    promote=False,
+    checks=(
+        GateCheck.judged("floor roc_auc", False, "0.7310 vs floor 0.8000"),
+        GateCheck.judged("beats champion on roc_auc", False, BEATS),
+    ),
+    ungated=[
+        UngatedSlice(
+            name="contract=Two year",
+            reason="22 churners < min_slice_positives 50",
+            counts=ClassCounts(n=300, positives=22, negatives=278),
+        )
     ],
-    "ungated": [{"name": "contract=Two year", "reason": "22 churners < min_slice_positives 50"}],
-}
+).model_dump(mode="json")
 RETRAIN_RULE = "week 3: roc_auc 0.718, 95% upper bound 0.739 < floor 0.80; n=2,000"
+FIRED = RuleOutcome(
+    check="performance", verdict=Verdict.ALERT, action=Action.RETRAIN, reason=RETRAIN_RULE
+).brief()
 NULLS = "tenure: null values in 600 row(s)"
 QUALITY: dict[str, JsonValue] = {
     "verdict": "alert",
@@ -51,7 +65,7 @@ LOG: list[tuple[int, str, Draft]] = [
             model_version="1",
             evidence={
                 "action": "retrain",
-                "fired": [{"rule": "performance", "action": "retrain", "detail": RETRAIN_RULE}],
+                "fired": [FIRED],
                 "rollback_to": None,
                 "quarantine_weeks": [],
             },
@@ -160,7 +174,7 @@ def test_each_gate_decision_shows_its_checks_intervals_and_class_counts(page: st
 
 def test_each_trigger_that_fired_shows_its_rule_and_bounds(page: str) -> None:
     shown = decisions(page)
-    assert f"rule performance -> retrain: {RETRAIN_RULE}" in shown
+    assert f"[ALERT] performance: {RETRAIN_RULE} -> retrain" in shown
     assert "NONE: nothing fired" not in shown  # a quiet week is no decision
     assert "| 2 | decide | decision | - | NONE: nothing fired |" in page  # but is in the log
 
@@ -169,7 +183,7 @@ def test_quarantines_guardrails_and_rollbacks_show_their_reasons(page: str) -> N
     shown = decisions(page)
     assert "600 of 2000 rows broke the contract" in shown
     assert f"contract: {NULLS}" in shown
-    assert "in canary: guardrail breached: p95_latency" in shown
+    assert "[ALERT] p95_latency: breached in the canary; the challenger was rolled back" in shown
     assert "- **week 10, rolled_back (v1)**: v3 rolled back" in shown
     assert "from v3 to v1" in shown
 

@@ -145,8 +145,8 @@ def _segment_advice(params: PipelineParams, scores: ExerciseScores, decision: Ga
         )
     # The gate's own evidence for the slice: one interval per decision, printed the same
     # everywhere (a second bootstrap here, with another seed, would print another interval).
-    check = next((c for c in decision.checks if c.name == SEGMENT_CHECK), None)
-    harm = check.evidence if check is not None else None
+    check = decision.named(SEGMENT_CHECK)
+    harm = check.comparison if check is not None else None
     if harm is None:  # the gate judged the segment, yet without evidence: say so, do not guess
         return f"{SEGMENT_CHECK} passed without an interval; run `make check-phase2` again."
     return (
@@ -157,11 +157,11 @@ def _segment_advice(params: PipelineParams, scores: ExerciseScores, decision: Ga
 
 def judge_broken_for_segment(params: PipelineParams, scores: ExerciseScores) -> GateFinding:
     decision = _decide(params, scores.holdout, scores.broken_for_segment, scores.champion)
-    check = next((c for c in decision.checks if c.name == SEGMENT_CHECK), None)
+    check = decision.named(SEGMENT_CHECK)
     blocked_for_them = check is not None and not check.passed
     advice = "" if blocked_for_them else _segment_advice(params, scores, decision)
     if not blocked_for_them and not decision.promote:
-        failed = ", ".join(c.name for c in decision.failures)
+        failed = ", ".join(c.check for c in decision.failures)
         advice = (
             f"Your gate rejected A, but not for what it does to {SEGMENT_WHO} ({failed}).\n{advice}"
         )
@@ -175,23 +175,23 @@ def judge_broken_for_segment(params: PipelineParams, scores: ExerciseScores) -> 
 
 def _blocking_advice(params: PipelineParams, check: GateCheck) -> str:
     gate = params.gate
-    evidence = check.evidence
-    if check.name == SUPERIORITY and evidence is not None:
+    evidence = check.comparison
+    if check.check == SUPERIORITY and evidence is not None:
         return (
             f"B is better: {evidence.render()},"
             f" but gate.superiority_margin {gate.superiority_margin} is above that lower bound"
             f" (or gate.confidence {gate.confidence} makes the interval too wide): lower them."
         )
-    if check.name.startswith("non-inferior on ") and evidence is not None:
+    if check.check.startswith("non-inferior on ") and evidence is not None:
         counts = evidence.counts
         return (
-            f"{check.name.removeprefix('non-inferior on ')}: {evidence.render()}. With"
+            f"{check.check.removeprefix('non-inferior on ')}: {evidence.render()}. With"
             f" {counts.positives} churners the interval is too wide to show a drop smaller than"
             f" {gate.slice_tolerance}: raise gate.min_slice_positives above {counts.positives}"
             f" (the slice is then reported, not gated), or widen gate.slice_tolerance."
         )
     return (
-        f"{check.name} ({check.detail}) blocks a clearly better model: floors and bounds are"
+        f"{check.check} ({check.reason}) blocks a clearly better model: floors and bounds are"
         " minimums a sound model clears easily; put this one back."
     )
 

@@ -15,6 +15,7 @@ import yaml
 from phase1_foundations.settings import Settings
 from phase2_pipelines.lesson.__main__ import main
 from phase2_pipelines.lesson.selfcheck import (
+    SEGMENT_CHECK,
     ExerciseScores,
     GateFinding,
     build_scores,
@@ -78,8 +79,8 @@ def test_protecting_the_segment_passes(scores: ExerciseScores, tmp_path: Path) -
     ]
     decision = found["A"].decision
     assert decision is not None
-    assert [c.name for c in decision.failures] == ["non-inferior on paperlessbilling=No"]
-    assert "beats champion on roc_auc" not in {c.name for c in decision.failures}  # A is better
+    assert [c.check for c in decision.failures] == ["non-inferior on paperlessbilling=No"]
+    assert "beats champion on roc_auc" not in {c.check for c in decision.failures}  # A is better
 
 
 def test_measured_but_not_protected_names_gate_slices(
@@ -101,13 +102,13 @@ def test_a_tolerance_too_loose_lets_the_harm_through(
     found = findings_for(write_params(tmp_path, segment=True, slice_tolerance=0.3), scores, "A")
     assert not found["A"].passed
     assert "gate.slice_tolerance 0.3 accepts that: set it below" in found["A"].advice
-    # One interval per decision: the advice quotes the seniors check's own, as the gate printed it.
+    # One interval per decision: the advice quotes the segment check's own, as the gate printed it.
     quoted = re.search(
         r"dAUC [-+]\d\.\d{4} \[95% CI [-+]\d\.\d{4}, [-+]\d\.\d{4}\]", found["A"].advice
     )
     assert quoted is not None
-    seniors = next(line for line in found["A"].render().splitlines() if "seniorcitizen=1" in line)
-    assert quoted[0] in seniors
+    segment = next(line for line in found["A"].render().splitlines() if SEGMENT_CHECK in line)
+    assert quoted[0] in segment
 
 
 def test_too_high_a_minimum_leaves_the_segment_ungated(

@@ -70,12 +70,12 @@ def test_a_candidate_worse_for_senior_citizens_is_blocked_by_that_slice(
     holdout, champion, _, broken_for_seniors = scored
     decision = _decide(load_params(), holdout, broken_for_seniors, champion)
     assert not decision.promote
-    assert [c.name for c in decision.failures] == ["non-inferior on seniorcitizen=1"]
+    assert [c.check for c in decision.failures] == ["non-inferior on seniorcitizen=1"]
     senior = decision.failures[0]
-    assert senior.evidence is not None
-    assert senior.evidence.high < 0  # worse for seniors, with the whole interval
-    assert senior.evidence.counts.positives >= 50  # enough churners to be gated
-    gated = {c.name for c in decision.slice_checks}
+    assert senior.comparison is not None
+    assert senior.comparison.high < 0  # worse for seniors, with the whole interval
+    assert senior.comparison.counts.positives >= 50  # enough churners to be gated
+    gated = {c.check for c in decision.slice_checks}
     assert {"non-inferior on gender=Female", "non-inferior on gender=Male"} <= gated
     assert "non-inferior on seniorcitizen=0" in gated
 

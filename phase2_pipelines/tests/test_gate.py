@@ -55,7 +55,7 @@ def holdout(
 
 
 def names(decision: GateDecision) -> list[str]:
-    return [check.name for check in decision.checks]
+    return [check.check for check in decision.checks]
 
 
 def test_first_model_is_judged_on_floors_and_sanity_only() -> None:
@@ -85,7 +85,7 @@ def test_first_model_is_judged_on_floors_and_sanity_only() -> None:
 def test_each_floor_blocks_alone(change: dict[str, float], failed: str) -> None:
     decision = decide_promotion(report(replace(GOOD, **change)), None, PARAMS)
     assert not decision.promote
-    assert [check.name for check in decision.failures] == [failed]
+    assert [check.check for check in decision.failures] == [failed]
     assert failed in decision.summary
 
 
@@ -107,12 +107,12 @@ def test_a_gain_inside_the_noise_is_not_superiority() -> None:
     for seed in range(5):
         decision = decide_promotion(report(), holdout(1.0, 1.0, seed=seed), PARAMS)
         superiority = decision.checks[4]
-        assert superiority.name == "beats champion on roc_auc"
-        assert superiority.evidence is not None
-        assert superiority.evidence.low < superiority.evidence.difference
+        assert superiority.check == "beats champion on roc_auc"
+        assert superiority.comparison is not None
+        assert superiority.comparison.low < superiority.comparison.difference
         if not superiority.passed:
-            assert "lower bound <= margin" in superiority.detail
-        assert superiority.passed == (superiority.evidence.low > PARAMS.superiority_margin)
+            assert "lower bound <= margin" in superiority.reason
+        assert superiority.passed == (superiority.comparison.low > PARAMS.superiority_margin)
 
 
 def test_positive_point_estimate_with_wide_interval_is_rejected() -> None:
@@ -123,7 +123,7 @@ def test_positive_point_estimate_with_wide_interval_is_rejected() -> None:
     assert evidence.difference > PARAMS.superiority_margin  # a point-estimate gate would promote
     assert evidence.low <= PARAMS.superiority_margin
     assert not decision.promote
-    assert [c.name for c in decision.failures] == ["beats champion on roc_auc"]
+    assert [c.check for c in decision.failures] == ["beats champion on roc_auc"]
 
 
 def test_candidate_identical_to_champion_has_nothing_to_promote() -> None:
@@ -141,11 +141,11 @@ def test_a_worse_slice_blocks_a_better_model() -> None:
     params = gate_params(resamples=1000, slices=("contract",), min_slice_positives=10)
     decision = decide_promotion(report(), comparison, params)
     assert not decision.promote
-    assert [c.name for c in decision.failures] == ["non-inferior on contract=Two year"]
+    assert [c.check for c in decision.failures] == ["non-inferior on contract=Two year"]
     failed = decision.failures[0]
-    assert failed.evidence is not None
-    assert failed.evidence.low <= -params.slice_tolerance
-    assert "lower bound <= -tolerance -0.0500" in failed.detail
+    assert failed.comparison is not None
+    assert failed.comparison.low <= -params.slice_tolerance
+    assert "lower bound <= -tolerance -0.0500" in failed.reason
 
 
 def test_small_slices_are_listed_with_the_reason_and_not_gated() -> None:
@@ -196,11 +196,11 @@ def test_the_floor_no_longer_blocks_a_clear_improvement_on_a_broken_champion() -
     comparison = holdout(candidate_noise=0.6, champion_noise=1.2)
     strict = decide_promotion(report(BELOW_FLOORS), comparison, PARAMS)
     assert not strict.promote
-    assert {c.name for c in strict.failures} == {"floor roc_auc", "floor pr_auc"}
+    assert {c.check for c in strict.failures} == {"floor roc_auc", "floor pr_auc"}
     relaxed = decide_promotion(report(BELOW_FLOORS), comparison, BROKEN)
     assert relaxed.promote, relaxed.render()
     assert relaxed.relaxed
-    floors = [c for c in relaxed.checks if c.name.startswith("floor")]
+    floors = [c for c in relaxed.checks if c.check.startswith("floor")]
     assert floors
     assert all(not c.passed and not c.blocking for c in floors)
     assert "[INFO] floor roc_auc" in relaxed.render()
@@ -213,8 +213,8 @@ def test_non_inferiority_still_rejects_a_candidate_worse_than_the_broken_champio
     comparison = holdout(candidate_noise=1.6, champion_noise=1.0)
     decision = decide_promotion(report(BELOW_FLOORS), comparison, BROKEN)
     assert not decision.promote
-    failed = [c.name for c in decision.failures]
+    failed = [c.check for c in decision.failures]
     assert failed[0] == "not worse than the broken champion on roc_auc", failed
     crippled = replace(GOOD, predicted_churn_rate=0.9)  # sanity still blocks, whatever the burden
     insane = decide_promotion(report(crippled), holdout(0.6, 1.2), BROKEN)
-    assert "sane predicted churn rate" in {c.name for c in insane.failures}
+    assert "sane predicted churn rate" in {c.check for c in insane.failures}

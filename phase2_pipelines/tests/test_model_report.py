@@ -21,8 +21,8 @@ from phase2_pipelines.__main__ import main
 from phase2_pipelines.gate import SUPERIORITY, GateCheck, GateDecision
 from phase2_pipelines.model_report import (
     OVERRIDE_LABEL,
+    Recommendation,
     Side,
-    Verdict,
     classify,
     judge_sides,
     params_diff,
@@ -40,8 +40,8 @@ GATED_SLICES = ("contract", "tenure_band", "internetservice")  # gate.slices in 
 
 def _evidence(low: float, high: float) -> PairedDifference:
     return PairedDifference(
-        candidate=0.86, champion=0.86, difference=(low + high) / 2, low=low, high=high,
-        standard_error=0.001, confidence=0.95, resamples=2000,
+        metric="roc_auc_difference", value=(low + high) / 2, interval=(low, high), n=2000,
+        candidate=0.86, champion=0.86, standard_error=0.001, confidence=0.95, resamples=2000,
         counts=ClassCounts(n=2000, positives=500, negatives=1500),
     )  # fmt: skip
 
@@ -49,13 +49,13 @@ def _evidence(low: float, high: float) -> PairedDifference:
 def _decision(low: float, high: float, *, slice_passes: bool = True) -> GateDecision:
     overall = _evidence(low, high)
     checks = [
-        GateCheck(name="floor roc_auc", passed=True, detail="0.86 vs floor 0.80"),
-        GateCheck(name=SUPERIORITY, passed=low > 0.003, detail="...", evidence=overall),
-        GateCheck(
-            name="non-inferior on contract=Two year",
-            passed=slice_passes,
-            detail="...",
-            evidence=_evidence(-0.08 if not slice_passes else -0.01, 0.01),
+        GateCheck.judged("floor roc_auc", True, "0.86 vs floor 0.80"),
+        GateCheck.judged(SUPERIORITY, low > 0.003, "...", overall),
+        GateCheck.judged(
+            "non-inferior on contract=Two year",
+            slice_passes,
+            "...",
+            _evidence(-0.08 if not slice_passes else -0.01, 0.01),
         ),
     ]
     return GateDecision(
@@ -65,19 +65,19 @@ def _decision(low: float, high: float, *, slice_passes: bool = True) -> GateDeci
 
 def test_no_gain_shown_is_advice_and_harm_shown_blocks() -> None:
     margin = 0.003
-    assert classify(_decision(-0.002, 0.002), margin)[0] is Verdict.NOT_BETTER
-    assert classify(_decision(0.004, 0.010), margin)[0] is Verdict.BETTER
+    assert classify(_decision(-0.002, 0.002), margin)[0] is Recommendation.NOT_BETTER
+    assert classify(_decision(0.004, 0.010), margin)[0] is Recommendation.BETTER
     # Worse than the base beyond the noise margin, with confidence: a regression.
     verdict, reasons = classify(_decision(-0.010, -0.004), margin)
-    assert verdict is Verdict.REGRESSION
+    assert verdict is Recommendation.REGRESSION
     assert reasons[0].startswith("worse overall")
     # Worse, but within the margin (a shift retraining noise makes): not better, not blocked.
-    assert classify(_decision(-0.0025, -0.0005), margin)[0] is Verdict.NOT_BETTER
+    assert classify(_decision(-0.0025, -0.0005), margin)[0] is Recommendation.NOT_BETTER
     # A protected slice that may lose more than the tolerance blocks, whatever the average.
     verdict, reasons = classify(_decision(-0.002, 0.002, slice_passes=False), margin)
-    assert verdict is Verdict.REGRESSION
+    assert verdict is Recommendation.REGRESSION
     assert "contract=Two year" in reasons[-1]
-    assert [v.exit_code for v in Verdict] == [0, 0, 0, 1]
+    assert [v.exit_code for v in Recommendation] == [0, 0, 0, 1]
 
 
 def test_a_branch_whose_pipeline_fails_is_a_regression_with_its_error(tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ def test_a_branch_whose_pipeline_fails_is_a_regression_with_its_error(tmp_path: 
     error = "stage train failed (exit 1):\nValueError: the labels vanished"
     branch = Side("branch", "this tree", tmp_path, {}, load_params(), failure=error)
     report = judge_sides(base, branch, holdout, ["M phase2_pipelines/train.py"], 1.0)
-    assert report.verdict is Verdict.REGRESSION
+    assert report.recommendation is Recommendation.REGRESSION
     text = report.render()
     assert text.startswith("# Model report: regression")
     assert "ValueError: the labels vanished" in text
@@ -239,6 +239,6 @@ def test_equal_skill_retrains_are_almost_never_blocked() -> None:
             params.gate,
         )
         verdicts.append(classify(decision, params.gate.superiority_margin)[0])
-    blocked = sum(v is Verdict.REGRESSION for v in verdicts)
+    blocked = sum(v is Recommendation.REGRESSION for v in verdicts)
     print(f"equal-skill retrains blocked as regressions: {blocked} of {HEALTHY_TRIALS}")
     assert blocked <= MAX_BLOCKED

@@ -96,7 +96,7 @@ def test_crippled_challenger_is_rejected_with_reasons(
 ) -> None:
     crippled = story["crippled"]
     assert not crippled.decision.promote
-    failed = {check.name for check in crippled.decision.failures}
+    failed = {check.check for check in crippled.decision.failures}
     assert "floor roc_auc" in failed
     assert "beats champion on roc_auc" in failed
     assert crippled.champion == "1"  # the champion did not move
@@ -120,7 +120,9 @@ def test_better_model_is_promoted_on_its_interval(
     assert run.data.metrics["gate.delta_roc_auc_low"] == pytest.approx(evidence.low)
     assert run.data.metrics["roc_auc"] >= 0.86  # on the real Telco test split
     logged = mlflow.artifacts.load_dict(f"runs:/{second.run_id}/gate.json")
-    assert logged["checks"][4]["evidence"]["low"] == pytest.approx(evidence.low)
+    logged_check = logged["checks"][4]
+    assert (logged_check["check"], logged_check["verdict"]) == ("beats champion on roc_auc", "ok")
+    assert logged_check["evidence"][0]["interval"][0] == pytest.approx(evidence.low)
 
 
 def test_status_prints_the_last_decision_with_its_evidence(

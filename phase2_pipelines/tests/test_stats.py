@@ -1,21 +1,31 @@
-"""The paired bootstrap, checked against oracles that share none of its code.
+"""The shared statistics, checked against oracles that share none of their code.
 
 sklearn's ``roc_auc_score`` on explicitly repeated rows checks the weighted AUC of every resample;
 DeLong's variance of a paired AUC difference (written out here from the 1988 paper's placement
-values) checks the bootstrap's standard error; the Wilson formula is checked at a known value.
+values) checks the bootstrap's standard error and ``paired_auc_delong``; a bootstrap checks
+``auc_delong``'s error; the Wilson formula is checked at known values and the Wilson and
+Clopper-Pearson bounds by their coverage in simulation; the PSI against its definition written
+out with Evidently's rule for empty bins, and its lower bound against scipy's chi-square.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from phase2_pipelines.stats import (
+    EMPTY_BIN_SHARE,
     ClassCounts,
     _Placements,
+    auc_delong,
     bootstrap_auc_differences,
+    clopper_pearson_lower_bound,
+    paired_auc_delong,
     paired_auc_difference,
+    population_stability_index,
+    psi_lower_bound,
     roc_auc,
     wilson_interval,
 )
@@ -138,3 +148,80 @@ def test_wilson_interval_at_known_values() -> None:
     assert high == pytest.approx(z2 / (50 + z2))  # the closed form at zero successes
     low, high = wilson_interval(25, 50)
     assert low + high == pytest.approx(1.0)  # symmetric around one half
+
+
+def test_wilson_interval_covers_the_rate_as_promised() -> None:
+    rng = np.random.default_rng(11)
+    p, n = 0.08, 150
+    covered = [
+        low <= p <= high for low, high in (wilson_interval(x, n) for x in rng.binomial(n, p, 4_000))
+    ]
+    assert np.mean(covered) == pytest.approx(0.95, abs=0.02)  # Wilson is near-exact, not exact
+    low, high = wilson_interval(30, 100, alpha=0.01)
+    assert low < 0.3 < high
+    assert wilson_interval(30, 100, alpha=0.01)[1] > wilson_interval(30, 100)[1]  # 99% is wider
+
+
+def test_no_trials_is_no_evidence_and_an_impossible_count_is_an_error() -> None:
+    assert wilson_interval(0, 0) == (0.0, 1.0)  # every proportion: "not enough evidence"
+    with pytest.raises(ValueError, match="successes <= n"):
+        wilson_interval(3, 2)
+    with pytest.raises(ValueError, match="successes <= n"):
+        wilson_interval(-1, 10)
+
+
+def test_clopper_pearson_bound_covers_as_promised() -> None:
+    rng = np.random.default_rng(0)
+    p, n, alpha = 0.03, 400, 0.05
+    draws = rng.binomial(n, p, 4_000)
+    covered = [clopper_pearson_lower_bound(int(x), n, alpha) <= p for x in draws]
+    assert np.mean(covered) >= 1 - alpha  # exact: at least 95% of bounds are below the truth
+    assert clopper_pearson_lower_bound(0, n, alpha) == 0.0
+    assert clopper_pearson_lower_bound(5, 0, alpha) == 0.0
+
+
+def test_psi_is_its_definition_with_empty_bins_counted_as_a_small_share() -> None:
+    window, reference = np.array([0.6, 0.4]), np.array([0.5, 0.5])
+    expected = 0.1 * np.log(0.6 / 0.5) + (-0.1) * np.log(0.4 / 0.5)
+    assert population_stability_index(window, reference) == pytest.approx(expected)
+    assert population_stability_index(reference, reference) == 0.0
+    assert population_stability_index(reference, window) == pytest.approx(expected)  # symmetric
+    # Evidently's rule, written out: an empty share is read as 0.0001.
+    window, reference = np.array([0.0, 0.3, 0.7]), np.array([0.2, 0.3, 0.5])
+    expected = (0.0001 - 0.2) * np.log(0.0001 / 0.2) + 0.2 * np.log(0.7 / 0.5)
+    assert EMPTY_BIN_SHARE == 0.0001
+    assert population_stability_index(window, reference) == pytest.approx(expected)
+    # A bin empty on both sides adds nothing.
+    padded = population_stability_index(np.append(window, 0.0), np.append(reference, 0.0))
+    assert padded == pytest.approx(expected)
+
+
+def test_psi_bound_is_zero_when_chance_explains_the_shift() -> None:
+    df = 9
+    chance = float(stats.chi2.ppf(0.5, df))  # a typical statistic with no shift at all
+    assert psi_lower_bound(chance, n_eff=200, df=df, alpha=0.001) == 0.0
+    shifted = psi_lower_bound(400.0, n_eff=200, df=df, alpha=0.001)
+    assert 0.5 < shifted < 2.0  # a PSI near 2 observed: the bound is well above zero, below it
+    # At the bound, the statistic is exactly the (1 - alpha) quantile of the noncentral law.
+    assert stats.ncx2.sf(400.0, df, 200 * shifted) == pytest.approx(0.001, rel=1e-3)
+
+
+def test_delong_auc_is_sklearns_and_its_error_matches_a_bootstrap() -> None:
+    rng = np.random.default_rng(1)
+    labels = rng.random(3_000) < 0.3
+    scores = rng.normal(size=3_000) + labels * 1.2
+    auc, se = auc_delong(labels, scores)
+    assert auc == pytest.approx(roc_auc_score(labels, scores))
+    boot = []
+    for _ in range(300):
+        pick = rng.integers(0, len(labels), len(labels))
+        boot.append(roc_auc_score(labels[pick], scores[pick]))
+    assert se == pytest.approx(np.std(boot), rel=0.2)
+    assert all(np.isnan(auc_delong(np.zeros(5), np.arange(5.0))))  # one class: undefined
+
+
+def test_paired_delong_is_the_1988_formula() -> None:
+    labels, a, b = correlated_scores(1500, seed=12)
+    difference, se = paired_auc_delong(labels, a, b)
+    assert difference == pytest.approx(roc_auc_score(labels, a) - roc_auc_score(labels, b))
+    assert se == pytest.approx(delong_difference_se(labels, a, b), rel=1e-9)

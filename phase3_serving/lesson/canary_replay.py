@@ -7,7 +7,7 @@ trained on a bootstrap resample of those rows: equal in skill and in score distr
 identical. Rows arrive in micro-batches of random size; each challenger call has a realistic,
 noisy latency (log-normal around a few milliseconds, with rare spikes) and a small base rate of
 failed calls below the limit (a failed call fails all its rows). The guardrails see exactly what
-the service records (``Evidence``) and are tested at the service's schedule of looks
+the service records (``Observations``) and are tested at the service's schedule of looks
 (``GuardrailPolicy``), until a breach or the last look.
 """
 
@@ -21,7 +21,7 @@ from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.params import load_params
 from phase2_pipelines.train import fit_model, predict_scores
-from phase3_serving.guardrails import Evidence, GuardrailPolicy, Stage, Verdict
+from phase3_serving.guardrails import GuardrailDecision, GuardrailPolicy, Observations, Stage
 from phase3_serving.rollout import canary_bucket
 
 CANARY_PERCENT = 20.0
@@ -57,7 +57,7 @@ class Outcome:
     guardrail: str | None
     look: int | None
     challenger_requests: int  # when it was stopped, or when the last look passed
-    verdict: Verdict | None  # the breach, or the last look's evidence
+    verdict: GuardrailDecision | None  # the breach, or the last look's evidence
 
     @property
     def reason(self) -> str | None:
@@ -67,7 +67,7 @@ class Outcome:
         """What the last look said about one guardrail."""
         if self.verdict is None:
             return "no look was taken"
-        return next(c.reason for c in self.verdict.checks if c.guardrail == guardrail)
+        return next(c.reason for c in self.verdict.checks if c.check == guardrail)
 
 
 @dataclass
@@ -119,32 +119,32 @@ def replay_canary(
     """One canary (or shadow): micro-batches of random customers until a breach or the last
     look. A shadow's challenger scores as it did offline (its live scores on its evaluated rows
     are its offline ones), so its score check is the skew check's healthy case."""
-    evidence = Evidence.empty(policy)
+    seen = Observations.empty(policy)
     if stage is Stage.SHADOW:
-        evidence.record_probe(challenger, challenger)
+        seen.record_probe(challenger, challenger)
     done = 0
     n = len(replay.customer_ids)
     verdict = None
     while done < len(policy.looks):
         rows = rng.integers(0, n, 1 + rng.poisson(MEAN_BATCH_ROWS - 1))
         canary = rows[replay.in_canary[rows]]
-        evidence.record_champion(replay.champion[rows[~replay.in_canary[rows]]])
+        seen.record_champion(replay.champion[rows[~replay.in_canary[rows]]])
         if len(canary):
             failed = rng.random() < behaviour.error_rate  # the call, with all its rows
             latency = behaviour.latency_median_ms * np.exp(rng.normal(0, behaviour.latency_sigma))
             if rng.random() < behaviour.spike_rate:
                 latency *= behaviour.spike_factor
             scores = challenger[canary[:0]] if failed else challenger[canary]
-            evidence.record_challenger(policy, latency, len(canary), scores)
-        look = policy.due_look(evidence.requests, done)
+            seen.record_challenger(policy, latency, len(canary), scores)
+        look = policy.due_look(seen.requests, done)
         if look is None:
             continue
         done = look + 1
-        verdict = policy.check(evidence, look, stage)
+        verdict = policy.check(seen, look, stage)
         if verdict.breach is not None:
             breach = verdict.breach
-            return Outcome(True, breach.guardrail, verdict.look, evidence.requests, verdict)
-    return Outcome(False, None, None, evidence.requests, verdict)
+            return Outcome(True, breach.check, verdict.look, seen.requests, verdict)
+    return Outcome(False, None, None, seen.requests, verdict)
 
 
 def run_canaries(

@@ -8,18 +8,11 @@ import numpy as np
 import pytest
 import yaml
 from pydantic import ValidationError
-from scipy import stats
 
+from phase2_pipelines.evidence import Verdict
 from phase2_pipelines.params import PARAMS_FILE
-from phase3_serving.guardrails import (
-    Evidence,
-    GuardrailPolicy,
-    Stage,
-    Status,
-    binomial_lower_bound,
-    population_stability_index,
-    psi_lower_bound,
-)
+from phase2_pipelines.stats import clopper_pearson_lower_bound
+from phase3_serving.guardrails import GuardrailPolicy, Observations, Stage, bin_psi
 from phase3_serving.params import params_problem
 from phase3_serving.tests.conftest import guardrail_params
 
@@ -34,9 +27,9 @@ POLICY = GuardrailPolicy(
 )
 
 
-def _evidence(errors: int, latency_ms: float, shifted: bool, calls: int = 20) -> Evidence:
+def _evidence(errors: int, latency_ms: float, shifted: bool, calls: int = 20) -> Observations:
     rng = np.random.default_rng(1)
-    evidence = Evidence.empty(POLICY)
+    evidence = Observations.empty(POLICY)
     evidence.record_champion(rng.beta(2, 5, 2_000))
     for n in range(calls):
         scores = np.full(10, 0.27) if shifted else rng.beta(2, 5, 10)
@@ -71,27 +64,12 @@ def test_a_bad_schedule_is_refused_naming_the_field(tmp_path: Path) -> None:
     assert str(path) in line
 
 
-def test_clopper_pearson_bound_covers_as_promised() -> None:
-    rng = np.random.default_rng(0)
-    p, n, alpha = 0.03, 400, 0.05
-    covered = [binomial_lower_bound(int(x), n, alpha) <= p for x in rng.binomial(n, p, 4_000)]
-    assert np.mean(covered) >= 1 - alpha  # exact: at least 95% of bounds are below the truth
-    assert binomial_lower_bound(0, n, alpha) == 0.0
-
-
-def test_psi_bound_is_zero_when_chance_explains_the_shift() -> None:
-    df = 9
-    chance = float(stats.chi2.ppf(0.5, df))  # a typical statistic with no shift at all
-    assert psi_lower_bound(chance, n_eff=200, df=df, alpha=0.001) == 0.0
-    shifted = psi_lower_bound(400.0, n_eff=200, df=df, alpha=0.001)
-    assert 0.5 < shifted < 2.0  # a PSI near 2 observed: the bound is well above zero, below it
-
-
 def test_psi_is_zero_for_the_same_histogram_and_large_for_a_collapse() -> None:
     same = np.array([50, 100, 200, 150, 100, 50, 30, 10, 5, 5])
-    assert population_stability_index(same, same) == pytest.approx(0.0, abs=1e-12)
+    assert bin_psi(same, same) == pytest.approx(0.0, abs=1e-12)
+    assert bin_psi(same * 3, same) == pytest.approx(0.0, abs=1e-12)  # shares, not counts
     collapse = np.array([0, 0, 700, 0, 0, 0, 0, 0, 0, 0])
-    assert population_stability_index(same, collapse) > 1.0
+    assert bin_psi(collapse, same) > 1.0
 
 
 def test_looks_follow_the_schedule_and_skipped_looks_are_not_taken_twice() -> None:
@@ -104,13 +82,13 @@ def test_looks_follow_the_schedule_and_skipped_looks_are_not_taken_twice() -> No
 
 def test_evidence_from_several_workers_adds_up() -> None:
     a, b = _evidence(0, 5.0, False, calls=10), _evidence(2, 80.0, False, calls=10)
-    pooled = Evidence.pooled([a, b], POLICY)
+    pooled = Observations.pooled([a, b], POLICY)
     assert pooled.requests == a.requests + b.requests == 200
     assert pooled.errors == 20  # rows, reported
     assert (pooled.calls, pooled.failed_calls) == (20, 2)  # what the error guardrail counts
     assert pooled.slow_calls == 10
     assert sum(pooled.champion_bins) == 4_000
-    assert Evidence.model_validate_json(pooled.model_dump_json()) == pooled  # shareable as JSON
+    assert Observations.model_validate_json(pooled.model_dump_json()) == pooled  # shareable
 
 
 @pytest.mark.parametrize(
@@ -127,17 +105,24 @@ def test_each_guardrail_fires_on_its_own_with_its_evidence(
 ) -> None:
     verdict = POLICY.check(_evidence(errors, latency, shifted), look=0)
     breach = verdict.breach
-    assert (breach.guardrail if breach else None) == fired
+    assert (breach.check if breach else None) == fired
     assert verdict.look == 1
     assert verdict.of == 3
     assert verdict.requests == 200
     for check in verdict.checks:  # every check reports estimate, bound, limit and n
-        assert check.n > 0
-        assert check.status is (Status.BREACH if check is breach else Status.PASS)
+        assert check.estimate is not None
+        assert check.bound is not None
+        assert check.estimate.threshold is not None
+        assert check.bound.threshold is not None
+        assert check.bound.n > 0
+        assert check.verdict is (Verdict.ALERT if check is breach else Verdict.OK)
+        assert check.bound.exceeded is (check is breach)
         assert check.alpha == pytest.approx(POLICY.alpha_per_test)
-        assert str(check.n) in check.reason
+        assert str(check.bound.n) in check.reason
     if breach:
-        assert breach.bound > breach.bound_limit
+        assert breach.bound is not None
+        assert breach.bound.threshold is not None
+        assert breach.bound.value > breach.bound.threshold
         assert "lower bound" in breach.reason
 
 
@@ -145,48 +130,53 @@ def test_one_failed_call_in_twenty_is_not_enough_to_roll_back() -> None:
     """A point estimate of 5% is above the 2% limit; the evidence is not (n=20 calls)."""
     evidence = _evidence(1, 5.0, False)
     verdict = POLICY.check(evidence, look=0)
-    error = next(c for c in verdict.checks if c.guardrail == "error_rate")
-    assert error.observed is not None
-    assert error.observed > POLICY.max_error_rate
+    error = verdict.named("error_rate")
+    assert error is not None
+    assert error.estimate is not None
+    assert error.estimate.value > POLICY.max_error_rate
     assert not error.breached
 
 
 def test_errors_are_counted_per_call_not_per_row() -> None:
     """One call that fails its 100 rows is one failure among 25 calls, not 100 among 220 rows:
     the rows of a call fail together, so they are not 100 independent draws."""
-    evidence = Evidence.empty(POLICY)
+    evidence = Observations.empty(POLICY)
     rng = np.random.default_rng(3)
     evidence.record_challenger(POLICY, 5.0, 100, np.empty(0))  # a whole call failed
     for _ in range(24):
         evidence.record_challenger(POLICY, 5.0, 5, rng.beta(2, 5, 5))
-    check = next(c for c in POLICY.check(evidence, 0).checks if c.guardrail == "error_rate")
-    assert (check.n, check.observed) == (25, pytest.approx(1 / 25))
+    check = POLICY.check(evidence, 0).named("error_rate")
+    assert check is not None
+    assert check.estimate is not None
+    assert (check.estimate.n, check.estimate.value) == (25, pytest.approx(1 / 25))
     assert not check.breached  # per row it would be 100 of 220, a sure "breach"
-    assert binomial_lower_bound(100, 220, POLICY.alpha_per_test) > POLICY.max_error_rate
+    assert clopper_pearson_lower_bound(100, 220, POLICY.alpha_per_test) > POLICY.max_error_rate
 
 
 def test_a_latency_verdict_on_four_calls_is_insufficient_never_a_breach() -> None:
     """Four slow calls (warm-up, say) are no verdict; twenty slow calls are a breach."""
     few = _evidence(0, 400.0, False, calls=4)
-    check = next(c for c in POLICY.check(few, 0).checks if c.guardrail == "p95_latency_ms")
-    assert check.status is Status.INSUFFICIENT
+    check = POLICY.check(few, 0).named("p95_latency_ms")
+    assert check is not None
+    assert check.verdict is Verdict.INSUFFICIENT
     assert not check.breached
+    assert check.bound is None  # no bound is taken on four calls
     assert "insufficient" in check.reason
     assert "4 calls" in check.reason
-    assert binomial_lower_bound(4, 4, POLICY.alpha_per_test) > 0.05  # what it used to judge
+    assert clopper_pearson_lower_bound(4, 4, POLICY.alpha_per_test) > 0.05  # what it used to judge
     enough = _evidence(0, 400.0, False, calls=POLICY.min_latency_calls)
     verdict = POLICY.check(enough, 0)
-    assert verdict.status("p95_latency_ms") is Status.BREACH
+    assert verdict.verdict_of("p95_latency_ms") is Verdict.ALERT
 
 
 def test_five_slow_warm_up_calls_among_twenty_do_not_roll_back() -> None:
     evidence = _evidence(0, 5.0, False, calls=15)
     for _ in range(5):
         evidence.record_challenger(POLICY, 400.0, 10, np.full(10, 0.3))
-    assert POLICY.check(evidence, 0).status("p95_latency_ms") is Status.PASS
+    assert POLICY.check(evidence, 0).verdict_of("p95_latency_ms") is Verdict.OK
 
 
-def _probed(live: np.ndarray, offline: np.ndarray) -> Evidence:
+def _probed(live: np.ndarray, offline: np.ndarray) -> Observations:
     evidence = _evidence(0, 5.0, True)  # its scores are far from the champion's
     evidence.record_probe(live, offline)
     return evidence
@@ -199,14 +189,16 @@ def test_a_shadow_that_scores_as_it_did_offline_passes_however_far_it_moved() ->
     evidence = _probed(offline + 1e-12, offline)
     shadow = POLICY.check(evidence, 0, Stage.SHADOW)
     assert shadow.breach is None
-    skew = next(c for c in shadow.checks if c.guardrail == "score_skew_psi")
-    assert skew.status is Status.PASS
-    assert skew.observed == pytest.approx(0.0, abs=1e-9)
+    skew = shadow.named("score_skew_psi")
+    assert skew is not None
+    assert skew.verdict is Verdict.OK
+    assert skew.estimate is not None
+    assert skew.estimate.value == pytest.approx(0.0, abs=1e-9)
     assert "0 of 2000 rows differ" in skew.reason
-    assert "score_shift_psi" not in {c.guardrail for c in shadow.checks}
+    assert "score_shift_psi" not in {c.check for c in shadow.checks}
     canary = POLICY.check(evidence, 0, Stage.CANARY)
     assert canary.breach is not None
-    assert canary.breach.guardrail == "score_shift_psi"  # the business view, in the canary
+    assert canary.breach.check == "score_shift_psi"  # the business view, in the canary
     assert "challenger vs champion" in canary.breach.reason
 
 
@@ -216,19 +208,19 @@ def test_a_shadow_whose_live_scores_differ_from_its_offline_ones_is_stopped() ->
     live = np.clip(offline * 2.2, 0.0, 1.0)
     verdict = POLICY.check(_probed(live, offline), 0, Stage.SHADOW)
     assert verdict.breach is not None
-    assert verdict.breach.guardrail == "score_skew_psi"
+    assert verdict.breach.check == "score_skew_psi"
     assert "own offline scores" in verdict.breach.reason
 
 
 def test_a_shadow_without_offline_scores_is_insufficient_not_passed() -> None:
     verdict = POLICY.check(_evidence(0, 5.0, False), 0, Stage.SHADOW)
-    assert verdict.status("score_skew_psi") is Status.INSUFFICIENT
+    assert verdict.verdict_of("score_skew_psi") is Verdict.INSUFFICIENT
     assert verdict.breach is None
 
 
 def test_the_probe_is_one_copy_however_many_workers_report_it() -> None:
     offline = np.random.default_rng(6).beta(2, 5, 500)
     a, b = _probed(offline, offline), _probed(offline, offline)
-    pooled = Evidence.pooled([a, b], POLICY)
+    pooled = Observations.pooled([a, b], POLICY)
     assert sum(pooled.offline_bins) == 500
     assert pooled.calls == a.calls + b.calls

@@ -14,7 +14,9 @@ import pytest
 
 from phase1_foundations.contract import LABEL_COLUMN
 from phase1_foundations.telco import load_telco
+from phase2_pipelines.evidence import Verdict
 from phase2_pipelines.registry import CHALLENGER, CHAMPION, Registry
+from phase3_serving.guardrails import GuardrailDecision
 from phase3_serving.predlog import read_prediction_log
 from phase3_serving.tests.conftest import (
     Trained,
@@ -81,10 +83,12 @@ def test_bad_challenger_is_rolled_back_by_the_guardrail_with_its_evidence(
     assert breach["challenger_version"] == bad_challenger
     assert "score_shift_psi" in breach["reason"]
     assert "lower bound" in breach["reason"]  # the evidence: estimate, bound, limit, n
-    shift = next(c for c in breach["verdict"]["checks"] if c["guardrail"] == "score_shift_psi")
-    assert shift["breached"]
-    assert shift["bound"] > shift["limit"] == 0.25
-    assert shift["n"] >= 60
+    shift = GuardrailDecision.model_validate(breach["verdict"]).named("score_shift_psi")
+    assert shift is not None
+    assert shift.breached
+    assert shift.bound is not None
+    assert shift.bound.value > shift.bound.threshold == 0.25
+    assert shift.bound.n >= 60
     assert registry.version_for(CHALLENGER) is None  # retired in the registry
     assert registry.version_for(CHAMPION) == trained.champion.version  # champion untouched
     retired = [e for e in registry.history() if e.action == "retired"]
@@ -203,13 +207,14 @@ def test_a_shadow_that_scores_as_it_did_offline_passes_however_far_it_moved(
             time.sleep(0.2)
     assert plan["mode"] == "shadow"  # not rolled back
     assert plan["guardrails"]["calls"] == requests  # one shadow call per request
-    checks = {c["guardrail"]: c for c in verdict["checks"]}
+    checks = {c.check: c for c in GuardrailDecision.model_validate(verdict).checks}
     assert set(checks) == {"error_rate", "p95_latency_ms", "score_skew_psi"}
     skew = checks["score_skew_psi"]
-    assert skew["status"] == "pass"
-    assert skew["observed"] < 1e-6
-    assert skew["n"] == len(load_telco().test)  # the holdout phase 2 evaluated it on
-    assert checks["p95_latency_ms"]["status"] == "insufficient"  # 8 calls < 20
+    assert skew.verdict is Verdict.OK
+    assert skew.estimate is not None
+    assert skew.estimate.value < 1e-6
+    assert skew.estimate.n == len(load_telco().test)  # the holdout phase 2 evaluated it on
+    assert checks["p95_latency_ms"].verdict is Verdict.INSUFFICIENT  # 8 calls < 20
     assert plan["guardrails"]["score_skew_psi"] < 1e-6
     assert plan["guardrails"]["probe_differing"] == 0
     assert plan["guardrails"]["score_shift_psi"] > 0.25  # far from the champion, reported

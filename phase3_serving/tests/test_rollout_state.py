@@ -114,7 +114,7 @@ def test_a_breach_stops_every_worker_with_its_evidence(tmp_path: Path) -> None:
     verdict = a.check()
     assert verdict is not None
     assert verdict.breach is not None
-    assert verdict.breach.guardrail == "error_rate"
+    assert verdict.breach.check == "error_rate"
     assert a.stop(verdict)
     b.refresh()
     assert b.mode is RolloutMode.OFF

@@ -29,6 +29,7 @@ from phase2_pipelines.params import (
     load_params,
 )
 from phase2_pipelines.profile import ReferenceProfile, fit_reference_profile
+from phase2_pipelines.stats import FloatArray
 from phase2_pipelines.train import fit_model, predict_scores
 from phase2_pipelines.world_source import load_world_window
 from phase4_monitoring.dataquality import validate_window
@@ -37,7 +38,6 @@ from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.monitor import MonitorReference, monitor_window
 from phase4_monitoring.params import MonitoringParams, TriggerParams
 from phase4_monitoring.quality import QualityBaseline, check_quality
-from phase4_monitoring.stats import FloatArray
 from phase4_monitoring.triggers import (
     Action,
     LabeledRecord,

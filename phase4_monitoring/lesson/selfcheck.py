@@ -53,7 +53,7 @@ def _first(decisions: list[TriggerDecision], wanted: Callable[[TriggerDecision],
 def _monitors_retrain(decision: TriggerDecision) -> bool:
     """A retrain asked for by what the monitor saw (the schedule aside)."""
     return any(
-        r.rule in ("drift", "performance") and r.action is Action.RETRAIN for r in decision.rules
+        r.check in ("drift", "performance") and r.action is Action.RETRAIN for r in decision.checks
     )
 
 
@@ -89,7 +89,7 @@ def check_policy(params: MonitoringParams, champion: WorldChampion) -> list[Find
     retrained = _first(
         harmless,
         lambda d: any(
-            r.rule in ("drift", "performance") and r.action is Action.RETRAIN for r in d.rules
+            r.check in ("drift", "performance") and r.action is Action.RETRAIN for r in d.checks
         ),
     )
     findings.append(

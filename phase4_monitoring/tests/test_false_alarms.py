@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from phase4_monitoring.evidence import Verdict
+from phase2_pipelines.evidence import Verdict
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.tests.conftest import WorldChampion
 from phase4_monitoring.tests.helpers import check_week

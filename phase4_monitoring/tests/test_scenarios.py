@@ -5,7 +5,7 @@ Weeks are taken where the scenario is at full strength (it starts at week 4, ram
 
 from __future__ import annotations
 
-from phase4_monitoring.evidence import Verdict
+from phase2_pipelines.evidence import Verdict
 from phase4_monitoring.monitor import WindowReport
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.tests.conftest import WorldChampion

@@ -11,7 +11,7 @@ from phase1_foundations.contract import LABEL_COLUMN
 from phase1_foundations.scenarios import ConceptDrift, Scenario
 from phase1_foundations.world import World
 from phase2_pipelines.evaluate import slice_values
-from phase4_monitoring.evidence import Verdict
+from phase2_pipelines.evidence import Verdict
 from phase4_monitoring.lesson.replay import WorldChampion
 from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.params import MonitoringParams

@@ -16,6 +16,7 @@ import pytest
 
 from phase1_foundations.scenarios import ConceptDrift, Scenario
 from phase1_foundations.world import World
+from phase2_pipelines.stats import FloatArray
 from phase4_monitoring.lesson.replay import (
     MonitoredWorld,
     Serving,
@@ -25,7 +26,6 @@ from phase4_monitoring.lesson.replay import (
 )
 from phase4_monitoring.lesson.scenarios import phase4_scenarios
 from phase4_monitoring.params import MonitoringParams, TriggerParams
-from phase4_monitoring.stats import FloatArray
 from phase4_monitoring.triggers import Action, MonitoringHistory, TriggerDecision, decide_trigger
 
 FIRST = 14  # the champion's first serving week (trained at the end of week 13)
@@ -93,8 +93,8 @@ def test_a_rejected_scheduled_retrain_does_not_reset_the_schedule_clock(
     retrains = [w for w, a in actions(decisions).items() if a is Action.RETRAIN]
     due, every = FIRST + policy.schedule_weeks, policy.cooldown_weeks
     assert retrains == list(range(due, FIRST + 28, every)), retrains
-    assert all(decisions[w].reasons[0].rule == "schedule" for w in retrains)
-    assert "overdue" in decisions[due + 1].rule("schedule").detail
+    assert all(decisions[w].reasons[0].check == "schedule" for w in retrains)
+    assert "overdue" in decisions[due + 1].rule("schedule").reason
 
 
 def test_with_the_clock_from_any_retrain_the_schedule_restarts_on_a_rejection(
@@ -145,7 +145,7 @@ def test_drift_without_harm_waits_for_labels_then_watches(stories: dict[str, Sto
     for week in range(FIRST + DELAY, FIRST + 13):
         decision = story.at(week)
         assert decision.action is Action.WATCH, decision.render()  # never a drift retrain
-        assert "monthlycharges" in decision.rule("drift").detail
+        assert "monthlycharges" in decision.rule("drift").reason
         assert decision.rule("performance").action is Action.NONE  # no harm on the labels
 
 
@@ -159,9 +159,7 @@ def test_harm_without_drift_retrains_on_the_realized_auc(
     assert decision.action is Action.RETRAIN, decision.render()
     assert decision.rule("performance").action is Action.RETRAIN
     assert decision.rule("drift").action is Action.NONE  # the harm is not in the features
-    bounds = {
-        e.metric: e for w in decision.rule("performance").evidence for e in w.finding.evidence
-    }
+    bounds = {e.metric: e for w in decision.rule("performance").findings for e in w.evidence}
     drop = bounds["auc_drop_lower_bound"]
     assert drop.exceeded  # the bound, not the point, clears the margin
     assert drop.value > monitoring_params.triggers.performance.auc_drop
@@ -176,13 +174,13 @@ def test_drift_with_harm_retrains_and_a_rejected_retrain_starts_no_cooldown(
     assert decision.action is Action.RETRAIN, decision.render()
     drift = decision.rule("drift")
     assert drift.action is Action.RETRAIN
-    assert "contract" in drift.detail
-    assert "labels show harm" in drift.detail
+    assert "contract" in drift.reason
+    assert "labels show harm" in drift.reason
     # The replay promotes nothing: last week's retrain came to nothing, so the still-harmed
     # champion is retrained again now, on a week more of labels, rather than cooled down.
     again = story.at(FIRST + DELAY + 1)
     assert again.action is Action.RETRAIN, again.render()
-    assert "cooldown" not in again.rule("drift").detail
+    assert "cooldown" not in again.rule("drift").reason
 
 
 def test_with_the_clock_from_any_retrain_a_rejected_retrain_cools_down(
@@ -197,7 +195,7 @@ def test_with_the_clock_from_any_retrain_a_rejected_retrain_cools_down(
     assert story[FIRST + DELAY].action is Action.RETRAIN
     cooled = story[FIRST + DELAY + 1]
     assert cooled.action is Action.WATCH, cooled.render()
-    assert "cooldown: a retrain started at week" in cooled.rule("drift").detail
+    assert "cooldown: a retrain started at week" in cooled.rule("drift").reason
     assert story[FIRST + DELAY + policy.cooldown_weeks].action is Action.RETRAIN  # still harmed
 
 
@@ -209,7 +207,7 @@ def test_an_estimated_drop_asks_for_a_look_and_never_retrains_alone(
         decision = story.at(week)
         assert decision.action in (Action.INVESTIGATE, Action.WAIT), decision.render()
         assert decision.rule("estimate").action is Action.INVESTIGATE
-        assert Action.RETRAIN not in {r.action for r in decision.rules}  # no labels: no retrain
+        assert Action.RETRAIN not in {r.action for r in decision.checks}  # no labels: no retrain
 
 
 def test_harm_to_calibration_alone_retrains(stories: dict[str, Story]) -> None:
@@ -219,10 +217,8 @@ def test_harm_to_calibration_alone_retrains(stories: dict[str, Story]) -> None:
     decision = story.at(FIRST + DELAY + 1)
     performance = decision.rule("performance")
     assert performance.action is Action.RETRAIN, decision.render()
-    assert "calibration" in performance.detail
-    auc = next(
-        e for w in performance.evidence for e in w.finding.evidence if "auc_drop" in e.metric
-    )
+    assert "calibration" in performance.reason
+    auc = next(e for w in performance.findings for e in w.evidence if "auc_drop" in e.metric)
     assert not auc.exceeded  # the ranking did not drop: calibration alone decided
 
 
@@ -245,7 +241,7 @@ def test_harm_to_calibration_alone_only_asks_when_the_policy_acts_on_auc_only(
     ]
     performance = decision.rule("performance")
     assert performance.action is Action.INVESTIGATE, decision.render()
-    assert "calibration" in performance.detail
+    assert "calibration" in performance.reason
 
 
 @pytest.mark.parametrize("scenario", ["null_flood", "schema_break"])
@@ -258,7 +254,7 @@ def test_broken_data_is_quarantined_even_when_the_schedule_is_due(
         assert decision.action is Action.QUARANTINE, decision.render()
         assert decision.page_upstream
         assert week in decision.quarantine_weeks
-        assert decision.rule("data_quality").evidence  # names the column and the problem
+        assert decision.rule("data_quality").findings  # names the column and the problem
     assert story.at(due).rule("schedule").action is Action.RETRAIN  # asked, and overruled
 
 
@@ -272,7 +268,7 @@ def test_too_few_labels_waits_instead_of_retraining(
     waited = [d for d in decisions.values() if d.rule("performance").action is Action.WAIT]
     assert waited, [d.render() for d in decisions.values()]
     assert all(d.action is not Action.RETRAIN for d in decisions.values())
-    assert "not enough evidence: 300 labels < 1,000" in waited[0].rule("performance").detail
+    assert "not enough evidence: 300 labels < 1,000" in waited[0].rule("performance").reason
 
 
 class SkewedChampion(WorldChampion):
@@ -318,7 +314,7 @@ def test_harm_from_the_first_week_of_a_new_champion_rolls_back(
     decision = decisions[promoted + DELAY]
     assert decision.action is Action.ROLLBACK, decision.render()
     assert decision.rollback_to == "1"
-    assert "v1 was good on 8,000 labels" in decision.rule("rollback").detail
+    assert "v1 was good on 8,000 labels" in decision.rule("rollback").reason
 
 
 def test_harm_that_begins_after_a_good_promotion_retrains_instead(
@@ -343,7 +339,7 @@ def test_harm_that_begins_after_a_good_promotion_retrains_instead(
     decisions = {d.week: d for d in replay_trigger(monitored, monitoring_params.triggers)}
     decision = decisions[promoted + 2 + DELAY]  # the first harmed week's labels
     assert decision.action is Action.RETRAIN, decision.render()
-    assert "the harm began later" in decision.rule("rollback").detail
+    assert "the harm began later" in decision.rule("rollback").reason
 
 
 def test_a_history_must_be_ordered_weeks(
@@ -387,7 +383,7 @@ def test_labels_that_contradict_cbpe_mark_it_refuted_for_that_model(
     assert "CBPE refuted for v1 by week 14's labels" in decision.cbpe_refuted
     estimate = decision.rule("estimate")
     assert estimate.action is Action.NONE  # a refuted estimate asks for nothing
-    assert "refuted" in estimate.detail
+    assert "refuted" in estimate.reason
     assert story.at(FIRST + DELAY + 2).cbpe_refuted is not None  # it stays refuted
 
 
@@ -421,7 +417,7 @@ def test_repeated_failed_retrains_escalate_and_back_off(
     escalated = decide(at, failed)
     assert escalated.escalate, escalated.render()
     assert (
-        f"{policy.escalate_after} retrains in a row rejected" in escalated.rule("escalation").detail
+        f"{policy.escalate_after} retrains in a row rejected" in escalated.rule("escalation").reason
     )
     assert escalated.action is Action.RETRAIN  # 3 failures: back off 1 week, so try again now
     one_more = (*failed, at)
@@ -429,7 +425,7 @@ def test_repeated_failed_retrains_escalate_and_back_off(
     assert backed_off.action is Action.INVESTIGATE, backed_off.render()  # the person, not a retrain
     performance = backed_off.rule("performance")
     assert performance.action is Action.WATCH
-    assert "backing off: 4 retrains in a row failed" in performance.detail
+    assert "backing off: 4 retrains in a row failed" in performance.reason
     assert decide(at + 2, one_more).action is Action.RETRAIN  # 2 weeks after the 4th failure
     below = decide(at, failed[:-1])
     assert not below.escalate  # two failures are not yet a pattern

@@ -107,9 +107,9 @@ def test_crippled_candidate_is_rejected_by_the_gate(tmp_path: Path) -> None:
     assert isinstance(gate, dict)
     assert gate["promote"] is False
     failed = [
-        c["name"]
+        c["check"]
         for c in gate["checks"]  # type: ignore[union-attr]
-        if not c["passed"] and c.get("blocking", True)  # type: ignore[union-attr]
+        if c["verdict"] != "ok" and c.get("blocking", True)  # type: ignore[union-attr]
     ]
     # Crippled: worse than even the broken champion on the same rows.
     assert "not worse than the broken champion on roc_auc" in failed, failed
@@ -129,9 +129,11 @@ def test_slow_candidate_is_stopped_by_a_live_guardrail(tmp_path: Path) -> None:
     assert stopped[0].evidence["guardrail"] == ["p95_latency_ms"]
     breach = stopped[0].measured["breach"]
     assert isinstance(breach, dict)
-    latency = next(c for c in breach["verdict"]["checks"] if c["guardrail"] == "p95_latency_ms")  # type: ignore[index,union-attr]
-    assert latency["status"] == "breach"
-    assert latency["n"] >= load_serving_params().guardrails.min_latency_calls  # calls, judged
+    latency = next(c for c in breach["verdict"]["checks"] if c["check"] == "p95_latency_ms")  # type: ignore[index,union-attr]
+    assert latency["verdict"] == "alert"
+    bound = next(e for e in latency["evidence"] if e["metric"] == "slow_call_share_lower_bound")
+    assert bound["value"] > bound["threshold"]  # the bound on slow calls is beyond 5%
+    assert bound["n"] >= load_serving_params().guardrails.min_latency_calls  # calls, judged
     promoted = {e.model_version for e in of_kind(events, "promoted")}
     assert staged[0].model_version not in promoted  # the slow one never served everyone
     assert all(e.week > RETRAIN_WEEK for e in staged[1:])  # a later try, once the fault is gone

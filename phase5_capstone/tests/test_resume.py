@@ -100,7 +100,7 @@ def _rollout_evidence(paths: RunPaths) -> dict[int, dict[str, object]]:
         verdict = verdict or breach.get("verdict") or {}
         found[int(path.parent.name)] = {
             **{key: guardrails.get(key) for key in COUNTS},
-            "statuses": {c["guardrail"]: c["status"] for c in verdict.get("checks", [])},
+            "statuses": {c["check"]: c["verdict"] for c in verdict.get("checks", [])},
         }
     return found
 

@@ -72,7 +72,7 @@ def test_each_phase_counts_once_its_artifact_is_there(tmp_path: Path) -> None:
     _copy_raw(settings)
     gate = settings.state_dir / "pipeline" / "gate" / "gate.json"
     gate.parent.mkdir(parents=True)
-    check = GateCheck(name="floor", passed=True, detail="auc 0.84 >= 0.80")
+    check = GateCheck.judged("floor", True, "auc 0.84 >= 0.80")
     gate.write_text(GateDecision(promote=True, checks=[check]).model_dump_json())
     (settings.state_dir / "predictions").mkdir()
     (settings.state_dir / "predictions" / "part-0.csv").write_text("x\n1\n")

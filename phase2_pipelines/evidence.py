@@ -1,8 +1,19 @@
-"""What every check returns: a verdict, its reason, and the evidence behind it.
+"""The one vocabulary every automated decision reports in: evidence, checks, verdicts, decisions.
 
-The types are pydantic models, so a report serialises to JSON as it is: an exporter can turn
-each ``Evidence`` into a gauge labelled by check, column and metric, and a trigger policy can
-read verdicts without parsing text.
+The gate (phase 2), the rollout guardrails (phase 3), the monitor and the retraining triggers
+(phase 4) each decide something; each says so in these types, so a reader, the event log and
+the docs meet one shape:
+
+- ``Evidence``: one effect size with what it takes to trust it (n, interval, noise floor).
+- ``Check``: one rule applied to evidence: its ``verdict`` and, in words, its ``reason``.
+- ``Verdict``: how a check came out. "Not enough evidence" is a state of its own and never
+  counts as "no harm shown".
+- ``Decision``: what was decided, with every check it rests on.
+
+Each owner adds what only it knows in a subclass (``GateCheck``, ``GuardrailCheck``,
+``FeatureDrift``, ``RuleOutcome``...). They are pydantic models, so they serialise to JSON as
+they are, and the base ``Check`` reads any of their JSON back (extra fields are ignored), which
+is how the docs render every decision of the event log one way.
 """
 
 from __future__ import annotations
@@ -10,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -17,11 +29,11 @@ from pydantic import BaseModel, ConfigDict
 class Verdict(StrEnum):
     """How a check came out, from worst to best."""
 
-    FAIL = "fail"  # the data breaks the schema or the contract: no statistic can be trusted
-    ALERT = "alert"  # an effect larger than its threshold, measured precisely enough
-    INSUFFICIENT = "insufficient"  # too few rows for the effect estimate to be trusted
+    FAIL = "fail"  # a hard rule is broken (a schema, a contract, a floor, a burden not met)
+    ALERT = "alert"  # harm shown: an effect beyond its limit, measured precisely enough
+    INSUFFICIENT = "insufficient"  # not enough evidence either way; never counts as ok
     SKIPPED = "skipped"  # the check could not run (a missing column, no labels yet)
-    OK = "ok"
+    OK = "ok"  # the rule is met, or no harm shown
 
 
 SEVERITY = {
@@ -30,6 +42,13 @@ SEVERITY = {
     Verdict.INSUFFICIENT: 2,
     Verdict.SKIPPED: 1,
     Verdict.OK: 0,
+}
+MARKS = {
+    Verdict.FAIL: "FAIL",
+    Verdict.ALERT: "ALERT",
+    Verdict.INSUFFICIENT: "INSUFFICIENT",
+    Verdict.SKIPPED: "SKIPPED",
+    Verdict.OK: "PASS",
 }
 
 
@@ -48,7 +67,9 @@ class Evidence(_Frozen):
     changed, at these sample sizes. An effect counts (``exceeded``) only when it is above its
     threshold and ``trusted``: its noise floor is well below the threshold. An imprecise effect
     whose value plus floor stays below the threshold is trusted too: it rules the threshold out.
-    A p-value, where given, is for information only; no decision rests on it.
+    A one-sided confidence bound is evidence of its own, named for it (``..._lower_bound``),
+    whose value is the bound. A p-value, where given, is for information only; no decision
+    rests on it.
     """
 
     metric: str
@@ -118,13 +139,23 @@ def judge(
 
 
 class Check(_Frozen):
-    """One check on one column (or on the whole window when ``column`` is None)."""
+    """One rule on one subject (a column, when ``column`` is set): the verdict, why, and the
+    evidence it rests on."""
 
     check: str
     column: str | None = None
     verdict: Verdict
     reason: str
     evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def mark(self) -> str:
+        """The verdict as a line's tag: PASS, FAIL, ALERT, INSUFFICIENT or SKIPPED."""
+        return MARKS[self.verdict]
+
+    def __str__(self) -> str:
+        column = f" {self.column}" if self.column else ""
+        return f"[{self.mark}] {self.check}{column}: {self.reason}"
 
 
 def verdict_from(evidence: Iterable[Evidence]) -> tuple[Verdict, str]:
@@ -142,3 +173,21 @@ def verdict_from(evidence: Iterable[Evidence]) -> tuple[Verdict, str]:
         return Verdict.OK, "nothing to judge"
     largest = max(judged, key=lambda e: e.value / (e.threshold or 1))
     return Verdict.OK, f"largest effect: {largest.describe()}"
+
+
+C = TypeVar("C", bound=Check)
+
+
+class Decision(_Frozen, Generic[C]):
+    """What was decided and every check it rests on; a subclass says what is decided (promote,
+    roll back, which action) and which kind of check it holds."""
+
+    checks: tuple[C, ...] = ()
+
+    def named(self, name: str) -> C | None:
+        """The check called ``name``, if the decision has one."""
+        return next((c for c in self.checks if c.check == name), None)
+
+    def verdict_of(self, name: str) -> Verdict | None:
+        found = self.named(name)
+        return None if found is None else found.verdict
