@@ -179,7 +179,7 @@ def test_rollback_restores_the_previous_champion_everywhere(
     assert current is not None
     assert current != "1"
     decision = TriggerDecision(
-        week=11, model_version=current, action=Action.ROLLBACK, rules=(), rollback_to="1"
+        week=11, model_version=current, action=Action.ROLLBACK, checks=(), rollback_to="1"
     )
     try:
         after, event = rollback(ctx, 11, state, decision)
