@@ -101,13 +101,15 @@ def test_a_tolerance_too_loose_lets_the_harm_through(
     found = findings_for(write_params(tmp_path, segment=True, slice_tolerance=0.3), scores, "A")
     assert not found["A"].passed
     assert "gate.slice_tolerance 0.3 accepts that: set it below" in found["A"].advice
-    # One interval per decision: the advice quotes the seniors check's own, as the gate printed it.
+    # One interval per decision: the advice quotes the segment check's own, as the gate printed it.
     quoted = re.search(
         r"dAUC [-+]\d\.\d{4} \[95% CI [-+]\d\.\d{4}, [-+]\d\.\d{4}\]", found["A"].advice
     )
     assert quoted is not None
-    seniors = next(line for line in found["A"].render().splitlines() if "seniorcitizen=1" in line)
-    assert quoted[0] in seniors
+    segment = next(
+        line for line in found["A"].render().splitlines() if "paperlessbilling=No" in line
+    )
+    assert quoted[0] in segment
 
 
 def test_too_high_a_minimum_leaves_the_segment_ungated(
