@@ -1,6 +1,8 @@
 """Phase 2's commands are quiet by default: MLflow's store set-up lines go to the state dir's
 log file; ``MLOPS_LOG=debug`` or ``-v`` brings them back to the terminal. Real MLflow, a fresh
-store each time (its tables are created on first use, which MLflow announces at INFO)."""
+store each time. A new store is a copy of a migrated empty one, made once per temporary
+directory; each test gives the command a temporary directory of its own, so MLflow migrates that
+empty store and announces it at INFO."""
 
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ ANNOUNCEMENT = "Creating initial MLflow database tables"
 
 def history(state: Path, *flags: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "MLFLOW_"))}
+    fresh_tmp = state.parent / f"{state.name}-tmp"
+    fresh_tmp.mkdir()
+    clean["TMPDIR"] = str(fresh_tmp)  # no empty store made yet: MLflow migrates one and says so
     return subprocess.run(
         [sys.executable, "-m", "phase2_pipelines", *flags, "history"],
         cwd=PROJECT_ROOT,

@@ -229,17 +229,19 @@ def test_one_week_at_a_time_as_a_scheduler_runs_it(smoke_run: RunResult, tmp_pat
     assert weekly == whole
 
 
-def test_a_replica_left_on_an_old_version_is_caught(tmp_path: Path) -> None:
-    """From week 6 a second replica serves 30% of customers and never swaps: harmless while it
-    holds the champion, caught as version skew the week a newer champion serves."""
+def test_a_replica_left_on_an_old_version_is_caught(smoke_run: RunResult, tmp_path: Path) -> None:
+    """From the week the healthy smoke run promotes v2 (v1 still serving), a second replica serves
+    30% of customers and never swaps: harmless while it holds the champion, caught as version
+    skew the week a newer champion serves."""
     from phase5_capstone.faults import StaleReplica
 
-    stale = StaleReplica(start_week=6, share_percent=30)
+    first_promotion = of_kind(list(smoke_run.events), "promoted")[0].week
+    stale = StaleReplica(start_week=first_promotion, share_percent=30)
     result = run_scenario(smoke(faults=(stale,)), tmp_path)
     events = list(result.events)
     promoted = of_kind(events, "promoted")
     assert len(promoted) == 1
-    assert promoted[0].week >= 6  # promoted once the replica was pinned to v1
+    assert promoted[0].week >= stale.start_week  # promoted once the replica was pinned to v1
     skew = of_kind(events, "version_skew")
     assert skew
     assert skew[0].week == promoted[0].week + 1  # the first week the new champion serves

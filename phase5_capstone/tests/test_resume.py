@@ -90,7 +90,12 @@ def _versions(root: Path) -> list[str]:
 
 
 def _rollout_evidence(paths: RunPaths) -> dict[int, dict[str, object]]:
-    """Per rollout week: what the service counted, and each guardrail's last status."""
+    """Per rollout week: what the service counted, and which guardrails its last look breached.
+
+    Only breaches, not every status: a look is judged when its request count is reached, at most
+    every ``check_every_s``, on the evidence counted by then; on a loaded machine a look can run a
+    few calls later, so a guardrail's "insufficient" can read "ok" (the latency guardrail waits
+    for ``min_latency_calls``). A breach stops the rollout, and the events compare that."""
     found: dict[int, dict[str, object]] = {}
     for path in sorted(paths.root.glob(f"weeks/*/{ROLLOUT_FILE}")):
         status = json.loads(path.read_text())
@@ -100,7 +105,9 @@ def _rollout_evidence(paths: RunPaths) -> dict[int, dict[str, object]]:
         verdict = verdict or breach.get("verdict") or {}
         found[int(path.parent.name)] = {
             **{key: guardrails.get(key) for key in COUNTS},
-            "statuses": {c["check"]: c["verdict"] for c in verdict.get("checks", [])},
+            "breached": sorted(
+                c["check"] for c in verdict.get("checks", []) if c["verdict"] == "alert"
+            ),
         }
     return found
 
