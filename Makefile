@@ -137,7 +137,7 @@ phase2: data ## Phase 2: the gated DVC pipeline on the real data; prints the gat
 	$(PY) -m phase2_pipelines status
 
 .PHONY: check-phase2
-check-phase2: need-data ## Phase 2 exercise self-check: does your gate protect senior citizens? (reads, never repairs)
+check-phase2: need-data ## Phase 2 exercise self-check: does your gate protect customers billed on paper? (reads, never repairs)
 	$(PY) -m phase2_pipelines.lesson selfcheck
 
 # CI for models (.github/workflows/model.yml runs it on pull requests). Exit 1 on a regression;

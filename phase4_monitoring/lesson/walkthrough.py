@@ -3,9 +3,9 @@
 In its own state directory (``var/phase4``, beside the learner's phase 2 champion), it registers
 a champion trained on world weeks by phase 2's pipeline (once, at ``data.world.cutoff_week``:
 weeks 0-9 with the project's params), serves it with phase 3's service, and sends its first
-serving week (the one after the cutoff: week 14) clean and the five after it (15-19) from a
-world where a promotion moves customers onto two-year contracts and two-year customers start
-leaving. The weeks come from the served champion's own run, so they always follow its cutoff.
+serving week (the one after the cutoff: week 14 with the shipped params) clean and the five after
+it from a world where a promotion moves customers onto two-year contracts and two-year customers
+start leaving. The weeks come from the served champion's own run, so they always follow its cutoff.
 Each week: the service scores it
 and logs it; the monitor checks the logged week (drift table, CBPE estimate), labels released
 this week are scored (realized AUC), the gauges go to the exporter that Prometheus scrapes, and

@@ -1,7 +1,8 @@
 """The retraining trigger on real world weeks: each scenario gets the action it calls for.
 
 Every history is built by the real monitor (``replay.monitor_world``) from world weeks scored
-by a champion trained on world weeks 0-9, serving from week 14. Labels arrive 4 weeks late, so
+by a champion trained on world weeks 0-9, serving from week 14 (the week after params.yaml's
+cutoff_week; the tests read it there). Labels arrive 4 weeks late, so
 week 14's realized quality is known at week 18. The oracle is the scenario's design (which
 effect it switches on, from which week), not the trigger's code.
 """
@@ -16,6 +17,7 @@ import pytest
 
 from phase1_foundations.scenarios import ConceptDrift, Scenario
 from phase1_foundations.world import World
+from phase2_pipelines.params import load_params
 from phase2_pipelines.stats import FloatArray
 from phase4_monitoring.lesson.replay import (
     MonitoredWorld,
@@ -28,8 +30,9 @@ from phase4_monitoring.lesson.scenarios import phase4_scenarios
 from phase4_monitoring.params import MonitoringParams, TriggerParams
 from phase4_monitoring.triggers import Action, MonitoringHistory, TriggerDecision, decide_trigger
 
-FIRST = 14  # the champion's first serving week (trained at the end of week 13)
-DELAY = 4  # label_delay_weeks: week 14's labels are out at week 18
+WORLD = load_params().data.world
+FIRST = WORLD.first_serving_week  # the week after the champion's cutoff (params.yaml)
+DELAY = WORLD.label_delay_weeks  # week FIRST's labels are out DELAY weeks later
 CONTROL_SEEDS = range(2_000, 2_024)
 CONTROL_WEEKS = range(FIRST, FIRST + 26)
 
@@ -155,7 +158,7 @@ def test_harm_without_drift_retrains_on_the_realized_auc(
     story = stories["loyal_customers_leave"]  # concept drift: the features look the same
     for week in range(FIRST, FIRST + DELAY):
         assert story.at(week).action is Action.NONE  # nothing to see before labels arrive
-    decision = story.at(FIRST + DELAY)  # week 14's labels are out
+    decision = story.at(FIRST + DELAY)  # week FIRST's labels are out
     assert decision.action is Action.RETRAIN, decision.render()
     assert decision.rule("performance").action is Action.RETRAIN
     assert decision.rule("drift").action is Action.NONE  # the harm is not in the features
@@ -378,7 +381,7 @@ def test_labels_that_contradict_cbpe_mark_it_refuted_for_that_model(
 ) -> None:
     story = stories["loyal_customers_leave"]  # concept drift: the scores, and CBPE, look the same
     assert story.at(FIRST + DELAY - 1).cbpe_refuted is None  # no labels yet: nothing to refute
-    decision = story.at(FIRST + DELAY)  # week 14's labels are out
+    decision = story.at(FIRST + DELAY)  # week FIRST's labels are out
     assert decision.cbpe_refuted is not None, decision.render()
     assert "CBPE refuted for v1 by week 14's labels" in decision.cbpe_refuted
     estimate = decision.rule("estimate")
