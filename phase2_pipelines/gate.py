@@ -26,6 +26,7 @@ from phase2_pipelines.stats import (
     PairedDifference,
     paired_auc_difference,
     paired_brier_gain,
+    signed,
 )
 
 SUPERIORITY = "beats champion on roc_auc"
@@ -226,7 +227,7 @@ def _compare(
 def _bound_check(name: str, evidence: PairedDifference, bound: float, label: str) -> GateCheck:
     passed = evidence.low > bound
     relation = ">" if passed else "<="
-    detail = f"{evidence.render()}; lower bound {relation} {label} {bound + 0.0:+.4f}"  # no -0
+    detail = f"{evidence.render()}; lower bound {relation} {label} {signed(bound)}"
     return GateCheck.judged(name, passed, detail, evidence)
 
 

@@ -53,6 +53,7 @@ from phase2_pipelines.gate import (
     decide_promotion,
 )
 from phase2_pipelines.params import PipelineParams, load_params
+from phase2_pipelines.stats import signed
 from phase2_pipelines.train import model_structure
 from phase2_pipelines.workdir import SCORE_COLUMN, read_json
 
@@ -303,7 +304,7 @@ def classify(decision: GateDecision, margin: float) -> tuple[Recommendation, lis
         if overall is None:
             first = "no base model to compare with; the branch's clears the floors"
             return Recommendation.BETTER, [first]
-        shown = f"{overall.render()}, lower bound above margin {margin:+.4f}"
+        shown = f"{overall.render()}, lower bound above margin {signed(margin)}"
         return Recommendation.BETTER, [shown]
     failed = [c for c in decision.failures if c.check != SUPERIORITY]
     harms = [f"{c.check}: {c.reason}" for c in failed if c not in decision.slice_checks]
@@ -316,16 +317,16 @@ def classify(decision: GateDecision, margin: float) -> tuple[Recommendation, lis
     if overall is not None and overall.high < -margin:
         harms.insert(
             0,
-            f"worse overall: dAUC {overall.difference:+.4f} [{overall.confidence:.0%} CI"
-            f" {overall.low:+.4f}, {overall.high:+.4f}], upper bound below -margin"
-            f" {0.0 - margin:+.4f}",
+            f"worse overall: dAUC {signed(overall.difference)} [{overall.confidence:.0%} CI"
+            f" {signed(overall.low)}, {signed(overall.high)}], upper bound below -margin"
+            f" {signed(-margin)}",
         )
     if harms:
         return Recommendation.REGRESSION, harms
     assert overall is not None  # a decision without a comparison only fails on floors or sanity
     return Recommendation.NOT_BETTER, [
-        f"{overall.render()}: the interval holds no gain above margin {margin:+.4f} and no loss"
-        f" below {0.0 - margin:+.4f}"
+        f"{overall.render()}: the interval holds no gain above margin {signed(margin)} and no loss"
+        f" below {signed(-margin)}"
     ]
 
 
@@ -550,7 +551,7 @@ def _slices_section(report: ModelReport) -> list[str]:
         verdict = "pass" if check.passed else "**FAIL**"
         lines.append(
             f"| {_cell(name)} | yes: {verdict} | {evidence.champion:.4f} | {evidence.candidate:.4f}"
-            f" | {evidence.difference:+.4f} [{evidence.low:+.4f}, {evidence.high:+.4f}]"
+            f" | {signed(evidence.difference)} [{signed(evidence.low)}, {signed(evidence.high)}]"
             f" | {evidence.counts.positives} / {evidence.counts.negatives}"
             f" | lower bound {'>' if check.passed else '<='}"
             f" -{report.judge.gate.slice_tolerance} |"

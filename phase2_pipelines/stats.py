@@ -50,6 +50,12 @@ class ClassCounts:
         return f"n={self.n}: {self.positives} churners, {self.negatives} stayers"
 
 
+def signed(value: float, places: int = 4) -> str:
+    """``value`` with its sign, rounded first: a difference that rounds to zero reads +0.0000,
+    never -0.0000."""
+    return f"{round(value, places) + 0.0:+.{places}f}"
+
+
 SHOWN_AS = {"roc_auc_difference": "AUC", "brier_gain": "Brier gain"}  # rendered as "d" + this
 
 
@@ -84,8 +90,9 @@ class PairedDifference(Evidence):
     def render(self) -> str:
         """The difference, its interval and the class counts, in one line."""
         return (
-            f"d{self.shown_as} {self.difference:+.4f} [{self.confidence:.0%} CI {self.low:+.4f},"
-            f" {self.high:+.4f}] ({self.candidate:.4f} vs {self.champion:.4f};"
+            f"d{self.shown_as} {signed(self.difference)} [{self.confidence:.0%} CI"
+            f" {signed(self.low)}, {signed(self.high)}] ({self.candidate:.4f} vs"
+            f" {self.champion:.4f};"
             f" {self.counts.positives} churners, {self.counts.negatives} stayers)"
         )
 
@@ -97,8 +104,9 @@ class PairedDifference(Evidence):
             else "paired, normal interval of the per-row differences"
         )
         return (
-            f"d{self.shown_as} {self.difference:+.4f} [{self.confidence:.0%} CI {self.low:+.4f},"
-            f" {self.high:+.4f}], candidate {self.candidate:.4f} vs champion {self.champion:.4f}"
+            f"d{self.shown_as} {signed(self.difference)} [{self.confidence:.0%} CI"
+            f" {signed(self.low)}, {signed(self.high)}], candidate {self.candidate:.4f} vs"
+            f" champion {self.champion:.4f}"
             f" on the same {self.counts.render()}; {how}"
         )
 

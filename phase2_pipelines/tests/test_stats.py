@@ -225,3 +225,13 @@ def test_paired_delong_is_the_1988_formula() -> None:
     difference, se = paired_auc_delong(labels, a, b)
     assert difference == pytest.approx(roc_auc_score(labels, a) - roc_auc_score(labels, b))
     assert se == pytest.approx(delong_difference_se(labels, a, b), rel=1e-9)
+
+
+def test_a_difference_that_rounds_to_zero_has_no_minus_sign() -> None:
+    from phase2_pipelines.stats import signed
+
+    assert signed(-0.00004) == "+0.0000"  # the f-string alone prints "-0.0000"
+    assert f"{-0.00004:+.4f}" == "-0.0000"
+    assert signed(-0.00005001) == "-0.0001"
+    assert signed(0.0317) == "+0.0317"
+    assert signed(-0.25, places=2) == "-0.25"
