@@ -25,10 +25,11 @@ import math
 import os
 import re
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -341,6 +342,14 @@ def tasks(suite: dict[str, Any], seeds: int | None, only: Iterable[str] | None) 
     return found
 
 
+def quiet() -> None:
+    """Library log lines (MLflow's) go to ``<state>/logs/bench-policy.log`` in every worker (the
+    runs happen there): the terminal shows a line per run and the tables."""
+    from phase1_foundations.logs import configure_logging
+
+    configure_logging("bench-policy")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", type=Path, default=SUITE_FILE)
@@ -358,8 +367,19 @@ def main(argv: list[str] | None = None) -> int:
         f" {len(work)} runs on {args.workers} workers"
     )
     started = time.perf_counter()
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        runs = list(pool.map(run_one, work))
+    with ProcessPoolExecutor(
+        args.workers, mp_context=get_context("spawn"), initializer=quiet
+    ) as pool:
+        futures = [pool.submit(run_one, task) for task in work]
+        for done, future in enumerate(as_completed(futures), start=1):
+            run = future.result()
+            print(
+                f"{done}/{len(work)}: {run.scenario} seed {run.seed} {run.policy}: regret"
+                f" ${run.regret_usd:,.0f} ({run.seconds:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+        runs = [future.result() for future in futures]
     text = render(runs, policies)
     print(text)
     print(
