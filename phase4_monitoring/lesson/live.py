@@ -31,7 +31,7 @@ from phase1_foundations.settings import PROJECT_ROOT
 from phase4_monitoring.exporter import make_server
 
 LOCALHOST = "127.0.0.1"
-ALERTS_FILE = Path(__file__).resolve().parent / "alerts.yml"
+ALERTS_FILE = Path(__file__).resolve().parents[1] / "alerts.yml"  # the product's rules
 STARTUP_TIMEOUT_S = 120.0
 
 
