@@ -205,11 +205,11 @@ class BadChallenger:
 
 
 BAD_CHALLENGERS = (
-    BadChallenger("serving skew: tenure read in years", "score_skew_psi", skewed=True),
+    BadChallenger("serving skew (tenure read in years)", "score_skew_psi", skewed=True),
     BadChallenger(
-        "slow: ~400 ms a call",
+        "slow calls (~400 ms each)",
         "p95_latency_ms",
         Behaviour(latency_median_ms=400.0, latency_sigma=0.3),
     ),
-    BadChallenger("8% of calls failing", "error_rate", Behaviour(error_rate=0.08)),
+    BadChallenger("failing calls (8% of them)", "error_rate", Behaviour(error_rate=0.08)),
 )
