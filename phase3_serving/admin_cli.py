@@ -23,8 +23,9 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from phase2_pipelines.evidence import Check, Verdict
+from phase2_pipelines.evidence import Check, Evidence, Verdict
 from phase3_serving.config import ServingSettings
+from phase3_serving.guardrails import BUSINESS_VIEW
 
 EXIT_SERVICE = 1
 EXIT_TOKEN = 2
@@ -96,8 +97,10 @@ def render_rollout(rollout: dict[str, Any]) -> str:
         f"  rollout    {plan} (plan {rollout['plan_id']}, set by {rollout['source']}),"
         f" {challenger}",
         f"  evidence   {seen['requests']} challenger requests, {seen['errors']} failed,"
-        f" p95 {_ms(seen['p95_ms'])}, score shift (PSI) {_num(seen['score_shift_psi'])}"
-        f" against {seen['champion_scores']} champion scores",
+        f" p95 {_ms(seen['p95_ms'])}, score skew (PSI) {_num(seen.get('score_skew_psi'))}"
+        f" on {seen.get('probe_rows', 0)} probe rows",
+        f"  vs champion score shift (PSI) {_num(seen['score_shift_psi'])} against"
+        f" {seen['champion_scores']} champion scores ({BUSINESS_VIEW})",
     ]
     looks = rollout["looks"]
     schedule = ", ".join(str(n) for n in looks["schedule"])
@@ -112,6 +115,10 @@ def render_rollout(rollout: dict[str, Any]) -> str:
             f" {'BREACH' if breached else 'passed'} (alpha {looks['alpha_per_test']:.2g} per test)"
         )
         lines += [f"    {check.reason}" for check in checks]
+        lines += [
+            f"    {Evidence.model_validate(shown).describe()} ({BUSINESS_VIEW})"
+            for shown in last.get("reported", [])
+        ]
     breach = rollout["last_breach"]
     lines.append(f"  last breach {'none' if breach is None else breach['reason']}")
     return "\n".join(lines)

@@ -6,8 +6,9 @@ parts run on a background thread: a shadow challenger scores each queued batch i
 it would have answered it (so a slow one falls behind without holding anyone up; past
 ``shadow_max_pending_rows`` rows are logged without a shadow score, and counted), and a
 guardrail look, which reads and writes the shared evidence files, runs at most every
-``check_every_s``. The first shadow call of a challenger also scores, live, the rows it was
-evaluated on, for the skew check.
+``check_every_s``. Once per rollout plan (shadow or canary) the challenger also scores, live and
+on the background thread, the rows it was evaluated on (the probe), for the skew check; the
+thread runs jobs in order, so a look queued after the probe sees it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 
 from phase3_serving.guardrails import GuardrailDecision
 from phase3_serving.inference import CHALLENGER, CHAMPION, BatchScores, timed
+from phase3_serving.model import LoadedModel
 from phase3_serving.predlog import PredictionLog
 from phase3_serving.rollout import Rollout
 from phase3_serving.service_metrics import ServiceMetrics
@@ -66,6 +68,7 @@ class AfterResponse:
         self._observe_scores(result)
         challenger = result.challenger
         if self.rollout.active and challenger is not None:
+            self._maybe_probe(challenger)
             if result.canary is not None:
                 self.rollout.record_challenger(
                     result.canary.latency_ms, result.canary.rows, result.canary.scores
@@ -146,12 +149,6 @@ class AfterResponse:
                 if challenger is None or not self.rollout.shadowing:
                     self._append_log(item.rows, item.request_ids, item.result, None, None)
                     continue
-                if challenger.offline is not None and self.rollout.needs_probe(challenger.version):
-                    offline = challenger.offline
-                    probe, _ = await loop.run_in_executor(
-                        self.background, timed, challenger, offline.rows
-                    )
-                    self.rollout.record_probe(challenger.version, probe.scores, offline.scores)
                 result, elapsed_ms = await loop.run_in_executor(
                     self.background, timed, challenger, item.rows
                 )
@@ -172,6 +169,21 @@ class AfterResponse:
                 self.maybe_check()
         finally:
             self._shadowing = False
+
+    def _maybe_probe(self, challenger: LoadedModel) -> None:
+        """Queue the probe on the background thread (ahead of any look queued later), once per
+        plan; a challenger without offline scores has none, and its skew stays insufficient."""
+        if challenger.offline is None or not self.rollout.claim_probe(challenger.version):
+            return
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(self.background, self._probe, challenger)
+        done.add_done_callback(_log_failure)
+
+    def _probe(self, challenger: LoadedModel) -> None:
+        offline = challenger.offline
+        assert offline is not None  # checked before it was queued
+        live, _ = timed(challenger, offline.rows)
+        self.rollout.record_probe(challenger.version, live.scores, offline.scores)
 
     # ---- guardrails --------------------------------------------------------------------------
 
@@ -201,6 +213,11 @@ class AfterResponse:
             logger.exception("guardrail check failed")
         finally:
             self._checking = False
+
+
+def _log_failure(done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        logger.error("probe failed", exc_info=done.exception())
 
 
 def spawn(tasks: set[asyncio.Task[None]], coroutine: Coroutine[Any, Any, None]) -> None:

@@ -14,31 +14,36 @@ challenger is within its limit", and each counts the unit that fails independent
   give no verdict at all ("insufficient", never "breach"): the first calls of a freshly loaded
   model are slow for reasons that are not independent draws (warm-up), and a p95 of fewer than
   20 calls is their maximum.
-- **score**, which differs by stage:
-  - in the *shadow*, ``score_skew_psi``: the challenger's live scores against its own offline
-    scores on the same rows (the rows phase 2 evaluated it on, scored again through the live
-    path). Skew, not change: a challenger that scores as it did offline passes however far it
-    moved from the champion, since moving is what a retrain is for (the gate judged that).
-  - in the *canary*, ``score_shift_psi``: the challenger's scores against the champion's, the
-    business view (how differently the two would treat customers). The two serve *different*
-    customers, so their histograms differ by sampling alone: ``n_eff * PSI``
-    (``n_eff = n1 n2 / (n1 + n2)``) is about chi-square with ``bins - 1`` degrees of freedom
-    when nothing changed, and noncentral (``n_eff * true PSI``) otherwise; the test asks whether
-    the true PSI exceeds the limit. The skew check uses the same test, conservatively (paired
-    scores vary less than two samples). The PSI is phase 2's, with its one rule for empty
-    bins, so the canary and the monitor get the same number from the same bins.
+- **score skew** (``score_skew_psi``), the same in the shadow and in the canary: the
+  challenger's live scores against its own offline scores on the same rows (the *probe*: the
+  rows phase 2 evaluated it on, scored again through the live path, once per rollout plan, off
+  the request path). Skew, not change: a challenger that scores as it did offline passes however
+  far it moved from the champion, since moving is what a retrain is for, and the gate already
+  judged that move on labels. A serving package that computes a feature differently from
+  training does not pass. The test asks whether the true PSI exceeds the limit: ``n_eff * PSI``
+  (``n_eff = n1 n2 / (n1 + n2)``) is about chi-square with ``bins - 1`` degrees of freedom when
+  the two histograms come from one distribution, noncentral (``n_eff * true PSI``) otherwise;
+  the test is conservative here (paired scores vary less than two samples). The PSI is phase
+  2's, with its one rule for empty bins, so the canary and the monitor get the same number from
+  the same bins.
+
+The canary also computes the *business view*, ``score_shift_psi``: the challenger's scores
+against the champion's, how differently the two treat customers. It is reported (in the status
+and in every look, as evidence with no threshold), never a rollback reason: a recalibration of a
+miscalibrated champion *must* move scores far from it, and a guardrail on that distance rolled
+back every such fix the gate had passed on labels.
 
 Each look is a ``GuardrailDecision`` of ``GuardrailCheck``s in phase 2's vocabulary: a verdict
 (``ok``, ``alert`` for a breach, or ``insufficient``), the reason, and as evidence the estimate
 and its lower bound, each with its limit and n.
 
 A rollout is rolled back only when a guardrail's lower confidence bound is beyond its limit. The
-error budget ``alpha`` is split by Bonferroni over every (look, guardrail) pair, so a challenger
-*exactly at* the limits is rolled back with probability at most ``alpha`` over the whole
-schedule; a healthy one, well inside them, far less often. After the last look the guardrails
-have passed and stop testing. The limits are effect sizes (how bad is too bad), ``alpha`` and the
-schedule say how sure we must be: all of them are decision numbers (``params.yaml``,
-``serving.guardrails``).
+error budget ``alpha`` is split by Bonferroni over every (look, tested guardrail) pair (the
+business view is not tested, so it takes no share), so a challenger *exactly at* the limits is
+rolled back with probability at most ``alpha`` over the whole schedule; a healthy one, well
+inside them, far less often. After the last look the guardrails have passed and stop testing.
+The limits are effect sizes (how bad is too bad), ``alpha`` and the schedule say how sure we
+must be: all of them are decision numbers (``params.yaml``, ``serving.guardrails``).
 """
 
 from __future__ import annotations
@@ -62,8 +67,9 @@ from phase2_pipelines.stats import (
 from phase3_serving.params import GuardrailParams, load_serving_params
 
 ERROR_RATE, LATENCY = "error_rate", "p95_latency_ms"
-SHIFT, SKEW = "score_shift_psi", "score_skew_psi"  # the canary's score check, the shadow's
-GUARDRAILS_PER_LOOK = 3  # errors, latency and one score check (skew in shadow, shift in canary)
+SHIFT, SKEW = "score_shift_psi", "score_skew_psi"  # the business view (reported), the score test
+GUARDRAILS_PER_LOOK = 3  # what is tested at each look, in either stage: errors, latency, skew
+BUSINESS_VIEW = "business view, challenger vs champion: reported, not a rollback reason"
 DIFFERS = 1e-6  # a live score this far from its offline score is a different score, not rounding
 LATENCY_QUANTILE = 0.95  # the guardrail is on the p95: at most 5% of calls may exceed the limit
 SLOW_CALLS = "slow_call_share"  # what the latency guardrail tests: calls slower than the limit
@@ -114,20 +120,20 @@ class GuardrailPolicy:
     def check(
         self, seen: Observations, look: int, stage: Stage = Stage.CANARY
     ) -> GuardrailDecision:
-        """Test every guardrail of ``stage`` (the canary's by default) on what was ``seen``."""
+        """Test every guardrail on what was ``seen``; a canary's look also reports how far the
+        challenger's scores are from the champion's (never a breach)."""
         alpha = self.alpha_per_test
-        score = (
-            _skew_check(seen, self.max_score_shift, alpha)
-            if stage == Stage.SHADOW
-            else _shift_check(seen, self.max_score_shift, alpha)
-        )
         checks = (
             _error_check(seen, self.max_error_rate, alpha),
             _latency_check(seen, self.max_p95_ms, self.min_latency_calls, alpha),
-            score,
+            _skew_check(seen, self.max_score_shift, alpha),
         )
         return GuardrailDecision(
-            look=look + 1, of=len(self.looks), requests=seen.requests, checks=checks
+            look=look + 1,
+            of=len(self.looks),
+            requests=seen.requests,
+            checks=checks,
+            reported=_business_view(seen) if stage is Stage.CANARY else (),
         )
 
 
@@ -224,7 +230,7 @@ class Observations(BaseModel):
         return float(np.sqrt(edges[bucket - 1] * edges[bucket]))
 
     def psi(self) -> float:
-        """The canary's score shift: challenger against champion, on the score bins."""
+        """The business view: the challenger's scores against the champion's, on the bins."""
         return bin_psi(self.challenger_bins, self.champion_bins)
 
     def summary(self) -> dict[str, float | int | None]:
@@ -291,11 +297,13 @@ class GuardrailCheck(Check):
 
 
 class GuardrailDecision(Decision[GuardrailCheck]):
-    """One look: every guardrail of the stage, on the observations pooled from every worker."""
+    """One look: every guardrail, tested on the observations pooled from every worker, and
+    (``reported``, in a canary) the business view, as evidence without a threshold."""
 
     look: int  # 1-based
     of: int
     requests: int
+    reported: tuple[Evidence, ...] = ()  # BUSINESS_VIEW: never a rollback reason
 
     @property
     def breach(self) -> GuardrailCheck | None:
@@ -402,20 +410,17 @@ def _psi_check(
     )
 
 
-def _shift_check(seen: Observations, limit: float, alpha: float) -> GuardrailCheck:
-    """The canary's business view: how differently from the champion it scores customers."""
-    return _psi_check(
-        SHIFT,
-        "business view, challenger vs champion",
-        np.asarray(seen.champion_bins, dtype=float),
-        np.asarray(seen.challenger_bins, dtype=float),
-        limit,
-        alpha,
-    )
+def _business_view(seen: Observations) -> tuple[Evidence, ...]:
+    """How differently from the champion the canary scores its customers: reported, not judged
+    (no threshold), so it can never roll a challenger back."""
+    challenger, champion = sum(seen.challenger_bins), sum(seen.champion_bins)
+    if not challenger or not champion:
+        return ()
+    return (Evidence(metric=SHIFT, value=seen.psi(), n=challenger, n_reference=champion),)
 
 
 def _skew_check(seen: Observations, limit: float, alpha: float) -> GuardrailCheck:
-    """The shadow's skew check: live against offline scores of the same rows."""
+    """The score test, in either stage: live against offline scores of the same rows."""
     check = _psi_check(
         SKEW,
         "skew, challenger live vs its own offline scores on the same rows",
@@ -427,8 +432,9 @@ def _skew_check(seen: Observations, limit: float, alpha: float) -> GuardrailChec
     if not seen.probed:
         return check.model_copy(
             update={
-                "reason": f"{SKEW}: insufficient, the challenger's run has no offline scores to"
-                " compare with (registered before phase 2 logged them)"
+                "reason": f"{SKEW}: insufficient, no probe yet: the challenger's live scores on"
+                " its offline rows are still being computed, or its run has no offline scores"
+                " (registered before phase 2 logged them)"
             }
         )
     differing = (

@@ -4,9 +4,10 @@
 - **Canary**: a share of customers, chosen by a stable hash of the customer id (so a customer
   always sees the same model), is served by the challenger.
 - **Guardrails** (``guardrails.py``): tested at a fixed schedule of looks; a breach ends the
-  rollout and the challenger is retired in the registry, with the evidence. The shadow's score
-  check is skew (live against offline scores of the same rows); the canary's compares with the
-  champion (the business view).
+  rollout and the challenger is retired in the registry, with the evidence. In both stages the
+  score check is skew (live against offline scores of the same rows, the *probe*, scored once
+  per plan); the canary also reports how far it scores from the champion (the business view),
+  which is never a rollback reason.
 
 The plan is shared by every worker: it lives in ``<state>/rollout/plan.json``, written
 atomically, and each worker re-reads it when the file changes (``shared.py``). The evidence is
@@ -44,6 +45,7 @@ class Rollout:
         self.challenger_version: str | None = None
         self.observed = Observations.empty(policy)
         self.looks_done = 0
+        self.probe_claimed: str | None = None  # the key whose probe is running or done
         self.lock = threading.Lock()
 
     # ---- the plan ---------------------------------------------------------------------------
@@ -116,10 +118,16 @@ class Rollout:
         with self.lock:
             self.observed.record_champion(scores)
 
-    def needs_probe(self, version: str) -> bool:
-        """Whether the shadow of ``version`` still has to score its offline rows live."""
+    def claim_probe(self, version: str) -> bool:
+        """Whether this worker should now score ``version``'s offline rows live: once per plan
+        and challenger (a second call while the first probe runs says no)."""
         with self.lock:
-            return version == self.challenger_version and not self.observed.probed
+            if version != self.challenger_version or self.observed.probed:
+                return False
+            if self.probe_claimed == self.key:
+                return False
+            self.probe_claimed = self.key
+            return True
 
     def record_probe(self, version: str, live: np.ndarray, offline: np.ndarray) -> None:
         with self.lock:

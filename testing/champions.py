@@ -8,6 +8,9 @@ Each is a real sklearn pipeline, trained on the real data, registered by phase 2
   the log is -inf and ``predict_proba`` raises.
 - ``slow_pipeline``: the linear pipeline behind a step that waits ``SLOW_CALL_S`` per call, as a
   model that is slow whatever the batch size would.
+- ``register_skewed``: a healthy model whose serving package reads a feature in other units
+  (training-serving skew): phase 2 evaluated the pipeline training fitted, the registry holds it
+  behind a rescaling step, as phase 5's ``serving_skew`` fault ships it.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
@@ -99,6 +104,51 @@ def register(
         return stages.run_pipeline(staged, work, settings, window).version
     with training_with(builder):
         return stages.run_pipeline(staged, work, settings, window).version
+
+
+class Rescale(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Multiplies ``column`` by ``factor``: serving-side preprocessing training never had."""
+
+    def __init__(self, column: str = "", factor: float = 1.0) -> None:
+        self.column = column
+        self.factor = factor
+
+    def fit(self, features: pd.DataFrame, labels: object = None) -> Rescale:
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def transform(self, features: pd.DataFrame) -> pd.DataFrame:
+        out = features.copy()
+        out[self.column] = out[self.column].to_numpy(dtype=np.float64) * self.factor
+        return out
+
+
+def register_skewed(
+    settings: Settings,
+    params: PipelineParams,
+    name: str,
+    window: tuple[pd.DataFrame, pd.DataFrame],
+    column: str,
+    factor: float,
+) -> str:
+    """Phase 2's stages up to the gate on the pipeline training fitted (so its offline scores
+    are right), then the registry gets it behind ``Rescale(column, factor)``; its version. The
+    ``window`` must differ from the champion's: a model identical to it registers nothing."""
+    work = workdir(settings, name)
+    staged = params.model_copy(
+        update={"registry": params.registry.model_copy(update={"promote_to": "challenger"})}
+    )
+    stages.ingest(staged, work, settings, window)
+    stages.validate(work, settings)
+    stages.train(staged, work)
+    stages.evaluate(staged, work)
+    stages.gate(staged, work, settings)
+    fitted = joblib.load(work.train / "model.joblib")
+    packaged = Pipeline([("skew", Rescale(column, factor)), *fitted.steps])
+    joblib.dump(packaged, work.train / "model.joblib")
+    return stages.register(staged, work, settings).version
 
 
 def make_champion(params: PipelineParams, version: str) -> None:

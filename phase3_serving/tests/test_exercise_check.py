@@ -1,9 +1,10 @@
 """`make check-phase3` fails on the exercise's broken states and passes on the fixed one.
 
 The exercise breaks the guardrails two ways, in a copy of params.yaml the check is pointed at
-(``MLOPS_SERVING_PARAMS_FILE``): a score-shift limit so loose that a model trained on noise gets
-through, and one so tight that healthy challengers are rolled back. Each failure must say what
-to change.
+(``MLOPS_SERVING_PARAMS_FILE``): a score-skew limit so loose that a serving package reading
+tenure in years gets through, and a latency limit so tight that healthy challengers are rolled
+back. Each failure must say what to change. A tight skew limit passes: a healthy challenger
+scores live exactly as it did offline, so there is no noise for that limit to be inside.
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ from phase2_pipelines.params import PARAMS_FILE
 
 pytestmark = pytest.mark.slow
 PARAMS_ENV = "MLOPS_SERVING_PARAMS_FILE"
-LIMIT = "serving.guardrails.max_score_shift"
+SKEW_LIMIT = "serving.guardrails.max_score_shift"
+LATENCY_LIMIT = "serving.guardrails.max_p95_ms"
 
 
-def with_score_shift(directory: Path, limit: str) -> Path:
-    """The lesson's sed: params.yaml with another score-shift limit."""
-    edit = f"s/max_score_shift: 0.25/max_score_shift: {limit}/"
+def with_limit(directory: Path, name: str, old: str, new: str) -> Path:
+    """The lesson's sed: params.yaml with another limit ``name``."""
+    edit = f"s/{name}: {old}/{name}: {new}/"
     done = subprocess.run(
         ["sed", edit, str(PARAMS_FILE)], capture_output=True, text=True, check=True
     )
-    assert f"max_score_shift: {limit} " in done.stdout  # the lesson's edit still applies
+    assert f"{name}: {new} " in done.stdout  # the lesson's edit still applies
     path = directory / "params.yaml"
     path.write_text(done.stdout)
     return path
@@ -54,16 +56,24 @@ def test_fixed_state_passes() -> None:
 
 
 def test_a_loose_limit_fails_and_says_what_to_change(tmp_path: Path) -> None:
-    done = check_phase3(with_score_shift(tmp_path, "10"))
+    done = check_phase3(with_limit(tmp_path, "max_score_shift", "0.25", "10"))
     assert done.returncode != 0
-    assert "shuffled labels kept serving in 20 of 20 canaries" in done.stdout
-    assert f"lower {LIMIT} (now 10" in done.stdout
+    assert "serving skew (tenure read in years) kept serving in 20 of 20 canaries" in done.stdout
+    assert "score_skew_psi" in done.stdout  # its evidence at the last look
+    assert f"lower {SKEW_LIMIT} (now 10" in done.stdout
     assert "Traceback" not in done.stdout
 
 
 def test_a_limit_inside_the_noise_fails_and_says_what_to_change(tmp_path: Path) -> None:
-    done = check_phase3(with_score_shift(tmp_path, "0.01"))
+    done = check_phase3(with_limit(tmp_path, "max_p95_ms", "250.0", "5.0"))
     assert done.returncode != 0
     assert "healthy challengers" in done.stdout
-    assert f"Raise {LIMIT}" in done.stdout
-    assert "score_shift_psi fired" in done.stdout
+    assert f"Raise {LATENCY_LIMIT} (now 5" in done.stdout
+    assert "p95_latency_ms fired" in done.stdout
+
+
+def test_a_tight_skew_limit_passes_there_is_no_noise_to_be_inside(tmp_path: Path) -> None:
+    done = check_phase3(with_limit(tmp_path, "max_score_shift", "0.25", "0.01"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "check-phase3: PASS" in done.stdout
+    assert "max_score_shift=0.01" in done.stdout  # it really read the tight limit

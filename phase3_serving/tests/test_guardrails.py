@@ -12,7 +12,14 @@ from pydantic import ValidationError
 from phase2_pipelines.evidence import Verdict
 from phase2_pipelines.params import PARAMS_FILE
 from phase2_pipelines.stats import clopper_pearson_lower_bound
-from phase3_serving.guardrails import GuardrailPolicy, Observations, Stage, bin_psi
+from phase3_serving.guardrails import (
+    BUSINESS_VIEW,
+    GUARDRAILS_PER_LOOK,
+    GuardrailPolicy,
+    Observations,
+    Stage,
+    bin_psi,
+)
 from phase3_serving.params import params_problem
 from phase3_serving.tests.conftest import guardrail_params
 
@@ -27,7 +34,17 @@ POLICY = GuardrailPolicy(
 )
 
 
-def _evidence(errors: int, latency_ms: float, shifted: bool, calls: int = 20) -> Observations:
+def _evidence(
+    errors: int,
+    latency_ms: float,
+    shifted: bool,
+    calls: int = 20,
+    skewed: bool = False,
+    probed: bool = True,
+) -> Observations:
+    """Challenger calls beside champion scores; ``shifted``: its scores sit far from the
+    champion's; ``probed``: its offline rows were scored live, and ``skewed``: they landed
+    elsewhere than offline."""
     rng = np.random.default_rng(1)
     evidence = Observations.empty(POLICY)
     evidence.record_champion(rng.beta(2, 5, 2_000))
@@ -35,6 +52,9 @@ def _evidence(errors: int, latency_ms: float, shifted: bool, calls: int = 20) ->
         scores = np.full(10, 0.27) if shifted else rng.beta(2, 5, 10)
         failed = 10 if n < errors else 0
         evidence.record_challenger(POLICY, latency_ms, 10, scores[failed:])
+    offline = rng.beta(2, 5, 1_000)
+    if probed:
+        evidence.record_probe(np.clip(offline * 2.2, 0.0, 1.0) if skewed else offline, offline)
     return evidence
 
 
@@ -44,7 +64,7 @@ def test_params_hold_the_limits_the_schedule_and_the_bins(tmp_path: Path) -> Non
     assert policy.looks == tuple(raw["looks"])
     assert policy.alpha_per_test == pytest.approx(
         raw["alpha"] / (len(raw["looks"]) * 3)
-    )  # Bonferroni
+    )  # Bonferroni over the three tested guardrails
     assert policy.max_error_rate == raw["max_error_rate"]
     assert policy.max_p95_ms == raw["max_p95_ms"]
     assert policy.max_score_shift == raw["max_score_shift"]
@@ -91,24 +111,26 @@ def test_evidence_from_several_workers_adds_up() -> None:
     assert Observations.model_validate_json(pooled.model_dump_json()) == pooled  # shareable
 
 
+@pytest.mark.parametrize("stage", [Stage.CANARY, Stage.SHADOW])
 @pytest.mark.parametrize(
-    ("errors", "latency", "shifted", "fired"),
+    ("errors", "latency", "skewed", "fired"),
     [
         (0, 5.0, False, None),
         (6, 5.0, False, "error_rate"),  # 6 of 20 calls failed: beyond 2% even at n=20
         (0, 80.0, False, "p95_latency_ms"),
-        (0, 5.0, True, "score_shift_psi"),
+        (0, 5.0, True, "score_skew_psi"),
     ],
 )
 def test_each_guardrail_fires_on_its_own_with_its_evidence(
-    errors: int, latency: float, shifted: bool, fired: str | None
+    errors: int, latency: float, skewed: bool, fired: str | None, stage: Stage
 ) -> None:
-    verdict = POLICY.check(_evidence(errors, latency, shifted), look=0)
+    verdict = POLICY.check(_evidence(errors, latency, False, skewed=skewed), 0, stage)
     breach = verdict.breach
     assert (breach.check if breach else None) == fired
     assert verdict.look == 1
     assert verdict.of == 3
     assert verdict.requests == 200
+    assert len(verdict.checks) == GUARDRAILS_PER_LOOK  # what Bonferroni splits alpha over
     for check in verdict.checks:  # every check reports estimate, bound, limit and n
         assert check.estimate is not None
         assert check.bound is not None
@@ -177,50 +199,76 @@ def test_five_slow_warm_up_calls_among_twenty_do_not_roll_back() -> None:
 
 
 def _probed(live: np.ndarray, offline: np.ndarray) -> Observations:
-    evidence = _evidence(0, 5.0, True)  # its scores are far from the champion's
+    evidence = _evidence(0, 5.0, True, probed=False)  # its scores are far from the champion's
     evidence.record_probe(live, offline)
     return evidence
 
 
-def test_a_shadow_that_scores_as_it_did_offline_passes_however_far_it_moved() -> None:
+@pytest.mark.parametrize("stage", [Stage.SHADOW, Stage.CANARY])
+def test_a_challenger_that_scores_as_it_did_offline_passes_however_far_it_moved(
+    stage: Stage,
+) -> None:
     """Skew, not change: the challenger's live scores equal its offline ones on the same rows,
-    so the shadow passes, though the same evidence in a canary (against the champion) fails."""
+    so it passes in either stage, though its scores are far from the champion's."""
     offline = np.random.default_rng(4).beta(2, 5, 2_000)
     evidence = _probed(offline + 1e-12, offline)
-    shadow = POLICY.check(evidence, 0, Stage.SHADOW)
-    assert shadow.breach is None
-    skew = shadow.named("score_skew_psi")
+    verdict = POLICY.check(evidence, 0, stage)
+    assert verdict.breach is None
+    skew = verdict.named("score_skew_psi")
     assert skew is not None
     assert skew.verdict is Verdict.OK
     assert skew.estimate is not None
     assert skew.estimate.value == pytest.approx(0.0, abs=1e-9)
     assert "0 of 2000 rows differ" in skew.reason
-    assert "score_shift_psi" not in {c.check for c in shadow.checks}
+    assert "score_shift_psi" not in {c.check for c in verdict.checks}  # never a tested check
+    assert bin_psi(evidence.challenger_bins, evidence.champion_bins) > 1.0  # far indeed
+
+
+def test_the_canary_reports_the_business_view_and_never_rolls_back_on_it() -> None:
+    """Challenger vs champion is evidence without a threshold, in a canary's look only."""
+    evidence = _evidence(0, 5.0, True)
     canary = POLICY.check(evidence, 0, Stage.CANARY)
-    assert canary.breach is not None
-    assert canary.breach.check == "score_shift_psi"  # the business view, in the canary
-    assert "challenger vs champion" in canary.breach.reason
+    assert canary.breach is None
+    (shift,) = canary.reported
+    assert shift.metric == "score_shift_psi"
+    assert shift.value == pytest.approx(bin_psi(evidence.challenger_bins, evidence.champion_bins))
+    assert shift.value > 10 * POLICY.max_score_shift
+    assert shift.threshold is None  # reported, not judged
+    assert not shift.exceeded
+    assert (shift.n, shift.n_reference) == (200, 2_000)
+    assert "reported, not a rollback reason" in BUSINESS_VIEW
+    assert canary.to_dict()["reported"][0]["metric"] == "score_shift_psi"  # in the look's record
+    assert POLICY.check(evidence, 0, Stage.SHADOW).reported == ()  # the shadow serves no one
 
 
-def test_a_shadow_whose_live_scores_differ_from_its_offline_ones_is_stopped() -> None:
+@pytest.mark.parametrize("stage", [Stage.SHADOW, Stage.CANARY])
+def test_a_challenger_whose_live_scores_differ_from_its_offline_ones_is_stopped(
+    stage: Stage,
+) -> None:
     """Training-serving skew: the same rows, scored live, land elsewhere."""
     offline = np.random.default_rng(5).beta(2, 5, 2_000)
     live = np.clip(offline * 2.2, 0.0, 1.0)
-    verdict = POLICY.check(_probed(live, offline), 0, Stage.SHADOW)
+    verdict = POLICY.check(_probed(live, offline), 0, stage)
     assert verdict.breach is not None
     assert verdict.breach.check == "score_skew_psi"
     assert "own offline scores" in verdict.breach.reason
 
 
-def test_a_shadow_without_offline_scores_is_insufficient_not_passed() -> None:
-    verdict = POLICY.check(_evidence(0, 5.0, False), 0, Stage.SHADOW)
+@pytest.mark.parametrize("stage", [Stage.SHADOW, Stage.CANARY])
+def test_no_probe_is_insufficient_not_passed(stage: Stage) -> None:
+    evidence = _evidence(0, 5.0, True, probed=False)  # no offline scores, or the probe runs
+    verdict = POLICY.check(evidence, 0, stage)
     assert verdict.verdict_of("score_skew_psi") is Verdict.INSUFFICIENT
+    assert "no probe yet" in str(verdict.named("score_skew_psi"))
     assert verdict.breach is None
 
 
 def test_the_probe_is_one_copy_however_many_workers_report_it() -> None:
     offline = np.random.default_rng(6).beta(2, 5, 500)
-    a, b = _probed(offline, offline), _probed(offline, offline)
+    a, b = Observations.empty(POLICY), Observations.empty(POLICY)
+    for part in (a, b):
+        part.record_challenger(POLICY, 5.0, 10, offline[:10])
+        part.record_probe(offline, offline)
     pooled = Observations.pooled([a, b], POLICY)
     assert sum(pooled.offline_bins) == 500
     assert pooled.calls == a.calls + b.calls

@@ -1,8 +1,10 @@
-"""Rollout against the real service: a bad challenger's canary is rolled back with its evidence;
-a slow challenger in shadow never delays the champion's answers; both scores are logged."""
+"""Rollout against the real service: a skewed challenger's canary (its package reads tenure in
+years) is rolled back with its evidence; a slow challenger in shadow never delays the champion's
+answers; both scores are logged."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ from phase3_serving.tests.conftest import (
     registered_pipeline,
 )
 from phase3_serving.tests.test_service import request_rows
-from testing.champions import SLOW_CALL_S, register, slow_pipeline
+from testing.champions import SLOW_CALL_S, register, register_skewed, slow_pipeline
 from testing.server import Server, admin_headers, metric, running_server
 
 pytestmark = pytest.mark.slow
@@ -42,13 +44,22 @@ def bad_challenger(trained: Trained) -> str:
 
 
 @pytest.fixture(scope="module")
+def skewed_challenger(trained: Trained) -> str:
+    """Trained (on 90% of the rows: another model than the champion) and evaluated as usual,
+    served with tenure in years: it answers 200 OK, with scores elsewhere than evaluated."""
+    splits = load_telco(trained.settings)
+    window = (splits.train.sample(frac=0.9, random_state=0), splits.test)
+    return register_skewed(trained.settings, trained.params, "skewed", window, "tenure", 1 / 12)
+
+
+@pytest.fixture(scope="module")
 def slow_challenger(trained: Trained) -> str:
     return register(trained.settings, trained.params, "slow", slow_pipeline)
 
 
 @pytest.fixture
-def canary_server(trained: Trained, bad_challenger: str, tmp_path: Path) -> Iterator[Server]:
-    Registry(trained.params.registry.model_name).stage_challenger(bad_challenger, "canary test")
+def canary_server(trained: Trained, skewed_challenger: str, tmp_path: Path) -> Iterator[Server]:
+    Registry(trained.params.registry.model_name).stage_challenger(skewed_challenger, "canary")
     with running_server(
         trained.settings.model_copy(update={"state_dir": tmp_path / "state"}),
         tmp_path / "server.log",
@@ -59,8 +70,8 @@ def canary_server(trained: Trained, bad_challenger: str, tmp_path: Path) -> Iter
         yield server
 
 
-def test_bad_challenger_is_rolled_back_by_the_guardrail_with_its_evidence(
-    canary_server: Server, trained: Trained, bad_challenger: str
+def test_a_skewed_challenger_is_rolled_back_by_the_guardrail_with_its_evidence(
+    canary_server: Server, trained: Trained, skewed_challenger: str
 ) -> None:
     url, registry = canary_server.url, Registry(trained.params.registry.model_name)
     routes: Counter[str] = Counter()
@@ -73,30 +84,36 @@ def test_bad_challenger_is_rolled_back_by_the_guardrail_with_its_evidence(
             routes[response.json()["routed_to"]] += 1
     assert set(statuses) == {200}, statuses  # the canary never failed a request
     assert routes["challenger"] >= 60  # the canary really served customers: a look was due
+    assert skewed_challenger != trained.champion.version
     deadline = time.monotonic() + 30
     while registry.version_for(CHALLENGER) is not None and time.monotonic() < deadline:
         time.sleep(0.2)
     plan = httpx.get(f"{url}/admin/rollout", headers=admin_headers()).json()
-    assert plan["mode"] == "off"
+    assert plan["mode"] == "off", json.dumps(plan)
     assert plan["source"] == "guardrail"
     breach = plan["last_breach"]
-    assert breach["challenger_version"] == bad_challenger
-    assert "score_shift_psi" in breach["reason"]
+    assert breach["challenger_version"] == skewed_challenger
+    assert "score_skew_psi" in breach["reason"]
     assert "lower bound" in breach["reason"]  # the evidence: estimate, bound, limit, n
-    shift = GuardrailDecision.model_validate(breach["verdict"]).named("score_shift_psi")
-    assert shift is not None
-    assert shift.breached
-    assert shift.bound is not None
-    assert shift.bound.value > shift.bound.threshold == 0.25
-    assert shift.bound.n >= 60
+    verdict = GuardrailDecision.model_validate(breach["verdict"])
+    skew = verdict.named("score_skew_psi")
+    assert skew is not None
+    assert skew.breached
+    assert skew.bound is not None
+    assert skew.bound.value > skew.bound.threshold == 0.25
+    assert skew.bound.n == len(load_telco().test)  # the probe: the holdout phase 2 evaluated
+    (business,) = verdict.reported  # the business view, reported beside the tests
+    assert business.metric == "score_shift_psi"
+    assert business.threshold is None
+    assert business.n >= 60
     assert registry.version_for(CHALLENGER) is None  # retired in the registry
     assert registry.version_for(CHAMPION) == trained.champion.version  # champion untouched
     retired = [e for e in registry.history() if e.action == "retired"]
-    assert retired[-1].version == bad_challenger
-    assert "score_shift_psi" in retired[-1].reason  # the reason is recorded
+    assert retired[-1].version == skewed_challenger
+    assert "score_skew_psi" in retired[-1].reason  # the reason is recorded
     after = [httpx.post(f"{url}/v1/predict", json=row).json()["routed_to"] for row in rows[:50]]
     assert set(after) == {"champion"}  # everyone is back on the champion
-    rollbacks = metric(url, "churn_api_canary_rollbacks_total", reason="score_shift_psi")
+    rollbacks = metric(url, "churn_api_canary_rollbacks_total", reason="score_skew_psi")
     assert rollbacks == 1
 
 

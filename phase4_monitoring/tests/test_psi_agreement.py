@@ -1,9 +1,9 @@
-"""The canary (phase 3's score-shift guardrail) and the monitor (phase 4's drift check) give the
-same PSI from the same bins, empty bins included.
+"""The canary (phase 3's score-skew guardrail and its reported business view) and the monitor
+(phase 4's drift check) give the same PSI from the same bins, empty bins included.
 
 They once smoothed empty bins differently (half a count added to every bin, against an empty
 share read as 0.0001), so the same histograms gave two numbers. Each side is run down its own
-path here: the guardrail from the counts its workers record to the evidence of its verdict, the
+path here: the guardrail from the counts its workers record to the evidence of its look, the
 monitor from the shares of a window and its reference to its drift evidence. The oracle is the
 definition written out, with Evidently's rule for an empty bin.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from phase3_serving.guardrails import SHIFT, GuardrailPolicy, Observations, Stage
+from phase3_serving.guardrails import SHIFT, SKEW, GuardrailPolicy, Observations, Stage
 from phase4_monitoring.drift import binned_evidence
 from phase4_monitoring.params import MonitoringParams
 
@@ -46,12 +46,20 @@ def defined_psi(window: list[int], reference: list[int]) -> float:
 
 
 def canary_psi(challenger: list[int], champion: list[int]) -> tuple[float, object]:
-    """The score-shift guardrail's estimate at a look, and what ``/admin/rollout`` reports."""
-    seen = Observations(challenger_bins=challenger, champion_bins=champion)
-    check = POLICY.check(seen, look=0, stage=Stage.CANARY).named(SHIFT)
-    assert check is not None
-    assert check.estimate is not None
-    return check.estimate.value, seen.summary()[SHIFT]
+    """The business view a canary's look reports, and what ``/admin/rollout`` reports; the
+    skew guardrail (the tested one, same formula) gives the same number from the same bins."""
+    seen = Observations(
+        challenger_bins=challenger, champion_bins=champion, live_bins=challenger,
+        offline_bins=champion,
+    )  # fmt: skip
+    look = POLICY.check(seen, look=0, stage=Stage.CANARY)
+    (shift,) = look.reported
+    assert shift.metric == SHIFT
+    skew = look.named(SKEW)
+    assert skew is not None
+    assert skew.estimate is not None
+    assert skew.estimate.value == shift.value
+    return shift.value, seen.summary()[SHIFT]
 
 
 def monitor_psi(window: list[int], reference: list[int], params: MonitoringParams) -> float:
