@@ -85,6 +85,10 @@ bytecode: setup ## Compile the project's own modules (Python checks each against
 test: data bytecode ## The whole test suite, as CI runs it (slow, Docker, browser, load, PostgreSQL included)
 	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
+.PHONY: expectations
+expectations: data bytecode ## Rerun the tests behind tests/expectations.yml; write what each measured (bounds stay)
+	$(PY) -m testing.expectations
+
 .PHONY: test-fast
 test-fast: data bytecode ## The fast tests: none marked slow, docker, browser, postgres, load, prometheus
 	$(PY) -m pytest -q $(XDIST) -m "$(FAST_TESTS)" $(PYTEST_ARGS)

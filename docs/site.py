@@ -25,6 +25,7 @@ from phase1_foundations.settings import PROJECT_ROOT
 
 LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]+)\]\((?P<target>[^)\s]+)\)")
 PAGES_DIR = "pages"
+RENDERED_DIR = "rendered"  # documents rendered for the site alone (the ADRs)
 CONFIG = "mkdocs.yml"
 
 
@@ -34,6 +35,7 @@ class Page:
     site: str  # path inside the site
     title: str
     missing: str = ""  # what to run first, when the source is a generated document
+    rendered: Path | None = None  # where the text is, when rendered here (not at ``source``)
 
 
 SIMULATOR = Page("simulator/README.md", "simulator.md", "Simulator: incident drills")
@@ -77,10 +79,22 @@ GENERATED = (
 )
 
 
-def decisions(root: Path) -> list[Page]:
+def decisions(root: Path, out: Path) -> list[Page]:
+    """The ADRs, rendered from their templates and ``params.yaml`` into ``out``, as ``make docs``
+    renders them into ``docs/decisions``. They are not committed: a tuned threshold changes the
+    next render, with no copy to keep in step."""
+    from docs.config_sources import read_declared
+    from docs.generate import DECISIONS, environment, render_decisions
+
+    written = render_decisions(environment(), read_declared(root, root / "params.yaml"), out)
     return [
-        Page(path.relative_to(root).as_posix(), f"decisions/{path.name}", title_of(path))
-        for path in sorted((root / "docs" / "decisions").glob("*.md"))
+        Page(
+            f"docs/{DECISIONS}/{path.name}",
+            f"{DECISIONS}/{path.name}",
+            title_of(path),
+            rendered=path,
+        )
+        for path in written
     ]
 
 
@@ -130,12 +144,12 @@ def stage_site(out: Path, site_dir: Path, root: Path = PROJECT_ROOT) -> list[Pag
         design,
         guide,
         *GENERATED,
-        *decisions(root),
+        *decisions(root, out / RENDERED_DIR),
         *postmortems(root),
     ]
     by_source = {page.source: page.site for page in pages}
     for page in pages:
-        source = root / page.source
+        source = page.rendered or root / page.source
         text = source.read_text() if source.exists() else stub(page)
         target = pages_dir / page.site
         target.parent.mkdir(parents=True, exist_ok=True)

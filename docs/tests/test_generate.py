@@ -114,8 +114,9 @@ def test_without_a_champion_make_docs_says_to_run_phase2(tmp_path: Path) -> None
     # Nothing rendered from the missing state, not even empty tables; the ADRs need only params.
     assert not (out / ARCHITECTURE).exists()
     assert not (out / EXPERIMENTS).exists()
+    templates = (PROJECT_ROOT / "docs" / "templates" / "decisions").glob("*.md.j2")
     assert sorted(p.name for p in (out / "decisions").glob("*.md")) == sorted(
-        p.name for p in (PROJECT_ROOT / "docs" / "decisions").glob("*.md")
+        p.name.removesuffix(".j2") for p in templates
     )
 
 
