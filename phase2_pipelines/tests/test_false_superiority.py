@@ -14,15 +14,14 @@ from phase1_foundations.telco import load_telco
 from phase2_pipelines.controls import better_candidate_trials, equal_skill_trials
 from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.stats import wilson_interval
+from testing.expectations import expectation
 
 pytestmark = pytest.mark.slow
 
 EQUAL_TRIALS = 60
-MAX_FALSE_SUPERIORITY = 0.05
 POWER_TRIALS = 20
 # A champion trained on a twentieth of the rows (about 140 customers) is worse by about 0.03 AUC.
 WEAK_CHAMPION_FRACTION = 0.05
-MIN_POWER = 0.8
 
 
 def test_false_superiority_rate_is_at_most_five_percent(
@@ -37,7 +36,8 @@ def test_false_superiority_rate_is_at_most_five_percent(
         f"\nfalse superiority: {promoted}/{len(trials)} = {promoted / len(trials):.1%}"
         f" [95% CI {low:.1%}, {high:.1%}]; blocked by a slice check: {blocked}/{len(trials)}"
     )
-    assert promoted / len(trials) <= MAX_FALSE_SUPERIORITY
+    bound = expectation("gate_false_superiority_rate")
+    assert bound.holds(promoted / len(trials)), bound.explain(promoted / len(trials))
 
 
 def test_a_genuinely_better_candidate_is_promoted(state: Settings, params: PipelineParams) -> None:
@@ -48,4 +48,5 @@ def test_a_genuinely_better_candidate_is_promoted(state: Settings, params: Pipel
     )
     promoted = sum(trial.promote for trial in trials)
     print(f"\npower against a champion on 5% of the rows: {promoted}/{len(trials)}")
-    assert promoted / len(trials) >= MIN_POWER
+    power = expectation("gate_power_against_a_weak_champion")
+    assert power.holds(promoted / len(trials)), power.explain(promoted / len(trials))

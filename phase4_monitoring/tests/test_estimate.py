@@ -19,6 +19,7 @@ from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.tests.conftest import WorldChampion
 from phase4_monitoring.tests.helpers import LOYAL_CUSTOMERS_LEAVE
+from testing.expectations import expectation
 
 SHIFTED_WEEKS = range(4, 12)  # the ramp and the full shift
 
@@ -49,7 +50,8 @@ def test_cbpe_tracks_realized_auc_under_covariate_shift(
     pairs = [cbpe_and_realized(world_champion, scenario, w) for w in SHIFTED_WEEKS]
     errors = [abs(estimate - realized) for estimate, realized in pairs]
     print(f"CBPE mean absolute error under {scenario}: {np.mean(errors):.4f}")
-    assert np.mean(errors) <= 0.03
+    bound = expectation("cbpe_mean_absolute_error")
+    assert bound.holds(float(np.mean(errors))), bound.explain(float(np.mean(errors)))
 
 
 def test_cbpe_cannot_see_concept_drift(world_champion: WorldChampion) -> None:

@@ -16,6 +16,7 @@ from phase2_pipelines.evidence import Verdict
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.tests.conftest import WorldChampion
 from phase4_monitoring.tests.helpers import check_week
+from testing.expectations import expectation
 
 CLEAN_WEEK = 12  # any week: the baseline world never changes
 SMALL_WEEKS = 100
@@ -40,7 +41,8 @@ def test_clean_weeks_of_2000_rows_raise_at_most_one_percent(
 ) -> None:
     alarms = false_alarms(world_champion, monitoring_params, SMALL_WEEKS, 2_000)
     print(f"false alarms at 2,000 rows: {len(alarms)} of {SMALL_WEEKS} clean weeks")
-    assert len(alarms) <= SMALL_WEEKS // 100, alarms
+    bound = expectation("monitor_false_alarm_weeks_2000_rows")
+    assert bound.holds(len(alarms)), f"{bound.explain(len(alarms))}: {alarms}"
 
 
 @pytest.mark.slow
@@ -49,4 +51,5 @@ def test_clean_weeks_of_a_million_rows_raise_nothing(
 ) -> None:
     alarms = false_alarms(world_champion, monitoring_params, LARGE_WEEKS, 1_000_000)
     print(f"false alarms at 1,000,000 rows: {len(alarms)} of {LARGE_WEEKS} clean weeks")
-    assert alarms == []
+    bound = expectation("monitor_false_alarm_weeks_1m_rows")
+    assert bound.holds(len(alarms)), f"{bound.explain(len(alarms))}: {alarms}"

@@ -29,6 +29,7 @@ from phase4_monitoring.lesson.replay import (
 from phase4_monitoring.lesson.scenarios import phase4_scenarios
 from phase4_monitoring.params import MonitoringParams, TriggerParams
 from phase4_monitoring.triggers import Action, MonitoringHistory, TriggerDecision, decide_trigger
+from testing.expectations import expectation
 
 WORLD = load_params().data.world
 FIRST = WORLD.first_serving_week  # the week after the champion's cutoff (params.yaml)
@@ -79,7 +80,9 @@ def test_healthy_weeks_never_retrain_and_rarely_ask_for_a_look(
     assert weeks == len(CONTROL_SEEDS) * len(CONTROL_WEEKS)
     assert counts[Action.RETRAIN] + counts[Action.ROLLBACK] == 0, fired  # a false retrain
     assert counts[Action.QUARANTINE] + counts[Action.WATCH] == 0, fired
-    assert counts[Action.INVESTIGATE] <= weeks // 100, fired  # at most 1% of weeks: a look
+    looks = expectation("trigger_healthy_looks_per_100_weeks")
+    per_100 = 100 * counts[Action.INVESTIGATE] / weeks
+    assert looks.holds(per_100), f"{looks.explain(per_100)}: {fired}"
     # "Not enough evidence either way" is its own state: it asks nothing of anyone, and it is
     # honest that a holdout of 2,000 rows cannot rule out a 0.03 drop every week (about a fifth
     # of healthy weeks, measured). Most healthy weeks must still reach "no harm shown".

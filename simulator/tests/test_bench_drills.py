@@ -16,6 +16,7 @@ import pytest
 
 from bench.bench_drills import main
 from phase1_foundations.tests.lesson import assert_make_runs
+from testing.expectations import expectation
 
 pytestmark = pytest.mark.slow
 
@@ -58,10 +59,12 @@ def test_the_benchmark_plays_each_policy_and_prints_the_table(
     assert set(rows) == {"concept_drift", "label_hiccup", "healthy"}
     concept = rows["concept_drift"]
     # the price rise fires first: the runbook answers it, the expert waits for the labels
-    assert concept["expert"] >= 95
+    expert = expectation("drills_expert_concept_drift")
+    assert expert.holds(concept["expert"]), expert.explain(concept["expert"])
     assert concept["lookup"] < concept["expert"] - 50
     assert concept["late"] < concept["expert"] - 40  # right, but after the damage
-    assert concept["silent"] <= 20
+    silent = expectation("drills_silent_concept_drift")
+    assert silent.holds(concept["silent"]), silent.explain(concept["silent"])
     for control in ("label_hiccup", "healthy"):
         silent = rows[control]["silent"]
         assert silent == 100
