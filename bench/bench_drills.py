@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from phase1_foundations.logs import configure_logging
 from phase1_foundations.settings import Settings
 from simulator.drills import DrillSpec, load_catalogue
 from simulator.engine import advance, declare, finish, fork_drill, start_drill, week_signals
@@ -215,4 +216,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    configure_logging("bench-drills")  # MLflow's lines to <state>/logs, not between the tables
     sys.exit(main())

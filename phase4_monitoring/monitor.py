@@ -83,7 +83,7 @@ def monitor_window(
     if scores is not None:
         window_scores = np.asarray(scores, dtype=np.float64)[usable]
     elif scorer is not None and usable.any():
-        rows = frame[usable]
+        rows = frame if usable.all() else frame[usable]  # no million-row copy of a clean week
         window_scores = scorer(to_model_frame(rows[list(FEATURE_NAMES)]))
     else:
         window_scores = np.empty(0, dtype=np.float64)

@@ -13,6 +13,7 @@ ones (a divergence of binned shares times the effective sample size is roughly c
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats
@@ -85,14 +86,29 @@ def cdf_l1_noise_floor(
     distribution tends to a Brownian bridge at the reference CDF's values; the quantile of its
     trapezoid integral is simulated with a fixed seed, so the floor is deterministic.
     """
+    quantile = _bridge_quantile(
+        tuple(np.asarray(knots, dtype=np.float64).tolist()),
+        tuple(np.asarray(reference_cdf, dtype=np.float64).tolist()),
+        alpha,
+        draws,
+    )
+    return float(quantile * math.sqrt(inverse_size(n, n_reference)))
+
+
+@lru_cache(maxsize=256)
+def _bridge_quantile(
+    knots: tuple[float, ...], reference_cdf: tuple[float, ...], alpha: float, draws: int
+) -> np.float64:
+    """The unscaled quantile, simulated once per reference column: it depends on the profile
+    alone, and every window checked against that profile needs it again."""
     rng = np.random.default_rng(BRIDGE_SEED)
-    levels = np.clip(reference_cdf, 0.0, 1.0)
+    levels = np.clip(np.array(reference_cdf), 0.0, 1.0)
     steps = np.diff(np.concatenate([[0.0], levels, [1.0]]))
     walk = np.cumsum(rng.normal(size=(draws, len(steps))) * np.sqrt(steps), axis=1)
     bridge = walk[:, :-1] - levels * walk[:, -1:]
     gaps = np.abs(bridge)
-    integrals = np.sum((gaps[:, 1:] + gaps[:, :-1]) / 2 * np.diff(knots), axis=1)
-    return float(np.quantile(integrals, 1 - alpha) * math.sqrt(inverse_size(n, n_reference)))
+    integrals = np.sum((gaps[:, 1:] + gaps[:, :-1]) / 2 * np.diff(np.array(knots)), axis=1)
+    return np.float64(np.quantile(integrals, 1 - alpha))
 
 
 def proportion_diff_noise_floor(rate: float, n: int, n_reference: int, alpha: float) -> float:

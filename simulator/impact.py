@@ -21,6 +21,7 @@ from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN, LABEL_COLUMN, 
 from phase1_foundations.scenarios import CORRUPTION_ORDER
 from phase1_foundations.world import World
 from phase2_pipelines.evaluate import net_value
+from phase4_monitoring.reference import Champion
 from phase5_capstone.context import Context
 from phase5_capstone.weekly import read_scores
 
@@ -32,14 +33,17 @@ class WeekValue:
     healthy_usd: float
 
 
-def served_value(ctx: Context, week: int) -> float:
+def served_value(ctx: Context, week: int, starting: Champion) -> float:
     """The campaign's net value with the week's answers, each at its version's threshold."""
     scores = read_scores(ctx, week)
     if scores is None:
         return 0.0
     labels = ctx.world.week(week).labels[[ID_COLUMN, LABEL_COLUMN]]
     joined = scores.merge(labels.drop_duplicates(ID_COLUMN), on=ID_COLUMN, how="inner")
-    thresholds = {v: ctx.reference(str(v)).threshold for v in joined["model_version"].unique()}
+    thresholds = {
+        v: starting.threshold if str(v) == starting.version else ctx.reference(str(v)).threshold
+        for v in joined["model_version"].unique()
+    }
     contacted = joined["score"].to_numpy() >= joined["model_version"].map(thresholds).to_numpy()
     y = joined[LABEL_COLUMN].to_numpy(dtype=np.int64)
     return net_value(y, contacted, ctx.pipeline.evaluate.business)
@@ -59,23 +63,22 @@ def healthy_world(ctx: Context) -> World:
     )
 
 
-def healthy_value(ctx: Context, world: World, week: int, version: str) -> float:
-    """The same customers, uncorrupted, scored by ``version`` (the starting champion)."""
+def healthy_value(ctx: Context, world: World, week: int, champion: Champion) -> float:
+    """The same customers, uncorrupted, scored by the starting champion."""
     batch = world.week(week)
     rows = batch.features.merge(batch.labels[[ID_COLUMN, LABEL_COLUMN]], on=ID_COLUMN)
-    champion = ctx.champion(version)
     scores = champion.score(to_model_frame(rows[list(FEATURE_NAMES)]))
     y = rows[LABEL_COLUMN].to_numpy(dtype=np.int64)
     return net_value(y, scores >= champion.threshold, ctx.pipeline.evaluate.business)
 
 
-def week_values(ctx: Context, weeks: range, starting_champion: str) -> list[WeekValue]:
+def week_values(ctx: Context, weeks: range, starting: Champion) -> list[WeekValue]:
     world = healthy_world(ctx)
     return [
         WeekValue(
             w,
-            round(served_value(ctx, w), 2),
-            round(healthy_value(ctx, world, w, starting_champion), 2),
+            round(served_value(ctx, w, starting), 2),
+            round(healthy_value(ctx, world, w, starting), 2),
         )
         for w in weeks
     ]

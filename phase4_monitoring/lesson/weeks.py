@@ -17,8 +17,12 @@ def labeled_week(batch: WeekBatch) -> pd.DataFrame:
 
     A duplicated row gets its customer's label; a renamed or dropped column stays as emitted.
     """
-    labels = batch.labels.set_index(ID_COLUMN)[LABEL_COLUMN]
     frame = batch.features.copy(deep=False)
+    if frame[ID_COLUMN].equals(batch.labels[ID_COLUMN]):
+        # No row added, dropped or moved: the labels line up (no million ids to hash).
+        frame[LABEL_COLUMN] = batch.labels[LABEL_COLUMN].to_numpy()
+        return frame
+    labels = batch.labels.set_index(ID_COLUMN)[LABEL_COLUMN]
     frame[LABEL_COLUMN] = frame[ID_COLUMN].map(labels).to_numpy()
     return frame
 

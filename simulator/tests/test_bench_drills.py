@@ -10,12 +10,12 @@ a control.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from bench.bench_drills import main
 from phase1_foundations.tests.lesson import assert_make_runs
+from testing.drills import drill_state
 from testing.expectations import expectation
 
 pytestmark = pytest.mark.slow
@@ -38,8 +38,9 @@ def drill_rows(text: str) -> dict[str, dict[str, float]]:
 
 
 def test_the_benchmark_plays_each_policy_and_prints_the_table(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    settings = drill_state(tmp_path_factory, "bench-drills", 0)  # the run's seed-0 champion
     code = main(
         [
             "--seeds",
@@ -49,7 +50,7 @@ def test_the_benchmark_plays_each_policy_and_prints_the_table(
             "label_hiccup",
             "healthy",
             "--state-dir",
-            str(tmp_path),
+            str(settings.state_dir),
         ]
     )
     text = capsys.readouterr().out

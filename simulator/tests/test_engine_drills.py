@@ -5,7 +5,8 @@ cause has fired (the controls: two weeks past the hidden injection week); there 
 and each fork declares the right diagnosis with another response and plays to the end. The
 forks differ only in the response, so the best one must score highest, and the debrief must
 name the signal that pointed at the cause, from the week it first fired. One bootstrapped
-champion is shared by every drill (``engine.bootstrapped``).
+champion is shared by every drill (``engine.bootstrapped``), and with the run's other drill
+modules (``testing.drills``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from simulator.dashboard import dashboard, write_evidently
 from simulator.drills import load_catalogue
 from simulator.engine import advance, declare, finish, fork_drill, start_drill, week_signals
 from simulator.records import DrillRecord, Response
+from testing.drills import drill_state
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +53,7 @@ BRANCHES: dict[str, tuple[Response, ...]] = {
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(state_dir=tmp_path_factory.mktemp("drills"))
+    return drill_state(tmp_path_factory, "drills", SEED)
 
 
 def play_to_first_signal(name: str, settings: Settings) -> DrillRecord:

@@ -26,6 +26,7 @@ from phase1_foundations.settings import Settings
 from phase5_capstone.events import read_events
 from phase5_capstone.weekly import ROLLOUT_FILE
 from simulator.engine import advance, declare, fork_drill, load_drill, start_drill
+from testing.drills import drill_state
 
 pytestmark = pytest.mark.slow
 SCENARIO = "concept_drift"
@@ -53,8 +54,10 @@ def _rollout_counts(run_dir: Path) -> dict[str, dict[str, object]]:
     return found
 
 
-def test_a_drill_killed_mid_week_resumes_to_the_same_weeks(tmp_path: Path) -> None:
-    settings = Settings(state_dir=tmp_path / "state")
+def test_a_drill_killed_mid_week_resumes_to_the_same_weeks(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    settings = drill_state(tmp_path_factory, "resume", SEED)  # the run's seed-0 champion
     record = start_drill(SCENARIO, seed=SEED, settings=settings, drill_id="prefix")
     record = advance(record.drill_id, record.inject_week + 2, settings=settings)
     declare(
