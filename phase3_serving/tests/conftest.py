@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from phase1_foundations.settings import Settings
 from phase1_foundations.tests.conftest import telco_sample, telco_sample_raw
 from phase2_pipelines.params import PARAMS_FILE, PipelineParams, load_params
 from phase2_pipelines.pipeline import Registration, run_pipeline
+from testing.shared_state import built_once, copy_state, run_root
 from testing.store import isolated_mlflow, workdir
 
 __all__ = ["telco_sample", "telco_sample_raw"]
@@ -40,15 +42,37 @@ class Trained:
         return float(client.get_run(self.champion.run_id).data.params["evaluate.threshold"])
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
+CHAMPION_FILE = "champion.pickle"  # the Registration the template's training returned
+
+
+def train_champion(folder: Path) -> None:
+    """A state directory ``folder/var`` whose registry holds a champion phase 2 trained."""
     with (
         pytest.MonkeyPatch.context() as patch,
-        isolated_mlflow(patch, tmp_path_factory.mktemp("serving") / "var") as settings,
+        isolated_mlflow(patch, folder / "var") as settings,
     ):
-        params = load_params()
-        champion = run_pipeline(params, workdir(settings, "champion"), settings)
-        yield Trained(settings=settings, params=params, champion=champion)
+        champion = run_pipeline(load_params(), workdir(settings, "champion"), settings)
+    (folder / CHAMPION_FILE).write_bytes(pickle.dumps(champion))
+
+
+@pytest.fixture(scope="session")
+def champion_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One champion for the whole run, trained by the first worker that needs it."""
+    return built_once(run_root(tmp_path_factory), "phase3-champion", train_champion)
+
+
+@pytest.fixture(scope="module")
+def trained(champion_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
+    """A copy of the champion's state for this module alone: what it registers, promotes or
+    tags is seen by no other module."""
+    folder = tmp_path_factory.mktemp("serving")
+    copy_state(champion_template, folder)
+    champion: Registration = pickle.loads((folder / CHAMPION_FILE).read_bytes())
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        isolated_mlflow(patch, folder / "var") as settings,
+    ):
+        yield Trained(settings=settings, params=load_params(), champion=champion)
 
 
 def registered_pipeline(settings: Settings, name: str, version: str) -> Pipeline:
