@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from phase1_foundations.settings import Settings
 from phase1_foundations.tests.conftest import telco_sample, telco_sample_raw
 from phase2_pipelines.params import PARAMS_FILE, PipelineParams, load_params
 from phase2_pipelines.pipeline import Registration, run_pipeline
+from testing.shared_state import built_once, copy_state, run_root
 from testing.store import isolated_mlflow, workdir
 
 __all__ = ["telco_sample", "telco_sample_raw"]
@@ -24,11 +27,13 @@ __all__ = ["telco_sample", "telco_sample_raw"]
 
 @dataclass(frozen=True)
 class Trained:
-    """A state directory whose MLflow registry holds a champion trained on the real data."""
+    """A state directory whose MLflow registry holds a champion trained on the real data (and,
+    copied from the hgb template, a gradient-boosting version registered after it)."""
 
     settings: Settings
     params: PipelineParams
     champion: Registration
+    hgb: Registration | None = None
 
     @property
     def threshold(self) -> float:
@@ -40,15 +45,76 @@ class Trained:
         return float(client.get_run(self.champion.run_id).data.params["evaluate.threshold"])
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
+# The Registrations the templates' trainings returned, beside their state directory ``var``.
+CHAMPION_FILE = "champion.pickle"
+HGB_FILE = "hgb.pickle"
+
+
+def hgb_params(params: PipelineParams) -> PipelineParams:
+    """The configured pipeline with gradient boosting (no compiled fast path) as its model."""
+    return params.model_copy(update={"train": params.train.model_copy(update={"family": "hgb"})})
+
+
+def train_champion(folder: Path) -> None:
+    """A state directory ``folder/var`` whose registry holds a champion phase 2 trained."""
     with (
         pytest.MonkeyPatch.context() as patch,
-        isolated_mlflow(patch, tmp_path_factory.mktemp("serving") / "var") as settings,
+        isolated_mlflow(patch, folder / "var") as settings,
     ):
-        params = load_params()
-        champion = run_pipeline(params, workdir(settings, "champion"), settings)
-        yield Trained(settings=settings, params=params, champion=champion)
+        champion = run_pipeline(load_params(), workdir(settings, "champion"), settings)
+    (folder / CHAMPION_FILE).write_bytes(pickle.dumps(champion))
+
+
+@pytest.fixture(scope="session")
+def champion_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One champion for the whole run, trained by the first worker that needs it."""
+    return built_once(run_root(tmp_path_factory), "phase3-champion", train_champion)
+
+
+@pytest.fixture(scope="session")
+def hgb_template(champion_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The champion's state, then phase 2's pipeline run again with gradient boosting (the gate
+    decides whether it is promoted): trained once for every module that serves an HGB model."""
+
+    def add_hgb(folder: Path) -> None:
+        copy_state(champion_template, folder)
+        with (
+            pytest.MonkeyPatch.context() as patch,
+            isolated_mlflow(patch, folder / "var") as settings,
+        ):
+            hgb = run_pipeline(hgb_params(load_params()), workdir(settings, "hgb"), settings)
+        (folder / HGB_FILE).write_bytes(pickle.dumps(hgb))
+
+    return built_once(run_root(tmp_path_factory), "phase3-hgb", add_hgb)
+
+
+@contextmanager
+def copied(template: Path, folder: Path) -> Iterator[Trained]:
+    """A copy of a template's state for one module alone: what it registers, promotes or tags
+    is seen by no other module."""
+    copy_state(template, folder)
+    champion: Registration = pickle.loads((folder / CHAMPION_FILE).read_bytes())
+    hgb_file = folder / HGB_FILE
+    hgb: Registration | None = pickle.loads(hgb_file.read_bytes()) if hgb_file.exists() else None
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        isolated_mlflow(patch, folder / "var") as settings,
+    ):
+        yield Trained(settings=settings, params=load_params(), champion=champion, hgb=hgb)
+
+
+@pytest.fixture(scope="module")
+def trained(champion_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
+    with copied(champion_template, tmp_path_factory.mktemp("serving")) as state:
+        yield state
+
+
+@pytest.fixture(scope="module")
+def trained_with_hgb(
+    hgb_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Trained]:
+    with copied(hgb_template, tmp_path_factory.mktemp("serving")) as state:
+        yield state
 
 
 def registered_pipeline(settings: Settings, name: str, version: str) -> Pipeline:

@@ -10,12 +10,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from phase2_pipelines.pipeline import run_pipeline
 from phase2_pipelines.registry import Registry
 from phase3_serving.tests.conftest import Trained
 from phase3_serving.tests.test_service import request_rows
 from testing.server import Server, admin_headers, running_server
-from testing.store import workdir
 
 pytestmark = pytest.mark.slow
 SWAPS = 10
@@ -24,19 +22,17 @@ LOAD_LIMIT_S = 120  # the load stops by itself even if the swaps hang
 
 
 @pytest.fixture(scope="module")
-def two_versions(trained: Trained) -> tuple[str, str]:
+def two_versions(trained_with_hgb: Trained) -> tuple[str, str]:
     """The champion and a second registered version (gradient boosting) to swap with."""
-    hgb = trained.params.model_copy(
-        update={"train": trained.params.train.model_copy(update={"family": "hgb"})}
-    )
-    second = run_pipeline(hgb, workdir(trained.settings, "hgb"), trained.settings)
-    return trained.champion.version, second.version
+    assert trained_with_hgb.hgb is not None
+    return trained_with_hgb.champion.version, trained_with_hgb.hgb.version
 
 
 @pytest.fixture(scope="module")
-def server(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(trained_with_hgb: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log = tmp_path_factory.mktemp("swap") / "server.log"
-    with running_server(trained.settings, log, MLOPS_SERVING_POLL_SECONDS="0.3") as running:
+    settings = trained_with_hgb.settings
+    with running_server(settings, log, MLOPS_SERVING_POLL_SECONDS="0.3") as running:
         yield running
 
 
@@ -73,10 +69,10 @@ async def _swap(url: str, registry: Registry, order: list[str]) -> None:
 
 
 def test_no_request_fails_across_ten_swaps(
-    server: Server, trained: Trained, two_versions: tuple[str, str]
+    server: Server, trained_with_hgb: Trained, two_versions: tuple[str, str]
 ) -> None:
     first, second = two_versions
-    registry = Registry(trained.params.registry.model_name)
+    registry = Registry(trained_with_hgb.params.registry.model_name)
     order = [second if n % 2 == 0 else first for n in range(SWAPS)]
     statuses: Counter[int] = Counter()
     versions: Counter[str] = Counter()

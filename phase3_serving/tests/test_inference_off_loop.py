@@ -13,7 +13,6 @@ import asyncio
 import multiprocessing
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,11 @@ import numpy as np
 import pytest
 
 from phase1_foundations.settings import Settings
-from phase2_pipelines.params import PipelineParams, load_params
+from phase2_pipelines.params import PipelineParams
+from phase3_serving.tests.conftest import Trained, hgb_params
 from phase3_serving.tests.test_service import request_rows
-from testing.champions import make_champion, register
+from testing.champions import make_champion
 from testing.server import metric, running_server
-from testing.store import isolated_mlflow
 
 pytestmark = pytest.mark.slow
 LOAD_S = 8.0
@@ -37,18 +36,12 @@ PROBE_EVERY_S = 0.02
 
 
 @pytest.fixture(scope="module")
-def hgb_champion(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Settings, PipelineParams, str]]:
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        isolated_mlflow(patch, tmp_path_factory.mktemp("hgb") / "var") as settings,
-    ):
-        params = load_params()
-        hgb = params.model_copy(update={"train": params.train.model_copy(update={"family": "hgb"})})
-        version = register(settings, hgb, "hgb")
-        make_champion(hgb, version)
-        yield settings, hgb, version
+def hgb_champion(trained_with_hgb: Trained) -> tuple[Settings, PipelineParams, str]:
+    """The gradient-boosting version phase 2 registered after the champion, made champion."""
+    assert trained_with_hgb.hgb is not None
+    hgb, version = hgb_params(trained_with_hgb.params), trained_with_hgb.hgb.version
+    make_champion(hgb, version)
+    return trained_with_hgb.settings, hgb, version
 
 
 def hammer(url: str, seconds: float, results: Any) -> None:
