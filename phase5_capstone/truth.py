@@ -69,9 +69,11 @@ def contact_value(probability: np.ndarray, business: BusinessParams) -> np.ndarr
 
 
 def clean_scenario(scenario: Scenario) -> Scenario:
-    """The same world without its data-quality corruptions (the refit learns from clean rows)."""
+    """The same world without its data-quality corruptions (the refit learns from clean rows),
+    known by its effects alone (a name simulates nothing): scenarios that differ only in name or
+    length are one world, and share their refits."""
     effects = tuple(e for e in scenario.world if not isinstance(e, Corruption))
-    return scenario.model_copy(update={"world": effects})
+    return Scenario(name="refit", description="the world's effects, uncorrupted", world=effects)
 
 
 def refit_scores(world: World, week: int, frame: pd.DataFrame, params: TrainParams) -> np.ndarray:
