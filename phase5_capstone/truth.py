@@ -15,11 +15,13 @@ scored, for the summary, the timeline and ``make bench-policy``.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
+from sklearn.pipeline import Pipeline
 
 from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.scenarios import Corruption, Scenario
@@ -33,6 +35,7 @@ REFIT_MAX_ROWS = 20_000  # a refit on this many current rows is as good as the f
 REFIT_WEEKS_OF_ROWS = 4  # ... or on four weeks' worth of rows, when weeks are smaller
 DEGRADED_CONFIDENCE = 0.975  # one-sided: the refit's lead must clear its bound at this level
 DEGRADED_MARGIN = 0.01  # ... by at least this much AUC: a gap worth a retrain
+REFITS_KEPT = 128  # refitted weeks one process keeps (a benchmark's 52 weeks, twice over)
 
 
 class _Frozen(BaseModel):
@@ -66,22 +69,42 @@ def contact_value(probability: np.ndarray, business: BusinessParams) -> np.ndarr
 
 
 def clean_scenario(scenario: Scenario) -> Scenario:
-    """The same world without its data-quality corruptions (the refit learns from clean rows)."""
+    """The same world without its data-quality corruptions (the refit learns from clean rows),
+    known by its effects alone (a name simulates nothing): scenarios that differ only in name or
+    length are one world, and share their refits."""
     effects = tuple(e for e in scenario.world if not isinstance(e, Corruption))
-    return scenario.model_copy(update={"world": effects})
+    return Scenario(name="refit", description="the world's effects, uncorrupted", world=effects)
 
 
 def refit_scores(world: World, week: int, frame: pd.DataFrame, params: TrainParams) -> np.ndarray:
     """Scores of ``frame`` by a model refitted on other customers of the same world and week."""
     rows = min(REFIT_MAX_ROWS, REFIT_WEEKS_OF_ROWS * world.rows_per_week)
+    model = refit_model(
+        world.seed,
+        clean_scenario(world.scenario).model_dump_json(),
+        rows,
+        world.label_delay_weeks,
+        week,
+        params.model_dump_json(),
+    )
+    return predict_scores(model, frame)
+
+
+@lru_cache(maxsize=REFITS_KEPT)
+def refit_model(
+    seed: int, scenario: str, rows: int, label_delay_weeks: int, week: int, params: str
+) -> Pipeline:
+    """The refit of one week of a world (scenario and params as JSON), fitted once per process:
+    every run of the same world has the same yardstick, whatever its policy or its system
+    faults, and a benchmark judges many runs of one world."""
     other = World(
-        world.seed + REFIT_SEED_OFFSET,
-        clean_scenario(world.scenario),
+        seed + REFIT_SEED_OFFSET,
+        Scenario.model_validate_json(scenario),
         rows_per_week=rows,
-        label_delay_weeks=world.label_delay_weeks,
+        label_delay_weeks=label_delay_weeks,
     ).week(week)
     labeled = other.features.merge(other.labels[[ID_COLUMN, LABEL_COLUMN]], on=ID_COLUMN)
-    return predict_scores(fit_model(labeled, params), frame)
+    return fit_model(labeled, TrainParams.model_validate_json(params))
 
 
 def week_truth(
