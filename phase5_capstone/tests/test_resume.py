@@ -16,26 +16,24 @@ half-created store that no resume could open.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from phase5_capstone.events import read_events
+from phase5_capstone.events import Event, read_events
 from phase5_capstone.state import RunPaths
-from phase5_capstone.tests.conftest import (
-    SMOKE_COMMAND,
-    SMOKE_TIMEOUT_S,
-    Uninterrupted,
-    smoke_env,
-)
 from phase5_capstone.weekly import ROLLOUT_FILE
 
 pytestmark = pytest.mark.slow
+COMMAND = [sys.executable, "-m", "phase5_capstone", "run", "--scenario", "smoke", "--no-progress"]
 # The kill lands just after this step's outcome is on disk, so inside the next step (the one
 # after "decide" of week 8 is the retrain that trains, registers and stages a challenger).
 KILL_AFTER = (
@@ -46,6 +44,7 @@ KILL_AFTER = (
     (9, "score", 0.0),
     (10, "score", 0.2),
 )
+TIMEOUT_S = 600
 RANDOM_KILLS = 21  # at least 20, as the issue asks
 KILLS_PER_RUN = 7  # then the run is resumed to its end and compared
 STARTUP_KILLS = (0, 3, 6)  # of each run's kills, these land in the first seconds of a process
@@ -54,6 +53,35 @@ SEED = 18
 # What the service counted of a week's rollout traffic; the latency guardrail's verdict rests
 # on `calls`. Timings (p95, slow calls) are measurements, not counts, and are left out.
 COUNTS = ("requests", "errors", "calls", "failed_calls", "champion_scores", "probe_rows")
+
+
+@dataclass(frozen=True)
+class Peer:
+    paths: RunPaths
+    events: list[Event]
+    seconds: float  # the whole run
+    restart_seconds: float  # a rerun of the finished run: start-up, read back, nothing to do
+    rerun_stdout: str
+
+
+def _env(state: Path) -> dict[str, str]:
+    return {**os.environ, "MLOPS_STATE_DIR": str(state)}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Peer:
+    """The smoke scenario by the same command, never killed: the peer, and the run length."""
+    state = tmp_path_factory.mktemp("uninterrupted")
+    started = time.perf_counter()
+    subprocess.run(COMMAND, env=_env(state), check=True, capture_output=True, timeout=TIMEOUT_S)
+    seconds = time.perf_counter() - started
+    paths = RunPaths.of(state, "smoke")
+    events = read_events(paths.events)
+    started = time.perf_counter()
+    rerun = subprocess.run(
+        COMMAND, env=_env(state), check=True, capture_output=True, text=True, timeout=TIMEOUT_S
+    )
+    return Peer(paths, events, seconds, time.perf_counter() - started, rerun.stdout)
 
 
 def _versions(root: Path) -> list[str]:
@@ -84,7 +112,7 @@ def _rollout_evidence(paths: RunPaths) -> dict[int, dict[str, object]]:
     return found
 
 
-def assert_same_decisions(paths: RunPaths, peer: Uninterrupted) -> None:
+def assert_same_decisions(paths: RunPaths, peer: Peer) -> None:
     resumed = read_events(paths.events)
     assert [e.seq for e in resumed] == list(range(len(resumed)))  # none lost, none twice
     assert len({e.key for e in resumed}) == len(resumed)
@@ -97,9 +125,9 @@ def assert_same_decisions(paths: RunPaths, peer: Uninterrupted) -> None:
 
 def _kill_when(path: Path, delay: float, env: dict[str, str]) -> None:
     process = subprocess.Popen(
-        SMOKE_COMMAND, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        COMMAND, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + SMOKE_TIMEOUT_S
+    deadline = time.monotonic() + TIMEOUT_S
     try:
         while not path.exists():
             assert process.poll() is None, f"the run ended before {path} appeared"
@@ -114,7 +142,7 @@ def _kill_when(path: Path, delay: float, env: dict[str, str]) -> None:
 def _kill_after(delay: float, env: dict[str, str], log: Path) -> bool:
     """Start the run and SIGKILL it ``delay`` seconds later; False if it finished first."""
     with log.open("ab") as out:
-        process = subprocess.Popen(SMOKE_COMMAND, env=env, stdout=out, stderr=out)
+        process = subprocess.Popen(COMMAND, env=env, stdout=out, stderr=out)
         try:
             process.wait(timeout=delay)
         except subprocess.TimeoutExpired:
@@ -126,18 +154,18 @@ def _kill_after(delay: float, env: dict[str, str], log: Path) -> bool:
 
 
 def test_killed_and_resumed_run_decides_like_an_uninterrupted_one(
-    uninterrupted: Uninterrupted, tmp_path: Path
+    uninterrupted: Peer, tmp_path: Path
 ) -> None:
-    env = smoke_env(tmp_path)
+    env = _env(tmp_path)
     paths = RunPaths.of(tmp_path, "smoke")
     for week, step, delay in KILL_AFTER:
         _kill_when(paths.outcome(week, step), delay, env)
-    subprocess.run(SMOKE_COMMAND, env=env, check=True, capture_output=True, timeout=SMOKE_TIMEOUT_S)
+    subprocess.run(COMMAND, env=env, check=True, capture_output=True, timeout=TIMEOUT_S)
     assert_same_decisions(paths, uninterrupted)
 
 
 def test_runs_killed_at_random_moments_resume_to_the_same_decisions(
-    uninterrupted: Uninterrupted, tmp_path: Path
+    uninterrupted: Peer, tmp_path: Path
 ) -> None:
     """SIGKILL at seeded random moments over the measured run length, several per run, some in
     the first seconds of a process; each run then resumes to its end and decides as the peer."""
@@ -157,14 +185,12 @@ def test_runs_killed_at_random_moments_resume_to_the_same_decisions(
             else:
                 moment = float(next(timeline))
                 delay, reached = restart + moment - reached, moment
-            if not _kill_after(delay, smoke_env(state), log):
+            if not _kill_after(delay, _env(state), log):
                 break  # the run finished before this moment
             kills.append(delay)
             if index not in STARTUP_KILLS:
                 moments.append(reached)
-        resumed = subprocess.run(
-            SMOKE_COMMAND, env=smoke_env(state), capture_output=True, timeout=SMOKE_TIMEOUT_S
-        )
+        resumed = subprocess.run(COMMAND, env=_env(state), capture_output=True, timeout=TIMEOUT_S)
         assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
         assert_same_decisions(RunPaths.of(state, "smoke"), uninterrupted)
     startup = sum(delay < STARTUP_S for delay in kills)
@@ -179,6 +205,6 @@ def test_runs_killed_at_random_moments_resume_to_the_same_decisions(
     assert max(moments) > length / 2  # the kills reached the second half of a run
 
 
-def test_a_rerun_of_a_finished_run_redoes_nothing(uninterrupted: Uninterrupted) -> None:
+def test_a_rerun_of_a_finished_run_redoes_nothing(uninterrupted: Peer) -> None:
     assert "finished already" in uninterrupted.rerun_stdout
     assert read_events(uninterrupted.paths.events) == uninterrupted.events
