@@ -160,7 +160,7 @@ def ensure_store(settings: Settings) -> None:
     if path.exists() and store_revision(path) == _head_revision():
         return  # the common case: one stat and one query
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(path.with_name(f".{path.name}.lock")):
+    with locked_file(path.with_name(f".{path.name}.lock")):
         for stale in path.parent.glob(f".{path.name}.*{CREATING_SUFFIX}*"):
             stale.unlink(missing_ok=True)  # a creation a kill cut short (we hold the lock)
         if path.exists():
@@ -180,7 +180,8 @@ def ensure_store(settings: Settings) -> None:
 
 
 @contextlib.contextmanager
-def _locked(lock: Path) -> Iterator[None]:
+def locked_file(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock`` (created if missing), across processes."""
     with lock.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

@@ -10,26 +10,19 @@ seed builds it under a file lock while the others wait for it.
 
 from __future__ import annotations
 
-import os
 import shutil
-from pathlib import Path
 
 import pytest
-from filelock import FileLock
 
 from phase1_foundations.settings import Settings
+from phase2_pipelines.tracking import locked_file
 from simulator.engine import start_drill
 from simulator.records import SimulatorPaths
+from testing.shared_state import run_root
 
 BOOTSTRAPS = "bootstraps"
 PROBE = "bootstrap-probe"  # the throwaway drill whose start builds a seed's template
 PROBE_SCENARIO = "healthy"  # any scenario: the template depends on the seed and the params
-
-
-def run_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This run's temporary root: under xdist the folder every worker's basetemp lives in."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def drill_state(tmp_path_factory: pytest.TempPathFactory, name: str, *seeds: int) -> Settings:
@@ -42,7 +35,7 @@ def drill_state(tmp_path_factory: pytest.TempPathFactory, name: str, *seeds: int
     folder.mkdir(parents=True)
     (folder / BOOTSTRAPS).symlink_to(shared, target_is_directory=True)
     for seed in seeds:
-        with FileLock(shared.parent / f"drill-bootstrap-{seed}.lock"):
+        with locked_file(shared.parent / f"drill-bootstrap-{seed}.lock"):
             start_drill(PROBE_SCENARIO, seed=seed, settings=settings, drill_id=PROBE)
         shutil.rmtree(folder / "drills" / PROBE)
     return settings

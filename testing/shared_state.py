@@ -12,14 +12,15 @@ test reads is the copy's, never the template's or another module's.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from phase2_pipelines.tracking import locked_file
 
 COMPLETE = ".complete"  # written last: a template without it is a build cut short
 
@@ -32,21 +33,11 @@ def run_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-@contextlib.contextmanager
-def _locked(lock: Path) -> Iterator[None]:
-    with lock.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def built_once(root: Path, name: str, build: Callable[[Path], None]) -> Path:
     """The folder ``root/name``, filled by ``build`` in the first process that asks; the others
     wait for it. Never written again once complete: modules use copies (``copy_state``)."""
     template = root / name
-    with _locked(root / f".{name}.lock"):
+    with locked_file(root / f".{name}.lock"):
         if not (template / COMPLETE).exists():
             shutil.rmtree(template, ignore_errors=True)
             template.mkdir(parents=True)
