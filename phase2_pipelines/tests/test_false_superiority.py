@@ -1,7 +1,9 @@
-"""The gate's healthy control: candidates of equal skill are rarely promoted; better ones are.
+"""The gate's healthy controls: candidates of equal skill are rarely promoted, and rarely read as
+a regression by the model report; better ones are promoted.
 
 Equal skill: one recipe fitted on two bootstrap resamples of the real Telco training rows, with
-two seeds; neither model is better in expectation, so each promotion is a false superiority.
+two seeds; neither model is better in expectation, so each promotion is a false superiority, and
+each regression a false alarm. Both controls read the same pairs, fitted once.
 `python -m bench.bench_gate` runs more trials and reports the rates in full.
 """
 
@@ -11,7 +13,8 @@ import pytest
 
 from phase1_foundations.settings import Settings
 from phase1_foundations.telco import load_telco
-from phase2_pipelines.controls import better_candidate_trials, equal_skill_trials
+from phase2_pipelines.controls import Trial, better_candidate_trials, equal_skill_trials
+from phase2_pipelines.model_report import Recommendation, classify
 from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.stats import wilson_interval
 
@@ -19,17 +22,23 @@ pytestmark = pytest.mark.slow
 
 EQUAL_TRIALS = 60
 MAX_FALSE_SUPERIORITY = 0.05
+MAX_BLOCKED = 3  # 5%: the lesson reports the measured rate (0 of 60 when it was written)
 POWER_TRIALS = 20
 # A champion trained on a twentieth of the rows (about 140 customers) is worse by about 0.03 AUC.
 WEAK_CHAMPION_FRACTION = 0.05
 MIN_POWER = 0.8
 
 
-def test_false_superiority_rate_is_at_most_five_percent(
-    state: Settings, params: PipelineParams
-) -> None:
-    splits = load_telco(state)
-    trials = equal_skill_trials(splits.train, splits.test, params, EQUAL_TRIALS)
+@pytest.fixture(scope="module")
+def equal_skill(params: PipelineParams) -> list[Trial]:
+    """The equal-skill pairs through the gate (a minute of fitting: done once for both tests)."""
+    splits = load_telco()
+    return equal_skill_trials(splits.train, splits.test, params, EQUAL_TRIALS)
+
+
+def test_false_superiority_rate_is_at_most_five_percent(equal_skill: list[Trial]) -> None:
+    trials = equal_skill
+    assert len(trials) == EQUAL_TRIALS
     promoted = sum(trial.promote for trial in trials)
     low, high = wilson_interval(promoted, len(trials))
     blocked = sum(trial.slice_blocked for trial in trials)
@@ -38,6 +47,18 @@ def test_false_superiority_rate_is_at_most_five_percent(
         f" [95% CI {low:.1%}, {high:.1%}]; blocked by a slice check: {blocked}/{len(trials)}"
     )
     assert promoted / len(trials) <= MAX_FALSE_SUPERIORITY
+
+
+def test_equal_skill_retrains_are_almost_never_blocked(
+    equal_skill: list[Trial], params: PipelineParams
+) -> None:
+    """The model report's healthy control: pairs of the same recipe on two bootstrap resamples of
+    the rows (far more different than a hyperparameter tweak) must rarely read as a regression."""
+    assert len(equal_skill) == EQUAL_TRIALS
+    verdicts = [classify(t.decision, params.gate.superiority_margin)[0] for t in equal_skill]
+    blocked = sum(v is Recommendation.REGRESSION for v in verdicts)
+    print(f"equal-skill retrains blocked as regressions: {blocked} of {EQUAL_TRIALS}")
+    assert blocked <= MAX_BLOCKED
 
 
 def test_a_genuinely_better_candidate_is_promoted(state: Settings, params: PipelineParams) -> None:
