@@ -22,6 +22,7 @@ import yaml
 from mlflow import MlflowClient
 
 from phase1_foundations.settings import PROJECT_ROOT
+from phase2_pipelines.tracking import forget_engines
 from phase2_pipelines.workdir import STAGES
 
 pytestmark = pytest.mark.slow
@@ -130,6 +131,8 @@ def project(first_repro: FirstRepro) -> Path:
     state name its absolute path)."""
     shutil.rmtree(first_repro.root)
     shutil.copytree(first_repro.saved, first_repro.root, symlinks=True)
+    # This process's MLflow engine for the store (``_registry``) would still read the old file.
+    forget_engines(f"sqlite:///{first_repro.root / 'var' / 'mlflow.db'}")
     return first_repro.root
 
 
