@@ -17,7 +17,13 @@ import pandas as pd
 
 from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
 from phase2_pipelines.evaluate import EvaluationReport, evaluate_scores, slice_values
-from phase2_pipelines.gate import SUPERIORITY, HoldoutComparison, decide_promotion
+from phase2_pipelines.gate import (
+    SUPERIORITY,
+    GateCheck,
+    GateDecision,
+    HoldoutComparison,
+    decide_promotion,
+)
 from phase2_pipelines.params import EvaluateParams, PipelineParams, TrainParams
 from phase2_pipelines.train import fit_model, predict_scores
 
@@ -83,11 +89,34 @@ def candidate_report(pair: Pair, holdout: pd.DataFrame, params: EvaluateParams) 
 class Trial:
     """One candidate through the gate: what it decided, why, and how long it took."""
 
-    promote: bool
-    superior: bool  # passed the superiority check
-    slice_blocked: bool  # some gated slice failed its non-inferiority check
-    difference: float  # the point estimate of dAUC
+    decision: GateDecision
     gate_seconds: float
+
+    @property
+    def promote(self) -> bool:
+        return self.decision.promote
+
+    @property
+    def superior(self) -> bool:
+        """Passed the superiority check."""
+        return self._superiority().passed
+
+    @property
+    def slice_blocked(self) -> bool:
+        """Some gated slice failed its non-inferiority check."""
+        return any(not check.passed for check in self.decision.slice_checks)
+
+    @property
+    def difference(self) -> float:
+        """The point estimate of dAUC."""
+        comparison = self._superiority().comparison
+        assert comparison is not None
+        return comparison.difference
+
+    def _superiority(self) -> GateCheck:
+        superiority = self.decision.named(SUPERIORITY)
+        assert superiority is not None
+        return superiority
 
 
 def judge_pair(pair: Pair, holdout: pd.DataFrame, params: PipelineParams) -> Trial:
@@ -96,17 +125,7 @@ def judge_pair(pair: Pair, holdout: pd.DataFrame, params: PipelineParams) -> Tri
     comparison = comparison_of(pair, holdout, slice_values(holdout, params.evaluate))
     started = time.perf_counter()
     decision = decide_promotion(report, comparison, params.gate)
-    seconds = time.perf_counter() - started
-    superiority = decision.named(SUPERIORITY)
-    assert superiority is not None
-    assert superiority.comparison is not None
-    return Trial(
-        promote=decision.promote,
-        superior=superiority.passed,
-        slice_blocked=any(not c.passed for c in decision.slice_checks),
-        difference=superiority.comparison.difference,
-        gate_seconds=seconds,
-    )
+    return Trial(decision, gate_seconds=time.perf_counter() - started)
 
 
 def equal_skill_trials(

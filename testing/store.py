@@ -4,8 +4,9 @@ state put back after, so no test reads another's runs or registry."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import mlflow
@@ -14,6 +15,7 @@ import mlflow.tracking.fluent as mlflow_fluent_state
 import pytest
 
 from phase1_foundations.settings import Settings, get_settings
+from phase2_pipelines.tracking import SQLITE_PREFIX
 from phase2_pipelines.workdir import WorkDir
 
 # mlflow.set_tracking_uri / set_experiment also export these, which Settings and later tests
@@ -44,3 +46,20 @@ def isolated_mlflow(patch: pytest.MonkeyPatch, state_dir: Path) -> Iterator[Sett
 def workdir(settings: Settings, name: str) -> WorkDir:
     """A pipeline work directory of its own under the settings' state directory."""
     return WorkDir(settings.state_dir / "pipeline" / name)
+
+
+def copy_store(source: Path, target: Path) -> None:
+    """Copy one sqlite MLflow store over another through sqlite's backup API: safe while MLflow
+    holds connections to ``target`` (they read the copied rows next), where replacing the file
+    would leave them on the old one."""
+    with (
+        closing(sqlite3.connect(source)) as origin,
+        closing(sqlite3.connect(target)) as copy,
+    ):
+        origin.backup(copy)
+
+
+def store_file(settings: Settings) -> Path:
+    """The sqlite file of the settings' MLflow store (the default one: sqlite)."""
+    assert settings.tracking_uri.startswith(SQLITE_PREFIX), settings.tracking_uri
+    return Path(settings.tracking_uri.removeprefix(SQLITE_PREFIX))

@@ -8,8 +8,11 @@ repository, so breaking them leaves this checkout alone (the last test makes sur
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
+import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +25,7 @@ from phase1_foundations.lesson.selfcheck import (
 )
 from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.telco import CSV_SHA256, raw_dir, sha256_file
-from testing.clone import Clone, link_environment, make_clone
+from testing.clone import Clone, clean_env, make_clone
 
 LESSON = (PROJECT_ROOT / "phase1_foundations" / "README.md").read_text()
 FAILED = re.compile(r"^\[FAIL\] ([^:\n]+)", re.MULTILINE)
@@ -162,29 +165,41 @@ def test_this_checkout_was_left_alone(clone: Clone, before: dict[str, str]) -> N
 CHECKS = ("check-phase1", "check-phase2", "check-phase3")
 
 
-def test_each_check_says_what_to_run_first_and_installs_nothing(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    """One bare clone (no `.venv`, no data) serves the three checks: one `make setup` between the
-    two questions, as a learner runs it once. Its environment comes as every test clone's does
-    (uv's sync, and this checkout's compiled modules linked), so `make setup` has nothing left to
-    compile: a real `make setup` from nothing runs in ``phase5_capstone/tests/test_make.py``."""
-    bare = make_clone(tmp_path_factory.mktemp("bare"), bootstrap=False)
-    for name in CSV_SHA256:
-        (bare.root / "data" / "raw" / "telco" / name).unlink()
+def make_in(directory: Path, target: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", target],
+        cwd=directory,
+        env=clean_env(),  # no MLOPS_DATA_DIR or activated environment of this checkout
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_each_check_says_what_to_run_first_and_installs_nothing(tmp_path: Path) -> None:
+    """A checkout before `make setup`, then before `make data`: each check stops at its guard
+    with one line naming what to run, and installs or fetches nothing. The guards are the
+    Makefile's own, so the checkout holds the Makefile alone, and, for the second question, a
+    `.venv` whose interpreter is this environment's (a real `make setup` from nothing runs in
+    ``phase5_capstone/tests/test_make.py``)."""
+    shutil.copy2(PROJECT_ROOT / "Makefile", tmp_path / "Makefile")
+    data = tmp_path / "data" / "raw" / "telco"
+    data.mkdir(parents=True)
     for check in CHECKS:
-        no_env = bare.make(check)
+        no_env = make_in(tmp_path, check)
         assert no_env.returncode != 0, check
         assert no_env.stdout.splitlines() == [
             "No project environment in .venv: run `make setup` first."
         ], check
-        assert not (bare.root / ".venv").exists(), check  # it did not install the environment
-    link_environment(bare)
-    assert bare.make("setup").returncode == 0
+        assert not (tmp_path / ".venv").exists(), check  # it did not install the environment
+    python = tmp_path / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.symlink_to(sys.executable)
     for check in CHECKS:
-        no_data = bare.make(check)
+        no_data = make_in(tmp_path, check)
         assert no_data.returncode != 0, check
         assert no_data.stdout.splitlines() == [
-            f"No Telco data in {bare.root / 'data'}/raw/telco: run `make data` first."
+            f"No Telco data in {tmp_path / 'data'}/raw/telco: run `make data` first."
         ], check
-        assert not list((bare.root / "data" / "raw" / "telco").iterdir()), check  # nor fetched it
+        assert not list(data.iterdir()), check  # nor fetched it

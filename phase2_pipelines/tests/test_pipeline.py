@@ -2,8 +2,9 @@
 
 One module-scoped registry lives through a story: a pilot champion trained on a tenth of the
 rows, a crippled challenger that the gate rejects, a model on all the rows that beats the pilot
-by more than the noise, re-runs that register nothing new, a rollback, a manual override, a
-quarantined batch and a reproduction. The tests run in order.
+by more than the noise, and re-runs that register nothing new. Each test then starts from the
+store as the story left it, whatever ran before it: a rollback, a manual override, a quarantined
+batch, a reproduction. Five real pipelines: slow.
 """
 
 from __future__ import annotations
@@ -46,13 +47,16 @@ from phase2_pipelines.registry import (
     Registry,
 )
 from phase2_pipelines.reproduce import ReproduceError, reproduce_run
-from testing.store import workdir
+from testing.store import copy_store, store_file, workdir
+
+pytestmark = pytest.mark.slow
 
 PILOT_FRACTION = 0.1
 
 
 @pytest.fixture(scope="module")
-def story(module_state: Settings, params: PipelineParams) -> dict[str, Registration]:
+def told(module_state: Settings, params: PipelineParams) -> tuple[dict[str, Registration], Path]:
+    """The story's registrations, and a copy of the store as the story left it."""
     splits = load_telco(module_state)
     pilot = splits.train.sample(frac=PILOT_FRACTION, random_state=0)
     first = run_pipeline(params, workdir(module_state, "first"), module_state, (pilot, splits.test))
@@ -67,13 +71,39 @@ def story(module_state: Settings, params: PipelineParams) -> dict[str, Registrat
     )
     second = run_pipeline(params, workdir(module_state, "second"), module_state)
     unchanged = run_pipeline(params, workdir(module_state, "unchanged"), module_state)
-    return {
+    registrations = {
         "first": first,
         "crippled": crippled,
         "crippled_again": crippled_again,
         "second": second,
         "unchanged": unchanged,
     }
+    told = module_state.state_dir.parent / "told.db"
+    copy_store(store_file(module_state), told)
+    return registrations, told
+
+
+@pytest.fixture
+def story(
+    told: tuple[dict[str, Registration], Path], module_state: Settings
+) -> dict[str, Registration]:
+    """The story's registrations, with the store put back as the story left it: what another
+    test moved (champion, challenger, tags) is undone, so each test passes alone or in any order.
+    The artifacts and work directories later tests add are their own (a name per test)."""
+    registrations, told_store = told
+    copy_store(told_store, store_file(module_state))
+    return registrations
+
+
+ROLLBACK_REASON = "canary guardrail: p95 latency breach"
+
+
+@pytest.fixture
+def rolled_back(story: dict[str, Registration], params: PipelineParams) -> dict[str, Registration]:
+    """The story, then v3 rolled back to v1 (as ``test_rollback_restores_previous_champion``
+    does from the command line)."""
+    registry(params).rollback(ROLLBACK_REASON)
+    return story
 
 
 def registry(params: PipelineParams) -> Registry:
@@ -208,7 +238,7 @@ def test_rollback_restores_previous_champion(
     assert story["second"].champion == story["second"].version == "3"
     assert reg.version_for(PREVIOUS_CHAMPION) == "1"
     # As `make rollback REASON=...` runs it.
-    assert main(["rollback", "--reason", "canary guardrail: p95 latency breach"]) == 0
+    assert main(["rollback", "--reason", ROLLBACK_REASON]) == 0
     assert "rolled back: champion is v1 again (was v3)" in capsys.readouterr().out
     assert reg.version_for(CHAMPION) == "1"
     champion = mlflow.sklearn.load_model(f"models:/{reg.name}@{CHAMPION}")
@@ -223,13 +253,13 @@ def test_rollback_restores_previous_champion(
     ]
     assert main(["history"]) == 0
     printed = capsys.readouterr().out
-    assert "canary guardrail: p95 latency breach" in printed  # the rollback's reason
+    assert ROLLBACK_REASON in printed  # the rollback's reason
     assert "passed all" in printed  # the promotion's reason
     assert "champion=v1" in printed
 
 
 def test_the_pipeline_does_not_promote_a_rolled_back_model_again(
-    story: dict[str, Registration], module_state: Settings, params: PipelineParams
+    rolled_back: dict[str, Registration], module_state: Settings, params: PipelineParams
 ) -> None:
     again = run_pipeline(params, workdir(module_state, "after-rollback"), module_state)
     assert again.decision.promote  # v3's model still beats v1 on the holdout ...
@@ -240,7 +270,9 @@ def test_the_pipeline_does_not_promote_a_rolled_back_model_again(
 
 
 def test_manual_promotion_needs_force_and_is_recorded_as_an_override(
-    story: dict[str, Registration], params: PipelineParams, capsys: pytest.CaptureFixture[str]
+    rolled_back: dict[str, Registration],
+    params: PipelineParams,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     reg = registry(params)
     assert main(["promote", "3", "--reason", "fixed the latency"]) == 2
@@ -296,7 +328,6 @@ def test_register_does_not_act_on_a_decision_about_an_older_champion(
         registration.note
     )
     assert reg.version_for(CHAMPION) == "2"  # ... but the decision was about v1
-    reg.promote("3", "test: back to the full model", override=True)
 
 
 def test_registry_works_in_a_plain_python_session(
@@ -325,7 +356,6 @@ def test_registry_works_in_a_plain_python_session(
     assert Registry("churn-model").version_for(CHALLENGER) == "2"  # the same store
     assert not (tmp_path / "mlflow.db").exists()
     assert (PROJECT_ROOT / "mlflow.db").exists() == stray_before
-    Registry("churn-model").retire_challenger("plain session test done")
 
 
 def test_rejected_batch_is_quarantined_and_nothing_trains(
