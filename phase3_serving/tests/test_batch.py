@@ -43,6 +43,8 @@ from phase3_serving.config import ServingSettings
 from phase3_serving.model import LoadedModel
 from phase3_serving.tests.conftest import Trained
 
+pytestmark = pytest.mark.slow  # a real pipeline trains the champion (`trained`)
+
 LESSON_COMMAND = "python -m phase3_serving score data/raw/telco/test.csv var/scores.parquet"
 # Rows of the raw sample that get one injected problem each, and the reason the contract gives.
 INJECTED = {

@@ -27,6 +27,8 @@ from phase4_monitoring.__main__ import main
 from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.tests.conftest import Registered
 
+pytestmark = pytest.mark.slow  # a real pipeline trains the registered champion (`registered`)
+
 ROWS = 3_000
 
 

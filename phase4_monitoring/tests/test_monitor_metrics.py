@@ -162,6 +162,7 @@ def test_the_exporter_serves_the_latest_file(
     assert fetch(url + "/")[0] == 404
 
 
+@pytest.mark.slow  # a real pipeline trains the registered champion
 def test_check_writes_the_metrics_file(registered: Registered, tmp_path: Path) -> None:
     # The lesson's command: check var/week.parquet --metrics var/monitoring/metrics.prom
     week = week_file(tmp_path / "week.parquet", "covariate_shift", 9)

@@ -60,6 +60,7 @@ def actions(decisions: dict[int, TriggerDecision]) -> dict[int, Action]:
     return {week: d.action for week, d in decisions.items()}
 
 
+@pytest.mark.slow
 def test_healthy_weeks_never_retrain_and_rarely_ask_for_a_look(
     world_champion: WorldChampion, monitoring_params: MonitoringParams
 ) -> None:
@@ -363,6 +364,7 @@ def test_a_history_must_be_ordered_weeks(
     assert decision.week == FIRST + 1
 
 
+@pytest.mark.slow
 def test_a_good_promotion_in_a_healthy_world_is_never_rolled_back(
     world_champion: WorldChampion, monitoring_params: MonitoringParams
 ) -> None:
