@@ -8,10 +8,12 @@ and changes it as a learner would.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,10 +21,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from mlflow import MlflowClient
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase2_pipelines.tracking import forget_engines
 from phase2_pipelines.workdir import STAGES
 
 pytestmark = pytest.mark.slow
@@ -84,14 +84,17 @@ def _edit_params(project: Path, section: str, key: str, value: object) -> None:
 
 
 def _registry(project: Path) -> tuple[int, str | None]:
-    """(number of registered versions, champion version) read straight from the MLflow store."""
-    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'var' / 'mlflow.db'}")
-    versions = client.search_model_versions(f"name='{MODEL}'")
-    try:
-        champion: str | None = str(client.get_model_version_by_alias(MODEL, "champion").version)
-    except Exception:  # no champion yet
-        champion = None
-    return len(versions), champion
+    """(number of registered versions, champion version) read straight from the store's sqlite
+    file, in a connection of its own: no MLflow client, whose cached engines outlive a restore."""
+    with contextlib.closing(sqlite3.connect(project / "var" / "mlflow.db")) as db:
+        (count,) = db.execute(
+            "SELECT count(*) FROM model_versions WHERE name = ?", (MODEL,)
+        ).fetchone()
+        alias = db.execute(
+            "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = 'champion'",
+            (MODEL,),
+        ).fetchone()
+    return int(count), None if alias is None else str(alias[0])
 
 
 def _gate(project: Path) -> dict[str, object]:
@@ -131,8 +134,6 @@ def project(first_repro: FirstRepro) -> Path:
     state name its absolute path)."""
     shutil.rmtree(first_repro.root)
     shutil.copytree(first_repro.saved, first_repro.root, symlinks=True)
-    # This process's MLflow engine for the store (``_registry``) would still read the old file.
-    forget_engines(f"sqlite:///{first_repro.root / 'var' / 'mlflow.db'}")
     return first_repro.root
 
 
