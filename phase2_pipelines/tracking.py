@@ -80,7 +80,7 @@ def _migrated(path: Path, artifact_root: str) -> None:
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
     SqlAlchemyStore(f"{SQLITE_PREFIX}{path}", artifact_root)  # type: ignore[no-untyped-call]
-    forget_engines(f"{SQLITE_PREFIX}{path}")
+    _forget_engines(f"{SQLITE_PREFIX}{path}")
 
 
 def empty_store_template() -> Path:
@@ -138,7 +138,7 @@ def _create_store(path: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def forget_engines(uri: str) -> None:
+def _forget_engines(uri: str) -> None:
     """Close the connections MLflow's stores keep per URI (they cache one engine each): after
     a rebuild they would still point at the file that was replaced."""
     from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
@@ -175,7 +175,7 @@ def ensure_store(settings: Settings) -> None:
                     " move it aside (or remove it) and run again"
                 )
             path.unlink()
-            forget_engines(uri)
+            _forget_engines(uri)
         _create_store(path)
 
 
