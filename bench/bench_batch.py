@@ -26,7 +26,8 @@ from phase1_foundations.telco import load_telco
 from phase1_foundations.world import World
 from phase2_pipelines.params import load_params
 from phase2_pipelines.train import fit_model
-from phase3_serving.batch import DEFAULT_CHUNK_ROWS, BatchSummary, score_file
+from phase3_serving.batch import BatchSummary, score_file
+from phase3_serving.config import DEFAULT_CHUNK_ROWS
 from phase3_serving.model import LoadedModel
 
 DEFAULT_ROWS = 1_000_000

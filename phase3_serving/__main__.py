@@ -14,11 +14,7 @@ import time
 from pathlib import Path
 
 from phase3_serving.admin_cli import add_commands
-from phase3_serving.batch import DEFAULT_CHUNK_ROWS, load_batch_model, score_file
-from phase3_serving.batch_input import BatchInputError, open_input
-from phase3_serving.batch_output import check_output_paths, default_rejects_path
-from phase3_serving.config import ServingSettings, get_serving_settings
-from phase3_serving.model import ModelLoadError
+from phase3_serving.config import DEFAULT_CHUNK_ROWS, ServingSettings, get_serving_settings
 
 EXIT_MODEL = 1
 EXIT_INPUT = 2
@@ -36,6 +32,13 @@ def positive_rows(text: str) -> int:
 
 
 def _score(args: argparse.Namespace, settings: ServingSettings) -> int:
+    # The batch stack (pandas, pyarrow, the model loader) is imported by the command that uses
+    # it: `admin` and `replay` calls, run many times in a lesson, start in half the time.
+    from phase3_serving.batch import load_batch_model, score_file
+    from phase3_serving.batch_input import BatchInputError, open_input
+    from phase3_serving.batch_output import check_output_paths, default_rejects_path
+    from phase3_serving.model import ModelLoadError
+
     rejects: Path = args.rejects or default_rejects_path(args.output)
     try:
         # Check the files before loading the model: a bad path should fail in milliseconds.

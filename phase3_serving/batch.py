@@ -27,12 +27,11 @@ from phase3_serving.batch_output import (
     score_accepted,
 )
 from phase3_serving.batch_validate import SeenIds, parse_chunk
+from phase3_serving.config import DEFAULT_CHUNK_ROWS
 from phase3_serving.model import LoadedModel, ModelLoadError
 
 if TYPE_CHECKING:
     from phase1_foundations.settings import Settings
-
-DEFAULT_CHUNK_ROWS = 50_000
 
 
 @dataclass(frozen=True)

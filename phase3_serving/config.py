@@ -17,6 +17,9 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from phase1_foundations.settings import Settings
 from phase2_pipelines.params import PARAMS_FILE, load_params
 
+# Rows a batch run reads, checks and scores at a time (bounds its memory); `score --chunk-rows`.
+# Here, not in batch.py, so the CLI's parser does not import the batch stack for every command.
+DEFAULT_CHUNK_ROWS = 50_000
 DEFAULT_TOKENS = frozenset({"", "admin", "changeme", "change-me", "secret", "token", "password"})
 MIN_TOKEN_LENGTH = 16
 

@@ -17,8 +17,6 @@ import html
 import io
 from pathlib import Path
 
-from matplotlib.figure import Figure
-
 from phase5_capstone.events import Event
 from phase5_capstone.summary import summary_table
 
@@ -103,6 +101,9 @@ def _plot(axis: object, points: list[tuple[int, float]], **style: object) -> Non
 
 
 def draw(events: list[Event]) -> bytes:
+    # Imported here: matplotlib costs every start of the CLI 0.4 s, and only a finished run draws.
+    from matplotlib.figure import Figure
+
     series = _series(events)
     figure = Figure(figsize=(16, 10))
     axes = figure.subplots(4, 1, sharex=True)
