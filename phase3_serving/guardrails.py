@@ -48,6 +48,7 @@ must be: all of them are decision numbers (``params.yaml``, ``serving.guardrails
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -174,7 +175,8 @@ class Observations(BaseModel):
         self.calls += 1
         self.failed_calls += int(len(scores) < rows)
         self.slow_calls += int(latency_ms > policy.max_p95_ms)
-        self.latency_counts[int(np.searchsorted(LATENCY_EDGES_MS, latency_ms))] += 1
+        # bisect_left is numpy's searchsorted (side left) without converting the edges per call
+        self.latency_counts[bisect.bisect_left(LATENCY_EDGES_MS, latency_ms)] += 1
         _add(self.challenger_bins, scores)
 
     def record_champion(self, scores: np.ndarray) -> None:
