@@ -71,6 +71,11 @@ need-docker:
 # are handed out first (conftest.py). Not loadgroup: xdist 3.8 cannot regroup under pytest 9.
 TEST_WORKERS ?= auto
 XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+# A test run already keeps every core busy with its workers, so the numerical libraries in each
+# (OpenMP in scikit-learn's gradient boosting, OpenBLAS in numpy) run on one thread: their own
+# pools would spin on the cores the other workers need (phase 3's HGB challenger pipeline took
+# 26 s of CPU with them, 9 s without). The processes the tests start inherit it.
+TEST_THREADS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 # The project's own modules, compiled before a test run: this machine sets PYTHONDONTWRITEBYTECODE,
 # so every CLI, DVC stage and server the tests start would compile them again (about a second of
@@ -83,15 +88,15 @@ bytecode: setup ## Compile the project's own modules (Python checks each against
 
 .PHONY: test
 test: data bytecode ## The whole test suite, as CI runs it (slow, Docker, browser, load, PostgreSQL included)
-	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
+	$(TEST_THREADS) $(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 .PHONY: expectations
 expectations: data bytecode ## Rerun the tests behind tests/expectations.yml; write what each measured (bounds stay)
-	$(PY) -m testing.expectations
+	$(TEST_THREADS) $(PY) -m testing.expectations
 
 .PHONY: test-fast
 test-fast: data bytecode ## The fast tests: none marked slow, docker, browser, postgres, load, prometheus
-	$(PY) -m pytest -q $(XDIST) -m "$(FAST_TESTS)" $(PYTEST_ARGS)
+	$(TEST_THREADS) $(PY) -m pytest -q $(XDIST) -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: setup ## ruff lint and format check

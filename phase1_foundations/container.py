@@ -16,8 +16,16 @@ from phase1_foundations.telco import fetch_telco
 DEFAULT_IMAGE = "mlops-path:latest"
 CONTAINER_DATA_DIR = "/app/data"
 CONTAINER_TIMEOUT_S = 600
-# Numerical libraries pick kernels from these; the container must see what the host sees.
-PASSTHROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "MLOPS_SEED")
+# Numerical libraries pick kernels and thread counts (which order their sums) from these; the
+# container must see what the host sees.
+PASSTHROUGH_ENV = (
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "MLOPS_SEED",
+)
 
 
 class ContainerError(RuntimeError):
