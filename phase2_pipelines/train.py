@@ -6,7 +6,8 @@ registered and served, so training and serving cannot disagree about features.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from phase1_foundations.contract import (
     CATEGORICAL_FEATURES,
@@ -82,6 +84,17 @@ def build_model(params: TrainParams) -> Pipeline:
     return build_hgb(params.hgb, params.seed)
 
 
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS on one thread while a model fits. scipy's L-BFGS-B (the logistic regression's
+    solver, since scipy 1.15) makes many tiny BLAS calls, and a multi-threaded OpenBLAS wakes its
+    threads for each: a fit takes several times longer on two threads than on one, and longer
+    still when other processes share the cores (scipy/scipy#22438). The fitted model is the same
+    to the bit (a test checks)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 Weights = np.ndarray | None
 # How a candidate is fitted on labeled rows (and their weights): the configured family from
 # scratch, or a recalibration of the champion (``recalibrate.py``). Evaluation cross-fits with it.
@@ -94,9 +107,10 @@ def fit_model(train: pd.DataFrame, params: TrainParams, sample_weight: Weights =
     seed_everything(params.seed)
     features = to_model_frame(train)
     labels = train[LABEL_COLUMN].to_numpy()
-    if sample_weight is None:
-        return build_model(params).fit(features, labels)
-    return build_model(params).fit(features, labels, model__sample_weight=sample_weight)
+    with one_blas_thread():
+        if sample_weight is None:
+            return build_model(params).fit(features, labels)
+        return build_model(params).fit(features, labels, model__sample_weight=sample_weight)
 
 
 def configured_fitter(params: PipelineParams) -> Fitter:
@@ -149,11 +163,12 @@ def out_of_fold_scores(
         return crossfit_scores(fitter, train, weights, folds=params.profile_folds, seed=params.seed)
     seed_everything(params.seed)
     folds = StratifiedKFold(n_splits=params.profile_folds, shuffle=True, random_state=params.seed)
-    scores: np.ndarray = cross_val_predict(
-        build_model(params),
-        to_model_frame(train),
-        train[LABEL_COLUMN].to_numpy(),
-        cv=folds,
-        method="predict_proba",
-    )[:, 1]
+    with one_blas_thread():
+        scores: np.ndarray = cross_val_predict(
+            build_model(params),
+            to_model_frame(train),
+            train[LABEL_COLUMN].to_numpy(),
+            cv=folds,
+            method="predict_proba",
+        )[:, 1]
     return scores
