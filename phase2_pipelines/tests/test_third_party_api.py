@@ -34,7 +34,7 @@ APIS = [
     ("sklearn.calibration", "calibration_curve"),
     ("matplotlib.figure", "Figure"),
     ("joblib", "dump"),
-    ("threadpoolctl", "threadpool_limits"),  # train.one_blas_thread
+    ("threadpoolctl", "ThreadpoolController"),  # train.one_thread
 ]
 CLIENT_METHODS = [
     "set_registered_model_alias",
