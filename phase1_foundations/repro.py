@@ -16,13 +16,10 @@ import subprocess
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from phase1_foundations.contract import (
     CATEGORICAL_FEATURES,
@@ -32,6 +29,9 @@ from phase1_foundations.contract import (
 )
 from phase1_foundations.settings import PROJECT_ROOT, Settings, get_settings
 from phase1_foundations.telco import TelcoSplits, load_telco
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 KEY_PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "pyarrow", "pydantic")
 LOCKFILE = PROJECT_ROOT / "uv.lock"
@@ -164,7 +164,16 @@ def prediction_hash(probabilities: np.ndarray) -> str:
 
 
 def build_baseline(seed: int) -> Pipeline:
-    """A small, fully deterministic model: one-hot plus scaling into logistic regression."""
+    """A small, fully deterministic model: one-hot plus scaling into logistic regression.
+
+    scikit-learn is imported here, not with the module: the pipeline's ingest and validate
+    stages use this module's fingerprints, and a stage process would spend most of its start-up
+    importing it (and scipy) for nothing."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     preprocess = ColumnTransformer(
         [
             ("categorical", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL_FEATURES)),

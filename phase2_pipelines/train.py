@@ -6,7 +6,9 @@ registered and served, so training and serving cannot disagree about features.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from phase1_foundations.contract import (
     CATEGORICAL_FEATURES,
@@ -82,6 +85,26 @@ def build_model(params: TrainParams) -> Pipeline:
     return build_hgb(params.hgb, params.seed)
 
 
+@cache
+def _thread_pools() -> ThreadpoolController:
+    """The native thread pools loaded with scikit-learn (BLAS, OpenMP), found once: finding them
+    scans the process's libraries, which costs more than a small model's prediction."""
+    return ThreadpoolController()
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Native code on one thread while a model fits or predicts. These models are small, and
+    their threads cost more than they save: scipy's L-BFGS-B (the logistic regression's solver,
+    since scipy 1.15) makes many tiny BLAS calls and a multi-threaded OpenBLAS wakes its threads
+    for each (scipy/scipy#22438), and gradient boosting's hundreds of OpenMP regions each wait for
+    every thread. Measured on two cores: a logistic fit 4-5x slower on two threads, gradient
+    boosting 20x slower when another process shares the cores. The model is the same to the bit
+    (a test checks)."""
+    with _thread_pools().limit(limits=1):
+        yield
+
+
 Weights = np.ndarray | None
 # How a candidate is fitted on labeled rows (and their weights): the configured family from
 # scratch, or a recalibration of the champion (``recalibrate.py``). Evaluation cross-fits with it.
@@ -94,9 +117,10 @@ def fit_model(train: pd.DataFrame, params: TrainParams, sample_weight: Weights =
     seed_everything(params.seed)
     features = to_model_frame(train)
     labels = train[LABEL_COLUMN].to_numpy()
-    if sample_weight is None:
-        return build_model(params).fit(features, labels)
-    return build_model(params).fit(features, labels, model__sample_weight=sample_weight)
+    with one_thread():
+        if sample_weight is None:
+            return build_model(params).fit(features, labels)
+        return build_model(params).fit(features, labels, model__sample_weight=sample_weight)
 
 
 def configured_fitter(params: PipelineParams) -> Fitter:
@@ -128,7 +152,9 @@ def model_structure(model: object) -> dict[str, str]:
 
 def predict_scores(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
     """Churn probabilities for each row of a contract-valid frame."""
-    scores: np.ndarray = model.predict_proba(to_model_frame(frame[list(FEATURE_NAMES)]))[:, 1]
+    features = to_model_frame(frame[list(FEATURE_NAMES)])
+    with one_thread():
+        scores: np.ndarray = model.predict_proba(features)[:, 1]
     return scores
 
 
@@ -149,11 +175,12 @@ def out_of_fold_scores(
         return crossfit_scores(fitter, train, weights, folds=params.profile_folds, seed=params.seed)
     seed_everything(params.seed)
     folds = StratifiedKFold(n_splits=params.profile_folds, shuffle=True, random_state=params.seed)
-    scores: np.ndarray = cross_val_predict(
-        build_model(params),
-        to_model_frame(train),
-        train[LABEL_COLUMN].to_numpy(),
-        cv=folds,
-        method="predict_proba",
-    )[:, 1]
+    with one_thread():
+        scores: np.ndarray = cross_val_predict(
+            build_model(params),
+            to_model_frame(train),
+            train[LABEL_COLUMN].to_numpy(),
+            cv=folds,
+            method="predict_proba",
+        )[:, 1]
     return scores

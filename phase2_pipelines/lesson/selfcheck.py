@@ -204,11 +204,22 @@ def judge_better(params: PipelineParams, scores: ExerciseScores) -> GateFinding:
     )
 
 
-def judge_equal_skill(params: PipelineParams, scores: ExerciseScores) -> GateFinding:
-    promoted = sum(
-        _decide(params, scores.holdout, pair.candidate, pair.champion).promote
-        for pair in scores.equal_skill
+def _promotes(params: PipelineParams, holdout: pd.DataFrame, pair: Pair) -> bool:
+    """``_decide(...).promote`` for the pair, at a fraction of the cost. A candidate that fails a
+    check on everyone (a floor, the sanity bound, the overall comparison) is not promoted
+    whatever its slices show, and each check draws its own bootstrap stream, so those checks
+    come out the same without the slices. The slices, most of a decision's bootstraps, are
+    judged only for a candidate that passes them: few of equal skill do."""
+    everyone = params.model_copy(
+        update={"evaluate": params.evaluate.model_copy(update={"slices": ()})}
     )
+    if not _decide(everyone, holdout, pair.candidate, pair.champion).promote:
+        return False
+    return _decide(params, holdout, pair.candidate, pair.champion).promote
+
+
+def judge_equal_skill(params: PipelineParams, scores: ExerciseScores) -> GateFinding:
+    promoted = sum(_promotes(params, scores.holdout, pair) for pair in scores.equal_skill)
     gate = params.gate
     return GateFinding(
         f"equal-skill candidates are not promoted ({promoted} of {len(scores.equal_skill)}"

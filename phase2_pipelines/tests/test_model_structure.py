@@ -1,5 +1,6 @@
 """A model's identity includes its structure: two pipelines that score alike but run differently
-(an extra step) are different models, and the same pipeline reads the same in every process."""
+(an extra step) are different models, and the same pipeline reads the same in every process and
+fits the same whatever the machine's threads."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
+import pytest
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
+from threadpoolctl import threadpool_limits
 
+from phase1_foundations.contract import LABEL_COLUMN, to_model_frame
 from phase2_pipelines.params import load_params
-from phase2_pipelines.train import build_model, model_structure
+from phase2_pipelines.train import build_model, fit_model, model_structure, predict_scores
 
 IN_A_NEW_PROCESS = (
     "import json; from phase2_pipelines.params import load_params; "
@@ -44,11 +49,24 @@ def test_the_structure_is_the_same_in_another_process() -> None:
     assert json.loads(done.stdout) == model_structure(build_model(load_params().train))
 
 
+@pytest.mark.parametrize("family", ["logreg", "hgb"])
+def test_a_fit_on_one_thread_is_the_fit_on_two(telco_sample: pd.DataFrame, family: str) -> None:
+    """``fit_model`` and ``predict_scores`` keep native code to one thread (for speed); the model
+    must be the one two threads fit, to the bit, or a model's identity (its holdout scores' hash)
+    would depend on the machine."""
+    params = load_params().train.model_copy(update={"family": family})
+    features, labels = to_model_frame(telco_sample), telco_sample[LABEL_COLUMN].to_numpy()
+    with threadpool_limits(limits=2):  # BLAS and OpenMP alike
+        two = build_model(params).fit(features, labels)
+        two_scores = two.predict_proba(features)[:, 1]
+    one = fit_model(telco_sample, params)
+    assert model_structure(one) == model_structure(two)
+    assert np.array_equal(predict_scores(one, telco_sample), two_scores)
+
+
 def test_same_scores_from_another_pipeline_are_not_the_champion() -> None:
     """A slower pipeline with the champion's scores is a new version that is not better; only
     the same pipeline with the same scores is 'the champion'."""
-    import pandas as pd
-
     from phase2_pipelines.evaluate import evaluate_scores
     from phase2_pipelines.gate import HoldoutComparison, decide_promotion
     from phase2_pipelines.tests.conftest import evaluate_params

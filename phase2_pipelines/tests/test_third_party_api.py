@@ -34,6 +34,7 @@ APIS = [
     ("sklearn.calibration", "calibration_curve"),
     ("matplotlib.figure", "Figure"),
     ("joblib", "dump"),
+    ("threadpoolctl", "ThreadpoolController"),  # train.one_thread
 ]
 CLIENT_METHODS = [
     "set_registered_model_alias",
