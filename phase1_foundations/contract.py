@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -33,8 +34,9 @@ class CategoricalColumn:
     description: str
     kind: Literal["categorical"] = "categorical"
 
-    @property
+    @cached_property
     def dtype(self) -> pd.CategoricalDtype:
+        """Built once per column: every cast and every simulated week asks for it."""
         return pd.CategoricalDtype(list(self.categories))
 
 
