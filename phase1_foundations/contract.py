@@ -330,9 +330,15 @@ def to_model_frame(frame: pd.DataFrame) -> pd.DataFrame:
     report = validate_frame(frame, require_id=False, allow_extra=frame.columns)
     if not report.ok:
         raise ContractViolation(report)
+    return cast_to_model_frame(frame)
+
+
+def cast_to_model_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """``to_model_frame`` for rows the caller's ``validate_frame`` already passed: the cast
+    without a second pass of the contract (a monitored window is checked once, then scored)."""
     return pd.DataFrame(
-        {spec.name: frame[spec.name].astype(spec.dtype) for spec in FEATURES},
-        index=frame.index,
+        {spec.name: rows[spec.name].astype(spec.dtype) for spec in FEATURES},
+        index=rows.index,
     )
 
 

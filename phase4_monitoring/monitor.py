@@ -11,10 +11,9 @@ import numpy as np
 import pandas as pd
 
 from phase1_foundations.contract import (
-    FEATURE_NAMES,
     LABEL_COLUMN,
     ValidationReport,
-    to_model_frame,
+    cast_to_model_frame,
 )
 from phase2_pipelines.evidence import Check, Verdict, worst
 from phase2_pipelines.params import BusinessParams
@@ -92,7 +91,7 @@ def monitor_window(
         window_scores = np.asarray(scores, dtype=np.float64)[usable]
     elif scorer is not None and usable.any():
         rows = frame if usable.all() else frame[usable]  # no million-row copy of a clean week
-        window_scores = scorer(to_model_frame(rows[list(FEATURE_NAMES)]))
+        window_scores = scorer(cast_to_model_frame(rows))  # the rows validation passed
     else:
         window_scores = np.empty(0, dtype=np.float64)
     prediction = None
