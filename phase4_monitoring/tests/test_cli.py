@@ -10,8 +10,6 @@ shared by the test of its verdict and the test of its report.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from phase3_serving.predlog import PredictionLog
 from phase4_monitoring.__main__ import main
 from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.tests.conftest import Registered
+from testing.cli import run_in_process
 
 pytestmark = pytest.mark.slow  # a real pipeline trains the registered champion (`registered`)
 
@@ -62,10 +61,7 @@ def week_file(path: Path, scenario: str, week: int, labels: bool = False) -> Pat
 
 def run_main(*args: str | Path) -> subprocess.CompletedProcess[str]:
     """The same command in this process; its output captured like a subprocess's."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["check", *map(str, args)])
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+    return run_in_process(main, "check", *args)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
