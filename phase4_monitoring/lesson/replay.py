@@ -23,6 +23,7 @@ from phase1_foundations.contract import (
     FEATURE_NAMES,
     LABEL_COLUMN,
     ValidationReport,
+    cast_to_model_frame,
     to_model_frame,
 )
 from phase1_foundations.world import World
@@ -84,11 +85,15 @@ class WorldChampion:
         return LinearScorer.compile(self.model)
 
     def score(self, frame: pd.DataFrame) -> FloatArray:
-        """Scores as the service computes them: the fast path, verified equal to
+        """Scores of contract-valid rows (checked again here), as the service computes them."""
+        return self.score_model_frame(to_model_frame(frame[list(FEATURE_NAMES)]))
+
+    def score_model_frame(self, rows: pd.DataFrame) -> FloatArray:
+        """Scores of rows already validated and cast: the fast path, verified equal to
         ``predict_proba`` when compiled (a replay scores hundreds of weeks), else the pipeline."""
         if self.served is None:
-            return np.asarray(predict_scores(self.model, frame), dtype=np.float64)
-        return np.asarray(self.served.score_frame(to_model_frame(frame[list(FEATURE_NAMES)])))
+            return np.asarray(self.model.predict_proba(rows)[:, 1], dtype=np.float64)
+        return np.asarray(self.served.score_frame(rows), dtype=np.float64)
 
     @property
     def first_week(self) -> int:
@@ -169,7 +174,8 @@ def scores_of(
     if validation.schema_ok:
         usable = ~validation.bad_rows
         if usable.any():
-            scores[usable] = champion.score(frame.loc[usable, list(FEATURE_NAMES)])
+            rows = frame if usable.all() else frame[usable]
+            scores[usable] = champion.score_model_frame(cast_to_model_frame(rows))
     return scores
 
 
