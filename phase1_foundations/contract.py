@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -33,8 +34,9 @@ class CategoricalColumn:
     description: str
     kind: Literal["categorical"] = "categorical"
 
-    @property
+    @cached_property
     def dtype(self) -> pd.CategoricalDtype:
+        """Built once per column: every cast and every simulated week asks for it."""
         return pd.CategoricalDtype(list(self.categories))
 
 
@@ -328,9 +330,15 @@ def to_model_frame(frame: pd.DataFrame) -> pd.DataFrame:
     report = validate_frame(frame, require_id=False, allow_extra=frame.columns)
     if not report.ok:
         raise ContractViolation(report)
+    return cast_to_model_frame(frame)
+
+
+def cast_to_model_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """``to_model_frame`` for rows the caller's ``validate_frame`` already passed: the cast
+    without a second pass of the contract (a monitored window is checked once, then scored)."""
     return pd.DataFrame(
-        {spec.name: frame[spec.name].astype(spec.dtype) for spec in FEATURES},
-        index=frame.index,
+        {spec.name: rows[spec.name].astype(spec.dtype) for spec in FEATURES},
+        index=rows.index,
     )
 
 

@@ -10,7 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from phase1_foundations.contract import FEATURE_NAMES, LABEL_COLUMN, to_model_frame
+from phase1_foundations.contract import (
+    LABEL_COLUMN,
+    ValidationReport,
+    cast_to_model_frame,
+)
 from phase2_pipelines.evidence import Check, Verdict, worst
 from phase2_pipelines.params import BusinessParams
 from phase2_pipelines.profile import ReferenceProfile
@@ -70,21 +74,24 @@ def monitor_window(
     source: str = "window",
     model: str = "champion",
     slices: dict[str, np.ndarray] | None = None,
+    validation: ValidationReport | None = None,
 ) -> WindowReport:
     """Check a window; score its contract-valid rows with ``scorer`` unless ``scores`` are given.
 
     ``scores`` (aligned with ``frame``, as the prediction log holds them) are used as they are.
     Labels, when the frame has a ``churn`` column, are used where present; ``slices`` (each
     row's group, aligned with ``frame``) add each group's realized quality to the report.
+    ``validation`` is ``validate_window(frame)`` when the caller has it already (it found the
+    rows it scored): the contract's pass over a window is not made twice.
     """
-    validation = validate_window(frame)
+    validation = validation or validate_window(frame)
     data_quality = check_data_quality(frame, reference.profile, params, validation)
     usable = ~validation.bad_rows if validation.schema_ok else np.zeros(len(frame), dtype=bool)
     if scores is not None:
         window_scores = np.asarray(scores, dtype=np.float64)[usable]
     elif scorer is not None and usable.any():
         rows = frame if usable.all() else frame[usable]  # no million-row copy of a clean week
-        window_scores = scorer(to_model_frame(rows[list(FEATURE_NAMES)]))
+        window_scores = scorer(cast_to_model_frame(rows))  # the rows validation passed
     else:
         window_scores = np.empty(0, dtype=np.float64)
     prediction = None

@@ -15,7 +15,8 @@ over weeks, not in one.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -230,14 +231,15 @@ def check_quality(
         ),
     )
     checks: tuple[Check, ...] = (auc_check, calibration, target, value)
+    groups = group_quality(y, s, slices or {})
     if slices:
-        checks += segment_checks(y, s, slices, baseline, params)
+        checks += segment_checks(groups, baseline, params)
     return QualityReport(
         verdict=worst(c.verdict for c in checks),
         reason=describe_quality(checks, auc, n, baseline.roc_auc),
         metrics=metrics.to_dict(),
         checks=checks,
-        slices=slice_quality(y, s, slices or {}, params),
+        slices=slice_quality(groups, params),
     )
 
 
@@ -255,12 +257,48 @@ def describe_quality(checks: tuple[Check, ...], auc: float, n: int, reference: f
     return f"no harm shown: roc_auc {auc:.3f} on {n:,} labels, holdout {reference:.3f}"
 
 
+@dataclass(frozen=True)
+class GroupQuality:
+    """One group's realized numbers (``key`` is ``family=value``), computed once for both the
+    judged segment checks and the reported slice quality."""
+
+    key: str
+    n: int
+    churners: int
+    calibration_gap: float  # observed churn rate - mean predicted probability
+    calibration_se: float
+    roc_auc: float | None  # DeLong's; None without both churners and stayers
+    roc_auc_se: float | None
+
+
+def group_quality(
+    labels: np.ndarray, scores: np.ndarray, slices: Mapping[str, np.ndarray]
+) -> tuple[GroupQuality, ...]:
+    """Each value of each slice family, in sorted order, with its rows' AUC and calibration."""
+    found = []
+    for family, values in slices.items():
+        groups = np.asarray(values).astype(str)
+        for value in sorted(set(groups.tolist())):
+            rows = groups == value
+            y, s = labels[rows], scores[rows]
+            n, churners = len(y), int(y.sum())
+            auc, auc_se = (None, None) if not 0 < churners < n else auc_delong(y, s)
+            found.append(
+                GroupQuality(
+                    key=f"{family}={value}",
+                    n=n,
+                    churners=churners,
+                    calibration_gap=float(y.mean() - s.mean()),
+                    calibration_se=math.sqrt(float(np.sum(s * (1 - s)))) / n,
+                    roc_auc=auc,
+                    roc_auc_se=auc_se,
+                )
+            )
+    return tuple(found)
+
+
 def segment_checks(
-    labels: np.ndarray,
-    scores: np.ndarray,
-    segments: Mapping[str, np.ndarray],
-    baseline: QualityBaseline,
-    params: MonitoringParams,
+    groups: Sequence[GroupQuality], baseline: QualityBaseline, params: MonitoringParams
 ) -> tuple[Check, Check]:
     """Calibration and ranking per segment value (``contract=Two year``), Bonferroni-corrected
     over every value judged, so that many segments do not make many false alarms.
@@ -269,49 +307,40 @@ def segment_checks(
     overall calibration gap near zero while every affected segment is off by a lot; these see it.
     """
     limits, ratio = params.quality, params.max_floor_ratio
-    groups = [
-        (f"{name}={value}", groups == value)
-        for name, values in segments.items()
-        for groups in [np.asarray(values).astype(str)]
-        for value in sorted(set(groups.tolist()))
-    ]
-    judged = [(key, rows) for key, rows in groups if rows.sum() >= limits.min_segment_rows]
+    judged = [g for g in groups if g.n >= limits.min_segment_rows]
     z = two_sided_z(params.noise_alpha / max(len(judged), 1))
     calibration: list[Evidence] = []
     ranking: list[Evidence] = []
-    for key, rows in judged:
-        y, s = labels[rows], scores[rows]
-        m = len(y)
-        gap = float(y.mean() - s.mean())
-        gap_se = math.sqrt(float(np.sum(s * (1 - s)))) / m
+    for group in judged:
+        gap, gap_se = group.calibration_gap, group.calibration_se
         calibration.append(
             judge(
-                f"calibration_gap[{key}]",
+                f"calibration_gap[{group.key}]",
                 abs(gap),
                 limits.segment_calibration_gap,
                 z * gap_se,
-                n=m,
+                n=group.n,
                 n_reference=None,
                 max_floor_ratio=ratio,
                 interval=(gap - z * gap_se, gap + z * gap_se),
                 standard_error=gap_se,
             )
         )
-        reference = baseline.segments.get(key)
-        positives = float(y.sum())
-        if reference is None or not 0 < positives < m:
+        reference = baseline.segments.get(group.key)
+        if reference is None or group.roc_auc is None:
             continue
-        auc, _ = auc_delong(y, s)
+        positives = float(group.churners)
         drop_se = math.hypot(
-            auc_standard_error(reference.roc_auc, positives, m - positives), reference.roc_auc_se
+            auc_standard_error(reference.roc_auc, positives, group.n - positives),
+            reference.roc_auc_se,
         )
         ranking.append(
             judge(
-                f"auc_drop[{key}]",
-                reference.roc_auc - auc,
+                f"auc_drop[{group.key}]",
+                reference.roc_auc - group.roc_auc,
                 limits.segment_auc_drop,
                 z * drop_se,
-                n=m,
+                n=group.n,
                 n_reference=reference.n,
                 max_floor_ratio=ratio,
                 standard_error=drop_se,
@@ -321,37 +350,27 @@ def segment_checks(
 
 
 def slice_quality(
-    labels: np.ndarray,
-    scores: np.ndarray,
-    slices: Mapping[str, np.ndarray],
-    params: MonitoringParams,
+    groups: Sequence[GroupQuality], params: MonitoringParams
 ) -> tuple[SliceQuality, ...]:
     """Each group's realized ROC AUC (DeLong) and calibration gap, at the monitor's confidence."""
     z = two_sided_z(params.noise_alpha)
     found = []
-    for family, values in slices.items():
-        groups = np.asarray(values).astype(str)
-        for value in sorted(set(groups.tolist())):
-            rows = groups == value
-            y, s = labels[rows], scores[rows]
-            n, churners = len(y), int(y.sum())
-            auc, interval = None, None
-            if 0 < churners < n:
-                auc, se = auc_delong(y, s)
-                interval = (max(auc - z * se, 0.0), min(auc + z * se, 1.0))
-            gap = float(y.mean() - s.mean())
-            gap_se = math.sqrt(float(np.sum(s * (1 - s)))) / n
-            found.append(
-                SliceQuality(
-                    slice=f"{family}={value}",
-                    n=n,
-                    churners=churners,
-                    roc_auc=auc,
-                    roc_auc_interval=interval,
-                    calibration_gap=gap,
-                    calibration_interval=(gap - z * gap_se, gap + z * gap_se),
-                )
+    for group in groups:
+        auc, interval = group.roc_auc, None
+        if auc is not None and group.roc_auc_se is not None:
+            interval = (max(auc - z * group.roc_auc_se, 0.0), min(auc + z * group.roc_auc_se, 1.0))
+        gap, gap_se = group.calibration_gap, group.calibration_se
+        found.append(
+            SliceQuality(
+                slice=group.key,
+                n=group.n,
+                churners=group.churners,
+                roc_auc=auc,
+                roc_auc_interval=interval,
+                calibration_gap=gap,
+                calibration_interval=(gap - z * gap_se, gap + z * gap_se),
             )
+        )
     return tuple(found)
 
 

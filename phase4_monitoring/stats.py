@@ -40,7 +40,9 @@ def js_distance(window: FloatArray, reference: FloatArray) -> float:
     return math.sqrt(max(float(kl_w + kl_r) / 2, 0.0))
 
 
+@lru_cache(maxsize=256)
 def _chi2_quantile(bins: int, alpha: float) -> float:
+    """Cached: every column of every window asks for one of a few (bins, alpha) pairs."""
     return float(stats.chi2.ppf(1 - alpha, max(bins - 1, 1)))
 
 

@@ -12,13 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from phase1_foundations.contract import FEATURE_NAMES, LABEL_COLUMN, to_model_frame
+from phase1_foundations.contract import (
+    FEATURE_NAMES,
+    LABEL_COLUMN,
+    ValidationReport,
+    cast_to_model_frame,
+    to_model_frame,
+)
 from phase1_foundations.world import World
 from phase2_pipelines.evaluate import evaluate_scores, slice_values
 from phase2_pipelines.params import (
@@ -32,6 +39,7 @@ from phase2_pipelines.profile import ReferenceProfile, fit_reference_profile
 from phase2_pipelines.stats import FloatArray
 from phase2_pipelines.train import fit_model, predict_scores
 from phase2_pipelines.world_source import load_world_window
+from phase3_serving.compiled import LinearScorer
 from phase4_monitoring.dataquality import validate_window
 from phase4_monitoring.estimate import check_calibration
 from phase4_monitoring.lesson.weeks import labeled_week
@@ -71,8 +79,21 @@ class WorldChampion:
     reference: MonitorReference
     version: str = "1"
 
+    @cached_property
+    def served(self) -> LinearScorer | None:
+        """Phase 3's fast path for this model, as the service compiles it (None if it cannot)."""
+        return LinearScorer.compile(self.model)
+
     def score(self, frame: pd.DataFrame) -> FloatArray:
-        return np.asarray(predict_scores(self.model, frame), dtype=np.float64)
+        """Scores of contract-valid rows (checked again here), as the service computes them."""
+        return self.score_model_frame(to_model_frame(frame[list(FEATURE_NAMES)]))
+
+    def score_model_frame(self, rows: pd.DataFrame) -> FloatArray:
+        """Scores of rows already validated and cast: the fast path, verified equal to
+        ``predict_proba`` when compiled (a replay scores hundreds of weeks), else the pipeline."""
+        if self.served is None:
+            return np.asarray(self.model.predict_proba(rows)[:, 1], dtype=np.float64)
+        return np.asarray(self.served.score_frame(rows), dtype=np.float64)
 
     @property
     def first_week(self) -> int:
@@ -144,15 +165,17 @@ class MonitoredWorld:
         )
 
 
-def scores_of(frame: pd.DataFrame, champion: WorldChampion) -> FloatArray:
-    """The champion's score for every contract-valid row (NaN elsewhere), as the log holds it."""
+def scores_of(
+    frame: pd.DataFrame, champion: WorldChampion, validation: ValidationReport
+) -> FloatArray:
+    """The champion's score for every row ``validation`` (the window's ``validate_window``)
+    found contract-valid, NaN elsewhere, as the log holds them."""
     scores = np.full(len(frame), np.nan)
-    validation = validate_window(frame)
     if validation.schema_ok:
         usable = ~validation.bad_rows
         if usable.any():
-            rows = to_model_frame(frame.loc[usable, list(FEATURE_NAMES)])
-            scores[usable] = champion.score(rows)
+            rows = frame if usable.all() else frame[usable]
+            scores[usable] = champion.score_model_frame(cast_to_model_frame(rows))
     return scores
 
 
@@ -168,8 +191,11 @@ def monitor_world(
     for week in weeks:
         champion = serving_at(schedule, week)
         batch = world.week(week)
-        scores = scores_of(batch.features, champion)
-        report = monitor_window(batch.features, champion.reference, params, scores=scores)
+        validation = validate_window(batch.features)
+        scores = scores_of(batch.features, champion, validation)
+        report = monitor_window(
+            batch.features, champion.reference, params, scores=scores, validation=validation
+        )
         windows.append(WindowRecord(week=week, model_version=champion.version, report=report))
         frame = labeled_week(batch)
         known = ~np.isnan(scores)

@@ -6,8 +6,10 @@ with ``data.source: world``), so clean world weeks are drawn from its training d
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,7 @@ from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.pipeline import Registration, run_pipeline
 from phase4_monitoring.lesson.replay import WorldChampion, train_world_champion, world_params
 from phase4_monitoring.params import MonitoringParams, load_monitoring_params
+from testing.shared_state import built_once, copy_state, run_root
 from testing.store import isolated_mlflow, workdir
 
 __all__ = ["WorldChampion", "world_params"]
@@ -41,12 +44,29 @@ class Registered:
     champion: Registration
 
 
-@pytest.fixture(scope="session")
-def registered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registered]:
+CHAMPION_FILE = "champion.pickle"  # the Registration the template's training returned
+
+
+def register_world_champion(folder: Path) -> None:
+    """A state directory ``folder/var`` whose registry holds phase 2's world-trained champion."""
     with (
         pytest.MonkeyPatch.context() as patch,
-        isolated_mlflow(patch, tmp_path_factory.mktemp("monitoring") / "var") as settings,
+        isolated_mlflow(patch, folder / "var") as settings,
     ):
-        params = world_params()
-        champion = run_pipeline(params, workdir(settings, "champion"), settings)
-        yield Registered(settings=settings, params=params, champion=champion)
+        champion = run_pipeline(world_params(), workdir(settings, "champion"), settings)
+    (folder / CHAMPION_FILE).write_bytes(pickle.dumps(champion))
+
+
+@pytest.fixture(scope="session")
+def registered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registered]:
+    """A copy of the run's one registered world champion (trained by the first xdist worker
+    that asks; the other worker copies it instead of training its own)."""
+    template = built_once(run_root(tmp_path_factory), "phase4-registered", register_world_champion)
+    folder = tmp_path_factory.mktemp("monitoring")
+    copy_state(template, folder)
+    champion: Registration = pickle.loads((folder / CHAMPION_FILE).read_bytes())
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        isolated_mlflow(patch, folder / "var") as settings,
+    ):
+        yield Registered(settings=settings, params=world_params(), champion=champion)

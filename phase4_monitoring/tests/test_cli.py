@@ -1,14 +1,15 @@
 """``python -m phase4_monitoring check`` as a user runs it: a subprocess, a real MLflow registry
 with a world-trained champion, real files. Exit codes: 0 clean, 1 alerts, 2 broken or unusable.
 
-Each subprocess costs seconds of imports, so the many unusable-file cases call the same
-``main`` in this process (the registry fixture points the settings at the same store).
+Each subprocess costs seconds of imports, so a subprocess shows each exit code once (0 clean,
+1 drifted, 2 no champion) and the lesson's command as written; the other cases (a broken schema,
+unusable files, an empty log window) call the same ``main`` in this process (the registry
+fixture points the settings at the same store), and the drifted week's run with ``--report`` is
+shared by the test of its verdict and the test of its report.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from phase3_serving.predlog import PredictionLog
 from phase4_monitoring.__main__ import main
 from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.tests.conftest import Registered
+from testing.cli import run_in_process
 
 pytestmark = pytest.mark.slow  # a real pipeline trains the registered champion (`registered`)
 
@@ -59,10 +61,7 @@ def week_file(path: Path, scenario: str, week: int, labels: bool = False) -> Pat
 
 def run_main(*args: str | Path) -> subprocess.CompletedProcess[str]:
     """The same command in this process; its output captured like a subprocess's."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["check", *map(str, args)])
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+    return run_in_process(main, "check", *args)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
@@ -95,14 +94,37 @@ def test_the_lesson_checks_the_telco_holdout(registered: Registered) -> None:
     assert "roc_auc" in result.stdout  # the churn column is read as labels
 
 
-def test_drifted_parquet_exits_1(registered: Registered, tmp_path: Path) -> None:
-    result = run_check(registered, week_file(tmp_path / "week.parquet", "covariate_shift", 9))
+@pytest.fixture(scope="module")
+def drifted(
+    registered: Registered, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """A drifted labeled parquet week checked once with ``--report``: its verdict and the
+    report it wrote are each one test's claim."""
+    directory = tmp_path_factory.mktemp("drifted")
+    path = week_file(directory / "week.parquet", "covariate_shift", 9, labels=True)
+    return run_check(registered, path, "--report", directory / "report"), directory / "report"
+
+
+def test_drifted_parquet_exits_1(drifted: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    result, _ = drifted
     assert result.returncode == 1, result.stdout + result.stderr
     assert "verdict: ALERT (exit 1): drift in monthlycharges" in result.stdout
 
 
+def test_report_writes_the_evidently_html_and_the_checks(
+    drifted: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    result, report = drifted
+    assert result.returncode == 1, result.stdout + result.stderr
+    html = (report / "evidently.html").read_text()
+    assert "<html" in html[:2_000].lower()
+    assert "monthlycharges" in html
+    checks = (report / "checks.json").read_text()
+    assert '"verdict":"alert"' in checks.replace(" ", "")
+
+
 def test_broken_schema_exits_2(registered: Registered, tmp_path: Path) -> None:
-    result = run_check(registered, week_file(tmp_path / "week.csv", "schema_break", 6))
+    result = run_main(week_file(tmp_path / "week.csv", "schema_break", 6))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "monthlycharges renamed to monthly_charges?" in result.stdout
     assert "verdict: FAIL (exit 2)" in result.stdout
@@ -206,19 +228,4 @@ def test_a_window_of_the_prediction_log_with_released_labels(
     assert after.returncode == 1, after.stdout + after.stderr
     assert "calibration" in after.stdout.split("verdict:")[1]  # concept drift: quality alert
     assert "drift in" not in after.stdout.split("verdict:")[1]  # and no feature drift
-    empty = run_check(registered, "--log", log, "--weeks", "30:31")
-    assert_one_line_error(empty, "no logged predictions")
-
-
-@pytest.mark.slow
-def test_report_writes_the_evidently_html_and_the_checks(
-    registered: Registered, tmp_path: Path
-) -> None:
-    path = week_file(tmp_path / "week.parquet", "covariate_shift", 9, labels=True)
-    result = run_check(registered, path, "--report", tmp_path / "report")
-    assert result.returncode == 1, result.stdout + result.stderr
-    html = (tmp_path / "report" / "evidently.html").read_text()
-    assert "<html" in html[:2_000].lower()
-    assert "monthlycharges" in html
-    checks = (tmp_path / "report" / "checks.json").read_text()
-    assert '"verdict":"alert"' in checks.replace(" ", "")
+    assert_one_line_error(run_main("--log", log, "--weeks", "30:31"), "no logged predictions")

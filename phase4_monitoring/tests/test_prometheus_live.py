@@ -1,10 +1,10 @@
 """A real Prometheus (Debian's package) on 127.0.0.1 sees the drift alert fire, end to end.
 
-The real service (uvicorn) scores world weeks and logs them; the real monitor command checks
-the logged week and writes its gauges; the exporter serves them; Prometheus scrapes the exporter
-and the service every second, evaluates ``alerts.yml`` every second (its ``for:`` durations
-scaled from minutes to seconds), and its HTTP API must show ``ChurnDataDrift`` firing for the
-drifted week, and nothing at all for the clean week before it.
+The real service (uvicorn) scores world weeks and logs them; the monitor command (its ``main``,
+in this process) checks the logged week and writes its gauges; the exporter serves them;
+Prometheus scrapes the exporter and the service every second, evaluates ``alerts.yml`` every
+second (its ``for:`` durations scaled from minutes to seconds), and its HTTP API must show
+``ChurnDataDrift`` firing for the drifted week, and nothing at all for the clean week before it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from phase1_foundations.world import World
 from phase4_monitoring.exporter import make_server
 from phase4_monitoring.tests.conftest import Registered
 from phase4_monitoring.tests.test_alerts import ALERTS
-from phase4_monitoring.tests.test_cli import run_check
+from phase4_monitoring.tests.test_cli import run_main
 from testing.server import (
     LOCALHOST,
     Server,
@@ -158,11 +158,12 @@ def serve_week(service: Server, week: int, scenario: str) -> None:
 
 
 def monitor_week(registered: Registered, week: int, textfile: Path) -> int:
-    """The monitor command on the week's logged predictions, once the log has them."""
+    """The monitor command on the week's logged predictions, once the log has them (its
+    ``main``, in this process: test_cli runs it as a subprocess)."""
     log = registered.settings.state_dir / "predictions"
     deadline = time.monotonic() + PROMETHEUS_TIMEOUT_S
     while True:
-        result = run_check(registered, "--log", log, "--weeks", str(week), "--metrics", textfile)
+        result = run_main("--log", log, "--weeks", str(week), "--metrics", textfile)
         if f"{ROWS:,} rows" in result.stdout or time.monotonic() > deadline:
             break
         time.sleep(1)  # the service flushes its log every half second

@@ -7,22 +7,22 @@ directory, and the project's own file is compared before and after.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from phase1_foundations.settings import PROJECT_ROOT
 from phase2_pipelines.params import PARAMS_FILE
+from phase4_monitoring.lesson.__main__ import main
+from testing.cli import run_in_process
 
 pytestmark = pytest.mark.slow
 
 
 def selfcheck(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "phase4_monitoring.lesson", "selfcheck", *args]
-    return subprocess.run(
-        command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900, check=False
-    )
+    """``python -m phase4_monitoring.lesson selfcheck ARGS``, in this process (make's run of the
+    same command is the subprocess)."""
+    return run_in_process(main, "selfcheck", *args)
 
 
 def test_make_check_phase4_passes_on_the_projects_policy() -> None:

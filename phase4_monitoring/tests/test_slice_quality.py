@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 
 from phase2_pipelines.params import load_params
 from phase4_monitoring.params import MonitoringParams
-from phase4_monitoring.quality import QualityBaseline, check_quality, slice_quality
+from phase4_monitoring.quality import QualityBaseline, check_quality, group_quality, slice_quality
 
 RNG_SEED = 11
 FAMILY = "seniorcitizen"
@@ -32,7 +32,7 @@ def test_each_group_gets_its_auc_and_calibration(monitoring_params: MonitoringPa
     labels, scores, senior = _week(2_000, RNG_SEED)
     found = {
         q.slice: q
-        for q in slice_quality(labels, scores, {"seniorcitizen": senior}, monitoring_params)
+        for q in slice_quality(group_quality(labels, scores, {FAMILY: senior}), monitoring_params)
     }
     assert set(found) == {"seniorcitizen=0", "seniorcitizen=1"}
     for value, quality in found.items():
@@ -57,7 +57,9 @@ def test_calibrated_scores_have_gap_intervals_that_cover_zero(
     covered = []
     for seed in range(200):
         labels, scores, senior = _week(1_000, seed)
-        for quality in slice_quality(labels, scores, {"seniorcitizen": senior}, monitoring_params):
+        for quality in slice_quality(
+            group_quality(labels, scores, {FAMILY: senior}), monitoring_params
+        ):
             low, high = quality.calibration_interval
             covered.append(low <= 0.0 <= high)
     assert np.mean(covered) >= 1 - 2 * monitoring_params.noise_alpha
@@ -73,7 +75,7 @@ def test_a_group_whose_scores_ignore_it_shows_an_auc_near_half(
     scores[seniors] = rng.permutation(scores[seniors])  # a model blind for seniors
     found = {
         q.slice: q
-        for q in slice_quality(labels, scores, {"seniorcitizen": senior}, monitoring_params)
+        for q in slice_quality(group_quality(labels, scores, {FAMILY: senior}), monitoring_params)
     }
     blind = found["seniorcitizen=1"]
     assert blind.roc_auc_interval is not None

@@ -281,9 +281,9 @@ def test_too_few_labels_waits_instead_of_retraining(
 class SkewedChampion(WorldChampion):
     """A version whose serving path reads tenure in years (a training-serving skew)."""
 
-    def score(self, frame: pd.DataFrame) -> FloatArray:
-        skewed = frame.assign(tenure=frame["tenure"] // 12)
-        return super().score(skewed)
+    def score_model_frame(self, rows: pd.DataFrame) -> FloatArray:
+        skewed = rows.assign(tenure=rows["tenure"] // 12)
+        return super().score_model_frame(skewed)
 
 
 def bad_promotion_world(
