@@ -100,6 +100,11 @@ class Context:
             self._champions[version] = load_champion(self.settings, self.model_name, version)
         return self._champions[version]
 
+    def remember(self, champion: Champion) -> None:
+        """Use a version another context of the same registry loaded already (a second or more
+        of MLflow each time it is loaded): a registered version never changes."""
+        self._champions[champion.version] = champion
+
     def reference(self, version: str) -> MonitorReference:
         champion = self.champion(version)
         return MonitorReference(
