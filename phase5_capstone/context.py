@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import pandas as pd
+
 from phase1_foundations.settings import Settings
 from phase1_foundations.world import World
 from phase2_pipelines.params import PipelineParams
@@ -38,10 +40,18 @@ class Context:
     _service: EmbeddedService | None = None
     _replica: EmbeddedService | None = None
     _champions: dict[str, Champion] = field(default_factory=dict)
+    _batches: dict[int, pd.DataFrame] = field(default_factory=dict)
 
     @cached_property
     def world(self) -> World:
         return self.scenario.make_world()
+
+    def batch(self, week: int) -> pd.DataFrame:
+        """The week's batch as it arrived: simulated once per context (a week's steps ask for it
+        several times, and the world makes the same bytes every time), a copy for each caller."""
+        if week not in self._batches:
+            self._batches[week] = self.world.week(week).features
+        return self._batches[week].copy()
 
     @property
     def model_name(self) -> str:
