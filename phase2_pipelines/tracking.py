@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import shutil
 import sqlite3
@@ -48,8 +49,10 @@ class StoreBroken(RuntimeError):  # noqa: N818 - the state of the store, said in
     """A sqlite store that is not fully created yet holds runs or models: not rebuilt."""
 
 
+@functools.cache
 def _head_revision() -> str:
-    """The schema revision this MLflow creates (its migrations' single head)."""
+    """The schema revision this MLflow creates (its migrations' single head; read once per
+    process: alembic parses every migration script to find it)."""
     from mlflow.store.db.utils import _get_latest_schema_revision
 
     return str(_get_latest_schema_revision())  # type: ignore[no-untyped-call]

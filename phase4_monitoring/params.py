@@ -133,5 +133,5 @@ class MonitoringParams(_Strict):
 
 def load_monitoring_params(path: Path = PARAMS_FILE) -> MonitoringParams:
     """Read and validate the ``monitoring:`` section (every key is required: no defaults)."""
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = yaml.load(path.read_text(), Loader=yaml.CSafeLoader) or {}
     return MonitoringParams.model_validate(raw.get(SECTION) or {})

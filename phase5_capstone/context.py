@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import pandas as pd
+
 from phase1_foundations.settings import Settings
 from phase1_foundations.world import World
 from phase2_pipelines.params import PipelineParams
@@ -38,10 +40,18 @@ class Context:
     _service: EmbeddedService | None = None
     _replica: EmbeddedService | None = None
     _champions: dict[str, Champion] = field(default_factory=dict)
+    _batches: dict[int, pd.DataFrame] = field(default_factory=dict)
 
     @cached_property
     def world(self) -> World:
         return self.scenario.make_world()
+
+    def batch(self, week: int) -> pd.DataFrame:
+        """The week's batch as it arrived: simulated once per context (a week's steps ask for it
+        several times, and the world makes the same bytes every time), a copy for each caller."""
+        if week not in self._batches:
+            self._batches[week] = self.world.week(week).features
+        return self._batches[week].copy()
 
     @property
     def model_name(self) -> str:
@@ -99,6 +109,11 @@ class Context:
             self.configure_mlflow()
             self._champions[version] = load_champion(self.settings, self.model_name, version)
         return self._champions[version]
+
+    def remember(self, champion: Champion) -> None:
+        """Use a version another context of the same registry loaded already (a second or more
+        of MLflow each time it is loaded): a registered version never changes."""
+        self._champions[champion.version] = champion
 
     def reference(self, version: str) -> MonitorReference:
         champion = self.champion(version)

@@ -102,5 +102,5 @@ class CapstoneParams(_Strict):
 
 def load_capstone_params(path: Path = PARAMS_FILE) -> CapstoneParams:
     """Read and validate the ``capstone:`` section (every key is required: no defaults)."""
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = yaml.load(path.read_text(), Loader=yaml.CSafeLoader) or {}
     return CapstoneParams.model_validate(raw.get(SECTION) or {})

@@ -50,7 +50,7 @@ HELD_REASON = "held with its batch"
 
 def batch_of(ctx: Context, week: int) -> pd.DataFrame:
     """The week's batch as it arrived (the world makes the same bytes every time it is asked)."""
-    return ctx.world.week(week).features
+    return ctx.batch(week)
 
 
 def quarantined_rows(ctx: Context, week: int) -> pd.DataFrame | None:

@@ -9,34 +9,12 @@ cause. ``drill_outcome`` gathers what the pure scorer needs (``drill_score.py``)
 from __future__ import annotations
 
 from phase1_foundations.settings import Settings
-from phase4_monitoring.monitor import MonitorReference
-from phase4_monitoring.reference import Champion
-from phase5_capstone.context import Context
-from phase5_capstone.events import SETUP_WEEK
-from phase5_capstone.runner import BOOTSTRAP
-from phase5_capstone.state import StepOutcome
 from simulator.drill_score import DrillOutcome
 from simulator.drills import load_catalogue
 from simulator.impact import week_values
 from simulator.records import DrillRecord, SignalSighting
 from simulator.signals import Baseline, Fired, fired_in, latency_baseline
-from simulator.system import context_of
-
-_STARTING: dict[tuple[str, str, str], tuple[Champion, MonitorReference]] = {}
-
-
-def starting_champion(ctx: Context, start: StepOutcome) -> tuple[Champion, MonitorReference]:
-    """The champion the drill's system started with, and its reference, loaded from the
-    registry once per bootstrapped run (a second or more of MLflow each time): every drill and
-    fork copied from one bootstrap shares its training run, and a registered version never
-    changes."""
-    version = start.state.champion
-    assert version is not None
-    run_id = next(e.run_ids["train"] for e in start.events if "train" in e.run_ids)
-    key = (run_id, version, str(ctx.params_file))
-    if key not in _STARTING:
-        _STARTING[key] = (ctx.champion(version), ctx.reference(version))
-    return _STARTING[key]
+from simulator.system import context_of, starting_champion
 
 
 def week_signals(record: DrillRecord, settings: Settings | None = None) -> list[Fired]:
@@ -44,11 +22,11 @@ def week_signals(record: DrillRecord, settings: Settings | None = None) -> list[
     ctx = context_of(record, settings)
     knobs = load_catalogue().settings
     chunk = ctx.capstone.score_chunk_rows
-    start = ctx.paths.read_outcome(SETUP_WEEK, BOOTSTRAP)
-    if start is None or start.state.champion is None:
+    started = starting_champion(ctx)
+    if started is None:
         return []
     base = Baseline(
-        reference=starting_champion(ctx, start)[1],
+        reference=started[1],
         monitoring=ctx.monitoring,
         label_delay_weeks=ctx.scenario.label_delay_weeks,
         chunk_rows=chunk,
@@ -93,11 +71,9 @@ def drill_outcome(
     ]
     ctx = context_of(record, settings)
     try:
-        start = ctx.paths.read_outcome(SETUP_WEEK, BOOTSTRAP)
-        assert start is not None
-        assert start.state.champion is not None
-        champion, _ = starting_champion(ctx, start)
-        values = week_values(ctx, range(record.inject_week, record.weeks), champion)
+        started = starting_champion(ctx)
+        assert started is not None
+        values = week_values(ctx, range(record.inject_week, record.weeks), started[0])
     finally:
         ctx.close()
     return DrillOutcome(

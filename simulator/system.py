@@ -16,6 +16,8 @@ from functools import partial
 from pathlib import Path
 
 from phase1_foundations.settings import Settings, get_settings
+from phase4_monitoring.monitor import MonitorReference
+from phase4_monitoring.reference import Champion
 from phase5_capstone import decisions
 from phase5_capstone.context import Context
 from phase5_capstone.events import SETUP_WEEK, EventLog
@@ -39,6 +41,25 @@ def silent(_: str) -> None:
 def paths_of(settings: Settings | None) -> tuple[Settings, SimulatorPaths]:
     base = settings or get_settings()
     return base, SimulatorPaths.of(base.state_dir)
+
+
+_STARTING: dict[tuple[str, str, str], tuple[Champion, MonitorReference]] = {}
+
+
+def starting_champion(ctx: Context) -> tuple[Champion, MonitorReference] | None:
+    """The champion the drill's system started with, and its reference (None before the
+    bootstrap), loaded from the registry once per bootstrapped run (a second or more of MLflow
+    each time): every drill and fork copied from one bootstrap shares its training run, and a
+    registered version never changes."""
+    start = ctx.paths.read_outcome(SETUP_WEEK, BOOTSTRAP)
+    version = None if start is None else start.state.champion
+    if start is None or version is None:
+        return None
+    run_id = next(e.run_ids["train"] for e in start.events if "train" in e.run_ids)
+    key = (run_id, version, str(ctx.params_file))
+    if key not in _STARTING:
+        _STARTING[key] = (ctx.champion(version), ctx.reference(version))
+    return _STARTING[key]
 
 
 def context_of(record: DrillRecord, settings: Settings | None = None) -> Context:
@@ -87,6 +108,9 @@ def play_weeks(record: DrillRecord, base: Settings, until: int, progress: Progre
     log = EventLog.open(ctx.paths.events)
     try:
         state = execute(ctx, log, SETUP_WEEK, BOOTSTRAP, bootstrap, CycleState()).state
+        started = starting_champion(ctx) if until > record.week else None
+        if started is not None:  # every week's labels judge the champion that served it
+            ctx.remember(started[0])
         for week in range(until):
             if week >= record.week:
                 progress(f"{record.drill_id}: week {week + 1} of {record.weeks}")
