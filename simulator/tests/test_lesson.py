@@ -21,7 +21,7 @@ COVERED_BY = {
     "make simulator": T + "test_browser::test_a_drill_played_in_chromium_reaches_its_score",
     "python -m simulator list": T + "test_engine_catalogue::test_cli_lists_the_drills",
     "python -m simulator play bad_model --actions simulator/examples/bad_model-rollback.yml"
-    " --seed 1": T + "test_engine_controls::test_play_headless_from_an_actions_file",
+    " --seed 1": T + "test_engine_drills::test_play_headless_from_an_actions_file",
     "make check-simulator": T + "test_review::test_make_check_simulator_fails_then_passes",
     "make bench-drills": T + "test_bench_drills::test_make_bench_drills_runs_the_benchmark",
 }
