@@ -131,9 +131,12 @@ def test_step3_environment_drift_is_caught(clone: Clone) -> None:
 def test_step4_unseeded_randomness_is_caught(clone: Clone) -> None:
     repro = "phase1_foundations/repro.py"
     clone.edit(repro, BASELINE_MODEL, "RandomForestClassifier()")
-    clone.edit(repro, "from sklearn.linear_model", FOREST_IMPORT + "from sklearn.linear_model")
+    # where the lesson says: with the other imports at the top of build_baseline
+    linear = "    from sklearn.linear_model"
+    clone.edit(repro, linear, f"    {FOREST_IMPORT}{linear}")
     assert "`RandomForestClassifier()`" in LESSON
     assert FOREST_IMPORT.strip() in LESSON
+    assert "imports at the top of `build_baseline`" in LESSON
 
     first = clone.sh(lesson_says("make phase1"))
     assert first.returncode != 0
