@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -20,7 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from phase2_pipelines.params import PipelineParams
+from phase2_pipelines.pipeline import run_pipeline
 from phase2_pipelines.tracking import locked_file
+from testing.store import isolated_mlflow, workdir
 
 COMPLETE = ".complete"  # written last: a template without it is a build cut short
 
@@ -86,3 +90,14 @@ def repoint_store(store: Path, replacements: dict[str, str]) -> int:
                     changed += cursor.rowcount
         db.commit()
     return changed
+
+
+def train_into(folder: Path, params: PipelineParams, name: str, saved_as: str) -> None:
+    """Run phase 2's pipeline with ``params`` in the state directory ``folder/var`` (its own
+    MLflow store), and keep what it registered in ``folder/saved_as`` for the template's users."""
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        isolated_mlflow(patch, folder / "var") as settings,
+    ):
+        registration = run_pipeline(params, workdir(settings, name), settings)
+    (folder / saved_as).write_bytes(pickle.dumps(registration))

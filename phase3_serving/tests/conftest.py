@@ -18,9 +18,9 @@ from phase1_foundations.contract import FEATURE_NAMES
 from phase1_foundations.settings import Settings
 from phase1_foundations.tests.conftest import telco_sample, telco_sample_raw
 from phase2_pipelines.params import PARAMS_FILE, PipelineParams, load_params
-from phase2_pipelines.pipeline import Registration, run_pipeline
-from testing.shared_state import built_once, copy_state, run_root
-from testing.store import isolated_mlflow, workdir
+from phase2_pipelines.pipeline import Registration
+from testing.shared_state import built_once, copy_state, run_root, train_into
+from testing.store import isolated_mlflow
 
 __all__ = ["telco_sample", "telco_sample_raw"]
 
@@ -57,12 +57,7 @@ def hgb_params(params: PipelineParams) -> PipelineParams:
 
 def train_champion(folder: Path) -> None:
     """A state directory ``folder/var`` whose registry holds a champion phase 2 trained."""
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        isolated_mlflow(patch, folder / "var") as settings,
-    ):
-        champion = run_pipeline(load_params(), workdir(settings, "champion"), settings)
-    (folder / CHAMPION_FILE).write_bytes(pickle.dumps(champion))
+    train_into(folder, load_params(), "champion", CHAMPION_FILE)
 
 
 @pytest.fixture(scope="session")
@@ -78,12 +73,7 @@ def hgb_template(champion_template: Path, tmp_path_factory: pytest.TempPathFacto
 
     def add_hgb(folder: Path) -> None:
         copy_state(champion_template, folder)
-        with (
-            pytest.MonkeyPatch.context() as patch,
-            isolated_mlflow(patch, folder / "var") as settings,
-        ):
-            hgb = run_pipeline(hgb_params(load_params()), workdir(settings, "hgb"), settings)
-        (folder / HGB_FILE).write_bytes(pickle.dumps(hgb))
+        train_into(folder, hgb_params(load_params()), "hgb", HGB_FILE)
 
     return built_once(run_root(tmp_path_factory), "phase3-hgb", add_hgb)
 

@@ -15,11 +15,11 @@ import pytest
 
 from phase1_foundations.settings import Settings
 from phase2_pipelines.params import PipelineParams
-from phase2_pipelines.pipeline import Registration, run_pipeline
+from phase2_pipelines.pipeline import Registration
 from phase4_monitoring.lesson.replay import WorldChampion, train_world_champion, world_params
 from phase4_monitoring.params import MonitoringParams, load_monitoring_params
-from testing.shared_state import built_once, copy_state, run_root
-from testing.store import isolated_mlflow, workdir
+from testing.shared_state import built_once, copy_state, run_root, train_into
+from testing.store import isolated_mlflow
 
 __all__ = ["WorldChampion", "world_params"]
 
@@ -49,12 +49,7 @@ CHAMPION_FILE = "champion.pickle"  # the Registration the template's training re
 
 def register_world_champion(folder: Path) -> None:
     """A state directory ``folder/var`` whose registry holds phase 2's world-trained champion."""
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        isolated_mlflow(patch, folder / "var") as settings,
-    ):
-        champion = run_pipeline(world_params(), workdir(settings, "champion"), settings)
-    (folder / CHAMPION_FILE).write_bytes(pickle.dumps(champion))
+    train_into(folder, world_params(), "champion", CHAMPION_FILE)
 
 
 @pytest.fixture(scope="session")
