@@ -27,6 +27,12 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Trust the system CA store too, so TLS-intercepting proxies (whose CA is installed) work.
 export UV_SYSTEM_CERTS ?= true
+# Every process make starts caches the modules it compiles (__pycache__, as Python does by
+# default), even where the machine sets PYTHONDONTWRITEBYTECODE: otherwise each CLI, DVC stage,
+# server and test process would compile its imports again (`python -m phase5_capstone` takes 5 s
+# to start without them, 2 s with). Only what runs is compiled, once: compiling the whole
+# environment ahead (34,000 modules) took a minute of CPU.
+export PYTHONDONTWRITEBYTECODE :=
 
 # Variables the help text names, shown with their values (`make help PORT=9000` shows 9000).
 HELP_VARIABLES := PORT MLFLOW_PORT DAGSTER_PORT SIMULATOR_PORT SITE_PORT BASE
@@ -41,10 +47,6 @@ $(UV_LOCAL):
 .PHONY: setup
 setup: $(if $(filter $(UV_LOCAL),$(UV)),$(UV_LOCAL)) ## Install uv if missing, then the locked environment (idempotent)
 	@$(UV) sync --frozen --all-extras --quiet
-	@# Bytecode once per lock: every CLI and test subprocess then skips compiling its imports
-	@# (this machine sets PYTHONDONTWRITEBYTECODE, so Python never caches them itself).
-	@if [ ! $(VENV)/.bytecode -nt uv.lock ]; then \
-		$(UV) sync --frozen --all-extras --quiet --compile-bytecode && touch $(VENV)/.bytecode; fi
 
 .PHONY: data
 data: setup ## Fetch and verify the real Telco data (once; offline afterwards), tracked by DVC
@@ -77,25 +79,16 @@ XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 # 26 s of CPU with them, 9 s without). The processes the tests start inherit it.
 TEST_THREADS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-# The project's own modules, compiled before a test run: this machine sets PYTHONDONTWRITEBYTECODE,
-# so every CLI, DVC stage and server the tests start would compile them again (about a second of
-# CPU each), and test clones link these (testing/clone.py).
-PACKAGES := phase1_foundations phase2_pipelines phase3_serving phase4_monitoring phase5_capstone simulator docs bench tests testing
-
-.PHONY: bytecode
-bytecode: setup ## Compile the project's own modules (Python checks each against its source)
-	@$(PY) -m compileall -q -j 0 $(PACKAGES) >/dev/null
-
 .PHONY: test
-test: data bytecode ## The whole test suite, as CI runs it (slow, Docker, browser, load, PostgreSQL included)
+test: data ## The whole test suite, as CI runs it (slow, Docker, browser, load, PostgreSQL included)
 	$(TEST_THREADS) $(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 .PHONY: expectations
-expectations: data bytecode ## Rerun the tests behind tests/expectations.yml; write what each measured (bounds stay)
+expectations: data ## Rerun the tests behind tests/expectations.yml; write what each measured (bounds stay)
 	$(TEST_THREADS) $(PY) -m testing.expectations
 
 .PHONY: test-fast
-test-fast: data bytecode ## The fast tests: none marked slow, docker, browser, postgres, load, prometheus
+test-fast: data ## The fast tests: none marked slow, docker, browser, postgres, load, prometheus
 	$(TEST_THREADS) $(PY) -m pytest -q $(XDIST) -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
 .PHONY: lint

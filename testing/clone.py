@@ -4,8 +4,8 @@ The copy holds what a new user gets from git (tracked files, plus new ones not c
 raw data, a git repository of its own, and its own `.venv`, which `make setup` fills from uv's
 cache by hard links (seconds, not minutes). A bootstrapped clone also links the compiled modules
 this checkout already has (its `.venv`'s and the project's own), where each still matches its
-source, so no clone spends a minute of two cores compiling what is compiled already; a bare clone
-(``bootstrap=False``) compiles as a new user's `make setup` does. Commands run there may break
+source, so its processes do not compile again what the suite's have compiled; a bare clone
+(``bootstrap=False``) compiles as a new user's first commands do. Commands run there may break
 the environment, the data or the code without touching this checkout or its `.venv`. Servers
 started there run in a session of their own, so stopping them stops every process they started.
 """
@@ -250,17 +250,9 @@ def make_clone(target: Path, bootstrap: bool = True) -> Clone:
     return clone
 
 
-BYTECODE_STAMP = ".bytecode"  # the Makefile's mark that `make setup` compiled the environment
-
-
 def link_environment(clone: Clone) -> None:
-    """Give the clone its `.venv` (uv's sync, as `make setup` runs it) and, when this checkout's
-    environment is compiled for the same lock, the compiled modules by hard link, with the
-    Makefile's stamp, so the clone's `make setup` finds nothing left to do."""
-    ours = PROJECT_ROOT / ".venv"
-    stamp = ours / BYTECODE_STAMP
-    if not stamp.exists() or stamp.stat().st_mtime < (PROJECT_ROOT / "uv.lock").stat().st_mtime:
-        return  # nothing compiled here to share: the clone's `make setup` compiles
+    """Give the clone its `.venv` (uv's sync, as `make setup` runs it) and the modules this
+    checkout has compiled so far, by hard link: the clone's processes compile only the rest."""
     uv = clone.root / ".tools" / "bin" / "uv"
     synced = subprocess.run(
         [str(uv), "sync", "--frozen", "--all-extras", "--quiet"],
@@ -272,9 +264,8 @@ def link_environment(clone: Clone) -> None:
         check=False,
     )
     assert synced.returncode == 0, f"uv sync failed in the clone:\n{synced.stderr}"
-    link_bytecode(ours, clone.root / ".venv")
+    link_bytecode(PROJECT_ROOT / ".venv", clone.root / ".venv")
     link_bytecode(PROJECT_ROOT, clone.root, skip=(".venv",))
-    (clone.root / ".venv" / BYTECODE_STAMP).touch()
 
 
 def link_bytecode(source: Path, target: Path, skip: tuple[str, ...] = ()) -> int:
@@ -302,6 +293,8 @@ def link_bytecode(source: Path, target: Path, skip: tuple[str, ...] = ()) -> int
             destination.parent.mkdir(exist_ok=True)
             try:
                 os.link(cache / name, destination)
+            except (FileExistsError, FileNotFoundError):
+                continue  # the clone or this checkout compiled it meanwhile
             except OSError:  # another filesystem: copy instead
                 shutil.copy2(cache / name, destination)
             linked += 1
