@@ -4,7 +4,8 @@ events (less timestamps, run ids and timings), none lost or repeated, no extra m
 the registry, and the same guardrail evidence (requests, calls, failures) behind each rollout
 decision.
 
-The peer is the same command run once without a kill; its wall time is the run length the
+The peer is the same command run once without a kill (the run's one smoke run, which the
+end-to-end tests read too: conftest's ``smoke_template``); its wall time is the run length the
 random kill moments are drawn over (a seeded generator: the same moments every run of the
 test). Each run is killed several times: at moments sorted over the run's length, each attempt
 living the restart time plus the gap to its moment, so the kills of one run reach from its first
@@ -19,21 +20,19 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from phase5_capstone.events import Event, read_events
+from phase5_capstone.events import read_events
 from phase5_capstone.state import RunPaths
+from phase5_capstone.tests.conftest import SMOKE_COMMAND, SmokeByCommand
 from phase5_capstone.weekly import ROLLOUT_FILE
 
 pytestmark = pytest.mark.slow
-COMMAND = [sys.executable, "-m", "phase5_capstone", "run", "--scenario", "smoke", "--no-progress"]
 # The kill lands just after this step's outcome is on disk, so inside the next step (the one
 # after "decide" of week 8 is the retrain that trains, registers and stages a challenger).
 KILL_AFTER = (
@@ -55,33 +54,8 @@ SEED = 18
 COUNTS = ("requests", "errors", "calls", "failed_calls", "champion_scores", "probe_rows")
 
 
-@dataclass(frozen=True)
-class Peer:
-    paths: RunPaths
-    events: list[Event]
-    seconds: float  # the whole run
-    restart_seconds: float  # a rerun of the finished run: start-up, read back, nothing to do
-    rerun_stdout: str
-
-
 def _env(state: Path) -> dict[str, str]:
     return {**os.environ, "MLOPS_STATE_DIR": str(state)}
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Peer:
-    """The smoke scenario by the same command, never killed: the peer, and the run length."""
-    state = tmp_path_factory.mktemp("uninterrupted")
-    started = time.perf_counter()
-    subprocess.run(COMMAND, env=_env(state), check=True, capture_output=True, timeout=TIMEOUT_S)
-    seconds = time.perf_counter() - started
-    paths = RunPaths.of(state, "smoke")
-    events = read_events(paths.events)
-    started = time.perf_counter()
-    rerun = subprocess.run(
-        COMMAND, env=_env(state), check=True, capture_output=True, text=True, timeout=TIMEOUT_S
-    )
-    return Peer(paths, events, seconds, time.perf_counter() - started, rerun.stdout)
 
 
 def _versions(root: Path) -> list[str]:
@@ -112,11 +86,12 @@ def _rollout_evidence(paths: RunPaths) -> dict[int, dict[str, object]]:
     return found
 
 
-def assert_same_decisions(paths: RunPaths, peer: Peer) -> None:
+def assert_same_decisions(paths: RunPaths, peer: SmokeByCommand) -> None:
     resumed = read_events(paths.events)
+    expected = read_events(peer.paths.events)
     assert [e.seq for e in resumed] == list(range(len(resumed)))  # none lost, none twice
     assert len({e.key for e in resumed}) == len(resumed)
-    assert [e.comparable() for e in resumed] == [e.comparable() for e in peer.events]
+    assert [e.comparable() for e in resumed] == [e.comparable() for e in expected]
     assert _versions(paths.root) == _versions(peer.paths.root)  # no duplicate versions
     evidence = _rollout_evidence(paths)
     assert evidence  # the smoke scenario shadows and canaries a challenger
@@ -125,7 +100,7 @@ def assert_same_decisions(paths: RunPaths, peer: Peer) -> None:
 
 def _kill_when(path: Path, delay: float, env: dict[str, str]) -> None:
     process = subprocess.Popen(
-        COMMAND, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        SMOKE_COMMAND, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + TIMEOUT_S
     try:
@@ -142,7 +117,7 @@ def _kill_when(path: Path, delay: float, env: dict[str, str]) -> None:
 def _kill_after(delay: float, env: dict[str, str], log: Path) -> bool:
     """Start the run and SIGKILL it ``delay`` seconds later; False if it finished first."""
     with log.open("ab") as out:
-        process = subprocess.Popen(COMMAND, env=env, stdout=out, stderr=out)
+        process = subprocess.Popen(SMOKE_COMMAND, env=env, stdout=out, stderr=out)
         try:
             process.wait(timeout=delay)
         except subprocess.TimeoutExpired:
@@ -154,23 +129,23 @@ def _kill_after(delay: float, env: dict[str, str], log: Path) -> bool:
 
 
 def test_killed_and_resumed_run_decides_like_an_uninterrupted_one(
-    uninterrupted: Peer, tmp_path: Path
+    smoke_by_command: SmokeByCommand, tmp_path: Path
 ) -> None:
     env = _env(tmp_path)
     paths = RunPaths.of(tmp_path, "smoke")
     for week, step, delay in KILL_AFTER:
         _kill_when(paths.outcome(week, step), delay, env)
-    subprocess.run(COMMAND, env=env, check=True, capture_output=True, timeout=TIMEOUT_S)
-    assert_same_decisions(paths, uninterrupted)
+    subprocess.run(SMOKE_COMMAND, env=env, check=True, capture_output=True, timeout=TIMEOUT_S)
+    assert_same_decisions(paths, smoke_by_command)
 
 
 def test_runs_killed_at_random_moments_resume_to_the_same_decisions(
-    uninterrupted: Peer, tmp_path: Path
+    smoke_by_command: SmokeByCommand, tmp_path: Path
 ) -> None:
     """SIGKILL at seeded random moments over the measured run length, several per run, some in
     the first seconds of a process; each run then resumes to its end and decides as the peer."""
     rng = np.random.default_rng(SEED)
-    length, restart = uninterrupted.seconds, uninterrupted.restart_seconds
+    length, restart = smoke_by_command.seconds, smoke_by_command.restart_seconds
     kills: list[float] = []  # seconds into the process the kill came
     moments: list[float] = []  # where in the run's length the timeline kills landed
     runs = 0
@@ -190,9 +165,11 @@ def test_runs_killed_at_random_moments_resume_to_the_same_decisions(
             kills.append(delay)
             if index not in STARTUP_KILLS:
                 moments.append(reached)
-        resumed = subprocess.run(COMMAND, env=_env(state), capture_output=True, timeout=TIMEOUT_S)
+        resumed = subprocess.run(
+            SMOKE_COMMAND, env=_env(state), capture_output=True, timeout=TIMEOUT_S
+        )
         assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
-        assert_same_decisions(RunPaths.of(state, "smoke"), uninterrupted)
+        assert_same_decisions(RunPaths.of(state, "smoke"), smoke_by_command)
     startup = sum(delay < STARTUP_S for delay in kills)
     print(
         f"\n{len(kills)} kills over {runs} runs of the smoke scenario (run length {length:.1f} s,"
@@ -205,6 +182,8 @@ def test_runs_killed_at_random_moments_resume_to_the_same_decisions(
     assert max(moments) > length / 2  # the kills reached the second half of a run
 
 
-def test_a_rerun_of_a_finished_run_redoes_nothing(uninterrupted: Peer) -> None:
-    assert "finished already" in uninterrupted.rerun_stdout
-    assert read_events(uninterrupted.paths.events) == uninterrupted.events
+def test_a_rerun_of_a_finished_run_redoes_nothing(smoke_by_command: SmokeByCommand) -> None:
+    assert "finished already" in smoke_by_command.rerun_stdout
+    assert read_events(smoke_by_command.paths.events) == read_events(
+        smoke_by_command.events_before_rerun
+    )
