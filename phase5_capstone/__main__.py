@@ -13,9 +13,7 @@ from phase1_foundations.logs import configure_logging
 from phase1_foundations.settings import get_settings
 from phase5_capstone.events import read_events
 from phase5_capstone.params import load_capstone_params
-from phase5_capstone.runner import RunRefused, build_context, run
 from phase5_capstone.scenario import ScenarioError, load_scenario
-from phase5_capstone.serving import ServiceError
 from phase5_capstone.state import RunPaths
 from phase5_capstone.summary import (
     LEGEND,
@@ -36,11 +34,23 @@ def _paths(args: argparse.Namespace) -> RunPaths:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # The run's machinery (MLflow, scikit-learn, the service) is imported by `run` alone: the
+    # other commands only read the event log, and start in a second instead of three.
+    from phase5_capstone.runner import RunRefused, build_context, run
+    from phase5_capstone.serving import ServiceError
+
     scenario = load_scenario(args.scenario)
-    ctx = build_context(scenario, args.run)
-    result = run(
-        ctx, fresh=args.fresh, progress=not args.no_progress, max_weeks=1 if args.one_week else None
-    )
+    try:
+        ctx = build_context(scenario, args.run)
+        result = run(
+            ctx,
+            fresh=args.fresh,
+            progress=not args.no_progress,
+            max_weeks=1 if args.one_week else None,
+        )
+    except (RunRefused, ServiceError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     events = list(result.events)
     if result.already_finished:
         print(f"run {result.paths.root} is finished already (nothing redone; --fresh starts over)")
@@ -113,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"library log lines: {log} (-v or MLOPS_LOG=debug shows them here)")
     try:
         code: int = args.handler(args)
-    except (ScenarioError, RunRefused, ServiceError) as error:
+    except ScenarioError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
