@@ -21,8 +21,10 @@ from phase5_capstone.scenario import CapstoneScenario, load_scenario
 from phase5_capstone.state import RunPaths
 from testing.shared_state import built_once, copy_state, run_root
 
-SMOKE_COMMAND = [sys.executable, "-m", "phase5_capstone", "run", "--scenario", "smoke"]
-SMOKE_COMMAND += ["--no-progress"]
+SMOKE_COMMAND = [
+    sys.executable,
+    *["-m", "phase5_capstone", "run", "--scenario", "smoke", "--no-progress"],
+]
 COMMAND_TIMEOUT_S = 600
 TIMINGS_FILE = "timings.json"
 EVENTS_BEFORE_RERUN = "events-before-rerun.jsonl"
