@@ -13,7 +13,8 @@ always defined. The same resample weights are applied to both models' scores.
 
 A resample is a vector of multinomial counts (how often each row was drawn), and the AUC of a
 weighted sample needs no re-sorting: negatives are sorted once, and a cumulative sum of their
-weights says, for each positive, how much negative weight lies below it.
+counts says, for each positive, how many drawn negatives lie below it. The counts are integers,
+so every sum is exact (a tie counts half: twice the wins is an integer).
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ from scipy import optimize, stats
 from phase2_pipelines.evidence import Evidence
 
 FloatArray = npt.NDArray[np.float64]
-# Resamples are processed in blocks so memory stays bounded (block x negatives floats).
+CountArray = npt.NDArray[np.int32]
+# Resamples are drawn in blocks so memory stays bounded (block x rows counts), and scored in
+# slices of a block small enough to stay in the processor's cache (slice x negatives counts).
 BLOCK = 256
+CACHED_RESAMPLES = 32
 
 
 @dataclass(frozen=True)
@@ -135,19 +139,18 @@ class _Placements:
         self.at_or_below = np.searchsorted(ordered, positives, side="right")
         self.pairs = float(len(positives) * len(negatives))
 
-    def weighted_auc(
-        self, positive_weights: FloatArray, negative_weights: FloatArray
-    ) -> FloatArray:
-        """The AUC of each resample (one row of weights each)."""
-        cumulative = np.zeros((len(negative_weights), negative_weights.shape[1] + 1))
-        np.cumsum(negative_weights[:, self.order], axis=1, out=cumulative[:, 1:])
-        below = cumulative[:, self.below]
-        ties = cumulative[:, self.at_or_below] - below
-        wins: FloatArray = np.einsum("ij,ij->i", positive_weights, below + 0.5 * ties)
-        return wins / self.pairs
+    def weighted_auc(self, positive_counts: CountArray, negative_counts: CountArray) -> FloatArray:
+        """The AUC of each resample (one row of counts each)."""
+        cumulative = np.zeros((len(negative_counts), negative_counts.shape[1] + 1), np.int32)
+        np.cumsum(negative_counts[:, self.order], axis=1, out=cumulative[:, 1:])
+        twice_wins_each = cumulative[:, self.below]  # below, plus below or tied: ties count half
+        twice_wins_each += cumulative[:, self.at_or_below]
+        twice_wins = np.einsum("ij,ij->i", positive_counts, twice_wins_each, dtype=np.int64)
+        aucs: FloatArray = twice_wins / 2 / self.pairs
+        return aucs
 
 
-def _draw_counts(rng: np.random.Generator, rows: int, resamples: int) -> FloatArray:
+def _draw_counts(rng: np.random.Generator, rows: int, resamples: int) -> CountArray:
     """How often each of ``rows`` rows is drawn in each resample of ``rows`` draws.
 
     (Multinomial counts; drawing indices and counting them is several times faster than
@@ -156,7 +159,7 @@ def _draw_counts(rng: np.random.Generator, rows: int, resamples: int) -> FloatAr
     offsets = (np.arange(resamples) * rows)[:, None]
     draws = rng.integers(0, rows, size=(resamples, rows)) + offsets
     counts = np.bincount(draws.ravel(), minlength=resamples * rows)
-    return counts.reshape(resamples, rows).astype(np.float64)
+    return counts.reshape(resamples, rows).astype(np.int32)
 
 
 def bootstrap_auc_differences(
@@ -179,8 +182,10 @@ def bootstrap_auc_differences(
     for start in range(0, resamples, BLOCK):
         size = min(BLOCK, resamples - start)
         pw, nw = _draw_counts(rng, n_pos, size), _draw_counts(rng, n_neg, size)
-        ours, theirs = (model.weighted_auc(pw, nw) for model in models)
-        differences[start : start + size] = ours - theirs
+        for first in range(0, size, CACHED_RESAMPLES):
+            cached = slice(first, first + CACHED_RESAMPLES)
+            ours, theirs = (model.weighted_auc(pw[cached], nw[cached]) for model in models)
+            differences[start + first : start + first + len(ours)] = ours - theirs
     return differences
 
 

@@ -75,7 +75,7 @@ def test_weighted_auc_equals_auc_of_repeated_rows() -> None:
     weights_pos = rng.multinomial(len(positive), np.full(len(positive), 1 / len(positive)), 4)
     weights_neg = rng.multinomial(len(negative), np.full(len(negative), 1 / len(negative)), 4)
     got = _Placements(positive, negative).weighted_auc(
-        weights_pos.astype(float), weights_neg.astype(float)
+        weights_pos.astype(np.int32), weights_neg.astype(np.int32)
     )
     for row in range(4):
         scores = np.concatenate(
