@@ -33,6 +33,10 @@ export UV_SYSTEM_CERTS ?= true
 # to start without them, 2 s with). Only what runs is compiled, once: compiling the whole
 # environment ahead (34,000 modules) took a minute of CPU.
 export PYTHONDONTWRITEBYTECODE :=
+# The project reaches only the package registries. MLflow 3 sends usage telemetry (and fetches
+# its settings from its own site) unless told not to, and counts only CI machines as a reason
+# not to: a learner's `make capstone` would phone home. Off for every process make starts.
+export MLFLOW_DISABLE_TELEMETRY ?= true
 
 # Variables the help text names, shown with their values (`make help PORT=9000` shows 9000).
 HELP_VARIABLES := PORT MLFLOW_PORT DAGSTER_PORT SIMULATOR_PORT SITE_PORT BASE

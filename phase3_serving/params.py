@@ -56,7 +56,7 @@ class ServingParams(_Strict):
 
 def load_serving_params(path: Path = PARAMS_FILE) -> ServingParams:
     """Read and validate the ``serving:`` section."""
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = yaml.load(path.read_text(), Loader=yaml.CSafeLoader) or {}
     return ServingParams.model_validate(raw.get(SECTION) or {})
 
 

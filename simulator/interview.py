@@ -214,7 +214,7 @@ class QuestionBank(_Bank):
 def load_bank(path: Path = QUESTIONS_FILE) -> QuestionBank:
     """Read and validate the question bank. Every YAML scalar is read as text (``on``, ``no``,
     ``null`` and ``0.0`` are words in a pattern) and pydantic types the numbers and flags."""
-    return QuestionBank.model_validate(yaml.load(path.read_text(), Loader=yaml.BaseLoader))
+    return QuestionBank.model_validate(yaml.load(path.read_text(), Loader=yaml.CBaseLoader))
 
 
 def drill_facts(paths: SimulatorPaths) -> dict[str, str] | None:

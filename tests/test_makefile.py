@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import sys
 
 from phase1_foundations.settings import PROJECT_ROOT
 
@@ -28,3 +30,23 @@ def test_help_shows_the_value_given_on_the_command_line() -> None:
     shown = help_text("PORT=9123", "SIMULATOR_PORT=9124")
     assert "serve the champion on http://127.0.0.1:9123" in shown
     assert "Streamlit on http://127.0.0.1:9124" in shown
+
+
+TELEMETRY_PROBE = "from mlflow.telemetry.utils import is_telemetry_disabled as off; print(off())"
+
+
+def test_processes_make_starts_send_mlflow_no_telemetry() -> None:
+    """A learner's machine: no CI variable, no pytest variable (MLflow's own reasons to stay
+    quiet), nothing set by hand. The same probe outside make says MLflow would send it."""
+    learner = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
+    under_make = subprocess.run(
+        ["make", "--no-print-directory", "-s",
+         f"--eval=telemetry-probe: ; @$(PY) -c '{TELEMETRY_PROBE}'", "telemetry-probe"],
+        cwd=PROJECT_ROOT, env=learner, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert under_make.stdout.split() == ["True"], under_make.stdout + under_make.stderr
+    alone = subprocess.run(
+        [sys.executable, "-c", TELEMETRY_PROBE],
+        cwd=PROJECT_ROOT, env=learner, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert alone.stdout.split() == ["False"], alone.stdout + alone.stderr  # the probe can fail

@@ -77,11 +77,12 @@ def test_a_skewed_challenger_is_rolled_back_by_the_guardrail_with_its_evidence(
     routes: Counter[str] = Counter()
     statuses: Counter[int] = Counter()
     rows = request_rows(400)
-    for row in rows:  # bounded: 400 requests
-        response = httpx.post(f"{url}/v1/predict", json=row)
-        statuses[response.status_code] += 1
-        if response.status_code == 200:
-            routes[response.json()["routed_to"]] += 1
+    with httpx.Client(base_url=url) as client:  # one client: each new one costs a TLS context
+        for row in rows:  # bounded: 400 requests
+            response = client.post("/v1/predict", json=row)
+            statuses[response.status_code] += 1
+            if response.status_code == 200:
+                routes[response.json()["routed_to"]] += 1
     assert set(statuses) == {200}, statuses  # the canary never failed a request
     assert routes["challenger"] >= 60  # the canary really served customers: a look was due
     assert skewed_challenger != trained.champion.version
@@ -111,7 +112,8 @@ def test_a_skewed_challenger_is_rolled_back_by_the_guardrail_with_its_evidence(
     retired = [e for e in registry.history() if e.action == "retired"]
     assert retired[-1].version == skewed_challenger
     assert "score_skew_psi" in retired[-1].reason  # the reason is recorded
-    after = [httpx.post(f"{url}/v1/predict", json=row).json()["routed_to"] for row in rows[:50]]
+    with httpx.Client(base_url=url) as client:
+        after = [client.post("/v1/predict", json=row).json()["routed_to"] for row in rows[:50]]
     assert set(after) == {"champion"}  # everyone is back on the champion
     rollbacks = metric(url, "churn_api_canary_rollbacks_total", reason="score_skew_psi")
     assert rollbacks == 1
@@ -171,20 +173,23 @@ def test_shadow_logs_both_scores_and_the_log_reads_as_one_data_set(
     registry = Registry(trained.params.registry.model_name)
     registry.stage_challenger(bad_challenger, "shadow test")
     state = trained.settings.model_copy(update={"state_dir": tmp_path / "state"})
-    with running_server(
-        state,
-        tmp_path / "server.log",
-        MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
-        MLOPS_SERVING_PARAMS_FILE=str(guardrail_params(tmp_path, max_score_shift=1000)),
-    ) as server:
-        before = [httpx.post(f"{server.url}/v1/predict", json=r) for r in request_rows(20)]
+    with (
+        running_server(
+            state,
+            tmp_path / "server.log",
+            MLFLOW_TRACKING_URI=trained.settings.tracking_uri,
+            MLOPS_SERVING_PARAMS_FILE=str(guardrail_params(tmp_path, max_score_shift=1000)),
+        ) as server,
+        httpx.Client(base_url=server.url) as client,
+    ):
+        before = [client.post("/v1/predict", json=r) for r in request_rows(20)]
         deadline = time.monotonic() + 30
         while len(read_prediction_log(tmp_path / "state" / "predictions")) < 20:
             assert time.monotonic() < deadline
             time.sleep(0.2)
         body = {"mode": "shadow"}
-        httpx.post(f"{server.url}/admin/rollout", json=body, headers=admin_headers())
-        during = [httpx.post(f"{server.url}/v1/predict", json=r) for r in request_rows(20, 20)]
+        client.post("/admin/rollout", json=body, headers=admin_headers())
+        during = [client.post("/v1/predict", json=r) for r in request_rows(20, 20)]
     assert {a.status_code for a in before + during} == {200}
     whole = pd.read_parquet(tmp_path / "state" / "predictions")  # as phase 4 reads it
     assert len(whole) == 40
