@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from phase1_foundations.contract import validate_frame
+from phase1_foundations.csvrows import CsvTextError, read_typed_csv
 from phase1_foundations.repro import check_reproducibility, environment_fingerprint
 from phase1_foundations.telco import TelcoDataError, fetch_telco
 
@@ -51,14 +53,23 @@ def _repro_container(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    frame = _read_frame(args.csv)
+    try:
+        frame = _read_frame(args.csv)
+    except CsvTextError as error:  # it names the file, the line or column, and the problem
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, pa.ArrowException) as error:
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        print(f"error: {args.csv}: cannot read it: {lines[0]}", file=sys.stderr)
+        return 2
     report = validate_frame(frame, require_label=args.label)
     print(report.summary())
     return 0 if report.ok else 1
 
 
 def _read_frame(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    """A parquet file as stored; a CSV by the project's one CSV rule (``csvtext``)."""
+    return pd.read_parquet(path) if path.suffix == ".parquet" else read_typed_csv(path)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ import pandas as pd
 
 ID_COLUMN = "customerid"
 LABEL_COLUMN = "churn"
+LABEL_WORDS = {"Yes": 1, "No": 0}  # the label as the raw Telco files spell it
 CUSTOMER_ID_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$"
 
 YES_NO = ("No", "Yes")

@@ -20,7 +20,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from phase1_foundations.csvtext import open_text_csv, read_text_batches, text_schema
+from phase1_foundations.csvtext import (
+    open_text_csv,
+    parse_text_column,
+    read_text_batches,
+    text_schema,
+)
 
 IntArray = npt.NDArray[np.int64]
 HEADER_RECORDS = 1  # the header is one record; data records are numbered from 0 after it
@@ -213,3 +218,17 @@ def read_text_csv(path: Path) -> pd.DataFrame:
     text = pa.schema([(name, pa.string()) for name in columns])
     frame: pd.DataFrame = pa.concat_tables(tables).cast(text).to_pandas()
     return frame
+
+
+def read_typed_csv(path: Path) -> pd.DataFrame:
+    """A whole CSV read as text, then typed column by column by the one rule
+    (``csvtext.parse_text_column``): the id, the features and the label; other columns stay text.
+
+    A column named twice, or a row with the wrong number of fields, is an error that says where.
+    """
+    columns = read_header(path)
+    repeated = sorted({name for name in columns if columns.count(name) > 1})
+    if repeated:
+        raise CsvTextError(f"{path}: column {repeated[0]!r} appears more than once")
+    raw = read_text_csv(path)
+    return pd.DataFrame({name: parse_text_column(name, raw[name]) for name in raw.columns})

@@ -5,8 +5,9 @@ The text is then parsed by one strict rule: a number is a plain ASCII decimal li
 around it allowed), a blank cell is null, and a category or an id is exactly the text found.
 A value that breaks the rule is kept as it was written, so the data contract reports it ("wrong
 type", "unknown category") rather than a reader making it null or a number nobody wrote.
-Telco loading (phase 1) and batch scoring (phase 3) both read through this module; rows with
-the wrong number of fields are in ``csvrows``.
+Telco loading and ``python -m phase1_foundations validate`` (phase 1), batch scoring (phase 3)
+and the monitor's CSV windows (phase 4) all read through this module; rows with the wrong number
+of fields are in ``csvrows``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from phase1_foundations.contract import CATEGORICAL_FEATURES, FEATURES, ID_COLUMN, NumericColumn
+from phase1_foundations.contract import (
+    CATEGORICAL_FEATURES,
+    COLUMNS_BY_NAME,
+    FEATURE_NAMES,
+    ID_COLUMN,
+    LABEL_COLUMN,
+    LABEL_WORDS,
+    NumericColumn,
+)
 
 # Arrow parses CSV in blocks of this size and reads ahead, so this also bounds the raw text
 # held in memory.
@@ -214,19 +223,34 @@ def parse_ids(values: pd.Series) -> pd.Series:
     return values.astype(object).mask(blank_mask(text_array(values)))
 
 
+def parse_labels(values: pd.Series) -> pd.Series:
+    """The label column: 1 and 0, or Yes and No as the raw Telco files spell them; anything else
+    is kept as written, like any cell that is not a number."""
+    return parse_numbers(values.replace({word: str(n) for word, n in LABEL_WORDS.items()}))
+
+
+def parse_text_column(name: str, values: pd.Series) -> pd.Series:
+    """One column of text cells typed by the rule: the id, a feature or the label. A column the
+    contract does not name stays text."""
+    spec = COLUMNS_BY_NAME.get(name)
+    if name == ID_COLUMN:
+        return parse_ids(values)
+    if name == LABEL_COLUMN:
+        return parse_labels(values)
+    if isinstance(spec, NumericColumn):
+        return parse_numbers(values)
+    if spec is not None:
+        return parse_categories(values)
+    return values
+
+
 def parse_text_frame(raw: pd.DataFrame) -> pd.DataFrame:
     """The id and feature columns of text cells, typed by the one rule for the contract to check.
 
     The result is not yet valid: ``validate_frame`` says which rows break the contract.
     """
-    typed: dict[str, pd.Series] = {ID_COLUMN: parse_ids(raw[ID_COLUMN])}
-    for spec in FEATURES:
-        values = raw[spec.name]
-        if isinstance(spec, NumericColumn):
-            typed[spec.name] = parse_numbers(values)
-        else:
-            typed[spec.name] = parse_categories(values)
-    return pd.DataFrame(typed, index=raw.index)
+    columns = (ID_COLUMN, *FEATURE_NAMES)
+    return pd.DataFrame({name: parse_text_column(name, raw[name]) for name in columns}, raw.index)
 
 
 def empty_rows(raw: pd.DataFrame) -> BoolArray:

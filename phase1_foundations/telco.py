@@ -34,6 +34,7 @@ from phase1_foundations.contract import (
     FEATURES,
     ID_COLUMN,
     LABEL_COLUMN,
+    LABEL_WORDS,
     ContractViolation,
     NumericColumn,
     validate_frame,
@@ -167,7 +168,7 @@ def clean_telco(raw: pd.DataFrame) -> pd.DataFrame:
         ids = typed.loc[blank_total & ~unbilled, ID_COLUMN].tolist()[:5]
         raise TelcoDataError(f"totalcharges: blank for customers with tenure > 0: {ids}")
     typed.loc[unbilled, "totalcharges"] = 0.0
-    labels = raw[LABEL_COLUMN].map({"Yes": 1, "No": 0})
+    labels = raw[LABEL_COLUMN].map(LABEL_WORDS)
     if labels.isna().any():
         bad = raw.loc[labels.isna(), LABEL_COLUMN].unique()[:3].tolist()
         raise TelcoDataError(f"{LABEL_COLUMN}: expected Yes or No, got {bad}")

@@ -19,17 +19,13 @@ import pyarrow as pa
 
 from phase1_foundations.contract import (
     CATEGORICAL_FEATURES,
-    COLUMNS_BY_NAME,
     ID_COLUMN,
     LABEL_COLUMN,
-    NumericColumn,
 )
-from phase1_foundations.csvrows import CsvTextError, read_header, read_text_csv
-from phase1_foundations.csvtext import parse_categories, parse_ids, parse_numbers
+from phase1_foundations.csvrows import CsvTextError, read_typed_csv
 from phase1_foundations.world import ID_PREFIX, ID_WEEK_DIGITS
 
 READ_ERRORS = (OSError, ValueError, pa.ArrowException)
-TELCO_LABELS = {"Yes": "1", "No": "0"}  # the raw Telco files spell churn out
 LOG_SCORE_COLUMN = "churn_probability"
 LOG_VERSION_COLUMN = "model_version"
 LOG_TIME_COLUMN = "timestamp"
@@ -59,30 +55,14 @@ class WeekRange:
         return cls(first, last)
 
 
-def _parse_text_column(name: str, values: pd.Series) -> pd.Series:
-    """One CSV column from text to contract types by phase 1's rule; other columns stay text."""
-    spec = COLUMNS_BY_NAME.get(name)
-    if name == LABEL_COLUMN:
-        return parse_numbers(values.replace(TELCO_LABELS))
-    if name == ID_COLUMN:
-        return parse_ids(values)
-    if isinstance(spec, NumericColumn):
-        return parse_numbers(values)
-    if spec is not None:
-        return parse_categories(values)
-    return values
-
-
 def read_csv_window(path: Path) -> pd.DataFrame:
-    """Every cell as text (phase 1's one CSV reader), then typed column by column."""
+    """Every cell as text, then typed column by column: phase 1's one CSV reader."""
     try:
-        _refuse_repeated(list(read_header(path)), path)
-        raw = read_text_csv(path)
-    except CsvTextError as error:  # names the file, the line and the problem already
+        return read_typed_csv(path)
+    except CsvTextError as error:  # names the file, the line or column, and the problem already
         raise WindowError(_first_line(error)) from error
     except READ_ERRORS as error:
         raise WindowError(f"{path}: cannot read it as CSV: {_first_line(error)}") from error
-    return pd.DataFrame({name: _parse_text_column(name, raw[name]) for name in raw.columns})
 
 
 def read_parquet_window(path: Path) -> pd.DataFrame:
