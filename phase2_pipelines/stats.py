@@ -20,6 +20,7 @@ so every sum is exact (a tie counts half: twice the wins is an integer).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -254,6 +255,29 @@ def paired_brier_gain(
         resamples=0,
         counts=counts,
     )
+
+
+@dataclass(frozen=True)
+class InverseVarianceMean:
+    """Independent estimates of one quantity pooled, each weighted by one over its variance."""
+
+    mean: float
+    weight: float  # the sum of the weights: one over the pooled mean's variance
+
+    @property
+    def standard_error(self) -> float:
+        return 1 / math.sqrt(self.weight)
+
+    @classmethod
+    def of(cls, estimates: Iterable[tuple[float, float]]) -> InverseVarianceMean | None:
+        """Pool (value, standard error) pairs; None when no error is finite and positive."""
+        weight, total = 0.0, 0.0
+        for value, error in estimates:
+            if not (math.isfinite(error) and error > 0):
+                continue
+            weight += 1 / error**2
+            total += value / error**2
+        return cls(mean=total / weight, weight=weight) if weight > 0 else None
 
 
 @lru_cache(maxsize=256)

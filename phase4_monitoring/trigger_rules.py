@@ -14,6 +14,7 @@ from statistics import NormalDist
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from phase2_pipelines.evidence import Check, Evidence, Verdict, worst
+from phase2_pipelines.stats import InverseVarianceMean
 from phase4_monitoring.params import TriggerParams
 from phase4_monitoring.trigger_history import LabeledRecord, MonitoringHistory, WindowRecord
 
@@ -253,26 +254,24 @@ def pooled_auc(records: list[LabeledRecord]) -> PooledAuc | None:
         return None
     holdout = found[-1][1].get("holdout_roc_auc")
     base_se = holdout.standard_error if holdout and holdout.standard_error else 0.0
-    auc_w, drop_w, auc_sum, drop_sum = 0.0, 0.0, 0.0, 0.0
+    weeks = []  # a week's AUC and drop, each with its own error, or neither
     for _, e in found:
         auc_se = e["roc_auc"].standard_error or float("inf")
         drop_se = e["auc_drop"].standard_error or float("inf")
         week_se = math.sqrt(max(drop_se**2 - base_se**2, 1e-12))
-        if not (math.isfinite(auc_se) and math.isfinite(week_se)) or auc_se == 0:
-            continue
-        auc_w += 1 / auc_se**2
-        auc_sum += e["roc_auc"].value / auc_se**2
-        drop_w += 1 / week_se**2
-        drop_sum += e["auc_drop"].value / week_se**2
-    if auc_w == 0 or drop_w == 0:
+        if math.isfinite(auc_se) and math.isfinite(week_se) and auc_se != 0:
+            weeks.append(((e["roc_auc"].value, auc_se), (e["auc_drop"].value, week_se)))
+    auc = InverseVarianceMean.of(pair for pair, _ in weeks)
+    drop = InverseVarianceMean.of(pair for _, pair in weeks)
+    if auc is None or drop is None:
         return None
     return PooledAuc(
         weeks=tuple(r.week for r, _ in found),
         n=sum(r.n for r, _ in found),
-        auc=auc_sum / auc_w,
-        auc_se=1 / math.sqrt(auc_w),
-        drop=drop_sum / drop_w,
-        drop_se=math.sqrt(1 / drop_w + base_se**2),
+        auc=auc.mean,
+        auc_se=auc.standard_error,
+        drop=drop.mean,
+        drop_se=math.sqrt(1 / drop.weight + base_se**2),
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from phase1_foundations.world import World
 from phase2_pipelines.evidence import Check
+from phase2_pipelines.stats import InverseVarianceMean
 from phase5_capstone.events import SETUP_WEEK, Event
 from phase5_capstone.scenario import Beat
 from phase5_capstone.truth import MODEL_CHANGES, RunJudgement, WeekTruth, judge_run
@@ -242,11 +243,8 @@ def _event_week(event: Event) -> int:
 
 def pooled_realized_auc(labeled: list[Event]) -> tuple[float, float] | None:
     """Inverse-variance pooled realized AUC of labeled weeks, and its standard error."""
-    found = [p for p in (_auc_with_error(e) for e in labeled) if p is not None]
-    if not found:
-        return None
-    weight = sum(1 / se**2 for _, se in found)
-    return sum(auc / se**2 for auc, se in found) / weight, weight**-0.5
+    pooled = InverseVarianceMean.of(p for p in map(_auc_with_error, labeled) if p is not None)
+    return None if pooled is None else (pooled.mean, pooled.standard_error)
 
 
 def recoveries(events: list[Event], floor: float = 0.80) -> list[str]:

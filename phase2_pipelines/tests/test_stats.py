@@ -5,10 +5,13 @@ DeLong's variance of a paired AUC difference (written out here from the 1988 pap
 values) checks the bootstrap's standard error and ``paired_auc_delong``; a bootstrap checks
 ``auc_delong``'s error; the Wilson formula is checked at known values and the Wilson and
 Clopper-Pearson bounds by their coverage in simulation; the PSI against its definition written
-out with Evidently's rule for empty bins, and its lower bound against scipy's chi-square.
+out with Evidently's rule for empty bins, and its lower bound against scipy's chi-square; the
+inverse-variance mean against weights worked out by hand.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -18,6 +21,7 @@ from sklearn.metrics import roc_auc_score
 from phase2_pipelines.stats import (
     EMPTY_BIN_SHARE,
     ClassCounts,
+    InverseVarianceMean,
     _Placements,
     auc_delong,
     bootstrap_auc_differences,
@@ -235,3 +239,23 @@ def test_a_difference_that_rounds_to_zero_has_no_minus_sign() -> None:
     assert signed(-0.00005001) == "-0.0001"
     assert signed(0.0317) == "+0.0317"
     assert signed(-0.25, places=2) == "-0.25"
+
+
+def test_inverse_variance_mean_weighs_each_estimate_by_its_precision() -> None:
+    equal = InverseVarianceMean.of([(0.70, 0.02), (0.80, 0.02)])
+    assert equal is not None
+    assert equal.mean == pytest.approx(0.75)  # equal errors: the plain mean
+    assert equal.standard_error == pytest.approx(0.02 / math.sqrt(2))
+    # Errors 0.01 and 0.03: weights 10,000 and 1,111.1, so the precise one dominates 9 to 1.
+    uneven = InverseVarianceMean.of([(0.70, 0.01), (0.80, 0.03)])
+    assert uneven is not None
+    assert uneven.mean == pytest.approx((0.70 * 9 + 0.80) / 10)
+    assert uneven.standard_error == pytest.approx((1 / 0.01**2 + 1 / 0.03**2) ** -0.5)
+
+
+def test_inverse_variance_mean_skips_estimates_without_a_usable_error() -> None:
+    only = InverseVarianceMean.of([(0.9, 0.0), (0.1, float("inf")), (0.6, 0.05), (0.2, -1.0)])
+    assert only is not None
+    assert (only.mean, only.standard_error) == pytest.approx((0.6, 0.05))
+    assert InverseVarianceMean.of([]) is None
+    assert InverseVarianceMean.of([(0.5, 0.0), (0.5, float("nan"))]) is None
