@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
+from phase1_foundations.scenarios import Scenario
 from phase1_foundations.world import EVENT_WEEK_COLUMN, World
 from phase2_pipelines.params import WorldWindow
 from phase2_pipelines.workdir import StageError
@@ -54,14 +55,22 @@ def split_released_weeks(
     return latest[: window.train_weeks], latest[window.train_weeks :]
 
 
-def load_world_window(window: WorldWindow) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Training weeks and the later holdout weeks, with only the labels released by the cutoff."""
-    world = World(
-        window.seed,
-        window.scenario,
+def window_world(
+    window: WorldWindow, seed: int | None = None, scenario: Scenario | str | None = None
+) -> World:
+    """The world a window reads: its rows a week and its label delay, with its seed and scenario
+    unless others are given (a replay of later weeks for a model trained on the window)."""
+    return World(
+        window.seed if seed is None else seed,
+        window.scenario if scenario is None else scenario,
         rows_per_week=window.rows_per_week,
         label_delay_weeks=window.label_delay_weeks,
     )
+
+
+def load_world_window(window: WorldWindow) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training weeks and the later holdout weeks, with only the labels released by the cutoff."""
+    world = window_world(window)
     labels = released_labels(world, window.cutoff_week)
     released_weeks = sorted(int(week) for week in labels[EVENT_WEEK_COLUMN].unique())
     train_weeks, holdout_weeks = split_released_weeks(window, released_weeks)

@@ -13,7 +13,7 @@ from phase1_foundations.world import World
 from phase2_pipelines.params import DataParams, WorldWindow, load_params
 from phase2_pipelines.stages.ingest import ingest
 from phase2_pipelines.workdir import WorkDir
-from phase2_pipelines.world_source import NotEnoughLabels, load_world_window
+from phase2_pipelines.world_source import NotEnoughLabels, load_world_window, window_world
 
 ROWS = 40
 DELAY = 4  # the worlds below release a week's labels this many weeks later (World's default)
@@ -92,3 +92,20 @@ def test_the_ingest_stage_reads_the_world_window(tmp_path: Path) -> None:
         2 * ROWS,
     )
     assert summary["dvc_data_version"] is None  # simulated weeks are not DVC-tracked files
+
+
+def test_a_replay_of_the_window_keeps_its_rows_and_label_delay() -> None:
+    """A model trained on the window is replayed on its world's later weeks (phase 4's lesson):
+    another seed or scenario, never another week size or label delay than it was trained with."""
+    trained = window(
+        rows_per_week=300, label_delay_weeks=2, cutoff_week=12, train_weeks=2, holdout_weeks=1
+    )
+    replay = window_world(trained, seed=7, scenario="covariate_shift")
+    assert (replay.rows_per_week, replay.label_delay_weeks) == (300, 2)
+    assert len(replay.week(3).features) == 300
+    released = replay.labels_released(5)
+    assert set(released["event_week"]) == {3}  # week 3's labels come out 2 weeks later
+    same = window_world(trained)
+    assert same.week(1).features.equals(
+        World(trained.seed, trained.scenario, 300, 2).week(1).features
+    )

@@ -21,8 +21,8 @@ from pydantic import ValidationError
 
 from phase1_foundations.lesson.findings import Finding, report_findings
 from phase1_foundations.scenarios import Scenario
-from phase1_foundations.world import World
 from phase2_pipelines.params import PARAMS_FILE
+from phase2_pipelines.world_source import window_world
 from phase4_monitoring.lesson.replay import Serving, WorldChampion, monitor_world, replay_trigger
 from phase4_monitoring.lesson.scenarios import phase4_scenario
 from phase4_monitoring.params import MonitoringParams, load_monitoring_params
@@ -30,7 +30,6 @@ from phase4_monitoring.triggers import Action, TriggerDecision
 
 CONTROL_SEEDS = (101, 202, 303, 404)
 QUARTER = 13  # weeks replayed when the policy has no schedule
-ROWS = 2_000
 
 
 def _replay(
@@ -40,7 +39,7 @@ def _replay(
     weeks: range,
     seed: int = 42,
 ) -> list[TriggerDecision]:
-    world = World(seed, scenario, rows_per_week=ROWS)
+    world = window_world(champion.params.data.world, seed, scenario)  # its rows, label delay
     monitored = monitor_world(world, (Serving(champion.first_week, champion),), weeks, params)
     return replay_trigger(monitored, params.triggers)
 

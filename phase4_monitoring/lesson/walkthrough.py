@@ -31,6 +31,7 @@ from phase1_foundations.scenarios import Scenario, read_scenario_file, shift_sce
 from phase1_foundations.settings import Settings, get_settings
 from phase1_foundations.world import WeekBatch, World
 from phase2_pipelines.params import PARAMS_FILE, PipelineParams, load_params
+from phase2_pipelines.world_source import window_world
 from phase4_monitoring.checkcmd import holdout_calibration, logged_scores, write_evidently
 from phase4_monitoring.lesson.live import exporter, prometheus, service
 from phase4_monitoring.monitor import MonitorReference, WindowReport, monitor_window
@@ -49,7 +50,6 @@ from phase4_monitoring.windows import WeekRange, WindowError, read_log_window
 
 DRIFTED_WEEKS = 5  # after the clean first week
 SEED = 2024
-ROWS = 2_000
 LOG_TIMEOUT_S = 60.0
 ALERT_WAIT_S = 30.0
 
@@ -154,7 +154,8 @@ class Run:
     labeled: list[LabeledRecord] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.world = World(SEED, promotion_backfires(self.weeks.drift), ROWS)
+        trained = self.champion.run_params.data.world  # its rows a week and label delay
+        self.world = window_world(trained, SEED, promotion_backfires(self.weeks.drift))
 
     def check(self, frame: pd.DataFrame) -> WindowReport:
         scores = logged_scores(frame, self.champion.version)

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase2_pipelines.params import PARAMS_FILE
+from phase1_foundations.world import World
+from phase2_pipelines.params import PARAMS_FILE, WorldWindow
+from phase4_monitoring.lesson import selfcheck as lesson_selfcheck
 from phase4_monitoring.lesson.__main__ import main
+from phase4_monitoring.params import load_monitoring_params
 from testing.cli import run_in_process
 
 pytestmark = pytest.mark.slow
@@ -82,3 +86,25 @@ def test_an_invalid_policy_is_reported_without_a_traceback(tmp_path: Path) -> No
     assert len(lines) == 1, result.stdout
     assert "monitoring.triggers.min_labels: Input should be greater than or equal to 1" in lines[0]
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_the_replays_run_in_the_champions_own_world(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A learner who edits ``data.world`` (rows a week, label delay) retrains the champion on it;
+    the self-check's replays then serve that world, not a default one."""
+    trained = WorldWindow(
+        seed=42, scenario="baseline", rows_per_week=300, label_delay_weeks=2,
+        cutoff_week=12, train_weeks=2, holdout_weeks=1,
+    )  # fmt: skip
+    champion = SimpleNamespace(params=SimpleNamespace(data=SimpleNamespace(world=trained)))
+    champion.first_week = trained.first_serving_week
+    replayed: list[World] = []
+
+    def first_replay(world: World, *_: object) -> None:
+        replayed.append(world)
+        raise LookupError("stop at the first replay")
+
+    monkeypatch.setattr(lesson_selfcheck, "monitor_world", first_replay)
+    with pytest.raises(LookupError):
+        lesson_selfcheck.check_policy(load_monitoring_params(), champion)  # type: ignore[arg-type]
+    [world] = replayed
+    assert (world.rows_per_week, world.label_delay_weeks) == (300, 2)
