@@ -1,5 +1,6 @@
 """The statistics every decision shares, each with one owner: paired model comparisons, binomial
-bounds, the population stability index and DeLong's AUC errors.
+bounds, the population stability index, an AUC's error (DeLong's from the scores, Hanley and
+McNeil's from the class counts alone) and the inverse-variance mean of independent estimates.
 
 Phase 2 is the lowest phase that needs them (the gate's paired bootstrap and Brier gain; the
 Wilson interval of its false-superiority control), so they live here and phase 3's guardrails,
@@ -378,6 +379,19 @@ def _counts_below_and_tied(
     below, tied = np.empty_like(low), np.empty_like(low)
     below[order], tied[order] = low, high - low
     return below, tied
+
+
+def auc_standard_error(auc: float, positives: float, negatives: float) -> float:
+    """Hanley and McNeil's standard error of an AUC, from the AUC and the class counts alone:
+    for an AUC whose scores are not at hand (a baseline, an estimate). With them, ``auc_delong``."""
+    if positives < 1 or negatives < 1 or not math.isfinite(auc):
+        return float("nan")
+    q1 = auc / (2 - auc)
+    q2 = 2 * auc * auc / (1 + auc)
+    variance = (
+        auc * (1 - auc) + (positives - 1) * (q1 - auc**2) + (negatives - 1) * (q2 - auc**2)
+    ) / (positives * negatives)
+    return math.sqrt(max(variance, 0.0))
 
 
 def auc_delong(labels: npt.ArrayLike, scores: npt.ArrayLike) -> tuple[float, float]:

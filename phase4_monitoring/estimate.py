@@ -20,10 +20,9 @@ from sklearn.isotonic import IsotonicRegression
 from phase2_pipelines.evaluate import net_value
 from phase2_pipelines.evidence import Evidence, judge
 from phase2_pipelines.params import BusinessParams
-from phase2_pipelines.stats import FloatArray, two_sided_z
+from phase2_pipelines.stats import FloatArray, auc_standard_error, two_sided_z
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.quality import QualityBaseline, expected_calibration_error
-from phase4_monitoring.stats import auc_standard_error
 
 
 class _Frozen(BaseModel):

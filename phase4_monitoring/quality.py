@@ -25,9 +25,9 @@ from pydantic import BaseModel, ConfigDict
 from phase2_pipelines.evaluate import EvaluationReport, Metrics, compute_metrics, net_value
 from phase2_pipelines.evidence import Check, Evidence, Verdict, judge, verdict_from, worst
 from phase2_pipelines.params import BusinessParams
-from phase2_pipelines.stats import auc_delong, two_sided_z, wilson_interval
+from phase2_pipelines.stats import auc_delong, auc_standard_error, two_sided_z, wilson_interval
 from phase4_monitoring.params import MonitoringParams
-from phase4_monitoring.stats import auc_standard_error, proportion_diff_noise_floor
+from phase4_monitoring.stats import proportion_diff_noise_floor
 
 
 class SegmentBaseline(BaseModel):

@@ -117,15 +117,3 @@ def proportion_diff_noise_floor(rate: float, n: int, n_reference: int, alpha: fl
     """A difference of two proportions under no change stays below this."""
     rate = min(max(rate, 0.0), 1.0)
     return two_sided_z(alpha) * math.sqrt(rate * (1 - rate) * inverse_size(n, n_reference))
-
-
-def auc_standard_error(auc: float, positives: float, negatives: float) -> float:
-    """Hanley and McNeil's standard error of an AUC, from the AUC and the class counts."""
-    if positives < 1 or negatives < 1 or not math.isfinite(auc):
-        return float("nan")
-    q1 = auc / (2 - auc)
-    q2 = 2 * auc * auc / (1 + auc)
-    variance = (
-        auc * (1 - auc) + (positives - 1) * (q1 - auc**2) + (negatives - 1) * (q2 - auc**2)
-    ) / (positives * negatives)
-    return math.sqrt(max(variance, 0.0))

@@ -6,7 +6,8 @@ values) checks the bootstrap's standard error and ``paired_auc_delong``; a boots
 ``auc_delong``'s error; the Wilson formula is checked at known values and the Wilson and
 Clopper-Pearson bounds by their coverage in simulation; the PSI against its definition written
 out with Evidently's rule for empty bins, and its lower bound against scipy's chi-square; the
-inverse-variance mean against weights worked out by hand.
+inverse-variance mean against weights worked out by hand; Hanley and McNeil's error against
+DeLong's.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from phase2_pipelines.stats import (
     InverseVarianceMean,
     _Placements,
     auc_delong,
+    auc_standard_error,
     bootstrap_auc_differences,
     clopper_pearson_lower_bound,
     paired_auc_delong,
@@ -259,3 +261,13 @@ def test_inverse_variance_mean_skips_estimates_without_a_usable_error() -> None:
     assert (only.mean, only.standard_error) == pytest.approx((0.6, 0.05))
     assert InverseVarianceMean.of([]) is None
     assert InverseVarianceMean.of([(0.5, 0.0), (0.5, float("nan"))]) is None
+
+
+def test_hanley_mcneil_error_agrees_with_delongs() -> None:
+    rng = np.random.default_rng(1)
+    labels = rng.random(3_000) < 0.3
+    scores = rng.normal(size=3_000) + labels * 1.2
+    auc, se = auc_delong(labels, scores)
+    assert auc == pytest.approx(roc_auc_score(labels, scores))
+    positives = labels.sum()
+    assert auc_standard_error(auc, positives, len(labels) - positives) == pytest.approx(se, rel=0.2)
