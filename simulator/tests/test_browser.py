@@ -128,6 +128,18 @@ def _click(driver: WebDriver, label: str, seconds: float = 60) -> None:
     button.click()
 
 
+def _type_seed(driver: WebDriver, seed: int) -> None:
+    """Type the seed once its box is drawn: Streamlit draws a page's widgets after its headings,
+    so the start page's heading can show before the box exists (a loaded machine saw it)."""
+    selector = "[data-testid='stTextInput'] input"
+    box = WebDriverWait(driver, 60, poll_frequency=0.5).until(
+        lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, selector)), False),
+        message="no seed box",
+    )
+    assert isinstance(box, WebElement)
+    box.send_keys(str(seed))
+
+
 def _choose(driver: WebDriver, index: int, typed: str) -> None:
     """Type into the index-th selectbox to filter its options, then take the first match."""
     selector = "[data-testid='stSelectbox'] input"
@@ -162,8 +174,7 @@ def test_a_drill_played_in_chromium_reaches_its_score(
     browser.get(url)
     _text_shows(browser, "Start a drill", APP_START_S)
     _choose(browser, 0, SCENARIO)
-    seed = browser.find_element(By.CSS_SELECTOR, "[data-testid='stTextInput'] input")
-    seed.send_keys(str(app_support.SEED))
+    _type_seed(browser, app_support.SEED)
     _click(browser, "Start the drill")
     _text_shows(browser, "Week 0 of", DRILL_STEP_S)
     _click(browser, "Advance one week")
@@ -214,8 +225,7 @@ def test_a_hidden_drill_shows_no_scenario_in_its_page_url_or_title(
     url, state = app_url
     browser.get(url)
     _text_shows(browser, "Start a drill", APP_START_S)
-    seed = browser.find_element(By.CSS_SELECTOR, "[data-testid='stTextInput'] input")
-    seed.send_keys(str(app_support.SEED))  # the scenario stays on its hidden default
+    _type_seed(browser, app_support.SEED)  # the scenario stays on its hidden default
     _click(browser, "Start the drill")
     _text_shows(browser, "Week 0 of", DRILL_STEP_S)
     _click(browser, "Advance one week")
