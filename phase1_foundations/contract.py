@@ -309,7 +309,9 @@ def validate_frame(
         null = ids.isna().to_numpy()
         checker.rows(ID_COLUMN, Problem.NULL, null, ids)
         text = ids.astype(str)
-        malformed = ~null & ~text.str.match(CUSTOMER_ID_PATTERN).to_numpy(dtype=bool)
+        # fullmatch: `$` alone lets a trailing newline through, which the service's schema
+        # (the same pattern, with its end anchored) refuses
+        malformed = ~null & ~text.str.fullmatch(CUSTOMER_ID_PATTERN).to_numpy(dtype=bool)
         checker.rows(ID_COLUMN, Problem.BAD_ID, malformed, ids)
         duplicated = ~null & ids.duplicated(keep="first").to_numpy()
         checker.rows(ID_COLUMN, Problem.DUPLICATE_ID, duplicated, ids)

@@ -58,10 +58,11 @@ def _run(args: argparse.Namespace) -> int:
     print(LEGEND)
     print(f"events: {counts(events)}")
     print(judge_events(events, scenario.make_world()).render())
-    print("\n".join(closing_lines(events)))
+    yardstick = load_capstone_params().yardstick
+    print("\n".join(closing_lines(events, yardstick)))
     if scenario.beats:
         print(f"scenario {scenario.name}, as designed:")
-        print(render_beats(check_beats(events, scenario.beats)))
+        print(render_beats(check_beats(events, scenario.beats, yardstick)))
     timeline = write_timeline(events, result.paths.timeline, f"capstone run {scenario.name}")
     print(f"event log: {result.paths.events}\ntimeline:  {timeline}")
     return 0

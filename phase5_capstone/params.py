@@ -9,7 +9,8 @@ sections of the same file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from statistics import NormalDist
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -80,6 +81,44 @@ class PolicyParams(_Strict):
     )
 
 
+OneSidedConfidence = Annotated[float, Field(gt=0.5, lt=1)]
+
+
+class YardstickParams(_Strict):
+    """How a run is judged against what the world knows (``truth.py``, ``summary.py``): for the
+    summary, the timeline and the policy benchmark; no decision of the system reads them."""
+
+    refit_max_rows: int = Field(
+        ge=1, description="The refit a week is compared with learns from this many rows..."
+    )
+    refit_weeks_of_rows: int = Field(ge=1, description="...or this many weeks' worth, if fewer.")
+    degraded_confidence: OneSidedConfidence = Field(
+        description="A week is degraded when the refit's AUC lead clears its one-sided bound at"
+        " this level...",
+    )
+    degraded_margin: float = Field(ge=0, description="...by at least this much AUC.")
+    recovery_confidence: OneSidedConfidence = Field(
+        description="A promotion recovered when its realized AUC beats the weeks before it,"
+        " one-sided, at this level...",
+    )
+    recovery_floor: float = Field(
+        gt=0, lt=1, description="...and is not shown to be below this AUC."
+    )
+    recent_label_weeks: int = Field(
+        ge=1, description="The closing lines pool the serving model's latest labeled weeks."
+    )
+
+    @property
+    def degraded_z(self) -> float:
+        """Standard errors the refit's one-sided bound steps off its AUC lead."""
+        return NormalDist().inv_cdf(self.degraded_confidence)
+
+    @property
+    def recovery_z(self) -> float:
+        """Standard errors the recovery check's one-sided bounds step off their estimates."""
+        return NormalDist().inv_cdf(self.recovery_confidence)
+
+
 class CapstoneParams(_Strict):
     scenario: str = Field(description="The scenario `make capstone` runs.")
     train_weeks: int = Field(ge=1, description="A retrain learns from this many weeks...")
@@ -98,6 +137,7 @@ class CapstoneParams(_Strict):
     policy: PolicyParams
     rollout: RolloutParams
     service: ServiceParams
+    yardstick: YardstickParams
 
 
 def load_capstone_params(path: Path = PARAMS_FILE) -> CapstoneParams:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from phase1_foundations.world import World
 from phase2_pipelines.evidence import Check
 from phase2_pipelines.stats import InverseVarianceMean
 from phase5_capstone.events import SETUP_WEEK, Event
+from phase5_capstone.params import YardstickParams
 from phase5_capstone.scenario import Beat
 from phase5_capstone.truth import MODEL_CHANGES, RunJudgement, WeekTruth, judge_run
 
@@ -85,7 +87,7 @@ LEGEND = """how to read it:
                 0.737 (the yardstick is the serving model's own holdout AUC)"""
 
 
-def closing_lines(events: list[Event]) -> list[str]:
+def closing_lines(events: list[Event], yardstick: YardstickParams) -> list[str]:
     """The state the run leaves: who serves and since when, its latest realized quality, and
     what is still open (unfixed harm, escalations, a rollout in flight)."""
     moves = [e for e in events if e.kind in ("bootstrapped", "promoted", "rolled_back")]
@@ -102,8 +104,9 @@ def closing_lines(events: list[Event]) -> list[str]:
     latest = mine[-1] if mine else None
     measured = _auc_with_error(latest) if latest is not None else None
     if latest is not None and measured is not None:
-        recent = pooled_realized_auc(mine[-3:])
-        pooled = "" if recent is None else f", {recent[0]:.3f} over its latest {len(mine[-3:])}"
+        latest_weeks = mine[-yardstick.recent_label_weeks :]
+        recent = pooled_realized_auc(latest_weeks)
+        pooled = "" if recent is None else f", {recent[0]:.3f} over its latest {len(latest_weeks)}"
         lines.append(
             f"  its realized roc_auc: {measured[0]:.3f} on week {_event_week(latest)}'s labels"
             f" (the latest){pooled}"
@@ -217,9 +220,6 @@ def _healthy(events: list[Event]) -> bool:
     return not alerts and not (moved & _kinds(events)) and not unscheduled
 
 
-Z_ONE_SIDED = 1.645  # 95%, one-sided: a bound that must clear its limit
-
-
 def _auc_with_error(event: Event) -> tuple[float, float] | None:
     """The realized ROC AUC of a labeled week and its standard error, from the event."""
     quality = event.evidence.get("quality")
@@ -247,11 +247,13 @@ def pooled_realized_auc(labeled: list[Event]) -> tuple[float, float] | None:
     return None if pooled is None else (pooled.mean, pooled.standard_error)
 
 
-def recoveries(events: list[Event], floor: float = 0.80) -> list[str]:
+def recoveries(events: list[Event], yardstick: YardstickParams) -> list[str]:
     """Promotions after which quality recovered, judged on realized AUC with its interval: the
     promoted model's labeled weeks must be significantly better than the weeks the harmed
-    champion served before it, and not shown to be below the floor. A retrain and a promotion
-    that did not fix anything show nothing."""
+    champion served before it, and not shown to be below the floor (both one-sided, at the
+    yardstick's recovery confidence). A retrain and a promotion that did not fix anything show
+    nothing."""
+    z, floor = yardstick.recovery_z, yardstick.recovery_floor
     labeled = [e for e in events if e.kind == "labels_arrived" and _auc_with_error(e)]
     since = min((e.week for e in events), default=0)  # the beat's first week: the change
     found = []
@@ -267,8 +269,8 @@ def recoveries(events: list[Event], floor: float = 0.80) -> list[str]:
         if fixed is None or harmed is None:
             continue
         lead = fixed[0] - harmed[0]
-        lead_low = lead - Z_ONE_SIDED * (fixed[1] ** 2 + harmed[1] ** 2) ** 0.5
-        upper = fixed[0] + Z_ONE_SIDED * fixed[1]
+        lead_low = lead - z * (fixed[1] ** 2 + harmed[1] ** 2) ** 0.5
+        upper = fixed[0] + z * fixed[1]
         if lead_low > 0 and upper >= floor:
             found.append(
                 f"v{fix} promoted in week {promotion.week}: realized roc_auc {fixed[0]:.3f}"
@@ -288,7 +290,6 @@ BEAT_CHECKS: dict[str, Callable[[list[Event]], bool]] = {
         and "retrain" not in _actions(ev)
         and "watch" in _actions(ev)
     ),
-    "concept_drift_recovered": lambda ev: "retrain" in _actions(ev) and bool(recoveries(ev)),
     "null_flood_quarantined": lambda ev: "quarantined" in _kinds(ev),
     "crippled_candidate_rejected": lambda ev: _faulty_rejection(ev, "label_shuffle"),
     "recalibrated_within_a_week": lambda ev: _recalibration_promoted(ev),
@@ -296,11 +297,21 @@ BEAT_CHECKS: dict[str, Callable[[list[Event]], bool]] = {
 }
 
 
-def check_beats(events: list[Event], beats: Sequence[Beat]) -> list[tuple[Beat, bool | None]]:
+def _recovered(events: list[Event], yardstick: YardstickParams) -> bool:
+    return "retrain" in _actions(events) and bool(recoveries(events, yardstick))
+
+
+def check_beats(
+    events: list[Event], beats: Sequence[Beat], yardstick: YardstickParams
+) -> list[tuple[Beat, bool | None]]:
     """Each beat of the scenario and whether the log shows it (None: no check for that name)."""
+    checks: dict[str, Callable[[list[Event]], bool]] = {
+        **BEAT_CHECKS,
+        "concept_drift_recovered": partial(_recovered, yardstick=yardstick),
+    }
     results: list[tuple[Beat, bool | None]] = []
     for beat in beats:
-        check = BEAT_CHECKS.get(beat.name)
+        check = checks.get(beat.name)
         results.append((beat, None if check is None else check(_in(events, *beat.weeks))))
     return results
 

@@ -16,7 +16,6 @@ scored, for the summary, the timeline and ``make bench-policy``.
 from __future__ import annotations
 
 from functools import lru_cache
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -29,12 +28,9 @@ from phase1_foundations.world import World
 from phase2_pipelines.params import BusinessParams, TrainParams
 from phase2_pipelines.stats import auc_delong, paired_auc_delong
 from phase2_pipelines.train import fit_model, predict_scores
+from phase5_capstone.params import YardstickParams
 
 REFIT_SEED_OFFSET = 2_000_003  # the refit's customers: same world and week, other people
-REFIT_MAX_ROWS = 20_000  # a refit on this many current rows is as good as the family gets here
-REFIT_WEEKS_OF_ROWS = 4  # ... or on four weeks' worth of rows, when weeks are smaller
-DEGRADED_CONFIDENCE = 0.975  # one-sided: the refit's lead must clear its bound at this level
-DEGRADED_MARGIN = 0.01  # ... by at least this much AUC: a gap worth a retrain
 REFITS_KEPT = 128  # refitted weeks one process keeps (a benchmark's 52 weeks, twice over)
 
 
@@ -76,9 +72,15 @@ def clean_scenario(scenario: Scenario) -> Scenario:
     return Scenario(name="refit", description="the world's effects, uncorrupted", world=effects)
 
 
-def refit_scores(world: World, week: int, frame: pd.DataFrame, params: TrainParams) -> np.ndarray:
+def refit_scores(
+    world: World,
+    week: int,
+    frame: pd.DataFrame,
+    params: TrainParams,
+    yardstick: YardstickParams,
+) -> np.ndarray:
     """Scores of ``frame`` by a model refitted on other customers of the same world and week."""
-    rows = min(REFIT_MAX_ROWS, REFIT_WEEKS_OF_ROWS * world.rows_per_week)
+    rows = min(yardstick.refit_max_rows, yardstick.refit_weeks_of_rows * world.rows_per_week)
     model = refit_model(
         world.seed,
         clean_scenario(world.scenario).model_dump_json(),
@@ -114,6 +116,7 @@ def week_truth(
     thresholds: dict[str, float],
     business: BusinessParams,
     train: TrainParams,
+    yardstick: YardstickParams,
 ) -> WeekTruth:
     """The week's oracle, earned and naive values, and whether the served model was degraded.
 
@@ -152,16 +155,16 @@ def week_truth(
         return result
     features = batch.features.drop_duplicates(ID_COLUMN).set_index(ID_COLUMN)
     rows = features.loc[served[ID_COLUMN]].reset_index()
-    refit = refit_scores(world, week, rows, train)
+    refit = refit_scores(world, week, rows, train, yardstick)
     gap, se = paired_auc_delong(labels, refit, served["score"].to_numpy(dtype=np.float64))
-    low = gap - NormalDist().inv_cdf(DEGRADED_CONFIDENCE) * se
+    low = gap - yardstick.degraded_z * se
     served_auc, _ = auc_delong(labels, served["score"].to_numpy(dtype=np.float64))
     return result.model_copy(
         update={
             "served_auc": round(served_auc, 6),
             "refit_auc": round(served_auc + gap, 6),
             "refit_gap_low": round(low, 6),
-            "degraded": bool(low > DEGRADED_MARGIN),
+            "degraded": bool(low > yardstick.degraded_margin),
         }
     )
 

@@ -172,7 +172,13 @@ def judge_with_truth(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     versions = [] if scores is None else sorted(scores["model_version"].astype(str).unique())
     thresholds = {v: ctx.champion(v).threshold for v in versions}
     truth = week_truth(
-        ctx.world, week, scores, thresholds, ctx.pipeline.evaluate.business, ctx.pipeline.train
+        ctx.world,
+        week,
+        scores,
+        thresholds,
+        ctx.pipeline.evaluate.business,
+        ctx.pipeline.train,
+        ctx.capstone.yardstick,
     )
     auc = "" if truth.served_auc is None else f"; served AUC {truth.served_auc:.3f}"
     refit = "" if truth.refit_auc is None else f" vs a refit's {truth.refit_auc:.3f}"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
-from phase1_foundations.contract import ID_COLUMN
+from phase1_foundations.contract import ID_COLUMN, Problem, validate_frame
 from phase1_foundations.csvrows import MalformedRow
 from phase3_serving.batch_validate import (
     EMPTY_ROW_REASON,
@@ -17,6 +18,7 @@ from phase3_serving.batch_validate import (
     SeenIds,
     parse_chunk,
 )
+from phase3_serving.schemas import CustomerRow
 
 
 def raw_frame(telco_sample_raw: pd.DataFrame, **cells: str) -> pd.DataFrame:
@@ -100,3 +102,24 @@ def test_parse_chunk_merges_every_kind_of_reject_in_input_order(
     assert parsed.accepted.index.tolist() == [3]  # the one good row, by its input row
     assert parsed.reasons[EMPTY_ROW_REASON] == 1
     assert sum(parsed.reasons.values()) == len(rejected)  # one reason per rejected row here
+
+
+def test_an_id_is_refused_here_exactly_when_the_service_refuses_it(
+    telco_sample: pd.DataFrame,
+) -> None:
+    """The batch contract and the service's request schema judge an id by one pattern: an id
+    with a trailing newline (a quoted CSV field can hold one) is malformed in both."""
+    candidates = ["7590-VHVEG", "7590-VHVEG\n", "a" * 64, "a" * 65, "-x", "x_y-z"]
+    frame = telco_sample.iloc[: len(candidates)].copy()
+    frame[ID_COLUMN] = candidates
+    found = validate_frame(frame)
+    [bad] = [i for i in found.issues if i.problem is Problem.BAD_ID]
+    row = frame.iloc[0].drop(labels=["churn"], errors="ignore").to_dict()
+    refused = set()
+    for value in candidates:
+        try:
+            CustomerRow.model_validate({**row, ID_COLUMN: value})
+        except ValidationError:
+            refused.add(value)
+    assert refused == {"7590-VHVEG\n", "a" * 65, "-x"}
+    assert bad.rows == len(refused)

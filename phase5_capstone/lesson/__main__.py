@@ -24,7 +24,9 @@ def _selfcheck(args: argparse.Namespace) -> int:
     if not paths.events.exists():
         print(f"no run in {paths.root}: run `make capstone` first", file=sys.stderr)
         return 2
-    results = check_beats(read_events(paths.events), scenario.beats)
+    results = check_beats(
+        read_events(paths.events), scenario.beats, load_capstone_params().yardstick
+    )
     print(f"scenario {scenario.name}, as designed:")
     print(render_beats(results))
     missing = [beat.name for beat, shown in results if shown is False]

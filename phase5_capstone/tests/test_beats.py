@@ -14,12 +14,23 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from phase5_capstone.events import Draft, Event, stamp
+from phase5_capstone.params import YardstickParams, load_capstone_params
 from phase5_capstone.scenario import Beat
 from phase5_capstone.summary import check_beats, closing_lines, recoveries, render_beats
 
 BEAT = Beat(name="concept_drift_recovered", weeks=(5, 17), shows="quality recovers")
 LABELS = 2_000
 DELAY = 2
+# The yardstick these logs are written against, whatever params.yaml is tuned to: one-sided 95%
+# bounds, a floor of 0.80, the latest 3 labeled weeks pooled.
+YARDSTICK = load_capstone_params().yardstick.model_copy(
+    update={"recovery_confidence": 0.95, "recovery_floor": 0.80, "recent_label_weeks": 3}
+)
+
+
+def shown(after_fix: float, yardstick: YardstickParams = YARDSTICK) -> bool | None:
+    [(_, ok)] = check_beats(run_log(after_fix), [BEAT], yardstick)
+    return ok
 
 
 def auc_se(auc: float, rows: int = LABELS) -> float:
@@ -65,31 +76,49 @@ def run_log(after_fix: float) -> list[Event]:
 
 
 def test_a_promotion_that_recovers_quality_shows_the_beat() -> None:
-    [(_, shown)] = check_beats(run_log(after_fix=0.84), [BEAT])
-    assert shown
-    [found] = recoveries([e for e in run_log(0.84) if 5 <= e.week <= 17])
+    assert shown(after_fix=0.84)
+    [found] = recoveries([e for e in run_log(0.84) if 5 <= e.week <= 17], YARDSTICK)
     assert "v2 promoted in week 8: realized roc_auc 0.840" in found
 
 
 def test_a_promotion_that_does_not_recover_quality_is_not_shown() -> None:
     """As when the gate's margin is set to 0.1: a retrain, a promotion, and realized AUC still
     at 0.62-0.76. The beat must read NOT SHOWN."""
-    [(beat, shown)] = check_beats(run_log(after_fix=0.73), [BEAT])
-    assert shown is False
-    assert "[NOT SHOWN] weeks 5-17 concept_drift_recovered" in render_beats([(beat, shown)])
+    [(beat, ok)] = check_beats(run_log(after_fix=0.73), [BEAT], YARDSTICK)
+    assert ok is False
+    assert "[NOT SHOWN] weeks 5-17 concept_drift_recovered" in render_beats([(beat, ok)])
 
 
 def test_recovery_needs_the_interval_not_the_point() -> None:
     """A fix at 0.78 is better than 0.72 by more than the noise but stays below the floor: not
     recovered. One at 0.80, at the floor, is."""
-    assert not check_beats(run_log(after_fix=0.77), [BEAT])[0][1]
-    assert check_beats(run_log(after_fix=0.80), [BEAT])[0][1]
+    assert not shown(after_fix=0.77)
+    assert shown(after_fix=0.80)
+
+
+def test_the_recovery_rule_is_the_yardstick_in_params() -> None:
+    """The floor and the confidence are read from the yardstick, not from the code: a higher
+    floor turns the 0.80 fix away; a fix at 0.79 is not shown at 95% (its upper bound stays
+    below the floor) but is at 99.99%, whose wider bound reaches it; and the closing lines pool
+    as many latest weeks as the yardstick says."""
+    assert shown(after_fix=0.80)
+    assert not shown(0.80, YARDSTICK.model_copy(update={"recovery_floor": 0.85}))
+    assert not shown(after_fix=0.79)
+    assert shown(0.79, YARDSTICK.model_copy(update={"recovery_confidence": 0.9999}))
+    latest = [
+        f"over its latest {n}" in "\n".join(closing_lines(run_log(0.84), yardstick))
+        for n, yardstick in (
+            (3, YARDSTICK),
+            (5, YARDSTICK.model_copy(update={"recent_label_weeks": 5})),
+        )
+    ]
+    assert latest == [True, True]
 
 
 def test_the_closing_lines_name_who_serves_and_what_is_open() -> None:
     log = run_log(after_fix=0.84)
     log.append(event("decision", 17, "2", action="retrain", broken="v2's AUC fell", escalate=True))
-    text = "\n".join(closing_lines(log))
+    text = "\n".join(closing_lines(log, YARDSTICK))
     assert "state at the end: v2 serves, since week 9" in text
     assert "0.840 on week 15's labels" in text
     assert "the champion is broken: v2's AUC fell" in text

@@ -200,13 +200,15 @@ def test_healthy_control_changes_nothing(tmp_path: Path) -> None:
     retrains are the schedule's, and the gate rejects each (none is better). The schedule is the
     champion's age, so a rejected one resets nothing: it is tried again every cooldown."""
     from phase4_monitoring.params import load_monitoring_params
+    from phase5_capstone.params import load_capstone_params
     from phase5_capstone.scenario import load_scenario
     from phase5_capstone.summary import check_beats
 
     scenario = load_scenario("healthy")
     result = run_scenario(scenario, tmp_path)
     events = list(result.events)
-    assert [ok for _, ok in check_beats(events, scenario.beats)] == [True]
+    yardstick = load_capstone_params().yardstick
+    assert [ok for _, ok in check_beats(events, scenario.beats, yardstick)] == [True]
     triggers = load_monitoring_params().triggers
     due = list(range(triggers.schedule_weeks, scenario.weeks, triggers.cooldown_weeks))
     assert [e.week for e in of_kind(events, "candidate_rejected")] == due  # 13, 17, 21, 25

@@ -10,6 +10,7 @@ import pytest
 
 from phase1_foundations.tests.lesson import assert_make_runs
 from phase5_capstone.events import read_events
+from phase5_capstone.params import load_capstone_params
 from phase5_capstone.scenario import load_scenario
 from phase5_capstone.summary import check_beats
 from testing.clone import Clone, make_clone
@@ -56,7 +57,8 @@ def test_make_capstone_shows_no_library_log_line(clone: Clone, first_run: str) -
 
 def test_make_capstone_runs_the_default_scenario_as_designed(clone: Clone, first_run: str) -> None:
     events = read_events(clone.root / "var" / "capstone" / "default" / "events.jsonl")
-    results = check_beats(events, load_scenario("default").beats)
+    yardstick = load_capstone_params(clone.root / "params.yaml").yardstick
+    results = check_beats(events, load_scenario("default").beats, yardstick)
     assert [beat.name for beat, ok in results if ok is not True] == []  # every beat shown
     assert "NOT SHOWN" not in first_run
     assert (clone.root / "var" / "capstone" / "default" / "timeline.html").is_file()
