@@ -57,9 +57,10 @@ class CapstoneScenario(BaseModel):
     name: str = Field(pattern=NAME_PATTERN)
     description: str = Field(min_length=1)
     weeks: int = Field(ge=1, le=520, description="Simulated weeks to run, from week 0.")
-    rows_per_week: int = Field(2000, ge=100, le=10_000_000)
-    seed: int = Field(42, ge=0)
-    label_delay_weeks: int = Field(3, ge=1, le=26)
+    # The world's shape, said by every scenario file (no default here to drift from them).
+    rows_per_week: int = Field(ge=100, le=10_000_000)
+    seed: int = Field(ge=0)
+    label_delay_weeks: int = Field(ge=1, le=26)
     world: tuple[Effect, ...] = ()
     faults: tuple[Fault, ...] = ()
     beats: tuple[Beat, ...] = ()

@@ -130,7 +130,8 @@ def test_the_self_check_fails_when_quality_did_not_recover(tmp_path: Path) -> No
     broken: exit 1."""
     scenario = tmp_path / "drifted.yml"
     scenario.write_text(
-        "name: drifted\ndescription: one drift\nweeks: 18\nbeats:\n"
+        "name: drifted\ndescription: one drift\nweeks: 18\n"
+        "rows_per_week: 2000\nseed: 1\nlabel_delay_weeks: 2\nbeats:\n"
         "  - {name: concept_drift_recovered, weeks: [5, 17], shows: quality recovers}\n"
     )
     events = tmp_path / "state" / "capstone" / "drifted" / "events.jsonl"

@@ -15,15 +15,25 @@ def test_shipped_scenarios_load(name: str) -> None:
 
 def test_a_bad_fault_is_refused_with_its_field() -> None:
     text = (
-        "name: x\ndescription: d\nweeks: 4\n"
+        "name: x\ndescription: d\nweeks: 4\nrows_per_week: 500\nseed: 1\nlabel_delay_weeks: 2\n"
         "faults:\n  - kind: label_shuffle\n    start_week: 2\n    end_week: 1\n"
     )
     with pytest.raises(ScenarioError, match=r"faults\.0\.label_shuffle.*end_week: 1 is before"):
         parse_scenario(text, "x.yml")
 
 
+def test_a_scenario_must_say_its_worlds_shape() -> None:
+    """Rows a week, seed and label delay come from the file: a scenario without them is refused
+    with the field named, not run on a default nobody wrote down."""
+    with pytest.raises(ScenarioError, match=r"label_delay_weeks.*(required|missing)"):
+        parse_scenario("name: x\ndescription: d\nweeks: 4\nrows_per_week: 500\nseed: 1\n", "x.yml")
+
+
 def test_a_beat_outside_the_run_is_refused() -> None:
-    text = "name: x\ndescription: d\nweeks: 4\nbeats:\n  - {name: b, weeks: [2, 9], shows: s}\n"
+    text = (
+        "name: x\ndescription: d\nweeks: 4\nrows_per_week: 500\nseed: 1\nlabel_delay_weeks: 2\n"
+        "beats:\n  - {name: b, weeks: [2, 9], shows: s}\n"
+    )
     with pytest.raises(ScenarioError, match=r"beats\.0\.weeks: must lie within 0\.\.3"):
         parse_scenario(text, "x.yml")
 
