@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from sklearn.isotonic import IsotonicRegression
 
 from phase2_pipelines.evaluate import net_value
-from phase2_pipelines.evidence import Evidence, judge
+from phase2_pipelines.evidence import Check, Evidence, Verdict, judge
 from phase2_pipelines.params import BusinessParams
 from phase2_pipelines.stats import FloatArray, auc_standard_error, two_sided_z
 from phase4_monitoring.params import MonitoringParams
@@ -39,27 +39,19 @@ class Calibrator(_Frozen):
         return np.interp(np.asarray(scores, dtype=np.float64), self.raw, self.calibrated)
 
 
-class CalibrationCheck(_Frozen):
-    """Are the champion's holdout scores calibrated enough for CBPE, and what was done if not."""
+class CalibrationCheck(Check):
+    """Are the champion's holdout scores calibrated enough for CBPE, and what was done if not:
+    the shared check shape (ALERT when the calibration error is over its limit), with the
+    isotonic map CBPE then uses."""
 
-    n: int
-    ece: float
-    max_ece: float
     calibrator: Calibrator | None = None
 
     @property
     def calibrated(self) -> bool:
-        return self.ece <= self.max_ece
+        return self.verdict is Verdict.OK
 
     def describe(self) -> str:
-        state = "calibrated" if self.calibrated else "not calibrated"
-        fix = (
-            "; CBPE uses an isotonic recalibration fitted on the holdout" if self.calibrator else ""
-        )
-        return (
-            f"holdout expected calibration error {self.ece:.3f} (limit {self.max_ece:.3f},"
-            f" n={self.n:,}): {state}{fix}"
-        )
+        return self.reason
 
 
 def check_calibration(
@@ -76,7 +68,24 @@ def check_calibration(
             raw=tuple(float(v) for v in isotonic.X_thresholds_),
             calibrated=tuple(float(v) for v in isotonic.y_thresholds_),
         )
-    return CalibrationCheck(n=len(y), ece=ece, max_ece=max_ece, calibrator=calibrator)
+    state = "calibrated" if calibrator is None else "not calibrated"
+    fix = "; CBPE uses an isotonic recalibration fitted on the holdout" if calibrator else ""
+    return CalibrationCheck(
+        check="cbpe_calibration",
+        verdict=Verdict.OK if calibrator is None else Verdict.ALERT,
+        reason=f"holdout expected calibration error {ece:.3f} (limit {max_ece:.3f},"
+        f" n={len(y):,}): {state}{fix}",
+        evidence=(
+            Evidence(
+                metric="expected_calibration_error",
+                value=ece,
+                threshold=max_ece,
+                n=len(y),
+                exceeded=calibrator is not None,
+            ),
+        ),
+        calibrator=calibrator,
+    )
 
 
 def expected_roc_auc(scores: npt.ArrayLike) -> float:

@@ -71,6 +71,13 @@ def test_a_miscalibrated_model_is_recalibrated_on_the_holdout(
     check = check_calibration(labels, overconfident, 10, monitoring_params.cbpe.max_ece)
     assert not check.calibrated
     assert isinstance(check.calibrator, Calibrator)
+    # the shared check shape: its evidence is the error against its limit, on the holdout's n
+    [ece] = check.evidence
+    limit = monitoring_params.cbpe.max_ece
+    assert (ece.metric, ece.n, ece.threshold) == ("expected_calibration_error", len(labels), limit)
+    assert ece.exceeded
+    assert ece.value > limit
+    assert str(check).startswith("[ALERT] cbpe_calibration: holdout expected calibration error")
     fixed = check_calibration(labels, check.calibrator.apply(overconfident), 10, 0.03)
     assert fixed.calibrated  # isotonic on the same rows: calibrated by construction
 
