@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from phase1_foundations.container import docker_available
-from phase1_foundations.tests.signals import restore_stop_signals
+from testing.signals import restore_stop_signals
 
 
 @cache

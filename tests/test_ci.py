@@ -12,7 +12,7 @@ import pytest
 
 import conftest
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.images import one_build_at_a_time
+from testing.images import one_build_at_a_time
 
 CI = PROJECT_ROOT / ".ci" / "run"
 # The Debian packages that provide what each marker's tests need.
@@ -100,7 +100,7 @@ def test_a_stop_signal_an_earlier_test_left_ignored_reaches_children_again() -> 
     import signal
     import subprocess
 
-    from phase1_foundations.tests.signals import restore_stop_signals
+    from testing.signals import restore_stop_signals
 
     previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as a library may leave it
     try:

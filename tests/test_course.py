@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.lesson import documented_make_targets
+from testing.readme import documented_make_targets
 from tests.lessons import headings, lessons
 
 SKELETON = (

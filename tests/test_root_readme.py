@@ -18,8 +18,8 @@ import pytest
 
 from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.lesson import missing_coverage, readme_commands
 from testing.clone import Clone, Session, make_clone
+from testing.readme import missing_coverage, readme_commands
 
 README = PROJECT_ROOT / "README.md"
 QUICKSTART_CURL = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.lesson import assert_make_runs, missing_coverage
+from testing.readme import assert_make_runs, missing_coverage
 
 README = PROJECT_ROOT / "docs" / "README.md"
 COVERED_BY = {

@@ -12,7 +12,7 @@ from packaging.utils import canonicalize_name
 from phase1_foundations.container import compare_with_container
 from phase1_foundations.repro import check_reproducibility, git_state, lockfile_hash
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.images import (
+from testing.images import (
     BUILD_TIMEOUT_S,
     inspect,
     locked_versions,

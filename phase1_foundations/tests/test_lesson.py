@@ -9,8 +9,8 @@ import subprocess
 import pytest
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.lesson import missing_coverage
 from testing.clone import Clone, make_clone
+from testing.readme import missing_coverage
 
 T = "phase1_foundations.tests."
 COVERED_BY = {

@@ -14,7 +14,7 @@ import pytest
 
 from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.lesson import assert_make_runs, missing_coverage
+from testing.readme import assert_make_runs, missing_coverage
 
 T = "phase2_pipelines.tests."
 CLI = ".venv/bin/python -m phase2_pipelines"

@@ -16,14 +16,14 @@ import yaml
 from packaging.utils import canonicalize_name
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.images import (
+from phase3_serving.config import ServingSettings
+from testing.images import (
     build_image,
     docker,
     locked_versions,
     one_build_at_a_time,
     run_in,
 )
-from phase3_serving.config import ServingSettings
 
 # Manifests are checked against this Kubernetes release's schemas, bundled with
 # kubernetes-validate (no network). Strict: unknown fields, e.g. a misspelt probe, are errors.

@@ -12,7 +12,7 @@ import pytest
 
 from phase2_pipelines.registry import Registry
 from phase3_serving.tests.conftest import Trained
-from phase3_serving.tests.test_service import request_rows
+from testing.payloads import request_rows
 from testing.server import Server, admin_headers, running_server
 
 pytestmark = pytest.mark.slow

@@ -23,8 +23,8 @@ import pytest
 from phase1_foundations.settings import Settings
 from phase2_pipelines.params import PipelineParams
 from phase3_serving.tests.conftest import Trained, hgb_params
-from phase3_serving.tests.test_service import request_rows
 from testing.champions import make_champion
+from testing.payloads import request_rows
 from testing.server import metric, running_server
 
 pytestmark = pytest.mark.slow

@@ -6,9 +6,9 @@ import json
 import subprocess
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.lesson import assert_make_runs, missing_coverage
 from phase3_serving.schemas import ROW_ADAPTER
 from phase3_serving.tests.test_lesson_exercise import exercise_commands, run_block_curls
+from testing.readme import assert_make_runs, missing_coverage
 
 T = "phase3_serving.tests."
 EXAMPLE = PROJECT_ROOT / "phase3_serving" / "examples" / "customer.json"

@@ -21,8 +21,8 @@ import pytest
 
 from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.lesson import FENCE
 from phase3_serving.tests.conftest import Trained
+from testing.readme import FENCE
 from testing.server import (
     Server,
     start_process,

@@ -26,8 +26,8 @@ from phase3_serving.tests.conftest import (
     oracle_scores,
     registered_pipeline,
 )
-from phase3_serving.tests.test_service import request_rows
 from testing.champions import SLOW_CALL_S, register, register_skewed, slow_pipeline
+from testing.payloads import request_rows
 from testing.server import Server, admin_headers, metric, running_server
 
 pytestmark = pytest.mark.slow

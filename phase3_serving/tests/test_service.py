@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN, LABEL_COLUMN
+from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.registry import CHECKSUM_TAG, Registry
 from phase3_serving.predlog import read_prediction_log
@@ -23,6 +23,7 @@ from phase3_serving.tests.conftest import (
     oracle_scores,
     registered_pipeline,
 )
+from testing.payloads import request_rows
 from testing.server import (
     Server,
     admin_headers,
@@ -32,13 +33,6 @@ from testing.server import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-def request_rows(n: int, offset: int = 0) -> list[dict[str, Any]]:
-    """Real Telco customers as JSON-ready dicts (ints stay ints, charges floats)."""
-    test = load_telco().test.drop(columns=[LABEL_COLUMN]).iloc[offset : offset + n]
-    rows = test.astype(object).to_dict("records")
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in rows]
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ from phase2_pipelines.registry import Registry
 from phase3_serving.predlog import read_prediction_log
 from phase3_serving.rollout import canary_bucket
 from phase3_serving.tests.conftest import Trained
-from phase3_serving.tests.test_service import request_rows
 from testing.champions import register
+from testing.payloads import request_rows
 from testing.server import Server, admin_headers, running_server
 
 pytestmark = pytest.mark.slow

@@ -17,11 +17,11 @@ import yaml
 
 from phase1_foundations.settings import PROJECT_ROOT
 from phase4_monitoring.params import MonitoringParams
+from phase4_monitoring.tests.helpers import ALERTS
 
 HERE = Path(__file__).resolve().parents[1]
 LESSON_ALERTS = "phase4_monitoring/alerts.yml"  # as the lesson's commands spell them
 LESSON_ALERT_TESTS = "phase4_monitoring/alerts_test.yml"
-ALERTS = HERE / "alerts.yml"
 ALERT_TESTS = HERE / "alerts_test.yml"
 LESSON = HERE / "README.md"
 COMPARISON = re.compile(r"(?:==|!=|>=|<=|>|<)\s*(\d+(?:\.\d+)?(?:\s*\*\s*\d+(?:\.\d+)?)*)")

@@ -10,9 +10,7 @@ shared by the test of its verdict and the test of its report.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,47 +19,13 @@ import pandas as pd
 import pytest
 
 from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN, LABEL_COLUMN
-from phase1_foundations.settings import PROJECT_ROOT
 from phase1_foundations.world import World
 from phase3_serving.predlog import PredictionLog
-from phase4_monitoring.__main__ import main
 from phase4_monitoring.lesson.weeks import labeled_week
 from phase4_monitoring.tests.conftest import Registered
-from testing.cli import run_in_process
+from phase4_monitoring.tests.helpers import ROWS, run_check, run_main, week_file
 
 pytestmark = pytest.mark.slow  # a real pipeline trains the registered champion (`registered`)
-
-ROWS = 3_000
-
-
-def run_check(
-    registered: Registered, *args: str | Path, state_dir: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env["MLOPS_STATE_DIR"] = str(state_dir or registered.settings.state_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "phase4_monitoring", "check", *map(str, args)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
-def week_file(path: Path, scenario: str, week: int, labels: bool = False) -> Path:
-    batch = World(21, scenario, rows_per_week=ROWS).week(week)
-    frame = labeled_week(batch) if labels else batch.features
-    if path.suffix == ".csv":
-        frame.to_csv(path, index=False)
-    else:
-        frame.to_parquet(path, index=False)
-    return path
-
-
-def run_main(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """The same command in this process; its output captured like a subprocess's."""
-    return run_in_process(main, "check", *args)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:

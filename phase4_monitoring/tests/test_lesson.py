@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.lesson import missing_coverage
+from testing.readme import missing_coverage
 
 T = "phase4_monitoring.tests."
 COVERED_BY = {

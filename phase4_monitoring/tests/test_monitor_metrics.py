@@ -29,9 +29,8 @@ from phase4_monitoring.lesson.replay import Serving, monitor_world, replay_trigg
 from phase4_monitoring.monitor_metrics import window_metrics
 from phase4_monitoring.params import MonitoringParams
 from phase4_monitoring.tests.conftest import Registered, WorldChampion
-from phase4_monitoring.tests.helpers import check_week
-from phase4_monitoring.tests.test_cli import run_check, week_file
-from phase4_monitoring.tests.test_lesson import COVERED_BY
+from phase4_monitoring.tests.helpers import check_week, run_check, week_file
+from testing.readme import readme_commands
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -180,7 +179,8 @@ def test_the_exporter_command_runs_as_written(
 ) -> None:
     # The lesson's command, in another process, on a free port: its own port (params.yaml's) may
     # be held by a learner's exporter or a parallel test run, which would answer in its place.
-    lesson = shlex.split(next(command for command in COVERED_BY if " exporter " in command))
+    commands = readme_commands(PROJECT_ROOT / "phase4_monitoring" / "README.md")
+    lesson = shlex.split(next(command for command in commands if " exporter " in command))
     assert lesson[:4] == ["python", "-m", "phase4_monitoring", "exporter"]
     assert lesson[lesson.index("--port") + 1] == str(monitoring_params.prometheus.exporter_port)
     textfile, port = tmp_path / "metrics.prom", free_port()

@@ -27,8 +27,7 @@ from phase1_foundations.ports import free_port
 from phase1_foundations.world import World
 from phase4_monitoring.exporter import make_server
 from phase4_monitoring.tests.conftest import Registered
-from phase4_monitoring.tests.test_alerts import ALERTS
-from phase4_monitoring.tests.test_cli import run_main
+from phase4_monitoring.tests.helpers import ALERTS, run_main
 from testing.server import (
     LOCALHOST,
     Server,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.lesson import readme_commands
+from testing.readme import readme_commands
 
 pytestmark = [pytest.mark.slow, pytest.mark.prometheus]
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from phase1_foundations.tests.lesson import assert_make_runs
 from phase5_capstone.events import read_events
 from phase5_capstone.params import load_capstone_params
 from phase5_capstone.scenario import load_scenario
 from phase5_capstone.summary import check_beats
 from testing.clone import Clone, make_clone
+from testing.readme import assert_make_runs
 
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 1200

@@ -14,9 +14,9 @@ import re
 import pytest
 
 from bench.bench_drills import main
-from phase1_foundations.tests.lesson import assert_make_runs
 from testing.drills import drill_state
 from testing.expectations import expectation
+from testing.readme import assert_make_runs
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from phase1_foundations.settings import PROJECT_ROOT
-from phase1_foundations.tests.lesson import missing_coverage
+from testing.readme import missing_coverage
 
 LESSON = PROJECT_ROOT / "simulator" / "README.md"
 TARGET = re.compile(r"^([a-zA-Z0-9_-]+):", re.MULTILINE)
