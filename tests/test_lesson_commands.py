@@ -114,13 +114,14 @@ def shows(source: str, command: str) -> bool:
 
 
 def read_from_lesson(node_id: str, source: str) -> list[str]:
-    """Commands the test takes from the lesson itself: its zero-argument ``list[str]`` readers."""
+    """Commands the test takes from the lesson itself: the zero-argument ``list[str]`` readers
+    it calls, defined in its module or in a test helper module it imports them from."""
     module = importlib.import_module(node_id.partition("::")[0])
     commands: list[str] = []
     for name, function in inspect.getmembers(module, inspect.isfunction):
         signature = inspect.signature(function)
         if (
-            function.__module__ == module.__name__
+            ".tests." in f".{function.__module__}."
             and not signature.parameters
             and signature.return_annotation in ("list[str]", list[str])
             and re.search(rf"(?<![\w.]){name}\(", source)

@@ -7,7 +7,7 @@ import subprocess
 
 from phase1_foundations.settings import PROJECT_ROOT
 from phase3_serving.schemas import ROW_ADAPTER
-from phase3_serving.tests.test_lesson_exercise import exercise_commands, run_block_curls
+from phase3_serving.tests.exercise import exercise_commands, run_block_curls
 from testing.readme import assert_make_runs, missing_coverage
 
 T = "phase3_serving.tests."

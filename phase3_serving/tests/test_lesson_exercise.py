@@ -22,7 +22,7 @@ import pytest
 from phase1_foundations.ports import free_port
 from phase1_foundations.settings import PROJECT_ROOT
 from phase3_serving.tests.conftest import Trained
-from testing.readme import FENCE
+from phase3_serving.tests.exercise import exercise_commands, run_block_curls
 from testing.server import (
     Server,
     start_process,
@@ -31,30 +31,12 @@ from testing.server import (
 )
 
 pytestmark = pytest.mark.slow
-README = PROJECT_ROOT / "phase3_serving" / "README.md"
 SERVE = "MLOPS_SERVING_ADMIN_ENABLED=true make serve"
 CHECKS = "make check-phase3"
 TUNE = "sed 's/max_"  # step 6 writes its params copies
 COMMAND_TIMEOUT_S = 600
 LOG_WAIT_S = 30.0
 BOTH_SCORES = re.compile(r"count\s+\d+\.0+\s+500\.0+")  # describe(): all 500 rows shadowed
-
-
-def exercise_commands() -> list[str]:
-    """The command lines of the exercise section's bash blocks, in order."""
-    section = README.read_text().split("## Exercise", 1)[1].split("\n## ", 1)[0]
-    commands = []
-    for block in FENCE.findall(section):
-        commands += [line.strip() for line in block.splitlines() if line.strip()]
-    return commands
-
-
-def run_block_curls() -> list[str]:
-    """The `curl` commands of the lesson's "Run it" block (they need the running service)."""
-    section = README.read_text().split("## Run it", 1)[1].split("\n## ", 1)[0]
-    blocks = FENCE.findall(section)
-    lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
-    return [line for line in lines if line.startswith("curl ")]
 
 
 def stage_challenger_exists() -> bool:
