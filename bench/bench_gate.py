@@ -16,7 +16,7 @@ import numpy as np
 
 from phase1_foundations.settings import get_settings
 from phase1_foundations.telco import load_telco
-from phase2_pipelines.controls import Trial, better_candidate_trials, equal_skill_trials
+from phase2_pipelines.lesson.controls import Trial, better_candidate_trials, equal_skill_trials
 from phase2_pipelines.params import PARAMS_FILE, load_params
 from phase2_pipelines.stats import wilson_interval
 

@@ -28,7 +28,6 @@ from phase1_foundations.contract import LABEL_COLUMN
 from phase1_foundations.lesson.findings import Finding, report_findings
 from phase1_foundations.settings import Settings, get_settings
 from phase1_foundations.telco import load_telco
-from phase2_pipelines.controls import Pair, equal_skill_pair
 from phase2_pipelines.evaluate import evaluate_scores, slice_values
 from phase2_pipelines.gate import (
     SUPERIORITY,
@@ -37,6 +36,7 @@ from phase2_pipelines.gate import (
     HoldoutComparison,
     decide_promotion,
 )
+from phase2_pipelines.lesson.controls import Pair, equal_skill_pair
 from phase2_pipelines.params import (
     HgbParams,
     LogRegParams,

@@ -13,7 +13,7 @@ import pytest
 
 from phase1_foundations.settings import Settings
 from phase1_foundations.telco import load_telco
-from phase2_pipelines.controls import Trial, better_candidate_trials, equal_skill_trials
+from phase2_pipelines.lesson.controls import Trial, better_candidate_trials, equal_skill_trials
 from phase2_pipelines.model_report import Recommendation, classify
 from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.stats import wilson_interval
