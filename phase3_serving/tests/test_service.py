@@ -17,6 +17,7 @@ from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.registry import CHECKSUM_TAG, Registry
 from phase3_serving.predlog import read_prediction_log
+from phase3_serving.schemas import BatchResponse, ErrorResponse, PredictResponse
 from phase3_serving.tests.conftest import (
     Trained,
     guardrail_params,
@@ -95,6 +96,31 @@ def test_batch_prediction_matches_the_registered_pipeline(server: Server, traine
 def _problems(response: httpx.Response) -> set[tuple[str, str]]:
     assert response.status_code == 422, response.text
     return {(d["field"], d["problem"]) for d in response.json()["detail"]}
+
+
+def test_every_answer_has_exactly_the_documented_fields(server: Server) -> None:
+    """The fast path writes its answers as dicts; clients read the OpenAPI document, generated
+    from ``schemas.py``. Each answer, success or error, holds exactly the fields documented for
+    it, and validates against them: the two shapes cannot drift apart unseen."""
+    documented = httpx.get(f"{server.url}/openapi.json").json()["components"]["schemas"]
+
+    def fields(name: str) -> set[str]:
+        return set(documented[name]["properties"])
+
+    row = request_rows(1)[0]
+    single = httpx.post(f"{server.url}/v1/predict", json=row).json()
+    batch = httpx.post(f"{server.url}/v1/predict/batch", json={"rows": request_rows(3)}).json()
+    refused = httpx.post(f"{server.url}/v1/predict", json={**row, "tenure": "x"})
+    assert refused.status_code == 422
+    error = refused.json()
+    assert set(single) == fields("PredictResponse")
+    assert set(batch) == fields("BatchResponse")
+    assert [set(p) for p in batch["predictions"]] == [fields("Prediction")] * 3
+    assert set(error) == fields("ErrorResponse")
+    assert {frozenset(d) for d in error["detail"]} == {frozenset(fields("FieldError"))}
+    PredictResponse.model_validate(single)
+    BatchResponse.model_validate(batch)
+    ErrorResponse.model_validate(error)
 
 
 @pytest.mark.parametrize(
