@@ -281,7 +281,8 @@ def recoveries(events: list[Event], yardstick: YardstickParams) -> list[str]:
     return found
 
 
-# What each named beat must show in its weeks, judged from the event log alone.
+# What each named beat must show in its weeks, judged from the event log alone (and
+# concept_drift_recovered, which also reads the yardstick: see check_beats).
 BEAT_CHECKS: dict[str, Callable[[list[Event]], bool]] = {
     "healthy_control": _healthy,
     "stable_start": lambda ev: _actions(ev) <= {"none", "wait"} and "quarantined" not in _kinds(ev),
