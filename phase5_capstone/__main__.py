@@ -58,7 +58,7 @@ def _run(args: argparse.Namespace) -> int:
     print(LEGEND)
     print(f"events: {counts(events)}")
     print(judge_events(events, scenario.make_world()).render())
-    yardstick = load_capstone_params().yardstick
+    yardstick = ctx.capstone.yardstick  # the params the run was judged with, read once
     print("\n".join(closing_lines(events, yardstick)))
     if scenario.beats:
         print(f"scenario {scenario.name}, as designed:")
