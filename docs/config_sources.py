@@ -164,6 +164,7 @@ def read_alerts(alerts_file: Path) -> tuple[AlertRule, ...]:
 
 def read_declared(root: Path, params_file: Path) -> Declared:
     """The stages, params and alert rules as the files in ``root`` declare them today."""
+    params = load_params(params_file)  # first: a bad file is refused by name, field and problem
     text = params_file.read_text()
     raw = yaml.safe_load(text) or {}
     monitoring = raw.get("monitoring") or {}
@@ -171,7 +172,7 @@ def read_declared(root: Path, params_file: Path) -> Declared:
     return Declared(
         params_file=params_file.name,
         stages=read_stages(root / "dvc.yaml"),
-        params=load_params(params_file),
+        params=params,
         monitoring=tuple(with_notes(flatten("monitoring", monitoring), line_comments(text))),
         monitoring_sections=tuple(str(k) for k, v in monitoring.items() if isinstance(v, dict)),
         alerts_file=alerts_file.relative_to(root).as_posix() if alerts_file.exists() else None,

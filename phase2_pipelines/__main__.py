@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from phase1_foundations.settings import get_settings
-from phase2_pipelines.params import PARAMS_FILE, load_params
+from phase2_pipelines.params import PARAMS_FILE, load_params, refuse_bad_params
 from phase2_pipelines.workdir import STAGES, StageError, WorkDir, dvc_workdir, state_workdir
 
 if TYPE_CHECKING:
@@ -244,25 +244,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@refuse_bad_params
 def main(argv: list[str] | None = None) -> int:
     import os
 
     # A command-line run needs no progress bar for each small artifact it downloads.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from pydantic import ValidationError
-
     from phase1_foundations.logs import configure_logging
 
     args = build_parser().parse_args(argv)
     configure_logging("phase2", verbose=args.verbose)
-    try:
-        code: int = args.handler(args)
-    except ValidationError as error:
-        if error.title != "PipelineParams":
-            raise
-        # A bad params.yaml: name the field, no traceback.
-        print(f"error: {args.params} is not valid:\n{error}", file=sys.stderr)
-        return 2
+    code: int = args.handler(args)
     return code
 
 

@@ -40,7 +40,6 @@ import joblib
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import ValidationError
 
 from phase1_foundations.contract import ID_COLUMN, LABEL_COLUMN
 from phase1_foundations.settings import PROJECT_ROOT, Settings, get_settings
@@ -52,7 +51,7 @@ from phase2_pipelines.gate import (
     HoldoutComparison,
     decide_promotion,
 )
-from phase2_pipelines.params import PipelineParams, load_params
+from phase2_pipelines.params import ParamsError, PipelineParams, load_params
 from phase2_pipelines.stats import signed
 from phase2_pipelines.train import model_structure
 from phase2_pipelines.workdir import SCORE_COLUMN, read_json
@@ -208,8 +207,8 @@ def _read_params(root: Path) -> tuple[dict[str, Any], PipelineParams | None, str
     raw = yaml.safe_load(path.read_text()) or {}
     try:
         return raw, load_params(path), ""
-    except ValidationError as error:
-        return raw, None, f"params.yaml does not validate with this code: {error.errors()[0]}"
+    except ParamsError as error:
+        return raw, None, f"params.yaml does not validate with this code: {error}"
 
 
 def _stage_env(state: Path, settings: Settings, root: Path) -> dict[str, str]:

@@ -4,21 +4,32 @@ DVC reads the same file to decide which stages a change re-runs, so every number
 nowhere in code: no field the file sets has a default here (a default would be a second home for
 its number), only the few the file leaves out on purpose (``gate.burden_reason``, set per run;
 an experiment's other family). Loading validates it, and a missing or bad value names its field.
+
+Learners edit this file. Every loader of it (this one, and each later phase's for its own
+section) refuses a file that cannot be read, is not YAML or does not validate with one
+``ParamsError``, and every command line answers that with its one line and exit code 2.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from phase1_foundations.settings import PROJECT_ROOT
 
 PARAMS_FILE = PROJECT_ROOT / "params.yaml"
 # Sections of the same file that later phases validate with their own models.
 LATER_PHASE_SECTIONS = frozenset({"serving", "monitoring", "capstone"})
+EXIT_BAD_PARAMS = 2  # a command line's exit code for input it cannot use
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+P = ParamSpec("P")
 
 
 class _Strict(BaseModel):
@@ -200,11 +211,79 @@ class PipelineParams(_Strict):
         return flat
 
 
+class ParamsError(ValueError):
+    """A params file that cannot be read, is not YAML or does not validate; the message is one
+    line naming the file, and each bad field by its dotted path in the file."""
+
+
+def params_problem(path: Path, error: Exception, section: str = "") -> str:
+    """One line naming the file, and each field that is wrong and why; a field is named by its
+    path in the file (``section`` first: ``capstone.yardstick.degraded_confidence``)."""
+    if isinstance(error, ValidationError):
+        problems = []
+        for detail in error.errors(include_url=False):
+            loc = (section, *detail["loc"]) if section else detail["loc"]
+            field = ".".join(str(part) for part in loc)
+            message = str(detail["msg"]).removeprefix("Value error, ")
+            problems.append(f"{field}: {message}" if field else message)
+        return f"invalid params in {path}: " + "; ".join(problems)
+    if isinstance(error, OSError):
+        return f"cannot read params {path}: {error.strerror or error}"
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return (
+            f"invalid params in {path}: not valid YAML at line {mark.line + 1}, column"
+            f" {mark.column + 1}: {error.problem or error.context}"
+        )
+    return f"invalid params in {path}: " + " ".join(str(error).split())
+
+
+def read_params_file(path: Path) -> dict[str, Any]:
+    """The sections of a params file, parsed but not validated."""
+    try:
+        # libyaml's parser with the safe constructors: a tenth of the pure-Python one's time
+        # (later phases read the params again in every process and step that builds a run's
+        # context)
+        raw = yaml.load(path.read_text(), Loader=yaml.CSafeLoader) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ParamsError(params_problem(path, error)) from error
+    if not isinstance(raw, dict):
+        raise ParamsError(
+            f"invalid params in {path}: expected sections (a mapping), got {type(raw).__name__}"
+        )
+    return raw
+
+
+def validate_params(model: type[ModelT], raw: object, path: Path, section: str = "") -> ModelT:
+    """``raw``, read from ``path`` (from its ``section``, if any), as ``model``."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        raise ParamsError(params_problem(path, error, section)) from error
+
+
 def load_params(path: Path = PARAMS_FILE) -> PipelineParams:
-    """Read and validate ``params.yaml``."""
-    # libyaml's parser with the safe constructors: a tenth of the pure-Python one's time (later
-    # phases read the params again in every process and step that builds a run's context)
-    raw = yaml.load(path.read_text(), Loader=yaml.CSafeLoader) or {}
-    return PipelineParams.model_validate(
-        {key: value for key, value in raw.items() if key not in LATER_PHASE_SECTIONS}
-    )
+    """Read and validate ``params.yaml`` (the pipeline's sections, at the top of the file)."""
+    raw = read_params_file(path)
+    mine = {key: value for key, value in raw.items() if key not in LATER_PHASE_SECTIONS}
+    return validate_params(PipelineParams, mine, path)
+
+
+def load_section(model: type[ModelT], section: str, path: Path = PARAMS_FILE) -> ModelT:
+    """Read and validate a later phase's section of a params file (a missing one is empty)."""
+    return validate_params(model, read_params_file(path).get(section) or {}, path, section)
+
+
+def refuse_bad_params(main: Callable[P, int]) -> Callable[P, int]:
+    """A command line's ``main`` that answers a bad params file with its one line on stderr and
+    exit code 2, not a traceback."""
+
+    @wraps(main)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> int:
+        try:
+            return main(*args, **kwargs)
+        except ParamsError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_BAD_PARAMS
+
+    return guarded

@@ -11,10 +11,9 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from phase2_pipelines.params import PARAMS_FILE
+from phase2_pipelines.params import PARAMS_FILE, load_section
 
 SECTION = "serving"
 
@@ -56,19 +55,4 @@ class ServingParams(_Strict):
 
 def load_serving_params(path: Path = PARAMS_FILE) -> ServingParams:
     """Read and validate the ``serving:`` section."""
-    raw = yaml.load(path.read_text(), Loader=yaml.CSafeLoader) or {}
-    return ServingParams.model_validate(raw.get(SECTION) or {})
-
-
-def params_problem(path: Path, error: Exception) -> str:
-    """One line naming the file, and each field that is wrong and why."""
-    if isinstance(error, ValidationError):
-        section = f"{SECTION}." if error.title == ServingParams.__name__ else ""
-        problems = [
-            f"{section}{'.'.join(str(part) for part in detail['loc'])}: {detail['msg']}"
-            for detail in error.errors(include_url=False)
-        ]
-        return f"invalid params in {path}: " + "; ".join(problems)
-    if isinstance(error, OSError):
-        return f"cannot read params {path}: {error.strerror or error}"
-    return f"invalid params in {path}: {error}"
+    return load_section(ServingParams, SECTION, path)

@@ -18,10 +18,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
-import yaml
 from fastapi import Depends, FastAPI, Request
 from pydantic import ValidationError
 
+from phase2_pipelines.params import ParamsError
 from phase2_pipelines.registry import Registry
 from phase3_serving.batcher import CHALLENGER, CHAMPION, Batcher
 from phase3_serving.config import ServingSettings, get_serving_settings, settings_problem
@@ -33,7 +33,6 @@ from phase3_serving.model import (
     current_version,
     load_model,
 )
-from phase3_serving.params import params_problem
 from phase3_serving.predlog import PredictionLog
 from phase3_serving.rollout import Rollout, RolloutMode, RolloutPlan
 from phase3_serving.service_metrics import ServiceMetrics
@@ -212,8 +211,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         policy = GuardrailPolicy.load(settings.serving_params_file)
         model_name = settings.model_name()
-    except (OSError, ValueError, yaml.YAMLError) as error:
-        app.state.startup_refusal = params_problem(settings.serving_params_file, error)
+    except ParamsError as error:  # one line naming the file and each bad field
+        app.state.startup_refusal = str(error)
         raise StartupRefused(app.state.startup_refusal) from None
     state = build_state(settings, policy, model_name)
     state.batcher.after.on_breach = lambda verdict: retire_challenger(state, verdict)

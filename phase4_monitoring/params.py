@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from phase2_pipelines.params import PARAMS_FILE
+from phase2_pipelines.params import PARAMS_FILE, load_section
 
 SECTION = "monitoring"
 
@@ -133,5 +132,4 @@ class MonitoringParams(_Strict):
 
 def load_monitoring_params(path: Path = PARAMS_FILE) -> MonitoringParams:
     """Read and validate the ``monitoring:`` section (every key is required: no defaults)."""
-    raw = yaml.load(path.read_text(), Loader=yaml.CSafeLoader) or {}
-    return MonitoringParams.model_validate(raw.get(SECTION) or {})
+    return load_section(MonitoringParams, SECTION, path)

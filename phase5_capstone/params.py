@@ -12,10 +12,9 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from phase2_pipelines.params import PARAMS_FILE
+from phase2_pipelines.params import PARAMS_FILE, load_section
 
 SECTION = "capstone"
 
@@ -142,5 +141,4 @@ class CapstoneParams(_Strict):
 
 def load_capstone_params(path: Path = PARAMS_FILE) -> CapstoneParams:
     """Read and validate the ``capstone:`` section (every key is required: no defaults)."""
-    raw = yaml.load(path.read_text(), Loader=yaml.CSafeLoader) or {}
-    return CapstoneParams.model_validate(raw.get(SECTION) or {})
+    return load_section(CapstoneParams, SECTION, path)

@@ -23,6 +23,7 @@ from pydantic import JsonValue
 from phase1_foundations.settings import Settings, get_settings
 from phase2_pipelines.params import PARAMS_FILE, load_params
 from phase2_pipelines.pipeline import WorkDir
+from phase3_serving.params import load_serving_params
 from phase4_monitoring.params import load_monitoring_params
 from phase5_capstone import decisions, score_week, weekly
 from phase5_capstone.context import Context
@@ -103,6 +104,9 @@ def build_context(
     compares another policy) says how the system decides."""
     base = base or get_settings()
     paths = RunPaths.of(base.state_dir, run or scenario.name)
+    # The service reads its own section when it starts, after the champion is trained: a bad
+    # one is refused here, before any work, as the other sections are.
+    load_serving_params(params_file)
     return Context(
         paths=paths,
         settings=paths.settings(base),

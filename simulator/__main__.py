@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from phase1_foundations.settings import Settings, get_settings
+from phase2_pipelines.params import refuse_bad_params
 from simulator.drills import CatalogueError, load_catalogue
 from simulator.records import Declaration, DrillRecord
 
@@ -114,6 +115,7 @@ def _refuse(error: Exception) -> int:
     return USAGE_ERROR
 
 
+@refuse_bad_params
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:

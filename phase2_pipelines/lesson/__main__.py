@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-from phase2_pipelines.params import PARAMS_FILE
+from phase2_pipelines.params import PARAMS_FILE, refuse_bad_params
 
 
 def _selfcheck(args: argparse.Namespace) -> int:
@@ -30,23 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@refuse_bad_params
 def main(argv: list[str] | None = None) -> int:
     # A command-line run needs no progress bar for each small artifact it downloads.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from pydantic import ValidationError
-
     from phase1_foundations.logs import configure_logging
 
     args = build_parser().parse_args(argv)
     configure_logging("phase2")
-    try:
-        code: int = args.handler(args)
-    except ValidationError as error:
-        if error.title != "PipelineParams":
-            raise
-        # A bad params.yaml: name the field, no traceback.
-        print(f"error: {args.params} is not valid:\n{error}", file=sys.stderr)
-        return 2
+    code: int = args.handler(args)
     return code
 
 

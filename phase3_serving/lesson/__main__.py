@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from phase2_pipelines.params import refuse_bad_params
+
 
 def _selfcheck(_: argparse.Namespace) -> int:
     from phase3_serving.lesson.selfcheck import run_selfcheck
@@ -26,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@refuse_bad_params
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     code: int = args.handler(args)

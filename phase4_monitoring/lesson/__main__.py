@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from phase2_pipelines.params import PARAMS_FILE
+from phase2_pipelines.params import PARAMS_FILE, refuse_bad_params
 from phase4_monitoring.monitor import EXIT_CANNOT_CHECK
 
 
@@ -49,6 +49,7 @@ def _walkthrough(args: argparse.Namespace) -> int:
     return run_walkthrough()
 
 
+@refuse_bad_params
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m phase4_monitoring.lesson", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)

@@ -82,8 +82,8 @@ def test_an_invalid_policy_is_reported_without_a_traceback(tmp_path: Path) -> No
     params.write_text("monitoring:\n  triggers:\n    min_labels: -5\n")
     result = selfcheck("--params", str(params))
     assert result.returncode == 2
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) == 1, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
     assert "monitoring.triggers.min_labels: Input should be greater than or equal to 1" in lines[0]
     assert "Traceback" not in result.stdout + result.stderr
 

@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from phase1_foundations.settings import get_settings
+from phase2_pipelines.params import refuse_bad_params
 from phase5_capstone.events import read_events
 from phase5_capstone.params import load_capstone_params
 from phase5_capstone.scenario import ScenarioError, load_scenario
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@refuse_bad_params
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
