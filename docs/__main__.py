@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from phase1_foundations.settings import PROJECT_ROOT, get_settings
-from phase2_pipelines.params import refuse_bad_params
+from phase1_foundations.settings import PROJECT_ROOT, get_settings, refuse_bad_config
 
 DOCS = PROJECT_ROOT / "docs"
 
@@ -35,7 +34,7 @@ def _site(args: argparse.Namespace) -> int:
     return 0
 
 
-@refuse_bad_params
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m docs", description=__doc__)
     commands = parser.add_subparsers(required=True)

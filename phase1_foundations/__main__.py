@@ -13,6 +13,7 @@ import pyarrow as pa
 from phase1_foundations.contract import validate_frame
 from phase1_foundations.csvrows import CsvTextError, read_typed_csv
 from phase1_foundations.repro import check_reproducibility, environment_fingerprint
+from phase1_foundations.settings import refuse_bad_config
 from phase1_foundations.telco import TelcoDataError, fetch_telco
 
 
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     code: int = args.handler(args)

@@ -2,17 +2,34 @@
 
 Nothing happens at import time: ``get_settings()`` builds the settings on first use and caches
 them, and directories are created by the code that writes into them.
+
+A value the program cannot use, in a setting or in a later phase's ``params.yaml``, is a
+``ConfigError`` whose message is one line naming each bad field and why; every command line's
+``main`` answers it with that line on stderr and exit code 2 (``refuse_bad_config``), never a
+traceback.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import sys
+from collections.abc import Callable
+from functools import lru_cache, wraps
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+EXIT_BAD_CONFIG = 2  # a command line's exit code for a setting or parameter it cannot use
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+P = ParamSpec("P")
+
+
+class ConfigError(ValueError):
+    """A setting or parameter the program cannot use; the message is one line naming each bad
+    field and why."""
 
 
 class Settings(BaseSettings):
@@ -55,7 +72,41 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.state_dir / 'mlflow.db').resolve()}"
 
 
+def settings_problem(error: ValidationError) -> str:
+    """One line naming each setting that is wrong, by its environment variable, and why."""
+    problems = []
+    for detail in error.errors(include_url=False):
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(part) for part in detail["loc"])
+        name = f"MLOPS_{field.upper()}: " if field else ""
+        problems.append(message if message.startswith("MLOPS_") else f"{name}{message}")
+    return "invalid settings: " + "; ".join(problems)
+
+
+def load_settings(kind: type[SettingsT], **values: Any) -> SettingsT:
+    """``kind`` from the environment (and ``values``); a bad value is a ``ConfigError``."""
+    try:
+        return kind(**values)
+    except ValidationError as error:
+        raise ConfigError(settings_problem(error)) from error
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, built on first use."""
-    return Settings()
+    return load_settings(Settings)
+
+
+def refuse_bad_config(main: Callable[P, int]) -> Callable[P, int]:
+    """A command line's ``main`` that answers a setting or a params file it cannot use with one
+    line on stderr and exit code 2, not a traceback."""
+
+    @wraps(main)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> int:
+        try:
+            return main(*args, **kwargs)
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_BAD_CONFIG
+
+    return guarded

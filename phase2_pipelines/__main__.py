@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from phase1_foundations.settings import get_settings
-from phase2_pipelines.params import PARAMS_FILE, load_params, refuse_bad_params
+from phase1_foundations.settings import get_settings, refuse_bad_config
+from phase2_pipelines.params import PARAMS_FILE, load_params
 from phase2_pipelines.workdir import STAGES, StageError, WorkDir, dvc_workdir, state_workdir
 
 if TYPE_CHECKING:
@@ -244,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@refuse_bad_params
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     import os
 

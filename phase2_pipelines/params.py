@@ -7,29 +7,25 @@ an experiment's other family). Loading validates it, and a missing or bad value 
 
 Learners edit this file. Every loader of it (this one, and each later phase's for its own
 section) refuses a file that cannot be read, is not YAML or does not validate with one
-``ParamsError``, and every command line answers that with its one line and exit code 2.
+``ParamsError`` (a ``ConfigError``), and every command line answers that with its one line and
+exit code 2 (phase 1's ``refuse_bad_config``).
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from phase1_foundations.settings import PROJECT_ROOT
+from phase1_foundations.settings import PROJECT_ROOT, ConfigError
 
 PARAMS_FILE = PROJECT_ROOT / "params.yaml"
 # Sections of the same file that later phases validate with their own models.
 LATER_PHASE_SECTIONS = frozenset({"serving", "monitoring", "capstone"})
-EXIT_BAD_PARAMS = 2  # a command line's exit code for input it cannot use
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-P = ParamSpec("P")
 
 
 class _Strict(BaseModel):
@@ -211,7 +207,7 @@ class PipelineParams(_Strict):
         return flat
 
 
-class ParamsError(ValueError):
+class ParamsError(ConfigError):
     """A params file that cannot be read, is not YAML or does not validate; the message is one
     line naming the file, and each bad field by its dotted path in the file."""
 
@@ -272,18 +268,3 @@ def load_params(path: Path = PARAMS_FILE) -> PipelineParams:
 def load_section(model: type[ModelT], section: str, path: Path = PARAMS_FILE) -> ModelT:
     """Read and validate a later phase's section of a params file (a missing one is empty)."""
     return validate_params(model, read_params_file(path).get(section) or {}, path, section)
-
-
-def refuse_bad_params(main: Callable[P, int]) -> Callable[P, int]:
-    """A command line's ``main`` that answers a bad params file with its one line on stderr and
-    exit code 2, not a traceback."""
-
-    @wraps(main)
-    def guarded(*args: P.args, **kwargs: P.kwargs) -> int:
-        try:
-            return main(*args, **kwargs)
-        except ParamsError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_BAD_PARAMS
-
-    return guarded

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from phase2_pipelines.params import refuse_bad_params
+from phase1_foundations.settings import refuse_bad_config
 from phase3_serving.admin_cli import add_commands
 from phase3_serving.config import DEFAULT_CHUNK_ROWS, ServingSettings, get_serving_settings
 
@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@refuse_bad_params
+@refuse_bad_config
 def main(argv: list[str] | None = None, *, settings: ServingSettings | None = None) -> int:
     """Run one command; ``settings`` replaces those read from the environment (tests pass it)."""
     args = build_parser().parse_args(argv)

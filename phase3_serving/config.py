@@ -3,8 +3,8 @@
 Settings say how the service runs (where, how fast, with which secrets); what it decides, such as
 the guardrails' limits, is in ``params.yaml`` (``params.py``). Like every setting they only
 declare; ``get_serving_settings()`` builds them on first use. The validator refuses an admin API
-guarded by an empty or default token, and ``settings_problem`` turns a refusal into the one line
-a person starting the server reads.
+guarded by an empty or default token, and phase 1's ``load_settings`` turns a refusal into the one
+line a person starting the server reads.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, model_validator
 
-from phase1_foundations.settings import Settings
+from phase1_foundations.settings import Settings, load_settings
 from phase2_pipelines.params import PARAMS_FILE, load_params
 
 # Rows a batch run reads, checks and scores at a time (bounds its memory); `score --chunk-rows`.
@@ -108,17 +108,7 @@ class ServingSettings(Settings):
         return self.state_dir / "rollout"
 
 
-def settings_problem(error: ValidationError) -> str:
-    """One line naming each setting that is wrong and why (no traceback, no pydantic URL)."""
-    problems = []
-    for detail in error.errors(include_url=False):
-        message = str(detail["msg"]).removeprefix("Value error, ")
-        field = ".".join(str(part) for part in detail["loc"])
-        name = f"MLOPS_{field.upper()}: " if field else ""
-        problems.append(message if message.startswith("MLOPS_") else f"{name}{message}")
-    return "invalid settings: " + "; ".join(problems)
-
-
 @lru_cache(maxsize=1)
 def get_serving_settings() -> ServingSettings:
-    return ServingSettings()
+    """The process-wide serving settings; a bad value is a ``ConfigError`` naming its variable."""
+    return load_settings(ServingSettings)

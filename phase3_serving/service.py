@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
-from pydantic import ValidationError
 
+from phase1_foundations.settings import ConfigError
 from phase2_pipelines.params import ParamsError
 from phase2_pipelines.registry import Registry
 from phase3_serving.batcher import CHALLENGER, CHAMPION, Batcher
-from phase3_serving.config import ServingSettings, get_serving_settings, settings_problem
+from phase3_serving.config import ServingSettings, get_serving_settings
 from phase3_serving.guardrails import GuardrailDecision, GuardrailPolicy
 from phase3_serving.model import (
     LoadedModel,
@@ -205,8 +205,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         settings = app.state.settings or get_serving_settings()
-    except ValidationError as error:
-        app.state.startup_refusal = settings_problem(error)
+    except ConfigError as error:  # one line naming each bad setting
+        app.state.startup_refusal = str(error)
         raise StartupRefused(app.state.startup_refusal) from None
     try:
         policy = GuardrailPolicy.load(settings.serving_params_file)

@@ -14,7 +14,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from phase2_pipelines.params import refuse_bad_params
+from phase1_foundations.settings import refuse_bad_config
 from phase4_monitoring.monitor import EXIT_CANNOT_CHECK
 from phase4_monitoring.windows import WeekRange, WindowError
 
@@ -66,7 +66,7 @@ def _exporter(args: argparse.Namespace) -> int:
     return 0
 
 
-@refuse_bad_params
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m phase4_monitoring", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)

@@ -10,8 +10,7 @@ import argparse
 import sys
 
 from phase1_foundations.logs import configure_logging
-from phase1_foundations.settings import get_settings
-from phase2_pipelines.params import refuse_bad_params
+from phase1_foundations.settings import get_settings, refuse_bad_config
 from phase5_capstone.events import read_events
 from phase5_capstone.params import load_capstone_params
 from phase5_capstone.scenario import ScenarioError, load_scenario
@@ -118,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@refuse_bad_params
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log = configure_logging("capstone", verbose=args.verbose)

@@ -24,7 +24,7 @@ from pydantic import JsonValue
 
 from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
 from phase1_foundations.ports import claimed_socket
-from phase1_foundations.settings import Settings
+from phase1_foundations.settings import Settings, load_settings
 from phase3_serving.config import ServingSettings
 from phase5_capstone.params import ServiceParams
 
@@ -49,7 +49,8 @@ def serving_settings(
 ) -> ServingSettings:
     """The service's settings for this run: its state directory, an admin token of its own, and
     the run's params file (the guardrails' limits are in it)."""
-    return ServingSettings(
+    return load_settings(
+        ServingSettings,
         state_dir=settings.state_dir,
         serving_params_file=params_file,
         data_dir=settings.data_dir,

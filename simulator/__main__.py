@@ -21,8 +21,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from phase1_foundations.settings import Settings, get_settings
-from phase2_pipelines.params import refuse_bad_params
+from phase1_foundations.settings import Settings, get_settings, refuse_bad_config
 from simulator.drills import CatalogueError, load_catalogue
 from simulator.records import Declaration, DrillRecord
 
@@ -115,7 +114,7 @@ def _refuse(error: Exception) -> int:
     return USAGE_ERROR
 
 
-@refuse_bad_params
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:

@@ -19,10 +19,11 @@ import pytest
 import yaml
 
 from phase1_foundations.contract import FEATURE_NAMES, ID_COLUMN
-from phase1_foundations.settings import PROJECT_ROOT
-from phase2_pipelines.params import EXIT_BAD_PARAMS, PARAMS_FILE
+from phase1_foundations.settings import EXIT_BAD_CONFIG, PROJECT_ROOT
+from phase2_pipelines.params import PARAMS_FILE
 from testing.clone import Clone, clean_env, link_bytecode, make_clone
 
+pytestmark = pytest.mark.slow  # a clone, and a process per command line
 TIMEOUT_S = 120  # a command that trains before it reads its params fails here, not by hanging
 MISSING = object()  # the key is left out
 SERVING_PARAMS = "MLOPS_SERVING_PARAMS_FILE"
@@ -135,7 +136,7 @@ def run(command: str, cwd: Path, tmp_path: Path, params: Path, **env: str) -> li
         check=False,
     )
     assert "Traceback" not in done.stderr, done.stderr
-    assert done.returncode == EXIT_BAD_PARAMS, done.stdout + done.stderr
+    assert done.returncode == EXIT_BAD_CONFIG, done.stdout + done.stderr
     return done.stderr.strip().splitlines()
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from phase1_foundations.settings import refuse_bad_config
+
 
 def _selfcheck(_: argparse.Namespace) -> int:
     from phase1_foundations.lesson.selfcheck import run_selfcheck
@@ -27,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     code: int = args.handler(args)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from phase1_foundations.lesson.findings import Finding, report_findings
 from phase1_foundations.repro import check_reproducibility
-from phase1_foundations.settings import PROJECT_ROOT, Settings
+from phase1_foundations.settings import PROJECT_ROOT, Settings, load_settings
 from phase1_foundations.telco import CSV_SHA256, TelcoDataError, load_telco, raw_dir, sha256_file
 
 RESTORE_DATA = "dvc checkout --force data/raw/telco"
@@ -150,7 +150,7 @@ def training_is_deterministic(seed: int) -> Finding:
         return Finding(
             name, False, f"the raw data does not load ({error})", f"Restore it: `{RESTORE_DATA}`."
         )
-    result = check_reproducibility(Settings(seed=seed), splits)
+    result = check_reproducibility(load_settings(Settings, seed=seed), splits)
     if result.identical:
         return Finding(name, True)
     return Finding(

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from phase1_foundations.settings import PROJECT_ROOT, Settings, get_settings
+from phase1_foundations.settings import (
+    EXIT_BAD_CONFIG,
+    PROJECT_ROOT,
+    ConfigError,
+    Settings,
+    get_settings,
+    load_settings,
+    refuse_bad_config,
+)
 
 
 def test_defaults_point_inside_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,3 +46,27 @@ def test_bad_value_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_get_settings_is_cached() -> None:
     assert get_settings() is get_settings()
+
+
+def test_a_bad_setting_is_one_line_naming_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLOPS_SEED", "forty-two")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(Settings, state_dir=Path("elsewhere"))
+    assert str(refused.value) == (
+        "invalid settings: MLOPS_SEED: Input should be a valid integer, unable to parse string"
+        " as an integer"
+    )
+
+
+def test_a_command_line_answers_a_config_error_with_its_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    @refuse_bad_config
+    def main(argv: list[str]) -> int:
+        if argv:
+            raise ConfigError(f"invalid settings: MLOPS_SEED: {argv[0]}")
+        return 0
+
+    assert main([]) == 0
+    assert main(["not a number"]) == EXIT_BAD_CONFIG == 2
+    assert capsys.readouterr().err == "error: invalid settings: MLOPS_SEED: not a number\n"

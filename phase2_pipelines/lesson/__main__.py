@@ -10,7 +10,8 @@ import argparse
 import os
 from pathlib import Path
 
-from phase2_pipelines.params import PARAMS_FILE, refuse_bad_params
+from phase1_foundations.settings import refuse_bad_config
+from phase2_pipelines.params import PARAMS_FILE
 
 
 def _selfcheck(args: argparse.Namespace) -> int:
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@refuse_bad_params
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     # A command-line run needs no progress bar for each small artifact it downloads.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from phase2_pipelines.params import refuse_bad_params
+from phase1_foundations.settings import refuse_bad_config
 
 
 def _selfcheck(_: argparse.Namespace) -> int:
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@refuse_bad_params
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     code: int = args.handler(args)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 
 from phase1_foundations.lesson.findings import Finding, report_findings
+from phase1_foundations.settings import load_settings
 from phase2_pipelines.params import PARAMS_FILE
 from phase3_serving.config import ServingSettings
 from phase3_serving.guardrails import ERROR_RATE, LATENCY, SKEW, GuardrailPolicy
@@ -97,7 +98,7 @@ def check_guardrails(policy: GuardrailPolicy) -> list[Finding]:
 
 def run_selfcheck() -> int:
     """Print each finding; 0 when your guardrails pass, 1 with what to change."""
-    settings = ServingSettings()
+    settings = load_settings(ServingSettings)
     policy = GuardrailPolicy.load(settings.serving_params_file)  # what the service reads
     print(f"Your guardrails ({settings.serving_params_file}): {policy}")
     return report_findings(

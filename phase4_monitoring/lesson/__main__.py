@@ -12,7 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from phase2_pipelines.params import PARAMS_FILE, refuse_bad_params
+from phase1_foundations.settings import refuse_bad_config
+from phase2_pipelines.params import PARAMS_FILE
 from phase4_monitoring.monitor import EXIT_CANNOT_CHECK
 
 
@@ -49,7 +50,7 @@ def _walkthrough(args: argparse.Namespace) -> int:
     return run_walkthrough()
 
 
-@refuse_bad_params
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m phase4_monitoring.lesson", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)

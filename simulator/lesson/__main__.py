@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from phase1_foundations.settings import get_settings
+from phase1_foundations.settings import get_settings, refuse_bad_config
 
 NOTHING_TO_CHECK = 2
 
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return run_selfcheck(args.state_dir or get_settings().state_dir)
