@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from phase1_foundations.contract import LABEL_COLUMN
+from phase1_foundations.settings import refuse_bad_config
 from phase1_foundations.telco import load_telco
 from phase1_foundations.world import World
 from phase2_pipelines.params import load_params
@@ -134,7 +135,8 @@ def measure_max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * RSS_UNIT_BYTES / BYTES_PER_MB
 
 
-def main(argv: list[str] | None = None) -> None:
+@refuse_bad_config
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="customers to score")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="world seed")
@@ -147,7 +149,8 @@ def main(argv: list[str] | None = None) -> None:
     for file_format, result in results.items():
         print(result.render(file_format))
     print(f"peak process memory: {measure_max_rss_mb():.1f} MB (ru_maxrss)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

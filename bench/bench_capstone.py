@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from phase1_foundations.settings import Settings
+from phase1_foundations.settings import Settings, load_settings, refuse_bad_config
 from phase5_capstone.runner import BOOTSTRAP, STEPS, build_context, run
 from phase5_capstone.scenario import load_scenario
 from phase5_capstone.state import RunPaths
@@ -52,7 +52,7 @@ def time_run(scenario_name: str, weeks: int | None, state_dir: Path) -> Capstone
     scenario = load_scenario(scenario_name)
     if weeks is not None:
         scenario = scenario.model_copy(update={"weeks": weeks, "name": f"{scenario.name}{weeks}"})
-    ctx = build_context(scenario, base=Settings(state_dir=state_dir))
+    ctx = build_context(scenario, base=load_settings(Settings, state_dir=state_dir))
     started = time.perf_counter()
     run(ctx, fresh=True, progress=False)
     total = time.perf_counter() - started
@@ -73,6 +73,7 @@ def time_run(scenario_name: str, weeks: int | None, state_dir: Path) -> Capstone
     return CapstoneTiming(scenario.name, scenario.weeks, total, week_seconds, steps)
 
 
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scenario", default="default")

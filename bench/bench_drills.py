@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from phase1_foundations.logs import configure_logging
-from phase1_foundations.settings import Settings
+from phase1_foundations.settings import Settings, load_settings, refuse_bad_config
 from simulator.drills import DrillSpec, load_catalogue
 from simulator.engine import advance, declare, finish, fork_drill, start_drill, week_signals
 from simulator.policies import (
@@ -189,18 +189,20 @@ def _rule(rule: Rule) -> str:
     return f"{rule.signal} -> {rule.root_cause}, {rule.response}"
 
 
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
     parser.add_argument("--drills", nargs="*", default=None, help="default: every drill")
     parser.add_argument("--state-dir", type=Path, default=None, help="default: a temporary one")
     args = parser.parse_args(argv)
+    configure_logging("bench-drills")  # MLflow's lines to <state>/logs, not between the tables
     catalogue = load_catalogue()
     names = args.drills or list(catalogue.drills)
     for name in names:
         catalogue.drill(name)  # an unknown name is refused before anything runs
     with tempfile.TemporaryDirectory(prefix="bench-drills-") as tmp:
-        settings = Settings(state_dir=args.state_dir or Path(tmp))
+        settings = load_settings(Settings, state_dir=args.state_dir or Path(tmp))
         trunks = []
         for seed in range(args.seeds):
             for name in names:
@@ -216,5 +218,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    configure_logging("bench-drills")  # MLflow's lines to <state>/logs, not between the tables
     sys.exit(main())

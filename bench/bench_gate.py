@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from phase1_foundations.settings import get_settings
+from phase1_foundations.settings import get_settings, refuse_bad_config
 from phase1_foundations.telco import load_telco
 from phase2_pipelines.lesson.controls import Trial, better_candidate_trials, equal_skill_trials
 from phase2_pipelines.params import PARAMS_FILE, load_params
@@ -41,6 +41,7 @@ def describe(trials: list[Trial]) -> dict[str, str]:
     }
 
 
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--equal-trials", type=int, default=DEFAULT_EQUAL_TRIALS)

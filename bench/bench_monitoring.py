@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from phase1_foundations.contract import FEATURE_NAMES, LABEL_COLUMN
-from phase1_foundations.settings import PROJECT_ROOT
+from phase1_foundations.settings import PROJECT_ROOT, refuse_bad_config
 from phase1_foundations.world import World
 from phase4_monitoring.drift import check_drift, feature_drift
 from phase4_monitoring.estimate import expected_roc_auc
@@ -187,6 +187,7 @@ def cbpe_table(champion: WorldChampion, weeks: range, rows: int, seed: int) -> N
         print(line)
 
 
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100000,1000000", help="window rows, comma-separated")

@@ -38,6 +38,7 @@ from typing import Any
 import yaml
 from scipy import stats
 
+from phase1_foundations.settings import get_settings, refuse_bad_config
 from phase2_pipelines.params import PARAMS_FILE
 from phase2_pipelines.stats import wilson_interval
 
@@ -126,7 +127,7 @@ def cbpe_errors(events: list[Any]) -> tuple[float, ...]:
 
 def run_one(task: tuple[str, int, str, dict[str, Any], bool]) -> RunFigures:
     """Run one scenario seed under one policy in a fresh state dir; read its figures back."""
-    from phase1_foundations.settings import Settings
+    from phase1_foundations.settings import Settings, load_settings
     from phase5_capstone.params import load_capstone_params
     from phase5_capstone.runner import build_context, run
     from phase5_capstone.scenario import load_scenario
@@ -140,7 +141,7 @@ def run_one(task: tuple[str, int, str, dict[str, Any], bool]) -> RunFigures:
         ctx = build_context(
             scenario,
             f"{name}-{seed}-{policy}",
-            base=Settings(state_dir=folder / "state"),
+            base=load_settings(Settings, state_dir=folder / "state"),
             # Evidently's HTML is for people; the decisions never read it.
             params=load_capstone_params(params_file).model_copy(
                 update={"evidently_on_alert": False}
@@ -350,6 +351,7 @@ def quiet() -> None:
     configure_logging("bench-policy")
 
 
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", type=Path, default=SUITE_FILE)
@@ -359,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-lesson", action="store_true")
     parser.add_argument("--lesson", type=Path, default=LESSON, help="the lesson to write into")
     args = parser.parse_args(argv)
+    get_settings()  # a bad setting is refused here, in one line, not in each worker
     suite = yaml.safe_load(args.suite.read_text())
     work = tasks(suite, args.seeds, args.scenario)
     policies = list(suite["policies"])

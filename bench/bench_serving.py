@@ -33,7 +33,7 @@ import pandas as pd
 
 from phase1_foundations.contract import FEATURE_NAMES, LABEL_COLUMN
 from phase1_foundations.ports import free_port
-from phase1_foundations.settings import PROJECT_ROOT, Settings
+from phase1_foundations.settings import PROJECT_ROOT, Settings, load_settings, refuse_bad_config
 from phase1_foundations.telco import load_telco
 from testing.server import (
     LOCALHOST,
@@ -180,7 +180,7 @@ def build_workloads(
 
 
 def state_settings(state: Path) -> Settings:
-    return Settings(state_dir=state, mlflow_tracking_uri=None)
+    return load_settings(Settings, state_dir=state, mlflow_tracking_uri=None)
 
 
 def bench_env(state: Path, extra: dict[str, str]) -> dict[str, str]:
@@ -579,6 +579,7 @@ def render(result: BenchResult) -> str:
     return "\n".join(lines)
 
 
+@refuse_bad_config
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(

@@ -15,7 +15,7 @@ import tracemalloc
 
 import pandas as pd
 
-from phase1_foundations.settings import get_settings
+from phase1_foundations.settings import get_settings, refuse_bad_config
 from phase1_foundations.world import World
 
 DEFAULT_ROWS = 1_000_000
@@ -66,7 +66,8 @@ def run(
     }
 
 
-def main(argv: list[str] | None = None) -> None:
+@refuse_bad_config
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="customers in the week")
     parser.add_argument("--seed", type=int, default=None, help="world seed (default: settings)")
@@ -78,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"throughput:                {result['rows_per_second']:,.0f} rows/s")
     print(f"peak traced memory (week): {result['peak_traced_mb']:.1f} MB (tracemalloc)")
     print(f"peak process memory:       {result['max_rss_mb']:.1f} MB (ru_maxrss)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,8 +1,8 @@
 """A setting the program cannot use gets one line naming its variable, never a traceback.
 
-Every command line of the project (each ``__main__`` module, found on disk: a new one must be
-added to ``COMMANDS``) is run with ``MLOPS_SEED`` set to a word: each must answer with
-``error: invalid settings: MLOPS_SEED: ...`` on stderr and exit code 2 (phase 1's
+Every command line of the project (each ``__main__`` module and each benchmark, found on disk:
+a new one must be added to ``COMMANDS``) is run with ``MLOPS_SEED`` set to a word, and must
+answer with ``error: invalid settings: MLOPS_SEED: ...`` on stderr and exit code 2 (phase 1's
 ``refuse_bad_config``). The commands are their ``main`` in this process, the cached settings
 cleared first: what is checked is the command's own code, not the interpreter's start-up
 (``test_params_errors.py`` runs commands in processes of their own, on a broken params.yaml).
@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "simulator.lesson": ("selfcheck",),
     "docs": ("render", "--out", "{tmp}"),
 }
+BENCHMARKS = ("batch", "capstone", "drills", "gate", "monitoring", "policy", "serving", "world")
+COMMANDS |= {f"bench.bench_{name}": () for name in BENCHMARKS}  # `make bench-*`, default args
 
 
 def command_lines() -> list[str]:
@@ -46,6 +48,7 @@ def command_lines() -> list[str]:
         for path in sorted((PROJECT_ROOT / package).glob("**/__main__.py")):
             if "tests" not in path.parts:
                 found.append(".".join(path.parent.relative_to(PROJECT_ROOT).parts))
+    found += [f"bench.{path.stem}" for path in (PROJECT_ROOT / "bench").glob("bench_*.py")]
     return found
 
 
@@ -57,7 +60,8 @@ def test_every_command_line_is_checked() -> None:
 def test_a_bad_setting_is_named_in_one_line(
     module: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    main = importlib.import_module(f"{module}.__main__").main
+    name = module if module.startswith("bench.") else f"{module}.__main__"
+    main = importlib.import_module(name).main
     (tmp_path / "actions.yml").write_text("[]\n")  # what `simulator play` is given
     monkeypatch.setenv("MLOPS_SEED", "forty-two")
     monkeypatch.setenv("MLOPS_STATE_DIR", str(tmp_path / "state"))
