@@ -99,11 +99,13 @@ def get_settings() -> Settings:
 
 def refuse_bad_config(main: Callable[P, int]) -> Callable[P, int]:
     """A command line's ``main`` that answers a setting or a params file it cannot use with one
-    line on stderr and exit code 2, not a traceback."""
+    line on stderr and exit code 2, not a traceback. The settings are read first, so a bad one is
+    refused before any work, whichever the command does first (a cached model, say)."""
 
     @wraps(main)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> int:
         try:
+            get_settings()
             return main(*args, **kwargs)
         except ConfigError as error:
             print(f"error: {error}", file=sys.stderr)
