@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from phase2_pipelines.params import GateParams, PipelineParams, load_params
+from phase4_monitoring.params import load_monitoring_params
 
 CODE_SUFFIXES = (".py",)
 LOCK_FILES = ("uv.lock",)
@@ -165,6 +166,7 @@ def read_alerts(alerts_file: Path) -> tuple[AlertRule, ...]:
 def read_declared(root: Path, params_file: Path) -> Declared:
     """The stages, params and alert rules as the files in ``root`` declare them today."""
     params = load_params(params_file)  # first: a bad file is refused by name, field and problem
+    load_monitoring_params(params_file)  # the section shown below, as its values, is valid too
     text = params_file.read_text()
     raw = yaml.safe_load(text) or {}
     monitoring = raw.get("monitoring") or {}

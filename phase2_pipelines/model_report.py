@@ -51,7 +51,7 @@ from phase2_pipelines.gate import (
     HoldoutComparison,
     decide_promotion,
 )
-from phase2_pipelines.params import ParamsError, PipelineParams, load_params
+from phase2_pipelines.params import ParamsError, PipelineParams, load_params, read_params_file
 from phase2_pipelines.stats import signed
 from phase2_pipelines.train import model_structure
 from phase2_pipelines.workdir import SCORE_COLUMN, read_json
@@ -204,7 +204,10 @@ def _read_params(root: Path) -> tuple[dict[str, Any], PipelineParams | None, str
     path = root / "params.yaml"
     if not path.is_file():
         return {}, None, f"{path.name} is missing"
-    raw = yaml.safe_load(path.read_text()) or {}
+    try:
+        raw = read_params_file(path)
+    except ParamsError as error:
+        return {}, None, f"params.yaml cannot be read: {error}"
     try:
         return raw, load_params(path), ""
     except ParamsError as error:

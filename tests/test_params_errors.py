@@ -92,6 +92,7 @@ CASES = [
         -1,
         "greater than 0",
     ),
+    Broken("docs render --params {params} --out {out}", "monitoring.drift.psi", "x", "number"),
     Broken(
         "docs render --params {params} --out {out}",
         "train.family",

@@ -23,6 +23,7 @@ from phase2_pipelines.model_report import (
     OVERRIDE_LABEL,
     Recommendation,
     Side,
+    _read_params,
     classify,
     judge_sides,
     params_diff,
@@ -92,6 +93,20 @@ def test_a_branch_whose_pipeline_fails_is_a_regression_with_its_error(tmp_path: 
     assert text.startswith("# Model report: regression")
     assert "ValueError: the labels vanished" in text
     assert "stage train failed (exit 1) (its error is below)" in text
+
+
+def test_a_tree_whose_params_cannot_be_read_or_validated_says_why(tmp_path: Path) -> None:
+    """A branch's (or the base's) params.yaml that is not YAML, or does not validate, becomes
+    the side's error in one line (the report shows it), not a traceback."""
+    (tmp_path / "params.yaml").write_text("train: [\n")
+    raw, params, error = _read_params(tmp_path)
+    assert (raw, params) == ({}, None)
+    assert error.startswith(f"params.yaml cannot be read: invalid params in {tmp_path}")
+    assert "not valid YAML at line 2" in error
+    (tmp_path / "params.yaml").write_text("train: {}\n")
+    raw, params, error = _read_params(tmp_path)
+    assert (raw, params) == ({"train": {}}, None)
+    assert error.startswith("params.yaml does not validate with this code: invalid params in")
 
 
 def test_params_diff_names_every_changed_value() -> None:
