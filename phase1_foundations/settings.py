@@ -17,7 +17,7 @@ from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +55,14 @@ class Settings(BaseSettings):
         default="https://pypi.org/simple",
         description="PEP 503 simple index the Telco wheel is fetched from (a mirror works too).",
     )
+
+    @field_validator("state_dir", "data_dir")
+    @classmethod
+    def _a_folder(cls, path: Path) -> Path:
+        """A folder, or a path where one can be made: not a file (created by its first writer)."""
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{path} is a file, not a folder")
+        return path
 
     @property
     def raw_data_dir(self) -> Path:

@@ -70,3 +70,19 @@ def test_a_command_line_answers_a_config_error_with_its_line_and_exit_2(
     assert main([]) == 0
     assert main(["not a number"]) == EXIT_BAD_CONFIG == 2
     assert capsys.readouterr().err == "error: invalid settings: MLOPS_SEED: not a number\n"
+
+
+def test_a_state_dir_that_is_a_file_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every command makes folders under it (logs/ first): a file there was a traceback."""
+    afile = tmp_path / "state"
+    afile.write_text("not a folder")
+    monkeypatch.setenv("MLOPS_STATE_DIR", str(afile))
+    with pytest.raises(ConfigError) as refused:
+        load_settings(Settings)
+    assert (
+        str(refused.value) == f"invalid settings: MLOPS_STATE_DIR: {afile} is a file, not a folder"
+    )
+    monkeypatch.setenv("MLOPS_STATE_DIR", str(tmp_path / "not-yet"))  # made by its first writer
+    assert load_settings(Settings).state_dir == tmp_path / "not-yet"
