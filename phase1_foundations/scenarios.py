@@ -36,6 +36,7 @@ from phase1_foundations.contract import (
     CategoricalColumn,
     NumericColumn,
 )
+from phase1_foundations.settings import field_problems
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 DEFAULT_NEW_CATEGORY = "Satellite"
@@ -392,12 +393,7 @@ def shift_scenario(scenario: Scenario, weeks: int, name: str | None = None) -> S
 
 def describe_invalid(error: ValidationError) -> str:
     """Every problem pydantic found, each as ``field.path: what is wrong``."""
-    problems = []
-    for detail in error.errors(include_url=False):
-        where = ".".join(str(part) for part in detail["loc"]) or "(top level)"
-        message = str(detail["msg"]).removeprefix("Value error, ")
-        problems.append(f"{where}: {message}")
-    return "; ".join(problems)
+    return "; ".join(f"{field or '(top level)'}: {what}" for field, what in field_problems(error))
 
 
 def parse_scenario_file(

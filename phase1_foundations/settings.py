@@ -80,12 +80,23 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.state_dir / 'mlflow.db').resolve()}"
 
 
+def field_problems(error: ValidationError, *prefix: str) -> list[tuple[str, str]]:
+    """Each problem pydantic found: the field's dotted path (after ``prefix``; empty for the
+    whole input) and what is wrong, without pydantic's "Value error, " and its links. Settings,
+    params files and scenario files all name their problems from it."""
+    return [
+        (
+            ".".join(str(part) for part in (*prefix, *detail["loc"])),
+            str(detail["msg"]).removeprefix("Value error, "),
+        )
+        for detail in error.errors(include_url=False)
+    ]
+
+
 def settings_problem(error: ValidationError) -> str:
     """One line naming each setting that is wrong, by its environment variable, and why."""
     problems = []
-    for detail in error.errors(include_url=False):
-        message = str(detail["msg"]).removeprefix("Value error, ")
-        field = ".".join(str(part) for part in detail["loc"])
+    for field, message in field_problems(error):
         name = f"MLOPS_{field.upper()}: " if field else ""
         problems.append(message if message.startswith("MLOPS_") else f"{name}{message}")
     return "invalid settings: " + "; ".join(problems)

@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from phase1_foundations.settings import PROJECT_ROOT, ConfigError
+from phase1_foundations.settings import PROJECT_ROOT, ConfigError, field_problems
 
 PARAMS_FILE = PROJECT_ROOT / "params.yaml"
 # Sections of the same file that later phases validate with their own models.
@@ -216,12 +216,8 @@ def params_problem(path: Path, error: Exception, section: str = "") -> str:
     """One line naming the file, and each field that is wrong and why; a field is named by its
     path in the file (``section`` first: ``capstone.yardstick.degraded_confidence``)."""
     if isinstance(error, ValidationError):
-        problems = []
-        for detail in error.errors(include_url=False):
-            loc = (section, *detail["loc"]) if section else detail["loc"]
-            field = ".".join(str(part) for part in loc)
-            message = str(detail["msg"]).removeprefix("Value error, ")
-            problems.append(f"{field}: {message}" if field else message)
+        found = field_problems(error, *([section] if section else []))
+        problems = [f"{field}: {message}" if field else message for field, message in found]
         return f"invalid params in {path}: " + "; ".join(problems)
     if isinstance(error, OSError):
         return f"cannot read params {path}: {error.strerror or error}"
