@@ -27,7 +27,7 @@ from phase3_serving.config import get_serving_settings
 from testing.cli import run_in_process
 from testing.clone import Clone, clean_env, link_bytecode, make_clone
 
-pytestmark = pytest.mark.slow  # a clone, and a process per command line
+pytestmark = pytest.mark.slow  # a clone, and processes for the commands that read only its params
 TIMEOUT_S = 120  # a command that trains before it reads its params fails here, not by hanging
 MISSING = object()  # the key is left out
 SERVING_PARAMS = "MLOPS_SERVING_PARAMS_FILE"
