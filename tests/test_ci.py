@@ -67,6 +67,35 @@ def test_ci_calls_make_test_after_installing() -> None:
     assert script.index("apt-get install") < script.index("\nmake test\n")
 
 
+def test_ci_runs_make_checks_static_half_before_the_suite() -> None:
+    """Lint, types and workflows are CI's own step (the suite checks only `make check`'s recipe
+    and test lane: tests/test_root_readme.py), run before the suite, by the targets `make check`
+    runs."""
+    script = CI.read_text()
+    step = "\nmake lint typecheck actionlint\n"
+    assert step in script
+    assert script.index(step) < script.index("\nmake test\n")
+    dry = subprocess.run(
+        ["make", "-n", "--no-print-directory", "check"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    static = subprocess.run(
+        ["make", "-n", "--no-print-directory", *step.split()[1:]],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = [line for line in static.stdout.splitlines() if "uv sync" not in line]
+    assert lines
+    assert all(line in dry.stdout.splitlines() for line in lines)
+
+
 def test_make_test_runs_the_suite_on_parallel_workers() -> None:
     dry = subprocess.run(
         ["make", "-n", "test", "PYTEST_ARGS=-k marker"],

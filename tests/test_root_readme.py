@@ -2,7 +2,8 @@
 
 One clone serves the module, with its runtime state in an isolated ``MLOPS_STATE_DIR`` outside
 it: `make phase3` trains (it runs `make phase2` first) and serves, the README's `curl` asks the
-service, Ctrl-C stops it all; then `make serve`, `make mlflow-ui` and `make check` run there too.
+service, Ctrl-C stops it all; then `make serve`, `make mlflow-ui` and `make check`'s test lane
+run there too.
 """
 
 from __future__ import annotations
@@ -188,14 +189,26 @@ def test_make_mlflow_ui_stops_every_process(
 
 @pytest.mark.slow
 def test_make_check_runs_lint_types_and_only_the_fast_tests(clone: Clone) -> None:
-    done = clone.make("check", "PYTEST_ARGS=tests/test_root_readme.py -vv")
+    """What `make check` runs, from make's own dry run; then its test lane, run for real.
+
+    Lint, types and workflows are not run here: CI runs them as a step of their own
+    (``.ci/run``, checked by ``tests/test_ci.py``), so the suite does not pay a cold mypy (40 s
+    of CPU) a second time."""
+    dry = clone.make("-n", "check")
+    assert dry.returncode == 0, dry.stdout[-4000:] + dry.stderr[-4000:]
+    recipe = dry.stdout.splitlines()
+    for tool in ("ruff check .", "ruff format --check .", "mypy", "actionlint -no-color"):
+        assert any(line.endswith(tool) or f"/{tool} " in line for line in recipe), tool
+    pytest_lines = [line for line in recipe if " -m pytest " in line]
+    lane = clone.make("-n", "test-fast")
+    assert lane.returncode == 0, lane.stderr
+    assert pytest_lines == [line for line in lane.stdout.splitlines() if " -m pytest " in line]
+    # The lane itself: the file's fast tests ran, its slow ones did not (read from the file
+    # itself, not from pytest's summary, which under pytest-xdist does not count deselected tests)
+    done = clone.make("test-fast", "PYTEST_ARGS=tests/test_root_readme.py -vv")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    assert "ruff check" in done.stdout
-    assert "mypy" in done.stdout
     summary = done.stdout.strip().splitlines()[-1]
     assert re.search(r"\d+ passed", summary), summary
-    # the slow tests were left out (read from the file itself, not from pytest's summary, which
-    # under pytest-xdist does not count deselected tests)
     ran = set(re.findall(r"PASSED tests/test_root_readme\.py::(\w+)", done.stdout))
     slow = slow_tests(PROJECT_ROOT / "tests" / "test_root_readme.py")
     assert ran, done.stdout[-4000:]
