@@ -63,7 +63,9 @@ def _run(args: argparse.Namespace) -> int:
     if scenario.beats:
         print(f"scenario {scenario.name}, as designed:")
         print(render_beats(check_beats(events, scenario.beats, yardstick)))
-    timeline = write_timeline(events, result.paths.timeline, f"capstone run {scenario.name}")
+    timeline = result.paths.timeline
+    if not (result.already_finished and timeline.is_file()):  # `timeline` writes it again
+        write_timeline(events, timeline, f"capstone run {scenario.name}")
     print(f"event log: {result.paths.events}\ntimeline:  {timeline}")
     return 0
 

@@ -50,13 +50,14 @@ def of_kind(events: list[Event], kind: str) -> list[Event]:
 @dataclass(frozen=True)
 class SmokeByCommand:
     """The smoke scenario run by its command, never killed, into ``state_dir``: how long that
-    took, and what a second run of the finished run took and printed."""
+    took, and what a second run of the finished run took, printed and rewrote."""
 
     state_dir: Path
     seconds: float
     restart_seconds: float
     rerun_stdout: str
     events_before_rerun: Path  # the event log as the first run left it
+    timeline_rewritten: bool  # whether the second run wrote the finished run's timeline again
 
     @property
     def paths(self) -> RunPaths:
@@ -72,6 +73,8 @@ def run_smoke_command(folder: Path) -> None:
     )
     seconds = time.perf_counter() - started
     shutil.copy2(RunPaths.of(folder / "var", "smoke").events, folder / EVENTS_BEFORE_RERUN)
+    timeline = RunPaths.of(folder / "var", "smoke").timeline
+    written = timeline.stat().st_mtime_ns
     started = time.perf_counter()
     rerun = subprocess.run(
         SMOKE_COMMAND,
@@ -81,7 +84,11 @@ def run_smoke_command(folder: Path) -> None:
         text=True,
         timeout=COMMAND_TIMEOUT_S,
     )
-    timings = {"seconds": seconds, "restart_seconds": time.perf_counter() - started}
+    timings = {
+        "seconds": seconds,
+        "restart_seconds": time.perf_counter() - started,
+        "timeline_rewritten": timeline.stat().st_mtime_ns != written,
+    }
     (folder / TIMINGS_FILE).write_text(json.dumps({**timings, "rerun_stdout": rerun.stdout}))
 
 

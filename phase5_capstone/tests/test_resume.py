@@ -187,3 +187,23 @@ def test_a_rerun_of_a_finished_run_redoes_nothing(smoke_by_command: SmokeByComma
     assert read_events(smoke_by_command.paths.events) == read_events(
         smoke_by_command.events_before_rerun
     )
+    assert not smoke_by_command.timeline_rewritten  # its page stands (`timeline` rewrites it)
+
+
+def test_a_rerun_of_a_finished_run_writes_a_missing_timeline(
+    smoke_by_command: SmokeByCommand,
+) -> None:
+    timeline = smoke_by_command.paths.timeline
+    timeline.unlink()
+    done = subprocess.run(
+        SMOKE_COMMAND,
+        env=_env(smoke_by_command.state_dir),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "finished already" in done.stdout
+    assert f"timeline:  {timeline}" in done.stdout
+    assert "<html" in timeline.read_text().lower()
