@@ -200,6 +200,7 @@ def test_make_check_runs_lint_types_and_only_the_fast_tests(clone: Clone) -> Non
     for tool in ("ruff check .", "ruff format --check .", "mypy", "actionlint -no-color"):
         assert any(line.endswith(tool) or f"/{tool} " in line for line in recipe), tool
     pytest_lines = [line for line in recipe if " -m pytest " in line]
+    assert pytest_lines, dry.stdout
     lane = clone.make("-n", "test-fast")
     assert lane.returncode == 0, lane.stderr
     assert pytest_lines == [line for line in lane.stdout.splitlines() if " -m pytest " in line]
