@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from phase1_foundations.files import write_atomically
 from phase3_serving.guardrails import GuardrailDecision, Observations
 
 logger = logging.getLogger("phase3_serving")
@@ -60,13 +61,6 @@ class RolloutPlan(BaseModel):
                 **extra,
             }
         )
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-    partial.write_text(text)
-    partial.replace(path)
 
 
 class PlanStore:

@@ -10,6 +10,7 @@ import json
 from pydantic import JsonValue
 
 from phase1_foundations.contract import LABEL_COLUMN
+from phase1_foundations.files import write_atomically
 from phase2_pipelines.evidence import Check, Verdict
 from phase2_pipelines.params import PipelineParams
 from phase2_pipelines.pipeline import WorkDir
@@ -25,7 +26,7 @@ from phase4_monitoring.triggers import Action, TriggerDecision, decide_trigger
 from phase5_capstone.context import Context
 from phase5_capstone.events import Draft
 from phase5_capstone.faults import LabelShuffle
-from phase5_capstone.state import CycleState, RolloutState, StepOutcome, write_atomically
+from phase5_capstone.state import CycleState, RolloutState, StepOutcome
 from phase5_capstone.training import (
     Gated,
     Window,
@@ -572,7 +573,7 @@ def replay_shadow(ctx: Context, week: int, state: CycleState) -> tuple[CycleStat
     frame = batch_of(ctx, week)
     ctx.service.score(frame, ctx.capstone.score_chunk_rows)
     status = ctx.service.settle(len(frame))
-    write_atomically(ctx.paths.week(week) / REPLAY_FILE, json.dumps(status))
+    write_atomically(ctx.paths.week(week) / REPLAY_FILE, json.dumps(status), durable=True)
     breach = status.get("last_breach")
     if status.get("mode") == "off" and breach:
         reason = str(breach.get("reason", "")) if isinstance(breach, dict) else str(breach)

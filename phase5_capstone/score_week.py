@@ -14,11 +14,12 @@ import pandas as pd
 from pydantic import JsonValue
 
 from phase1_foundations.contract import ID_COLUMN
+from phase1_foundations.files import write_atomically
 from phase3_serving.rollout import canary_bucket
 from phase5_capstone.context import STALE_ALIAS, Context
 from phase5_capstone.events import Draft
 from phase5_capstone.serving import Scored
-from phase5_capstone.state import CycleState, StepOutcome, write_atomically
+from phase5_capstone.state import CycleState, StepOutcome
 from phase5_capstone.weekly import ROLLOUT_FILE, SCORES_FILE, accepted_of
 
 
@@ -99,7 +100,7 @@ def score(ctx: Context, week: int, state: CycleState) -> StepOutcome:
         to_challenger = scored.frame["model_version"] == state.rollout.version
         rows = by_service if state.rollout.stage == "shadow" else int(to_challenger.sum())
         status = ctx.service.settle(rows)
-        write_atomically(folder / ROLLOUT_FILE, pd.Series(status).to_json())
+        write_atomically(folder / ROLLOUT_FILE, pd.Series(status).to_json(), durable=True)
         measured["rollout"] = status
     draft = Draft(
         kind="scored",

@@ -12,13 +12,12 @@ are appended if a kill came between the two writes.
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from phase1_foundations.files import write_atomically
 from phase1_foundations.settings import Settings
 from phase5_capstone.events import Draft
 
@@ -79,17 +78,6 @@ class Manifest(_Frozen):
     finished: bool = False
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` so a reader (or a rerun after a kill) sees the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-    with partial.open("w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    partial.replace(path)
-
-
 class RunPaths:
     """The files of one run."""
 
@@ -129,7 +117,9 @@ class RunPaths:
         return StepOutcome.model_validate_json(path.read_bytes())
 
     def write_outcome(self, outcome: StepOutcome) -> None:
-        write_atomically(self.outcome(outcome.week, outcome.step), outcome.model_dump_json())
+        write_atomically(
+            self.outcome(outcome.week, outcome.step), outcome.model_dump_json(), durable=True
+        )
 
     def read_manifest(self) -> Manifest | None:
         if not self.manifest.exists():
@@ -137,4 +127,4 @@ class RunPaths:
         return Manifest.model_validate_json(self.manifest.read_bytes())
 
     def write_manifest(self, manifest: Manifest) -> None:
-        write_atomically(self.manifest, manifest.model_dump_json(indent=2))
+        write_atomically(self.manifest, manifest.model_dump_json(indent=2), durable=True)

@@ -17,6 +17,7 @@ import html
 import io
 from pathlib import Path
 
+from phase1_foundations.files import write_atomically
 from phase5_capstone.events import Event
 from phase5_capstone.summary import summary_table
 
@@ -185,6 +186,5 @@ def render_html(events: list[Event], title: str) -> str:
 
 
 def write_timeline(events: list[Event], path: Path, title: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(events, title))
+    write_atomically(path, render_html(events, title))  # a rerun keeps a page it finds whole
     return path

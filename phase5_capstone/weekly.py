@@ -25,6 +25,7 @@ from phase1_foundations.contract import (
     to_model_frame,
     validate_frame,
 )
+from phase1_foundations.files import write_atomically
 from phase1_foundations.repro import dataset_fingerprint
 from phase1_foundations.world import EVENT_WEEK_COLUMN
 from phase2_pipelines.evaluate import net_value, slice_values
@@ -34,7 +35,7 @@ from phase4_monitoring.quality import check_quality
 from phase4_monitoring.trigger_history import LabeledRecord, WindowRecord
 from phase5_capstone.context import Context
 from phase5_capstone.events import Draft
-from phase5_capstone.state import CycleState, StepOutcome, write_atomically
+from phase5_capstone.state import CycleState, StepOutcome
 from phase5_capstone.truth import week_truth
 
 SCORES_FILE = "scores.parquet"
@@ -119,7 +120,9 @@ def ingest(ctx: Context, week: int, state: CycleState) -> StepOutcome:
     positions = np.arange(n) if held else np.flatnonzero(bad)
     chosen = reasons.iloc[positions].map(lambda r: r or HELD_REASON)
     path = write_quarantine(ctx, week, frame, positions, chosen)
-    write_atomically(ctx.paths.week(week) / QUARANTINE_REPORT, json.dumps(report.to_dict()))
+    write_atomically(
+        ctx.paths.week(week) / QUARANTINE_REPORT, json.dumps(report.to_dict()), durable=True
+    )
     quarantined = len(positions)
     accepted = n - quarantined
     problems: list[JsonValue] = [str(issue) for issue in report.issues[:10]]
@@ -252,7 +255,9 @@ def labeled_week(
         slices=slice_groups(ctx, event_week, mine),
     )
     record = LabeledRecord(week=event_week, model_version=version, quality=quality)
-    write_atomically(ctx.paths.week(event_week) / LABELED_FILE, record.model_dump_json())
+    write_atomically(
+        ctx.paths.week(event_week) / LABELED_FILE, record.model_dump_json(), durable=True
+    )
     value = business_value(ctx, event_week, joined, previous_champion(state, version, event_week))
     auc = quality.metrics.get("roc_auc", float("nan"))
     return Draft(
@@ -349,7 +354,7 @@ def monitor(ctx: Context, week: int, state: CycleState) -> StepOutcome:
         model=f"{ctx.model_name} v{state.champion}",
     )
     record = WindowRecord(week=week, model_version=state.champion, report=report)
-    write_atomically(ctx.paths.week(week) / WINDOW_FILE, record.model_dump_json())
+    write_atomically(ctx.paths.week(week) / WINDOW_FILE, record.model_dump_json(), durable=True)
     measured: dict[str, JsonValue] = {}
     if ctx.capstone.evidently_on_alert and alert_begins(ctx, week, report):
         from phase5_capstone.alert_report import write_alert_report

@@ -20,8 +20,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from phase1_foundations.files import write_atomically
 from simulator.postmortem import read_postmortems
-from simulator.records import DrillRecord, SimulatorPaths, write_atomically
+from simulator.records import DrillRecord, SimulatorPaths
 
 QUESTIONS_FILE = Path(__file__).resolve().parent / "questions.yml"
 

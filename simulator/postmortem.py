@@ -18,8 +18,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict, Field
 
+from phase1_foundations.files import write_atomically
 from phase1_foundations.settings import PROJECT_ROOT
-from simulator.records import SimulatorPaths, write_atomically
+from simulator.records import SimulatorPaths
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "postmortem.md.j2"

@@ -8,11 +8,12 @@ restart loses nothing, and ``make clean`` removes it with the rest of the runtim
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from phase1_foundations.files import write_atomically
 
 SIMULATOR_DIR = "simulator"
 
@@ -131,11 +132,3 @@ class SimulatorPaths(_Record):
         path = self.drill(record.drill_id)
         write_atomically(path, record.model_dump_json(indent=2))
         return path
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write a file so a reader (or a kill) sees the old version or the new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from phase1_foundations.files import write_atomically
 from phase1_foundations.settings import get_settings
-from simulator.records import DrillRecord, SimulatorPaths, write_atomically
+from simulator.records import DrillRecord, SimulatorPaths
 
 DRILL_PARAM = "drill"
 CURRENT_FILE = "current_drill"
