@@ -62,6 +62,19 @@ def test_a_machine_that_has_a_part_installs_nothing_for_it() -> None:
             assert not PACKAGES[marker] & wanted, f"{marker} is here, yet CI would install it"
 
 
+def dry_run(*args: str) -> list[str]:
+    """The commands `make` would run for ``args`` in the project, without running them."""
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.splitlines()
+
+
 def test_ci_calls_make_test_after_installing() -> None:
     script = CI.read_text()
     assert script.index("apt-get install") < script.index("\nmake test\n")
@@ -75,37 +88,17 @@ def test_ci_runs_make_checks_static_half_before_the_suite() -> None:
     step = "\nmake lint typecheck actionlint\n"
     assert step in script
     assert script.index(step) < script.index("\nmake test\n")
-    dry = subprocess.run(
-        ["make", "-n", "--no-print-directory", "check"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    static = subprocess.run(
-        ["make", "-n", "--no-print-directory", *step.split()[1:]],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    lines = [line for line in static.stdout.splitlines() if "uv sync" not in line]
+    check = dry_run("check")
+    lines = [line for line in dry_run(*step.split()[1:]) if "uv sync" not in line]
     assert lines
-    assert all(line in dry.stdout.splitlines() for line in lines)
+    assert all(line in check for line in lines)
 
 
 def test_make_test_runs_the_suite_on_parallel_workers() -> None:
-    dry = subprocess.run(
-        ["make", "-n", "test", "PYTEST_ARGS=-k marker"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    pytest = next(
+        line for line in dry_run("test", "PYTEST_ARGS=-k marker") if " -m pytest " in line
     )
-    command = next(line for line in dry.stdout.splitlines() if " -m pytest " in line).split()
+    command = pytest.split()
     assert command[command.index("-n") + 1] == "auto"  # pytest-xdist, one worker per core
     assert command[command.index("--dist") + 1] == "loadfile"  # module fixtures built once
     assert command[-2:] == ["-k", "marker"]  # PYTEST_ARGS still reach pytest
