@@ -46,7 +46,7 @@ from dagster import (
 )
 from pydantic import Field, PrivateAttr
 
-from phase1_foundations.settings import Settings, get_settings
+from phase1_foundations.settings import ConfigError, Settings, get_settings
 from phase5_capstone import runner
 from phase5_capstone.context import Context
 from phase5_capstone.events import EventLog
@@ -132,7 +132,7 @@ def bootstrap(config: WeekConfig, capstone: CapstoneRun) -> Progress:
         state = runner.run_bootstrap(ctx, log)
         for earlier in range(week):  # done already: outcomes read back, missing events appended
             state = runner.run_week(ctx, log, earlier, state)
-    except (runner.RunRefused, ScenarioError) as error:  # said in one line; a retry cannot help
+    except (runner.RunRefused, ScenarioError, ConfigError) as error:  # one line; retries can't help
         raise Failure(str(error), allow_retries=False) from None
     return Progress(week, state)
 
@@ -227,7 +227,10 @@ capstone_weekly = ScheduleDefinition(
 @sensor(job=capstone_week, minimum_interval_seconds=30)
 def capstone_batch_landed(capstone: CapstoneRun) -> RunRequest | SkipReason:
     """Data-triggered: a run of the next due week once its batch has landed."""
-    ctx = capstone.context  # paths and the scenario only: no service starts
+    try:
+        ctx = capstone.context  # paths and the scenario only: no service starts
+    except (ScenarioError, ConfigError) as error:  # the tick says why, in one line
+        return SkipReason(f"error: {error}")
     due = runner.next_week(ctx)
     if due >= ctx.scenario.weeks:
         return SkipReason(f"run {ctx.paths.root.name} is finished: all {due} weeks are done")

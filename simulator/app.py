@@ -21,14 +21,19 @@ PAGES = (
 
 def main() -> None:
     from phase1_foundations.logs import configure_logging
+    from phase1_foundations.settings import ConfigError
 
-    configure_logging("simulator")  # MLflow's lines to <state>/logs/simulator.log, not the terminal
     st.set_page_config(page_title="MLOps Path simulator", layout="wide")
-    pages = [
-        st.Page(PAGES_DIR / name, title=title, icon=icon, default=index == 0)
-        for index, (name, title, icon) in enumerate(PAGES)
-    ]
-    st.navigation(pages).run()
+    try:
+        configure_logging("simulator")  # MLflow's lines to <state>/logs/simulator.log
+        pages = [
+            st.Page(PAGES_DIR / name, title=title, icon=icon, default=index == 0)
+            for index, (name, title, icon) in enumerate(PAGES)
+        ]
+        st.navigation(pages).run()
+    except ConfigError as error:  # a setting or params.yaml: the line that names it, no traceback
+        st.error(f"error: {error}")
+        st.caption("Fix it, then reload the page.")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from dagster import DagsterEventType, DagsterInstance, RunRequest, SkipReason, b
 from mlflow import MlflowClient
 
 from phase1_foundations.ports import free_port
-from phase1_foundations.settings import PROJECT_ROOT
+from phase1_foundations.settings import PROJECT_ROOT, get_settings
 from phase5_capstone import orchestrator, runner
 from phase5_capstone.events import VOLATILE_FIELDS, read_events
 from phase5_capstone.orchestrator import (
@@ -183,6 +183,9 @@ def _failure(run_config: dict[str, object], resource: CapstoneRun) -> str:
     assert not result.success
     failures = [e for e in result.all_events if e.is_step_failure]
     assert [e.step_key for e in failures] == ["bootstrap"]  # once: no retry
+    error = failures[0].step_failure_data.error
+    assert error is not None
+    assert (error.cls_name, error.cause) == ("Failure", None)  # said by us, not a crash's chain
     return str(failures[0].event_specific_data)
 
 
@@ -194,6 +197,22 @@ def test_a_week_that_is_not_due_or_a_bad_scenario_is_refused_in_one_line(
     assert not (tmp_path / "capstone" / "smoke" / "weeks").exists()  # nothing ran
     unknown = CapstoneRun(scenario="no-such-scenario", state_dir=str(tmp_path))
     assert "no scenario 'no-such-scenario'" in _failure({}, unknown)
+
+
+def test_a_bad_setting_fails_the_week_once_and_skips_the_sensor_in_one_line(
+    scenario_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLOPS_SEED", "abc")
+    get_settings.cache_clear()
+    try:
+        resource = CapstoneRun(scenario=str(scenario_file))  # the settings' state directory
+        failed = _failure({}, resource)
+        skipped = _sense(CapstoneRun(scenario=str(scenario_file)))
+    finally:
+        get_settings.cache_clear()
+    assert "invalid settings: MLOPS_SEED: Input should be a valid integer" in failed
+    assert isinstance(skipped, SkipReason)
+    assert str(skipped.skip_message).startswith("error: invalid settings: MLOPS_SEED:")
 
 
 QUERY = (

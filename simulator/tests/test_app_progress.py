@@ -129,3 +129,46 @@ def test_progress_page_shows_phases_and_drill_history(state: Settings) -> None:
     assert list(drills["score"]) == ["20 / 25", "not scored yet"]
     assert list(drills["scenario"]) == ["Nulls flood a column", "(hidden)"]  # no spoiler
     assert "0 of 5 phases run" in app.get("progress")[0].proto.text
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("MLOPS_SEED", "abc", "MLOPS_SEED: Input should be a valid integer"),
+        ("MLOPS_STATE_DIR", "{file}", "MLOPS_STATE_DIR"),
+    ],
+)
+def test_a_bad_setting_is_one_line_on_the_page_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, says: str
+) -> None:
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("")
+    monkeypatch.setenv("MLOPS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv(name, value.format(file=a_file))
+    get_settings.cache_clear()
+    try:
+        app = AppTest.from_file(str(APP), default_timeout=60).run()
+    finally:
+        get_settings.cache_clear()
+    assert not app.exception, app.exception[0].value
+    errors = [error.value for error in app.error]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"error: invalid settings: {says}"), errors
+    assert not app.title  # no page ran on settings it cannot use
+
+
+def test_a_page_that_meets_a_bad_params_file_shows_its_line(
+    state: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phase2_pipelines.params import ParamsError
+    from simulator.pages import common
+
+    def broken() -> SimulatorPaths:
+        raise ParamsError("params.yaml: monitoring.drift.psi: Input should be a valid number")
+
+    monkeypatch.setattr(common, "simulator_paths", broken)
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not app.exception, app.exception[0].value
+    assert [error.value for error in app.error] == [
+        "error: params.yaml: monitoring.drift.psi: Input should be a valid number"
+    ]
