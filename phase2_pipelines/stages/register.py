@@ -122,16 +122,14 @@ def _log_run(
     sample = holdout[list(FEATURE_NAMES)].head(50)
     with mlflow.start_run(run_name=f"{params.train.family}-{params.data.source}") as run:
         mlflow.log_params(params.flat())
-        mlflow.log_metrics({k: v for k, v in report.flat_metrics().items() if np.isfinite(v)})
+        metrics = {k: v for k, v in report.flat_metrics().items() if np.isfinite(v)}
         comparison = decision.comparison
         if comparison is not None:
-            mlflow.log_metrics(
-                {
-                    "gate.delta_roc_auc": comparison.difference,
-                    "gate.delta_roc_auc_low": comparison.low,
-                    "gate.delta_roc_auc_high": comparison.high,
-                }
-            )
+            metrics |= {
+                "gate.delta_roc_auc": comparison.difference,
+                "gate.delta_roc_auc_low": comparison.low,
+                "gate.delta_roc_auc_high": comparison.high,
+            }
         mlflow.set_tags(
             {
                 "model_family": params.train.family,
@@ -168,6 +166,9 @@ def _log_run(
             serialization_format="skops",  # no arbitrary code runs when the model is loaded
             skops_trusted_types=trusted_types(model),
         )
+        # Logged after the model, for it: logged before, log_model would read each metric's
+        # history back from the store and log it again for the model (half a second a model).
+        mlflow.log_metrics(metrics, model_id=info.model_id)
         return run.info.run_id, info.model_uri
 
 

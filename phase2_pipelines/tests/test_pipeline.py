@@ -149,6 +149,14 @@ def test_better_model_is_promoted_on_its_interval(
     run = MlflowClient().get_run(second.run_id)
     assert run.data.metrics["gate.delta_roc_auc_low"] == pytest.approx(evidence.low)
     assert run.data.metrics["roc_auc"] >= 0.86  # on the real Telco test split
+    # The model's page shows the run's metrics too: each once, for this model.
+    (model,) = MlflowClient().search_logged_models(
+        experiment_ids=[run.info.experiment_id],
+        filter_string=f"source_run_id = '{second.run_id}'",
+    )
+    on_model = {metric.key: metric.value for metric in model.metrics or []}
+    assert on_model == run.data.metrics
+    assert len(model.metrics or []) == len(on_model)
     logged = mlflow.artifacts.load_dict(f"runs:/{second.run_id}/gate.json")
     logged_check = logged["checks"][4]
     assert (logged_check["check"], logged_check["verdict"]) == ("beats champion on roc_auc", "ok")
