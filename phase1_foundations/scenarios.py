@@ -78,15 +78,15 @@ Share = Annotated[float, Field(gt=0.0, le=1.0)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
-class _Effect(BaseModel):
-    """An effect that is off before ``start_week``, fully on from it, and off after ``end_week``
-    (if set): a one-off bad batch is a null flood with ``end_week`` equal to ``start_week``."""
+class WeekSpan(BaseModel):
+    """Something present from ``start_week`` to ``end_week``, both included (empty: for good):
+    a change in the world here, a fault in the system in phase 5."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    start_week: int = Field(default=0, ge=0, description="First week the effect applies to.")
+    start_week: int = Field(ge=0, description="First week it is present.")
     end_week: int | None = Field(
-        default=None, ge=0, description="Last week the effect applies to; empty: for good."
+        default=None, ge=0, description="Last week it is present; empty: for good."
     )
 
     @model_validator(mode="after")
@@ -97,6 +97,13 @@ class _Effect(BaseModel):
 
     def active(self, week: int) -> bool:
         return week >= self.start_week and (self.end_week is None or week <= self.end_week)
+
+
+class _Effect(WeekSpan):
+    """An effect that is off before ``start_week``, fully on from it, and off after ``end_week``
+    (if set): a one-off bad batch is a null flood with ``end_week`` equal to ``start_week``."""
+
+    start_week: int = Field(default=0, ge=0, description="First week the effect applies to.")
 
     def intensity(self, week: int) -> float:
         """How strongly the effect applies in a week, from 0 (off) to 1 (full)."""

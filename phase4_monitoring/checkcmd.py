@@ -94,6 +94,23 @@ def holdout_calibration(
     return check.calibrator, check.describe()
 
 
+def champion_reference(
+    champion: Champion, settings: Settings, pipeline: PipelineParams, params: MonitoringParams
+) -> tuple[MonitorReference, str]:
+    """What a window is compared with: the champion's profile, baseline and operating point,
+    and the calibrator CBPE needs (with a line saying how its calibration was checked)."""
+    calibrator, note = holdout_calibration(champion, settings, pipeline, params)
+    reference = MonitorReference(
+        profile=champion.profile,
+        baseline=champion.baseline,
+        threshold=champion.threshold,
+        business=pipeline.evaluate.business,
+        calibration_bins=pipeline.evaluate.calibration_bins,
+        calibrator=calibrator,
+    )
+    return reference, note
+
+
 def write_evidently(
     report_dir: Path,
     champion: Champion,
@@ -136,15 +153,7 @@ def run_check(request: CheckRequest, settings: Settings | None = None) -> int:
     except (WindowError, ReferenceUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CANNOT_CHECK
-    calibrator, calibration_note = holdout_calibration(champion, settings, pipeline, params)
-    reference = MonitorReference(
-        profile=champion.profile,
-        baseline=champion.baseline,
-        threshold=champion.threshold,
-        business=pipeline.evaluate.business,
-        calibration_bins=pipeline.evaluate.calibration_bins,
-        calibrator=calibrator,
-    )
+    reference, calibration_note = champion_reference(champion, settings, pipeline, params)
     scores = logged_scores(frame, champion.version)
     report = monitor_window(
         frame,

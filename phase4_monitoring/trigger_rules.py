@@ -10,22 +10,17 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 from statistics import NormalDist
+from typing import get_args
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from phase2_pipelines.evidence import Check, Evidence, Verdict, worst
 from phase2_pipelines.stats import InverseVarianceMean
-from phase4_monitoring.params import TriggerParams
+from phase4_monitoring.params import HarmCheck, TriggerParams
 from phase4_monitoring.trigger_history import LabeledRecord, MonitoringHistory, WindowRecord
 
-REALIZED_CHECKS = (
-    "roc_auc",
-    "calibration",
-    "segment_calibration",
-    "segment_roc_auc",
-    "target_drift",
-    "business_value",
-)
+# The checks that judge realized quality (labels), as params.yaml may name them.
+REALIZED_CHECKS: tuple[HarmCheck, ...] = get_args(HarmCheck)
 
 
 SEGMENT_PREFIX = "segment_"

@@ -26,32 +26,16 @@ from typing import Annotated, Literal, Self
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 
 from phase1_foundations.contract import LABEL_COLUMN
-from phase1_foundations.scenarios import NumericFeature
+from phase1_foundations.scenarios import NumericFeature, WeekSpan
 
 
-class SystemFault(BaseModel):
+class SystemFault(WeekSpan):
     """A fault present from ``start_week`` to ``end_week`` (inclusive; empty: for good)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    start_week: int = Field(ge=0, description="First week the fault is present.")
-    end_week: int | None = Field(
-        default=None, ge=0, description="Last week the fault is present; empty: for good."
-    )
-
-    @model_validator(mode="after")
-    def _check_end(self) -> Self:
-        if self.end_week is not None and self.end_week < self.start_week:
-            raise ValueError(f"end_week: {self.end_week} is before start_week {self.start_week}")
-        return self
-
-    def active(self, week: int) -> bool:
-        return week >= self.start_week and (self.end_week is None or week <= self.end_week)
 
 
 class LabelShuffle(SystemFault):

@@ -32,7 +32,7 @@ from phase1_foundations.settings import Settings, get_settings
 from phase1_foundations.world import WeekBatch, World
 from phase2_pipelines.params import PARAMS_FILE, PipelineParams, load_params
 from phase2_pipelines.world_source import window_world
-from phase4_monitoring.checkcmd import holdout_calibration, logged_scores, write_evidently
+from phase4_monitoring.checkcmd import champion_reference, logged_scores, write_evidently
 from phase4_monitoring.lesson.live import exporter, prometheus, service
 from phase4_monitoring.monitor import MonitorReference, WindowReport, monitor_window
 from phase4_monitoring.monitor_metrics import MonitorMetrics
@@ -240,15 +240,7 @@ def run_walkthrough(params_file: Path = PARAMS_FILE) -> int:
     champion = ensure_champion(settings, params_file)
     pipeline = load_params(params_file)
     weeks = Weeks.of(champion.run_params)
-    calibrator, note = holdout_calibration(champion, settings, pipeline, params)
-    reference = MonitorReference(
-        profile=champion.profile,
-        baseline=champion.baseline,
-        threshold=champion.threshold,
-        business=pipeline.evaluate.business,
-        calibration_bins=pipeline.evaluate.calibration_bins,
-        calibrator=calibrator,
-    )
+    reference, note = champion_reference(champion, settings, pipeline, params)
     print(f"champion: {champion.label} (trained on world weeks); calibration: {note}")
     state = settings.state_dir
     textfile = state / "monitoring" / "metrics.prom"
