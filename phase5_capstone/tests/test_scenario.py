@@ -22,6 +22,19 @@ def test_a_bad_fault_is_refused_with_its_field() -> None:
         parse_scenario(text, "x.yml")
 
 
+def test_a_fault_must_say_when_it_starts() -> None:
+    """Unlike a world effect (on from week 0 unless it says otherwise), a fault names its first
+    week: the span rules are phase 1's (``WeekSpan``), the required start is the fault's own."""
+    text = (
+        "name: x\ndescription: d\nweeks: 4\nrows_per_week: 500\nseed: 1\nlabel_delay_weeks: 2\n"
+        "faults:\n  - kind: label_shuffle\n"
+    )
+    with pytest.raises(
+        ScenarioError, match=r"faults\.0\.label_shuffle\.start_week.*(required|missing)"
+    ):
+        parse_scenario(text, "x.yml")
+
+
 def test_a_scenario_must_say_its_worlds_shape() -> None:
     """Rows a week, seed and label delay come from the file: a scenario without them is refused
     with the field named, not run on a default nobody wrote down."""
