@@ -24,7 +24,7 @@ def test_a_bad_fault_is_refused_with_its_field() -> None:
 
 def test_a_fault_must_say_when_it_starts() -> None:
     """Unlike a world effect (on from week 0 unless it says otherwise), a fault names its first
-    week: the span rules are phase 1's (``WeekSpan``), the required start is the fault's own."""
+    week: both are phase 1's ``WeekSpan``, whose start is required; only effects default it."""
     text = (
         "name: x\ndescription: d\nweeks: 4\nrows_per_week: 500\nseed: 1\nlabel_delay_weeks: 2\n"
         "faults:\n  - kind: label_shuffle\n"
