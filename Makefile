@@ -212,6 +212,10 @@ bench-batch: data ## Benchmark: batch scoring of a 1,000,000-row file (rows per 
 check-phase3: need-data ## Phase 3 exercise self-check: would your guardrails roll back a bad model and spare good ones? (reads, never repairs)
 	$(PY) -m phase3_serving.lesson selfcheck
 
+.PHONY: bench-machine
+bench-machine: setup ## Benchmark: this machine's speed now (a Python loop, a numpy sort, host steal), to read beside any time
+	$(PY) -m bench.bench_machine
+
 .PHONY: bench-world
 bench-world: data ## Benchmark: one 1,000,000-row world week (seconds, peak memory)
 	$(PY) -m bench.bench_world

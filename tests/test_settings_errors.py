@@ -40,6 +40,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 }
 BENCHMARKS = ("batch", "capstone", "drills", "gate", "monitoring", "policy", "serving", "world")
 COMMANDS |= {f"bench.bench_{name}": () for name in BENCHMARKS}  # `make bench-*`, default args
+# Command lines that read no settings at all (the machine benchmark times two fixed loops).
+NO_SETTINGS = ("bench.bench_machine",)
 
 
 def command_lines() -> list[str]:
@@ -53,7 +55,20 @@ def command_lines() -> list[str]:
 
 
 def test_every_command_line_is_checked() -> None:
-    assert sorted(command_lines()) == sorted(COMMANDS)
+    assert sorted(command_lines()) == sorted([*COMMANDS, *NO_SETTINGS])
+
+
+@pytest.mark.parametrize("module", NO_SETTINGS)
+def test_a_command_that_reads_no_settings_runs_despite_a_bad_one(
+    module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLOPS_SEED", "forty-two")
+    get_settings.cache_clear()
+    try:
+        done = run_in_process(importlib.import_module(module).main, "--reps", "1")
+    finally:
+        get_settings.cache_clear()
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("module", sorted(COMMANDS))
