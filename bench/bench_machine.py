@@ -1,10 +1,10 @@
 """How fast this machine is right now: the figure to read beside any suite or benchmark time.
 
 Run ``python -m bench.bench_machine`` (``make bench-machine``; CI prints it before and after
-``make test``). The same code's test suite took 754 s on one day and 1,426 s on another on
-machines of the same size, and a smoke capstone run of two trees measured back to back took the
-same time: the machine, not the code, had changed. A wall time is comparable only with the
-machine's speed beside it.
+``make test``). On a shared machine a wall time moves with the machine: this project's slowest
+tests ran about 1.6x longer on one machine of this size than on another, five stops of work
+apart, while a smoke capstone run timed back to back at the two commits showed the later one
+no slower. A time is comparable only with the machine's speed beside it.
 
 Two fixed single-threaded workloads, each timed ``--reps`` times (median and p99):
 - the interpreter: a pure-Python loop of additions (imports, the CLIs, pandas glue);
