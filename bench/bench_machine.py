@@ -56,10 +56,6 @@ def python_loop() -> int:
     return total
 
 
-def numpy_sort(values: np.ndarray) -> Callable[[], np.ndarray]:
-    return lambda: np.sort(values)
-
-
 def time_reps(name: str, work: Callable[[], object], reps: int) -> Timing:
     ms = []
     for _ in range(reps):
@@ -90,7 +86,7 @@ def run(reps: int = DEFAULT_REPS) -> tuple[list[Timing], float | None]:
     before = cpu_counters()
     timings = [
         time_reps(f"pure-Python loop ({LOOP_ADDITIONS:,} additions)", python_loop, reps),
-        time_reps(f"numpy sort ({SORT_FLOATS:,} floats)", numpy_sort(values), reps),
+        time_reps(f"numpy sort ({SORT_FLOATS:,} floats)", lambda: np.sort(values), reps),
     ]
     return timings, steal_share(before, cpu_counters())
 

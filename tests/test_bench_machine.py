@@ -45,27 +45,21 @@ def test_a_busy_core_slows_the_loop_it_shares() -> None:
     (the test suite's other worker runs beside it)."""
     core = min(os.sched_getaffinity(0))
     saved = os.sched_getaffinity(0)
+    spin = [sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{core}}}); {SPIN}"]
     os.sched_setaffinity(0, {core})
-    spinner = None
     try:
         ratios = []
         for _ in range(3):
             alone = min(bench_machine.time_reps("loop", bench_machine.python_loop, 4).ms)
-            spinner = subprocess.Popen(
-                [sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{core}}}); {SPIN}"],
-                stdout=subprocess.PIPE,
-            )
-            assert spinner.stdout is not None
-            assert spinner.stdout.readline() == b"spinning\n"  # started, and on the core now
-            shared = min(bench_machine.time_reps("loop", bench_machine.python_loop, 4).ms)
-            spinner.kill()
-            spinner.wait()
-            spinner = None
+            with subprocess.Popen(spin, stdout=subprocess.PIPE) as spinner:  # waited for on exit
+                try:
+                    assert spinner.stdout is not None
+                    assert spinner.stdout.readline() == b"spinning\n"  # on the core now
+                    shared = min(bench_machine.time_reps("loop", bench_machine.python_loop, 4).ms)
+                finally:
+                    spinner.kill()
             ratios.append(shared / alone)
     finally:
-        if spinner is not None:
-            spinner.kill()
-            spinner.wait()
         os.sched_setaffinity(0, saved)
     ratios.sort()
     print(f"loop time beside a spinner on the same core / alone: {ratios}")
